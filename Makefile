@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh Debian machine: `make run` and `make test`.
+SHELL := /bin/bash
+DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
+CONFIG ?= config/cachette.yaml
+SWIFT ?= swift
+
+.PHONY: deps build run test bench clean
+
+# Installs only what is missing; apt-get update runs only when something is.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product cachette
+
+run: build
+	.build/release/cachette serve --config $(CONFIG)
+
+test: deps
+	$(SWIFT) test
+
+clean:
+	rm -rf .build

@@ -1,0 +1,246 @@
+/// Byte-level JSON lexing shared by the canonicalizer and the value parser.
+/// Works on a borrowed buffer so neither caller copies the body into a `String`.
+struct JSONLexer {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index: Int = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    var atEnd: Bool { index >= bytes.count }
+
+    @inline(__always)
+    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    func error(_ reason: String) -> JSONError { JSONError(reason, at: index) }
+
+    mutating func expect(_ byte: UInt8, _ what: String) throws(JSONError) {
+        guard index < bytes.count, bytes[index] == byte else {
+            throw error(atEnd ? "unexpected end of input, expected \(what)" : "expected \(what)")
+        }
+        index += 1
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("unexpected end of input") }
+        let start = literal.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] {
+            throw error("invalid literal")
+        }
+        index += count
+    }
+
+    // MARK: Strings
+
+    /// Reads a string (cursor on the opening quote) and appends its canonical encoding,
+    /// quotes included: raw UTF-8 except `"`, `\` and control characters, which get the
+    /// shortest escape. Two spellings of one string therefore give the same bytes.
+    mutating func readCanonicalString(into out: inout [UInt8]) throws(JSONError) {
+        try expect(UInt8(ascii: "\""), "'\"'")
+        out.append(UInt8(ascii: "\""))
+        while true {
+            // Copy the longest run that needs no attention in one go.
+            let runStart = index
+            while index < bytes.count {
+                let b = bytes[index]
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                index += 1
+            }
+            if index > runStart {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            }
+            guard index < bytes.count else { throw error("unterminated string") }
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                out.append(UInt8(ascii: "\""))
+                return
+            }
+            if b < 0x20 { throw error("control character in string") }
+            index += 1
+            try readEscape(into: &out)
+        }
+    }
+
+    /// Reads a string and returns its decoded UTF-8 bytes (no quotes, no escapes).
+    mutating func readDecodedString(into out: inout [UInt8]) throws(JSONError) {
+        try expect(UInt8(ascii: "\""), "'\"'")
+        while true {
+            let runStart = index
+            while index < bytes.count {
+                let b = bytes[index]
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                index += 1
+            }
+            if index > runStart {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            }
+            guard index < bytes.count else { throw error("unterminated string") }
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            if b < 0x20 { throw error("control character in string") }
+            index += 1
+            try readEscape(into: &out, decoded: true)
+        }
+    }
+
+    /// Cursor just past a backslash. Appends either the canonical escape or the decoded bytes.
+    private mutating func readEscape(into out: inout [UInt8], decoded: Bool = false) throws(JSONError) {
+        guard index < bytes.count else { throw error("unterminated escape") }
+        let c = bytes[index]
+        index += 1
+        let scalar: UInt32
+        switch c {
+        case UInt8(ascii: "\""): scalar = 0x22
+        case UInt8(ascii: "\\"): scalar = 0x5C
+        case UInt8(ascii: "/"): scalar = 0x2F
+        case UInt8(ascii: "b"): scalar = 0x08
+        case UInt8(ascii: "f"): scalar = 0x0C
+        case UInt8(ascii: "n"): scalar = 0x0A
+        case UInt8(ascii: "r"): scalar = 0x0D
+        case UInt8(ascii: "t"): scalar = 0x09
+        case UInt8(ascii: "u"):
+            let unit = try readHex4()
+            if (0xD800...0xDBFF).contains(unit) {
+                // A high surrogate pairs with a following \uDC00-\uDFFF, if there is one.
+                if index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    let save = index
+                    index += 2
+                    let low = try readHex4()
+                    if (0xDC00...0xDFFF).contains(low) {
+                        scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                        break
+                    }
+                    index = save
+                }
+                appendLoneSurrogate(unit, into: &out, decoded: decoded)
+                return
+            }
+            if (0xDC00...0xDFFF).contains(unit) {
+                appendLoneSurrogate(unit, into: &out, decoded: decoded)
+                return
+            }
+            scalar = unit
+        default:
+            index -= 1
+            throw error("invalid escape")
+        }
+        if decoded {
+            JSONLexer.appendUTF8(scalar, into: &out)
+        } else {
+            JSONLexer.appendCanonical(scalar: scalar, into: &out)
+        }
+    }
+
+    /// A lone surrogate cannot be UTF-8; keep it as its escape so it stays distinct.
+    private func appendLoneSurrogate(_ unit: UInt32, into out: inout [UInt8], decoded: Bool) {
+        if decoded {
+            JSONLexer.appendUTF8(0xFFFD, into: &out)
+        } else {
+            JSONLexer.appendUnicodeEscape(unit, into: &out)
+        }
+    }
+
+    private mutating func readHex4() throws(JSONError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let h = bytes[index]
+            let digit: UInt32
+            switch h {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(h - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(h - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(h - UInt8(ascii: "A") + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    static func appendCanonical(scalar: UInt32, into out: inout [UInt8]) {
+        switch scalar {
+        case 0x22: out.append(contentsOf: [0x5C, 0x22])
+        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+        case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+        case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0..<0x20: appendUnicodeEscape(scalar, into: &out)
+        default: appendUTF8(scalar, into: &out)
+        }
+    }
+
+    static func appendUnicodeEscape(_ unit: UInt32, into out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+        for shift in stride(from: 12, through: 0, by: -4) {
+            out.append(hex[Int((unit >> UInt32(shift)) & 0xF)])
+        }
+    }
+
+    static func appendUTF8(_ scalar: UInt32, into out: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            out.append(UInt8(scalar))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | (scalar >> 6)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | (scalar >> 12)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        default:
+            out.append(UInt8(0xF0 | (scalar >> 18)))
+            out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        }
+    }
+
+    // MARK: Numbers
+
+    /// Validates a number against the JSON grammar and returns its byte range.
+    mutating func scanNumber() throws(JSONError) -> Range<Int> {
+        let start = index
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        guard let first = peek(), JSONLexer.isDigit(first) else { throw error("invalid number") }
+        if first == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while let d = peek(), JSONLexer.isDigit(d) { index += 1 }
+        }
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            guard let d = peek(), JSONLexer.isDigit(d) else { throw error("invalid number: digit expected after '.'") }
+            while let d = peek(), JSONLexer.isDigit(d) { index += 1 }
+        }
+        if let e = peek(), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            index += 1
+            if let s = peek(), s == UInt8(ascii: "+") || s == UInt8(ascii: "-") { index += 1 }
+            guard let d = peek(), JSONLexer.isDigit(d) else { throw error("invalid number: digit expected in exponent") }
+            while let d = peek(), JSONLexer.isDigit(d) { index += 1 }
+        }
+        return start..<index
+    }
+
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+}

@@ -1,0 +1,217 @@
+/// A parsed JSON value for the cold paths (usage extraction, /stats, errors, the CLI).
+/// Objects keep their member order and numbers keep their exact text, so a value
+/// that is parsed and written again changes nothing but whitespace.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([Member])
+
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
+        public init(_ key: String, _ value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+
+    public static func double(_ value: Double) -> JSONValue {
+        guard value.isFinite else { return .null }
+        if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int(value))) }
+        return .number(String(value))
+    }
+
+    /// Builds an object from key/value pairs in the order given.
+    public static func object(_ pairs: KeyValuePairs<String, JSONValue>) -> JSONValue {
+        .object(pairs.map { Member($0.key, $0.value) })
+    }
+
+    // MARK: Access
+
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.last(where: { $0.key == key })?.value
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var intValue: Int? {
+        guard case .number(let text) = self else { return nil }
+        if let i = Int(text) { return i }
+        if let d = Double(text), d == d.rounded(), abs(d) < 9e15 { return Int(d) }
+        return nil
+    }
+
+    public var doubleValue: Double? {
+        if case .number(let text) = self { return Double(text) }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var members: [Member]? {
+        if case .object(let m) = self { return m }
+        return nil
+    }
+
+    // MARK: Parsing
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
+        var parser = Parser(lexer: JSONLexer(bytes.bindMemory(to: UInt8.self)))
+        parser.lexer.skipWhitespace()
+        let value = try parser.value(depth: 0)
+        parser.lexer.skipWhitespace()
+        guard parser.lexer.atEnd else { throw parser.lexer.error("unexpected data after the JSON value") }
+        return value
+    }
+
+    public static func parse<Bytes: Sequence<UInt8>>(_ bytes: Bytes) throws(JSONError) -> JSONValue {
+        let array = Array(bytes)
+        do {
+            return try array.withUnsafeBytes { raw in try parse(raw) }
+        } catch let error as JSONError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+    }
+
+    public static func parse(_ text: String) throws(JSONError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    private struct Parser {
+        var lexer: JSONLexer
+        var buffer: [UInt8] = []
+
+        mutating func value(depth: Int) throws(JSONError) -> JSONValue {
+            guard depth <= CanonicalJSONWriter.maxDepth else { throw lexer.error("nesting too deep") }
+            guard let byte = lexer.peek() else { throw lexer.error("unexpected end of input, expected a value") }
+            switch byte {
+            case UInt8(ascii: "{"):
+                lexer.index += 1
+                var members: [Member] = []
+                lexer.skipWhitespace()
+                if lexer.peek() == UInt8(ascii: "}") {
+                    lexer.index += 1
+                    return .object(members)
+                }
+                while true {
+                    lexer.skipWhitespace()
+                    guard lexer.peek() == UInt8(ascii: "\"") else { throw lexer.error("expected a string key") }
+                    let key = try string()
+                    lexer.skipWhitespace()
+                    try lexer.expect(UInt8(ascii: ":"), "':'")
+                    lexer.skipWhitespace()
+                    members.append(Member(key, try value(depth: depth + 1)))
+                    lexer.skipWhitespace()
+                    if lexer.peek() == UInt8(ascii: "}") {
+                        lexer.index += 1
+                        return .object(members)
+                    }
+                    try lexer.expect(UInt8(ascii: ","), "',' or '}'")
+                }
+            case UInt8(ascii: "["):
+                lexer.index += 1
+                var items: [JSONValue] = []
+                lexer.skipWhitespace()
+                if lexer.peek() == UInt8(ascii: "]") {
+                    lexer.index += 1
+                    return .array(items)
+                }
+                while true {
+                    lexer.skipWhitespace()
+                    items.append(try value(depth: depth + 1))
+                    lexer.skipWhitespace()
+                    if lexer.peek() == UInt8(ascii: "]") {
+                        lexer.index += 1
+                        return .array(items)
+                    }
+                    try lexer.expect(UInt8(ascii: ","), "',' or ']'")
+                }
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            case UInt8(ascii: "t"):
+                try lexer.expectLiteral("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try lexer.expectLiteral("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try lexer.expectLiteral("null")
+                return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let range = try lexer.scanNumber()
+                return .number(String(decoding: UnsafeBufferPointer(rebasing: lexer.bytes[range]), as: UTF8.self))
+            default:
+                throw lexer.error("unexpected character")
+            }
+        }
+
+        mutating func string() throws(JSONError) -> String {
+            buffer.removeAll(keepingCapacity: true)
+            try lexer.readDecodedString(into: &buffer)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Compact JSON, members in their order, numbers as written.
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out)
+        return out
+    }
+
+    public var jsonString: String { String(decoding: serialized(), as: UTF8.self) }
+
+    public func write(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let text): out.append(contentsOf: text.utf8)
+        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (i, member) in members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(member.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                member.value.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for scalar in s.unicodeScalars {
+            JSONLexer.appendCanonical(scalar: scalar.value, into: &out)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,117 @@
+/// Which request fields make up the cache key.
+public enum KeyFields: String, Sendable, CaseIterable {
+    /// Everything that can change the answer (all fields but the volatile ones).
+    case all
+    /// Only the model and the prompt (TokenPak's behaviour): sampling settings are ignored.
+    case prompt
+}
+
+/// What the keyer learned about a request on its single pass over the body.
+public struct KeyedRequest: Sendable {
+    public let key: CacheKey
+    public let model: String
+    public let stream: Bool
+}
+
+/// Computes the cache key of a JSON request body in one pass: it validates the body,
+/// writes its canonical form after a route/credential prefix, and hashes that once.
+public struct RequestKeyer: Sendable {
+    /// Fields that never change the answer: delivery, bookkeeping and billing options.
+    public static let volatileFields: [String] = ["stream", "stream_options", "metadata", "user", "store", "service_tier"]
+    /// The fields `key_fields: prompt` keeps.
+    public static let promptFields: [String] = ["model", "messages", "prompt", "input", "system"]
+
+    public var keyFields: KeyFields
+
+    private let dropped: [[UInt8]]
+    private let kept: [[UInt8]]
+
+    public init(keyFields: KeyFields = .all) {
+        self.keyFields = keyFields
+        // Compared against canonical keys, which carry their quotes.
+        self.dropped = Self.volatileFields.map { Array("\"\($0)\"".utf8) }
+        self.kept = Self.promptFields.map { Array("\"\($0)\"".utf8) }
+    }
+
+    private static let modelKey = Array("\"model\"".utf8)
+    private static let streamKey = Array("\"stream\"".utf8)
+    private static let trueBytes = Array("true".utf8)
+
+    /// - Parameters:
+    ///   - route: the request path; different endpoints never share entries.
+    ///   - scope: the credential (or "" when entries are shared). Hashed, never stored.
+    ///   - body: the raw request body.
+    public func key(route: String, scope: String, body: UnsafeRawBufferPointer) throws(InvalidRequest) -> KeyedRequest {
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(route.utf8.count + scope.utf8.count + body.count + 2)
+        prefix.append(contentsOf: route.utf8)
+        prefix.append(0)
+        prefix.append(contentsOf: scope.utf8)
+        prefix.append(0)
+        var writer = CanonicalJSONWriter(lexer: JSONLexer(body.bindMemory(to: UInt8.self)), output: prefix)
+        var model: String?
+        var stream = false
+        do {
+            writer.lexer.skipWhitespace()
+            guard writer.lexer.peek() == UInt8(ascii: "{") else {
+                if writer.lexer.atEnd { throw InvalidRequest("The request body is empty; expected a JSON object.", code: "invalid_json") }
+                _ = try CanonicalJSONWriter.canonicalize(body)  // a precise syntax error beats "not an object"
+                throw InvalidRequest("The request body must be a JSON object.", code: "invalid_request_body")
+            }
+            var object = try writer.beginObject()
+            while try writer.nextMember(&object) {
+                let member = writer.beginMember(object)
+                try writer.writeKeyAndValue(depth: 1)
+                let name = writer.currentKey(member)
+                if name.elementsEqual(Self.modelKey) {
+                    model = decodeString(writer.output[(writer.currentKeyEnd + 1)...])
+                } else if name.elementsEqual(Self.streamKey) {
+                    stream = writer.output[(writer.currentKeyEnd + 1)...].elementsEqual(Self.trueBytes)
+                }
+                if isKept(name) {
+                    writer.endMember(member)
+                } else {
+                    writer.dropMember(member)
+                }
+            }
+            writer.endObject(object)
+            writer.lexer.skipWhitespace()
+            guard writer.lexer.atEnd else { throw writer.lexer.error("unexpected data after the JSON object") }
+        } catch let error as JSONError {
+            throw InvalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
+        } catch let error as InvalidRequest {
+            throw error
+        } catch {
+            throw InvalidRequest("The request body could not be read.", code: "invalid_json")
+        }
+        guard let model, !model.isEmpty else {
+            throw InvalidRequest("You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
+        }
+        return KeyedRequest(key: CacheKey(hashing: writer.output), model: model, stream: stream)
+    }
+
+    public func key(route: String, scope: String, body: [UInt8]) throws(InvalidRequest) -> KeyedRequest {
+        do {
+            return try body.withUnsafeBytes { raw in try key(route: route, scope: scope, body: raw) }
+        } catch let error as InvalidRequest {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+    }
+
+    private func isKept(_ name: ArraySlice<UInt8>) -> Bool {
+        switch keyFields {
+        case .all: !dropped.contains(where: { name.elementsEqual($0) })
+        case .prompt: kept.contains(where: { name.elementsEqual($0) })
+        }
+    }
+
+    /// The model from its canonical JSON; nil if it is not a string.
+    private func decodeString(_ canonical: ArraySlice<UInt8>) -> String? {
+        guard canonical.first == UInt8(ascii: "\""), canonical.count >= 2 else { return nil }
+        let inner = canonical.dropFirst().dropLast()
+        if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONValue.parse(canonical))?.stringValue
+    }
+}

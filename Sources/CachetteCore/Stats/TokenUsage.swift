@@ -1,0 +1,29 @@
+/// Token counts as the upstream reported them in `usage`.
+public struct TokenUsage: Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+
+    public init(promptTokens: Int = 0, completionTokens: Int = 0) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+
+    public static let zero = TokenUsage()
+
+    public var total: Int { promptTokens + completionTokens }
+
+    /// Reads `usage` from an OpenAI-style (prompt/completion_tokens) or
+    /// Anthropic-style (input/output_tokens) response body. Nil when there is none.
+    public init?(responseBody: UnsafeRawBufferPointer) {
+        guard let root = try? JSONValue.parse(responseBody), let usage = root["usage"] else { return nil }
+        self.init(usage: usage)
+    }
+
+    public init?(usage: JSONValue) {
+        guard usage.members != nil else { return nil }
+        let prompt = usage["prompt_tokens"]?.intValue ?? usage["input_tokens"]?.intValue
+        let completion = usage["completion_tokens"]?.intValue ?? usage["output_tokens"]?.intValue
+        guard prompt != nil || completion != nil else { return nil }
+        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Opens the cache's SQLite file in WAL mode and brings its schema up to date.
+/// A file that is not a database, or is damaged, is moved aside and replaced by a
+/// fresh one: a cache can always be rebuilt, and the sidecar must come up.
+enum CacheDatabase {
+    static func open(path: String, logger: Logger) throws -> DatabasePool {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do {
+            return try openAndMigrate(path: path)
+        } catch let error as DatabaseError where isDamage(error) && FileManager.default.fileExists(atPath: path) {
+            let aside = path + ".corrupt-" + String(Int(Date().timeIntervalSince1970))
+            logger.warning(
+                "cache database is unreadable; moving it aside and starting a fresh one",
+                metadata: ["path": "\(path)", "moved_to": "\(aside)", "sqlite_error": "\(error.resultCode)"]
+            )
+            try FileManager.default.moveItem(atPath: path, toPath: aside)
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try? FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+            }
+            return try openAndMigrate(path: path)
+        }
+    }
+
+    private static func isDamage(_ error: DatabaseError) -> Bool {
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_FORMAT: true
+        default: false
+        }
+    }
+
+    private static func openAndMigrate(path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            // WAL with NORMAL sync loses at most the last commits on power loss, never consistency.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try migrator.migrate(pool)
+        // Touch the data so a damaged file fails here, not on the first request.
+        _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM entries") }
+        return pool
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE entries (
+                    key BLOB NOT NULL PRIMARY KEY,
+                    route TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    content_type TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    raw_size INTEGER NOT NULL,
+                    stored_size INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    accessed_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                    completion_tokens INTEGER NOT NULL DEFAULT 0,
+                    hit_count INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX entries_by_access ON entries(accessed_at);
+                CREATE INDEX entries_by_expiry ON entries(expires_at);
+                CREATE TABLE counters (
+                    name TEXT NOT NULL PRIMARY KEY,
+                    value INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import Synchronization
+
+public struct CacheStoreOptions: Sendable {
+    public var path: String
+    /// Budget for stored (compressed) entry bytes; least recently used entries go first.
+    public var maxBytes: Int
+    /// Budget for the in-memory hot tier (uncompressed bodies).
+    public var memoryBytes: Int
+    public var compressionLevel: Int32
+
+    public init(path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3) {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.memoryBytes = memoryBytes
+        self.compressionLevel = compressionLevel
+    }
+}
+
+/// What to store for a key.
+public struct NewEntry: Sendable {
+    public var route: String
+    public var model: String
+    public var response: CachedResponse
+
+    public init(route: String, model: String, response: CachedResponse) {
+        self.route = route
+        self.model = model
+        self.response = response
+    }
+}
+
+public struct StoreTotals: Sendable, Equatable {
+    public var entries = 0
+    /// Stored bytes: compressed bodies plus a fixed per-entry overhead.
+    public var bytes = 0
+    public var evictions = 0
+    public var expirations = 0
+
+    public init(entries: Int = 0, bytes: Int = 0, evictions: Int = 0, expirations: Int = 0) {
+        self.entries = entries
+        self.bytes = bytes
+        self.evictions = evictions
+        self.expirations = expirations
+    }
+}
+
+/// The persistent cache: a SQLite file in WAL mode behind an in-memory hot tier.
+///
+/// Reads are synchronous and never wait on the writer: the hot tier, then entries
+/// not yet written, then one indexed SQLite read. Writes and access times are queued
+/// and applied by `flush` in one transaction, which also enforces TTL and the byte budget.
+public final class CacheStore: Sendable {
+    public let options: CacheStoreOptions
+    let pool: DatabasePool
+    let hot: HotTier
+    private let queue = Mutex(WriteQueue())
+    private let totalsState: Mutex<StoreTotals>
+    /// Serialises flushes so two never interleave their eviction passes.
+    private let flushGate = AsyncGate()
+    private let logger: Logger
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakeups: AsyncStream<Void>
+    private let lastDataVersion = Mutex<Int?>(nil)
+
+    /// Accounted on top of each compressed body for the row and its index entries.
+    static let rowOverhead = 128
+
+    struct WriteQueue {
+        var puts: [CacheKey: (generation: UInt64, entry: NewEntry)] = [:]
+        var accesses: [CacheKey: (time: Double, hits: Int)] = [:]
+        var generation: UInt64 = 0
+    }
+
+    public init(options: CacheStoreOptions, logger: Logger) throws {
+        self.options = options
+        self.logger = logger
+        self.pool = try CacheDatabase.open(path: options.path, logger: logger)
+        self.hot = HotTier(budget: options.memoryBytes)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let totals = try pool.read { db -> StoreTotals in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+            let counters = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                ($0[0] as String, $0[1] as Int)
+            })
+            return StoreTotals(
+                entries: row[0] as Int, bytes: row[1] as Int,
+                evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0
+            )
+        }
+        totalsState = Mutex(totals)
+    }
+
+    public var totals: StoreTotals { totalsState.withLock { $0 } }
+
+    // MARK: Reads
+
+    /// The fresh entry for `key`, if any. Synchronous: the hit path never suspends.
+    public func lookup(_ key: CacheKey, now: Double) -> CachedResponse? {
+        if let hit = hot.get(key) {
+            guard hit.isFresh(at: now) else {
+                hot.remove(key)
+                return nil
+            }
+            recordAccess(key, now: now)
+            return hit
+        }
+        if let queued = queue.withLock({ $0.puts[key]?.entry.response }) {
+            return queued.isFresh(at: now) ? queued : nil
+        }
+        guard let stored = readFromDatabase(key), stored.isFresh(at: now) else { return nil }
+        hot.insert(key, stored)
+        recordAccess(key, now: now)
+        return stored
+    }
+
+    private func readFromDatabase(_ key: CacheKey) -> CachedResponse? {
+        do {
+            return try pool.unsafeRead { db -> CachedResponse? in
+                let statement = try db.cachedStatement(sql: """
+                    SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body
+                    FROM entries WHERE key = ?
+                    """)
+                let cursor = try Row.fetchCursor(statement, arguments: [Data(key.bytes)])
+                guard let row = try cursor.next() else { return nil }
+                let body = try row.withUnsafeData(atIndex: 6) { data -> ByteBuffer in
+                    guard let data else { throw ZstdError.decompressionFailed("missing body") }
+                    return try data.withUnsafeBytes { try Zstd.decompress($0) }
+                }
+                return CachedResponse(
+                    status: row[0], contentType: row[1], body: body,
+                    createdAt: row[2], expiresAt: row[3],
+                    usage: TokenUsage(promptTokens: row[4], completionTokens: row[5])
+                )
+            }
+        } catch {
+            // A damaged row is a miss: the fresh answer will replace it.
+            logger.warning("cache read failed; treating as a miss", metadata: ["key": "\(key)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func recordAccess(_ key: CacheKey, now: Double) {
+        queue.withLock { q in
+            let previous = q.accesses[key]
+            q.accesses[key] = (max(now, previous?.time ?? 0), (previous?.hits ?? 0) + 1)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Queues an entry. It is served from memory at once and reaches SQLite on the next flush.
+    public func store(_ key: CacheKey, _ entry: NewEntry) {
+        hot.insert(key, entry.response)
+        queue.withLock { q in
+            q.generation += 1
+            q.puts[key] = (q.generation, entry)
+        }
+        wake.yield()
+    }
+
+    /// Drops one entry now (memory and disk).
+    public func remove(_ key: CacheKey) async throws {
+        hot.remove(key)
+        queue.withLock { _ = $0.puts.removeValue(forKey: key) }
+        try await flushGate.run {
+            try await pool.write { db in
+                if let size = try Int.fetchOne(db, sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size", arguments: [Data(key.bytes)]) {
+                    totalsState.withLock { t in
+                        t.entries -= 1
+                        t.bytes -= size
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes queued entries and access times in one transaction, then enforces TTL and the byte budget.
+    public func flush(now: Double = Date().timeIntervalSince1970) async throws {
+        try await flushGate.run { try await flushLocked(now: now) }
+    }
+
+    private func flushLocked(now: Double) async throws {
+        let (puts, accesses) = queue.withLock { q in
+            let accesses = q.accesses
+            q.accesses = [:]
+            return (q.puts, accesses)
+        }
+        // Compress outside the write transaction; readers keep being served meanwhile.
+        var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8])] = []
+        rows.reserveCapacity(puts.count)
+        for (key, put) in puts {
+            do {
+                let compressed = try Zstd.compress(put.entry.response.body, level: options.compressionLevel)
+                rows.append((key, put.generation, put.entry, compressed))
+            } catch {
+                logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
+            }
+        }
+        let maxBytes = options.maxBytes
+        let written = rows
+        let outcome = try await pool.write { db -> FlushOutcome in
+            var outcome = FlushOutcome()
+            let touch = try db.cachedStatement(sql: """
+                UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
+                """)
+            for (key, access) in accesses {
+                try touch.execute(arguments: [access.time, access.hits, Data(key.bytes)])
+            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size,
+                                     created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET
+                    route = excluded.route, model = excluded.model, status = excluded.status,
+                    content_type = excluded.content_type, body = excluded.body, raw_size = excluded.raw_size,
+                    stored_size = excluded.stored_size, created_at = excluded.created_at,
+                    accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
+                    prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+                    hit_count = 0
+                """)
+            for row in written {
+                let response = row.entry.response
+                let storedSize = row.compressed.count + Self.rowOverhead
+                guard storedSize <= maxBytes else {
+                    outcome.rejected.append(row.key)
+                    continue
+                }
+                let keyData = Data(row.key.bytes)
+                let previous = try Int.fetchOne(db, sql: "SELECT stored_size FROM entries WHERE key = ?", arguments: [keyData])
+                try insert.execute(arguments: [
+                    keyData, row.entry.route, row.entry.model, response.status, response.contentType,
+                    Data(row.compressed), response.body.readableBytes, storedSize,
+                    response.createdAt, response.createdAt, response.expiresAt,
+                    response.usage.promptTokens, response.usage.completionTokens,
+                ])
+                outcome.entryDelta += previous == nil ? 1 : 0
+                outcome.byteDelta += storedSize - (previous ?? 0)
+            }
+            let expired = try Row.fetchAll(db, sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size", arguments: [now])
+            for row in expired {
+                outcome.expired.append(CacheKey(bytes: row[0] as Data)!)
+                outcome.entryDelta -= 1
+                outcome.byteDelta -= row[1] as Int
+            }
+            var bytes = self.totals.bytes + outcome.byteDelta
+            while bytes > maxBytes {
+                let victims = try Row.fetchAll(db, sql: "SELECT key, stored_size FROM entries ORDER BY accessed_at, rowid LIMIT 64")
+                if victims.isEmpty { break }
+                let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?")
+                for victim in victims where bytes > maxBytes {
+                    let data = victim[0] as Data
+                    try delete.execute(arguments: [data])
+                    outcome.evicted.append(CacheKey(bytes: data)!)
+                    outcome.entryDelta -= 1
+                    outcome.byteDelta -= victim[1] as Int
+                    bytes -= victim[1] as Int
+                }
+            }
+            if !outcome.evicted.isEmpty || !outcome.expired.isEmpty {
+                let totals = self.totals
+                try Self.saveCounters(db, [
+                    ("evictions", totals.evictions + outcome.evicted.count),
+                    ("expirations", totals.expirations + outcome.expired.count),
+                ])
+            }
+            return outcome
+        }
+        totalsState.withLock { t in
+            t.entries += outcome.entryDelta
+            t.bytes += outcome.byteDelta
+            t.evictions += outcome.evicted.count
+            t.expirations += outcome.expired.count
+        }
+        hot.remove(outcome.evicted)
+        hot.remove(outcome.expired)
+        hot.remove(outcome.rejected)
+        // Forget the written puts, unless a newer answer for the same key arrived meanwhile.
+        queue.withLock { q in
+            for row in rows where q.puts[row.key]?.generation == row.generation {
+                q.puts.removeValue(forKey: row.key)
+            }
+        }
+        if !outcome.evicted.isEmpty {
+            logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evicted.count)"])
+        }
+    }
+
+    private struct FlushOutcome {
+        var entryDelta = 0
+        var byteDelta = 0
+        var evicted: [CacheKey] = []
+        var expired: [CacheKey] = []
+        var rejected: [CacheKey] = []
+    }
+
+    /// Runs until cancelled: flushes whenever entries are queued (batching whatever
+    /// piled up meanwhile) and at least every `interval` for access times and TTL.
+    public func runWriter(interval: Duration = .seconds(1)) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wake] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    wake.yield()
+                }
+            }
+            for await _ in wakeups {
+                if Task.isCancelled { break }
+                do {
+                    try await flush()
+                    try await dropHotTierIfChangedElsewhere()
+                } catch {
+                    logger.error("cache flush failed", metadata: ["error": "\(error)"])
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Another process (say `cachette cache clear`) changed the file: memory may be stale.
+    private func dropHotTierIfChangedElsewhere() async throws {
+        let version = try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! }
+        let changed = lastDataVersion.withLock { last -> Bool in
+            defer { last = version }
+            return last != nil && last != version
+        }
+        guard changed else { return }
+        logger.info("cache file changed by another process; reloading totals and emptying the memory tier")
+        hot.removeAll()
+        let row = try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+        }
+        totalsState.withLock { t in
+            t.entries = row[0]
+            t.bytes = row[1]
+        }
+    }
+
+    /// After `clear`: the file holds no entries.
+    func resetTotals() {
+        totalsState.withLock { t in
+            t.entries = 0
+            t.bytes = 0
+        }
+    }
+
+    // MARK: Counters shared with the stats
+
+    public func loadCounters() throws -> [String: Int] {
+        try pool.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                ($0[0] as String, $0[1] as Int)
+            })
+        }
+    }
+
+    public func saveCounters(_ values: [(String, Int)]) async throws {
+        try await pool.write { db in try Self.saveCounters(db, values) }
+    }
+
+    static func saveCounters(_ db: Database, _ values: [(String, Int)]) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
+            """)
+        for (name, value) in values {
+            try upsert.execute(arguments: [name, value])
+        }
+    }
+}

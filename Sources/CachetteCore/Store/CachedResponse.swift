@@ -1,0 +1,27 @@
+import NIOCore
+
+/// A stored upstream answer, ready to be written back out.
+public struct CachedResponse: Sendable {
+    public var status: Int
+    public var contentType: String
+    /// The uncompressed body; sharing it between hits copies nothing.
+    public var body: ByteBuffer
+    /// Unix seconds.
+    public var createdAt: Double
+    public var expiresAt: Double
+    public var usage: TokenUsage
+
+    public init(status: Int, contentType: String, body: ByteBuffer, createdAt: Double, expiresAt: Double, usage: TokenUsage) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.usage = usage
+    }
+
+    public func isFresh(at now: Double) -> Bool { now < expiresAt }
+
+    /// Whole seconds since the answer was stored, for the `Age` header.
+    public func age(at now: Double) -> Int { max(0, Int(now - createdAt)) }
+}

@@ -1,0 +1,249 @@
+import CachetteCore
+import Foundation
+import Logging
+import Yams
+
+/// Builds the effective configuration: defaults, then the YAML file, then
+/// `CACHETTE_*` environment variables, then command-line flags.
+public enum ConfigLoader {
+    /// Values given on the command line; nil means "not given".
+    public struct Overrides: Sendable {
+        public var host: String?
+        public var port: Int?
+        public var upstream: String?
+        public var database: String?
+
+        public init(host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil) {
+            self.host = host
+            self.port = port
+            self.upstream = upstream
+            self.database = database
+        }
+    }
+
+    public static func load(
+        file: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        overrides: Overrides = Overrides()
+    ) throws(ConfigError) -> CachetteConfig {
+        var config = CachetteConfig()
+        config.cache.path = CachetteConfig.defaultDatabasePath(environment: environment)
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigError(file, "cannot read the config file")
+            }
+            try apply(yaml: text, to: &config, environment: environment)
+        }
+        try applyEnvironment(environment, to: &config)
+        try applyOverrides(overrides, to: &config)
+        try validate(config)
+        return config
+    }
+
+    // MARK: YAML
+
+    public static func apply(yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:]) throws(ConfigError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError("(file)", "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        guard let root else { return }  // an empty file keeps every default
+        let sections = try mapping(root, "(top level)")
+        for (name, node) in sections {
+            switch name {
+            case "server": try applyServer(node, &config.server)
+            case "upstream": try applyUpstream(node, &config.upstream, environment)
+            case "cache": try applyCache(node, &config.cache)
+            case "logging": try applyLogging(node, &config.logging)
+            default: throw ConfigError(name, "unknown section (expected server, upstream, cache or logging)")
+            }
+        }
+    }
+
+    private static func applyServer(_ node: Node, _ server: inout CachetteConfig.Server) throws(ConfigError) {
+        for (name, value) in try mapping(node, "server") {
+            let key = "server.\(name)"
+            switch name {
+            case "host": server.host = try string(value, key)
+            case "port": server.port = try port(scalar(value, key), key)
+            case "max_body_bytes": server.maxBodyBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    private static func applyUpstream(_ node: Node, _ upstream: inout CachetteConfig.Upstream, _ env: [String: String]) throws(ConfigError) {
+        for (name, value) in try mapping(node, "upstream") {
+            let key = "upstream.\(name)"
+            switch name {
+            case "base_url": upstream.baseURL = try string(value, key)
+            case "api_key": upstream.apiKey = try secret(string(value, key), key, env)
+            case "timeout": upstream.timeout = try duration(value, key)
+            case "idle_timeout": upstream.idleTimeout = try duration(value, key)
+            case "connect_timeout": upstream.connectTimeout = try duration(value, key)
+            case "max_connections": upstream.maxConnections = try positiveInt(value, key)
+            case "max_response_bytes": upstream.maxResponseBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    private static func applyCache(_ node: Node, _ cache: inout CachetteConfig.Cache) throws(ConfigError) {
+        for (name, value) in try mapping(node, "cache") {
+            let key = "cache.\(name)"
+            switch name {
+            case "enabled": cache.enabled = try bool(value, key)
+            case "path": cache.path = expandHome(try string(value, key))
+            case "ttl": cache.ttl = try duration(value, key)
+            case "max_bytes": cache.maxBytes = try size(value, key)
+            case "memory_bytes": cache.memoryBytes = try size(value, key)
+            case "scope": cache.scope = try choice(value, key)
+            case "key_fields": cache.keyFields = try choice(value, key)
+            case "compression_level":
+                let level = try positiveInt(value, key)
+                guard (1...19).contains(level) else { throw ConfigError(key, "must be between 1 and 19, got \(level)") }
+                cache.compressionLevel = level
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    private static func applyLogging(_ node: Node, _ logging: inout CachetteConfig.Logging) throws(ConfigError) {
+        for (name, value) in try mapping(node, "logging") {
+            let key = "logging.\(name)"
+            switch name {
+            case "level":
+                let text = try string(value, key)
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw ConfigError(key, "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                }
+                logging.level = level
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    // MARK: Environment and flags
+
+    static func applyEnvironment(_ env: [String: String], to config: inout CachetteConfig) throws(ConfigError) {
+        if let host = env["CACHETTE_HOST"], !host.isEmpty { config.server.host = host }
+        if let port = env["CACHETTE_PORT"], !port.isEmpty { config.server.port = try self.port(port, "CACHETTE_PORT") }
+        if let upstream = env["CACHETTE_UPSTREAM"], !upstream.isEmpty { config.upstream.baseURL = upstream }
+        if let db = env["CACHETTE_DB"], !db.isEmpty { config.cache.path = expandHome(db) }
+    }
+
+    static func applyOverrides(_ o: Overrides, to config: inout CachetteConfig) throws(ConfigError) {
+        if let host = o.host { config.server.host = host }
+        if let port = o.port {
+            guard (0...65535).contains(port) else { throw ConfigError("--port", "must be between 0 and 65535, got \(port)") }
+            config.server.port = port
+        }
+        if let upstream = o.upstream { config.upstream.baseURL = upstream }
+        if let database = o.database { config.cache.path = expandHome(database) }
+    }
+
+    static func validate(_ config: CachetteConfig) throws(ConfigError) {
+        guard !config.server.host.isEmpty else { throw ConfigError("server.host", "must not be empty") }
+        guard let url = URL(string: config.upstream.baseURL), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host?.isEmpty == false
+        else {
+            throw ConfigError("upstream.base_url", "expected an http:// or https:// URL, got \"\(config.upstream.baseURL)\"")
+        }
+        guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }
+        guard config.cache.ttl > .zero else { throw ConfigError("cache.ttl", "must be greater than zero") }
+        guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
+        guard !config.cache.path.isEmpty else { throw ConfigError("cache.path", "must not be empty") }
+        guard config.upstream.timeout > .zero else { throw ConfigError("upstream.timeout", "must be greater than zero") }
+        guard config.upstream.connectTimeout > .zero else { throw ConfigError("upstream.connect_timeout", "must be greater than zero") }
+        guard config.upstream.idleTimeout > .zero else { throw ConfigError("upstream.idle_timeout", "must be greater than zero") }
+    }
+
+    // MARK: Value helpers
+
+    private static func mapping(_ node: Node, _ key: String) throws(ConfigError) -> [(String, Node)] {
+        guard case .mapping(let mapping) = node else { throw ConfigError(key, "expected a mapping of settings") }
+        var pairs: [(String, Node)] = []
+        for (k, v) in mapping {
+            guard let name = k.string else { throw ConfigError(key, "keys must be plain names") }
+            pairs.append((name, v))
+        }
+        return pairs
+    }
+
+    private static func scalar(_ node: Node, _ key: String) throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw ConfigError(key, "expected a single value") }
+        return scalar.string
+    }
+
+    private static func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
+        try scalar(node, key)
+    }
+
+    private static func bool(_ node: Node, _ key: String) throws(ConfigError) -> Bool {
+        guard let b = node.bool else { throw ConfigError(key, "expected true or false, got \"\(try scalar(node, key))\"") }
+        return b
+    }
+
+    private static func positiveInt(_ node: Node, _ key: String) throws(ConfigError) -> Int {
+        let text = try scalar(node, key)
+        guard let value = Int(text), value > 0 else { throw ConfigError(key, "expected a positive whole number, got \"\(text)\"") }
+        return value
+    }
+
+    private static func port(_ text: String, _ key: String) throws(ConfigError) -> Int {
+        guard let value = Int(text), (0...65535).contains(value) else {
+            throw ConfigError(key, "expected a port number between 0 and 65535, got \"\(text)\"")
+        }
+        return value
+    }
+
+    private static func duration(_ node: Node, _ key: String) throws(ConfigError) -> Duration {
+        let text = try scalar(node, key)
+        guard let d = ConfigValues.duration(text) else {
+            throw ConfigError(key, "expected a duration such as 30s, 15m, 24h or 7d, got \"\(text)\"")
+        }
+        return d
+    }
+
+    private static func size(_ node: Node, _ key: String) throws(ConfigError) -> Int {
+        let text = try scalar(node, key)
+        guard let s = ConfigValues.byteSize(text) else {
+            throw ConfigError(key, "expected a size such as 10MiB, 1GiB or 1048576, got \"\(text)\"")
+        }
+        return s
+    }
+
+    private static func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ key: String) throws(ConfigError) -> T
+    where T.RawValue == String {
+        let text = try scalar(node, key)
+        guard let value = T(rawValue: text) else {
+            throw ConfigError(key, "expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// `env:NAME` reads the secret from the environment so it need not sit in the file.
+    private static func secret(_ text: String, _ key: String, _ env: [String: String]) throws(ConfigError) -> String? {
+        if text.isEmpty { return nil }
+        guard text.hasPrefix("env:") else { return text }
+        let name = String(text.dropFirst(4))
+        guard let value = env[name], !value.isEmpty else {
+            throw ConfigError(key, "environment variable \(name) is not set")
+        }
+        return value
+    }
+
+    private static func unknown(_ key: String) -> ConfigError {
+        ConfigError(key, "unknown setting")
+    }
+
+    static func expandHome(_ path: String) -> String {
+        guard path.hasPrefix("~/") else { return path }
+        return (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + String(path.dropFirst())
+    }
+}

@@ -1,0 +1,62 @@
+import CachetteCore
+import Hummingbird
+import NIOCore
+
+/// An error answered in OpenAI's shape: `{"error":{"message","type","code","param"}}`.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let message: String
+    public let type: String
+    public let code: String
+    public let param: String?
+
+    public init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error", code: String, param: String? = nil) {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+    }
+
+    public static func badRequest(_ invalid: InvalidRequest) -> APIError {
+        APIError(status: .badRequest, message: invalid.message, code: invalid.code, param: invalid.param)
+    }
+
+    public static func tooLarge(limit: Int) -> APIError {
+        APIError(
+            status: .contentTooLarge,
+            message: "The request body is larger than the \(limit)-byte limit (server.max_body_bytes).",
+            code: "request_too_large"
+        )
+    }
+
+    public static func notFound(method: HTTPRequest.Method, path: String) -> APIError {
+        APIError(status: .notFound, message: "Unknown path: \(method.rawValue) \(path)", code: "not_found")
+    }
+
+    public static func upstreamUnreachable(_ detail: String) -> APIError {
+        APIError(status: .badGateway, message: "Could not reach the upstream API: \(detail)", type: "upstream_error", code: "upstream_unreachable")
+    }
+
+    public static func upstreamTimeout(_ detail: String) -> APIError {
+        APIError(status: .gatewayTimeout, message: "The upstream API did not answer in time: \(detail)", type: "upstream_error", code: "upstream_timeout")
+    }
+
+    public var body: ByteBuffer {
+        let error: JSONValue = .object([
+            "message": .string(message),
+            "type": .string(type),
+            "param": param.map(JSONValue.string) ?? .null,
+            "code": .string(code),
+        ])
+        return ByteBuffer(bytes: JSONValue.object(["error": error]).serialized())
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response
+    }
+
+    public var response: Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+}

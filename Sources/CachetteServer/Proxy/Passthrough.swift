@@ -1,0 +1,27 @@
+import AsyncHTTPClient
+import Hummingbird
+
+/// Every other `/v1/*` request (`GET /v1/models`, files, batches, …): forwarded
+/// unchanged with both bodies streamed, and never cached.
+struct Passthrough: Sendable {
+    let sidecar: Sidecar
+
+    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+        let length: HTTPClientRequest.Body.Length =
+            request.headers[.contentLength].flatMap { Int64($0) }.map { .known($0) } ?? .unknown
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        let outgoing = sidecar.upstream.makeRequest(request, body: hasBody ? .stream(request.body, length: length) : nil)
+        let response: HTTPClientResponse
+        do {
+            response = try await sidecar.upstream.send(outgoing, logger: context.logger)
+        } catch {
+            sidecar.stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: true)
+            throw error
+        }
+        let ok = (200..<300).contains(Int(response.status.code))
+        sidecar.stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: !ok)
+        var headers = ForwardedHeaders.response(response.headers)
+        headers[CachetteHeaders.xCache] = "BYPASS"
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(asyncSequence: response.body))
+    }
+}

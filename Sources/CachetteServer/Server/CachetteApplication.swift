@@ -1,0 +1,71 @@
+import CachetteCore
+import Hummingbird
+import Logging
+
+/// Builds the sidecar: the store, the routes and the background services.
+public enum CachetteApplication {
+    /// The POST endpoints answered from the cache.
+    public static let cachedRoutes = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+
+    static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
+
+    public static func build(config: CachetteConfig, logger baseLogger: Logger? = nil) throws -> some ApplicationProtocol {
+        var logger = baseLogger ?? Logger(label: "cachette")
+        logger.logLevel = config.logging.level
+
+        let store: CacheStore? = config.cache.enabled
+            ? try CacheStore(
+                options: CacheStoreOptions(
+                    path: config.cache.path, maxBytes: config.cache.maxBytes,
+                    memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel)
+                ),
+                logger: logger
+            )
+            : nil
+        let stats = StatsCounters(restoring: try store?.loadCounters() ?? [:])
+        let sidecar = Sidecar(config: config, store: store, stats: stats, logger: logger)
+
+        let router = Router()
+        router.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
+
+        let health = HealthEndpoint(sidecar: sidecar)
+        let statsEndpoint = StatsEndpoint(sidecar: sidecar)
+        router.get("/health") { request, context in health.respond(to: request, context: context) }
+        router.get("/stats") { request, context in statsEndpoint.respond(to: request, context: context) }
+
+        let passthrough = Passthrough(sidecar: sidecar)
+        for route in cachedRoutes {
+            let endpoint = CachedEndpoint(route: route, sidecar: sidecar)
+            router.post(RouterPath(route)) { request, context in try await endpoint.respond(to: request, context: context) }
+            // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
+            for method in passthroughMethods where method != .post {
+                router.on(RouterPath(route), method: method) { request, context in
+                    try await passthrough.respond(to: request, context: context)
+                }
+            }
+        }
+        for method in passthroughMethods {
+            router.on("/v1/**", method: method) { request, context in try await passthrough.respond(to: request, context: context) }
+        }
+
+        let host = config.server.host
+        let startupLogger = logger
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
+            services: [MaintenanceService(sidecar: sidecar)],
+            onServerRunning: { channel in
+                startupLogger.info(
+                    "cachette listening",
+                    metadata: [
+                        "address": "\(channel.localAddress?.description ?? host)",
+                        "upstream": "\(config.upstream.baseURL)",
+                        "cache": "\(config.cache.enabled ? config.cache.path : "disabled")",
+                        "scope": "\(config.cache.scope.rawValue)",
+                    ]
+                )
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,47 @@
+import CachetteCore
+import Logging
+import ServiceLifecycle
+
+/// Background work: writes queued cache entries, access times and counters, and on
+/// shutdown writes the last of them before the process exits, so nothing is lost.
+struct MaintenanceService: Service {
+    let sidecar: Sidecar
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if let store = sidecar.store {
+                    group.addTask { await store.runWriter() }
+                }
+                group.addTask { await persistCountersPeriodically() }
+            }
+        }
+        await finalFlush()
+        try await sidecar.upstream.shutdown()
+    }
+
+    private func persistCountersPeriodically() async {
+        var saved = sidecar.stats.snapshot
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let current = sidecar.stats.snapshot
+            guard current != saved else { continue }
+            do {
+                try await sidecar.store?.saveCounters(sidecar.stats.persistable)
+                saved = current
+            } catch {
+                sidecar.logger.error("could not save counters", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func finalFlush() async {
+        guard let store = sidecar.store else { return }
+        do {
+            try await store.flush()
+            try await store.saveCounters(sidecar.stats.persistable)
+        } catch {
+            sidecar.logger.error("final cache flush failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

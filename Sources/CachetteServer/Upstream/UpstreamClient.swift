@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import CachetteCore
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A complete, non-streamed upstream answer.
+struct UpstreamAnswer: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: ByteBuffer
+
+    var isSuccess: Bool { (200..<300).contains(status.code) }
+    var contentType: String { headers[.contentType] ?? "application/json" }
+}
+
+/// Forwards requests to the upstream API over a pooled AsyncHTTPClient.
+final class UpstreamClient: Sendable {
+    let http: HTTPClient
+    private let baseURL: String
+    private let apiKey: String?
+    private let timeout: TimeAmount
+    private let maxResponseBytes: Int
+
+    init(config: CachetteConfig.Upstream) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(
+            connect: .nanoseconds(Int64(config.connectTimeout.seconds * 1e9)),
+            read: .nanoseconds(Int64(config.idleTimeout.seconds * 1e9))
+        )
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: config.maxConnections
+        )
+        // A refused connection should be a prompt 502, not a wait for the connect deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        var base = config.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        baseURL = base
+        apiKey = config.apiKey
+        timeout = .nanoseconds(Int64(config.timeout.seconds * 1e9))
+        maxResponseBytes = config.maxResponseBytes
+    }
+
+    func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Maps the sidecar's `/v1/...` path onto the upstream base URL, which already ends in `/v1`.
+    func makeRequest(_ request: Request, body: HTTPClientRequest.Body?) -> HTTPClientRequest {
+        var path = Substring(request.uri.path)
+        if path.hasPrefix("/v1") { path = path.dropFirst(3) }
+        var url = baseURL + path
+        if let query = request.uri.query, !query.isEmpty { url += "?" + query }
+        var outgoing = HTTPClientRequest(url: url)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        outgoing.headers = ForwardedHeaders.request(request.headers, apiKey: apiKey)
+        outgoing.body = body
+        return outgoing
+    }
+
+    /// Sends a request and returns once the response head has arrived.
+    func send(_ request: HTTPClientRequest, logger: Logger) async throws(APIError) -> HTTPClientResponse {
+        do {
+            return try await http.execute(request, timeout: timeout, logger: logger)
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    /// Sends a request and reads the whole answer.
+    func fetch(_ request: HTTPClientRequest, logger: Logger) async throws(APIError) -> UpstreamAnswer {
+        let response = try await send(request, logger: logger)
+        do {
+            let body = try await response.body.collect(upTo: maxResponseBytes)
+            return UpstreamAnswer(
+                status: HTTPResponse.Status(code: Int(response.status.code)),
+                headers: ForwardedHeaders.response(response.headers),
+                body: body
+            )
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw APIError.upstreamUnreachable("the answer is larger than upstream.max_response_bytes (\(maxResponseBytes))")
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    /// Timeouts become 504, every other failure to get an answer 502.
+    static func classify(_ error: any Error) -> APIError {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout:
+                return .upstreamTimeout(String(describing: error))
+            default:
+                return .upstreamUnreachable(String(describing: error))
+            }
+        }
+        return .upstreamUnreachable(String(describing: error))
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct Cachette: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cachette",
+        abstract: "A caching sidecar for LLM APIs (OpenAI and Anthropic wire formats).",
+        version: "0.1.0",
+        subcommands: [Serve.self, Stats.self, Cache.self],
+        defaultSubcommand: Serve.self
+    )
+}

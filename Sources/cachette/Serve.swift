@@ -1,0 +1,43 @@
+import ArgumentParser
+import CachetteServer
+import Foundation
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the sidecar.",
+        discussion: """
+            Settings come from the config file, then CACHETTE_HOST, CACHETTE_PORT, CACHETTE_UPSTREAM \
+            and CACHETTE_DB, then these flags. See config/cachette.yaml for every setting.
+            """
+    )
+
+    @OptionGroup var file: ConfigFileOption
+    @Option(help: ArgumentHelp("Address to bind (default 127.0.0.1; env CACHETTE_HOST).", valueName: "host"))
+    var host: String?
+    @Option(help: ArgumentHelp("Port to listen on (default 8766; env CACHETTE_PORT).", valueName: "port"))
+    var port: Int?
+    @Option(help: ArgumentHelp("Upstream base URL ending in /v1 (default https://api.openai.com/v1; env CACHETTE_UPSTREAM).", valueName: "url"))
+    var upstream: String?
+    @Option(help: ArgumentHelp("Cache database file (default ~/.cache/cachette/cachette.sqlite; env CACHETTE_DB).", valueName: "path"))
+    var db: String?
+
+    func run() async throws {
+        let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db))
+        let level = config.logging.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let app: any ApplicationProtocol
+        do {
+            app = try CachetteApplication.build(config: config)
+        } catch {
+            FileHandle.standardError.write(Data("cachette: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await app.runService()
+    }
+}
