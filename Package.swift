@@ -70,6 +70,7 @@ let package = Package(
             name: "CachetteServerTests",
             dependencies: [
                 "CachetteServer",
+                "CachetteCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Turns every failure, including unknown paths and oversized bodies, into OpenAI's
 /// error shape, so clients and SDKs parse our errors like the upstream's.
@@ -11,6 +12,8 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response
+        } catch is NIOTooManyBytesError {
+            return APIError.tooLarge(limit: maxBodyBytes).response
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: return APIError.notFound(method: request.method, path: request.uri.path).response

@@ -15,18 +15,16 @@ struct CachedEndpoint: Sendable {
     let sidecar: Sidecar
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
-        let body = try await request.body.collect(upTo: sidecar.config.server.maxBodyBytes)
+        let limit = sidecar.config.server.maxBodyBytes
+        // Refuse a declared oversize body before reading any of it.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            sidecar.stats.recordRejected()
+            throw APIError.tooLarge(limit: limit)
+        }
+        let body = try await request.body.collect(upTo: limit)
         let controls = try CacheControls(request.headers)
         let scope = sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers)
-        let keyed: KeyedRequest
-        do {
-            keyed = try body.withUnsafeReadableBytes { raw throws(InvalidRequest) in
-                try sidecar.keyer.key(route: route, scope: scope, body: raw)
-            }
-        } catch let invalid as InvalidRequest {
-            sidecar.stats.recordRejected()
-            throw APIError.badRequest(invalid)
-        }
+        let keyed = try key(body, scope: scope)
 
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS")
@@ -44,6 +42,19 @@ struct CachedEndpoint: Sendable {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS", storeIn: store, controls: controls)
         }
         return try await missOrJoin(request, body: body, keyed: keyed, store: store, controls: controls)
+    }
+
+    private func key(_ body: ByteBuffer, scope: String) throws(APIError) -> KeyedRequest {
+        let result = body.withUnsafeReadableBytes { raw in
+            Result { () throws(InvalidRequest) in try sidecar.keyer.key(route: route, scope: scope, body: raw) }
+        }
+        switch result {
+        case .success(let keyed):
+            return keyed
+        case .failure(let invalid):
+            sidecar.stats.recordRejected()
+            throw APIError.badRequest(invalid)
+        }
     }
 
     // MARK: Hit

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import CachetteCore
+import CachetteServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// Runs the real sidecar on a loopback port in front of a `FakeUpstream`.
+struct Harness {
+    let client: any TestClientProtocol
+    let upstream: FakeUpstream
+    let config: CachetteConfig
+    var port: Int { client.port! }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    static func temporaryDatabase() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent("cache.sqlite").path
+    }
+
+    /// - Parameters:
+    ///   - database: reuse a file across runs to test persistence.
+    ///   - upstreamURL: point somewhere other than the fake upstream (failure tests).
+    static func run(
+        upstream: FakeUpstream = FakeUpstream(),
+        database: String = temporaryDatabase(),
+        upstreamURL: String? = nil,
+        logs: LogCapture? = nil,
+        configure: @Sendable (inout CachetteConfig) -> Void = { _ in },
+        _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        try await upstream.application.test(.live) { upstreamClient in
+            var config = CachetteConfig()
+            config.server.host = "127.0.0.1"
+            config.server.port = 0
+            config.upstream.baseURL = upstreamURL ?? "http://127.0.0.1:\(upstreamClient.port!)/v1"
+            config.cache.path = database
+            configure(&config)
+            let finalConfig = config
+            var logger = Logger(label: "cachette-test") { label in logs.map { $0.handler(label) } ?? SwiftLogNoOpLogHandler() }
+            logger.logLevel = config.logging.level
+            let app = try CachetteApplication.build(config: config, logger: logger)
+            try await app.test(.live) { client in
+                try await body(Harness(client: client, upstream: upstream, config: finalConfig))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    static let chatBody = #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2}"#
+
+    @discardableResult
+    func post(_ path: String = "/v1/chat/completions", _ body: String = Harness.chatBody, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        if headers[.authorization] == nil { headers[.authorization] = "Bearer sk-test-one" }
+        return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func get(_ path: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await client.execute(uri: path, method: .get, headers: headers)
+    }
+
+    func json(_ path: String) async throws -> JSONValue {
+        try await JSONValue.parse(get(path).body.readableBytesView)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    var xCache: String? { headers[HTTPField.Name("X-Cache")!] }
+    var cacheKey: String? { headers[HTTPField.Name("x-cachette-key")!] }
+}
+
+/// Collects log lines in memory so tests can check what was (not) logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func handler(_ label: String) -> any LogHandler {
+        Handler(capture: self)
+    }
+
+    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
+            source: String, file: String, function: String, line: UInt
+        ) {
+            let merged = self.metadata.merging(metadata ?? [:]) { $1 }
+            capture.append("\(level) \(message) \(merged)")
+        }
+    }
+}
+
+/// `#expect` on an awaited response, kept out of the macro so it can throw.
+func expectCache(_ response: TestResponse, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(response.xCache == expected, "X-Cache", sourceLocation: sourceLocation)
+}
