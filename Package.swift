@@ -64,7 +64,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CachetteCoreTests",
-            dependencies: ["CachetteCore"]
+            dependencies: [
+                "CachetteCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CachetteServerTests",

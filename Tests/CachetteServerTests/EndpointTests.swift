@@ -12,7 +12,7 @@ struct EndpointTests {
     func health() async throws {
         try await Harness.run { h in
             _ = try await h.post()
-            try await Task.sleep(for: .milliseconds(1200))  // let the writer account the entry
+            try await eventually { try await h.json("/health")["cache"]?["entries"]?.intValue == 1 }
             let health = try await h.json("/health")
             #expect(health["status"]?.stringValue == "ok")
             #expect(health["version"]?.stringValue == CachetteVersion.current)

@@ -64,7 +64,8 @@ public final class CacheStore: Sendable {
     private let logger: Logger
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
-    private let lastDataVersion = Mutex<Int?>(nil)
+    /// The writer connection's `PRAGMA data_version`: it moves only when another connection commits.
+    private let lastDataVersion: Mutex<Int>
 
     /// Accounted on top of each compressed body for the row and its index entries.
     static let rowOverhead = 128
@@ -92,6 +93,7 @@ public final class CacheStore: Sendable {
             )
         }
         totalsState = Mutex(totals)
+        lastDataVersion = Mutex(try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! })
     }
 
     public var totals: StoreTotals { totalsState.withLock { $0 } }
@@ -325,7 +327,7 @@ public final class CacheStore: Sendable {
         let version = try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! }
         let changed = lastDataVersion.withLock { last -> Bool in
             defer { last = version }
-            return last != nil && last != version
+            return last != version
         }
         guard changed else { return }
         logger.info("cache file changed by another process; reloading totals and emptying the memory tier")

@@ -1,0 +1,243 @@
+@testable import CachetteCore
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import Testing
+
+func temporaryDatabasePath() -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-core-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent("cache.sqlite").path
+}
+
+func entry(_ text: String, now: Double = 1_000, ttl: Double = 3600, usage: TokenUsage = .init(promptTokens: 3, completionTokens: 4)) -> NewEntry {
+    NewEntry(route: "/v1/chat/completions", model: "gpt-4o", response: CachedResponse(
+        status: 200, contentType: "application/json", body: ByteBuffer(string: text),
+        createdAt: now, expiresAt: now + ttl, usage: usage
+    ))
+}
+
+/// Waits for background work to reach a state; a deadline, not a timing assertion.
+func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not reached within \(limit)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+func key(_ n: Int) -> CacheKey { CacheKey(hashing: Array("key-\(n)".utf8)) }
+
+@Suite("Cache store on real SQLite files")
+struct CacheStoreTests {
+    let logger = Logger(label: "test")
+
+    @Test("an entry is served at once, then from SQLite after a reopen, byte for byte")
+    func persistence() async throws {
+        let path = temporaryDatabasePath()
+        let body = String(repeating: "The quick brown fox. ", count: 200)
+        do {
+            let store = try CacheStore(options: .init(path: path), logger: logger)
+            store.store(key(1), entry(body))
+            #expect(store.lookup(key(1), now: 1_001).map { String(buffer: $0.body) } == body)
+            try await store.flush(now: 1_001)
+            #expect(store.totals.entries == 1)
+        }
+        let reopened = try CacheStore(options: .init(path: path), logger: logger)
+        #expect(reopened.totals.entries == 1)
+        let hit = try #require(reopened.lookup(key(1), now: 1_002))
+        #expect(String(buffer: hit.body) == body)
+        #expect(hit.usage == TokenUsage(promptTokens: 3, completionTokens: 4))
+        #expect(hit.status == 200 && hit.contentType == "application/json")
+        #expect(hit.createdAt == 1_000 && hit.expiresAt == 4_600)
+        // Stored compressed: the body is repetitive, the row much smaller than it.
+        let stored = try reopened.info(now: 1_002)
+        #expect(stored.rawBytes == body.utf8.count)
+        #expect(stored.storedBytes < body.utf8.count / 4)
+        #expect(reopened.lookup(key(2), now: 1_002) == nil)
+    }
+
+    @Test("expired entries are misses and are removed on flush")
+    func ttl() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)
+        store.store(key(1), entry("a", now: 1_000, ttl: 10))
+        #expect(store.lookup(key(1), now: 1_009) != nil)
+        #expect(store.lookup(key(1), now: 1_010) == nil)
+        try await store.flush(now: 1_011)
+        #expect(store.totals.entries == 0)
+        #expect(store.totals.expirations == 1)
+    }
+
+    @Test("the byte budget evicts least recently used entries first, from disk and memory")
+    func lru() async throws {
+        // Random bodies do not compress: each row costs about 300 + 128 bytes.
+        var rng = SystemRandomNumberGenerator()
+        func body() -> String { String((0..<300).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &rng)! }) }
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath(), maxBytes: 1_400), logger: logger)
+        for n in 1...3 {
+            store.store(key(n), entry(body(), now: 1_000 + Double(n)))
+            try await store.flush(now: 1_000 + Double(n))
+        }
+        #expect(store.totals.entries == 3)
+        _ = store.lookup(key(1), now: 1_010)  // 1 becomes the most recent
+        store.store(key(4), entry(body(), now: 1_011))
+        try await store.flush(now: 1_011)
+        #expect(store.totals.evictions == 1)
+        #expect(store.totals.bytes <= 1_400)
+        #expect(store.lookup(key(2), now: 1_012) == nil)
+        for n in [1, 3, 4] { #expect(store.lookup(key(n), now: 1_012) != nil, "entry \(n)") }
+        // Evictions survive a reopen.
+        let reopened = try CacheStore(options: .init(path: store.options.path, maxBytes: 1_400), logger: logger)
+        #expect(reopened.totals.evictions == 1)
+        #expect(reopened.lookup(key(2), now: 1_012) == nil)
+    }
+
+    @Test("an entry larger than the whole budget is not stored")
+    func oversizedEntry() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath(), maxBytes: 200), logger: logger)
+        var rng = SystemRandomNumberGenerator()
+        store.store(key(1), entry(String((0..<2_000).map { _ in "abcdefgh0123".randomElement(using: &rng)! })))
+        try await store.flush(now: 1_001)
+        #expect(store.totals.entries == 0)
+        #expect(store.lookup(key(1), now: 1_001) == nil)
+    }
+
+    @Test("a file that is not a database is moved aside and replaced")
+    func corruptFile() throws {
+        let path = temporaryDatabasePath()
+        try Data("this is not sqlite".utf8 + Data(repeating: 7, count: 4096)).write(to: URL(fileURLWithPath: path))
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        #expect(store.totals.entries == 0)
+        let dir = (path as NSString).deletingLastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains(".corrupt-") })
+    }
+
+    @Test("clear and prune")
+    func maintenance() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)
+        for n in 1...5 { store.store(key(n), entry("body \(n)", now: 1_000, ttl: n <= 2 ? 5 : 3600)) }
+        try await store.flush(now: 1_001)
+        let pruned = try await store.prune(now: 1_100)
+        #expect(pruned.expired == 2)
+        #expect(store.totals.entries == 3)
+        let cleared = try await store.clear()
+        #expect(cleared == 3)
+        #expect(store.totals.entries == 0 && store.totals.bytes == 0)
+        #expect(store.lookup(key(3), now: 1_100) == nil)
+    }
+
+    @Test("a change made by another process empties the memory tier")
+    func externalChange() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        store.store(key(1), entry("a", now: Date().timeIntervalSince1970))
+        let writer = Task { await store.runWriter(interval: .milliseconds(50)) }
+        defer { writer.cancel() }
+        try await eventually { store.totals.entries == 1 }
+        #expect(store.lookup(key(1), now: Date().timeIntervalSince1970) != nil)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        try await other.write { db in try db.execute(sql: "DELETE FROM entries") }
+        try await eventually { store.lookup(key(1), now: Date().timeIntervalSince1970) == nil }
+        #expect(store.totals.entries == 0)
+    }
+
+    @Test("counters round-trip through the database")
+    func counters() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        let stats = StatsCounters(now: 42)
+        stats.recordHit(usage: .init(promptTokens: 5, completionTokens: 6))
+        stats.recordForwarded(bypassed: false, cacheable: true, usage: .init(promptTokens: 7, completionTokens: 8), upstreamError: false)
+        try await store.saveCounters(stats.persistable)
+        let restored = StatsCounters(restoring: try CacheStore(options: .init(path: path), logger: logger).loadCounters())
+        #expect(restored.snapshot == stats.snapshot)
+        #expect(restored.snapshot.since == 42)
+        #expect(restored.snapshot.cachedTokens == 11)
+    }
+}
+
+@Suite("Hot tier LRU")
+struct HotTierTests {
+    @Test("evicts the least recently used entry when over budget")
+    func evicts() {
+        let tier = HotTier(budget: 3 * (HotTier.entryOverhead + 10))
+        for n in 1...3 { tier.insert(key(n), entry(String(repeating: "x", count: 10)).response) }
+        _ = tier.get(key(1))
+        tier.insert(key(4), entry(String(repeating: "x", count: 10)).response)
+        #expect(tier.get(key(2)) == nil)
+        #expect(tier.get(key(1)) != nil && tier.get(key(3)) != nil && tier.get(key(4)) != nil)
+        #expect(tier.count == 3)
+        #expect(!tier.insert(key(9), entry(String(repeating: "x", count: 10_000)).response))
+        tier.remove(key(1))
+        #expect(tier.count == 2)
+    }
+}
+
+@Suite("Single flight")
+struct SingleFlightTests {
+    actor Counter {
+        var value = 0
+        func increment() -> Int {
+            value += 1
+            return value
+        }
+    }
+
+    @Test("50 concurrent callers of one key share one execution")
+    func coalesces() async throws {
+        let flight = SingleFlight<Int, Int>()
+        let counter = Counter()
+        let results = try await withThrowingTaskGroup(of: (Int, SingleFlight<Int, Int>.Role).self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await flight.run(1) {
+                        try await Task.sleep(for: .milliseconds(200))
+                        return await counter.increment()
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(await counter.value == 1)
+        #expect(results.allSatisfy { $0.0 == 1 })
+        #expect(results.filter { if case .leader = $0.1 { true } else { false } }.count == 1)
+        #expect(flight.count == 0)
+        // A later call runs again.
+        #expect(try await flight.run(1) { await counter.increment() }.0 == 2)
+    }
+
+    struct Boom: Error {}
+
+    @Test("an error reaches every waiter and the key is freed")
+    func errors() async {
+        let flight = SingleFlight<Int, Int>()
+        await #expect(throws: Boom.self) { try await flight.run(1) { throw Boom() } }
+        #expect(flight.count == 0)
+    }
+}
+
+@Suite("zstd")
+struct ZstdTests {
+    @Test("round-trips bodies of every size")
+    func roundTrip() throws {
+        for size in [0, 1, 100, 65_536, 1 << 20] {
+            let input = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 7) }
+            let compressed = try input.withUnsafeBytes { try Zstd.compress($0) }
+            #expect(Array(try Zstd.decompress(compressed).readableBytesView) == input)
+        }
+    }
+
+    @Test("damaged input is an error, not a crash")
+    func damaged() throws {
+        var compressed = try Array("hello hello hello hello".utf8).withUnsafeBytes { try Zstd.compress($0) }
+        compressed[compressed.count / 2] ^= 0xFF
+        compressed.removeLast(3)
+        #expect(throws: ZstdError.self) { try Zstd.decompress(compressed) }
+    }
+}

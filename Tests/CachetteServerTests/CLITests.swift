@@ -1,0 +1,115 @@
+import CachetteCore
+import Foundation
+import Testing
+
+/// Runs the real `cachette` executable, which `swift test` builds beside the test bundle.
+struct CLI {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cachette")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["CACHETTE_CONFIG"] = nil
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("The cachette command")
+struct CLITests {
+    @Test("the binary exists where the tests expect it")
+    func binaryBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "\(CLI.binary.path)")
+    }
+
+    @Test("a bad config stops start-up with one line naming the key")
+    func badConfig() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml").path
+        try "cache:\n  ttl: whenever\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["serve", "--config", path, "--port", "0"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(result.stderr.contains("config error: cache.ttl:"))
+    }
+
+    @Test("a bad environment value stops start-up too")
+    func badEnvironment() throws {
+        let result = try CLI.run(["serve"], environment: ["CACHETTE_PORT": "http"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("CACHETTE_PORT"))
+    }
+
+    @Test("--help on every command", arguments: [[], ["serve"], ["stats"], ["cache"], ["cache", "info"], ["cache", "prune"], ["cache", "clear"]])
+    func help(command: [String]) throws {
+        let result = try CLI.run(command + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE"))
+    }
+
+    @Test("serve --help documents every flag")
+    func serveFlags() throws {
+        let help = try CLI.run(["serve", "--help"]).stdout
+        for flag in ["--host", "--port", "--config", "--upstream", "--db"] { #expect(help.contains(flag), "\(flag)") }
+    }
+
+    @Test("cache info, prune and clear work on a real database")
+    func cacheCommands() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database) { h in
+            _ = try await h.post()
+            _ = try await h.post("/v1/embeddings", #"{"model":"e","input":"x"}"#)
+        }
+        let info = try CLI.run(["cache", "info", "--db", database])
+        #expect(info.status == 0)
+        #expect(info.stdout.contains("entries"))
+        #expect(info.stdout.contains("/v1/chat/completions"))
+        #expect(info.stdout.range(of: #"entries\s+2"#, options: .regularExpression) != nil, "\(info.stdout)")
+        let prune = try CLI.run(["cache", "prune", "--db", database])
+        #expect(prune.status == 0)
+        #expect(prune.stdout.contains("removed 0 expired"))
+        let clear = try CLI.run(["cache", "clear", "--db", database])
+        #expect(clear.status == 0)
+        #expect(clear.stdout.contains("removed 2 entries"))
+        #expect(try CLI.run(["cache", "info", "--db", database]).stdout.range(of: #"entries\s+0"#, options: .regularExpression) != nil)
+    }
+
+    @Test("stats prints a running sidecar's figures as a table")
+    func statsTable() async throws {
+        try await Harness.run { h in
+            _ = try await h.post()
+            _ = try await h.post()
+            let url = h.baseURL
+            let result = try await Task.detached { try CLI.run(["stats", "--url", url]) }.value
+            #expect(result.status == 0)
+            #expect(result.stdout.range(of: #"cache hits\s+1"#, options: .regularExpression) != nil, "\(result.stdout)")
+            #expect(result.stdout.range(of: #"hit ratio\s+50.0%"#, options: .regularExpression) != nil)
+            #expect(result.stdout.range(of: #"tokens served from cache\s+18"#, options: .regularExpression) != nil)
+        }
+    }
+
+    @Test("stats against nothing fails clearly")
+    func statsUnreachable() throws {
+        let result = try CLI.run(["stats", "--url", "http://127.0.0.1:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot read http://127.0.0.1:1/stats"))
+    }
+}
