@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench micro clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 deps:
@@ -26,5 +26,13 @@ run: build
 test: deps
 	$(SWIFT) test
 
+# End-to-end: wrk against a release sidecar in front of a local fake upstream.
+bench: deps
+	Benchmarks/scripts/load.sh
+
+# Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
+micro: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
 clean:
-	rm -rf .build
+	rm -rf .build Benchmarks/.build

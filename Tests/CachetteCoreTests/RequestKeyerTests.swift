@@ -125,18 +125,20 @@ struct RequestKeyerTests {
         "prompt", "input", "dimensions", "encoding_format", "suffix", "best_of", "echo",
     ])
     func changedFieldChangesKey(field: String) throws {
-        var rng = SplitMix64(state: UInt64(truncatingIfNeeded: field.hashValue & 0xFFFF) &+ 7)
+        // A stable seed: String.hashValue changes from run to run.
+        var rng = SplitMix64(state: field.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) })
         let baseValue = try JSONValue.parse(Self.base)
         let baseKey = try key(Self.base).key
         var seen: Set<CacheKey> = [baseKey]
         for _ in 0..<20 {
             var members = baseValue.members!
-            var replacement = Generator.value(&rng)
+            // The model must stay a non-empty string or the request is refused outright.
+            var replacement = field == "model" ? .string("m-" + Generator.string(&rng)) : Generator.value(&rng)
             if let existing = members.first(where: { $0.key == field })?.value, existing == replacement { replacement = .string("changed") }
             members.removeAll { $0.key == field }
             members.append(.init(field, replacement))
             let changed = JSONValue.object(members).jsonString
-            guard let keyed = try? key(changed) else { continue }  // a non-string model is refused, fine
+            let keyed = try key(changed)
             #expect(keyed.key != baseKey, "\(field) = \(replacement.jsonString)")
             seen.insert(keyed.key)
         }

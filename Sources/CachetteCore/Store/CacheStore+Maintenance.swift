@@ -80,7 +80,7 @@ extension CacheStore {
     func fileBytes() -> Int {
         ["", "-wal"].reduce(0) { sum, suffix in
             let size = (try? FileManager.default.attributesOfItem(atPath: options.path + suffix)[.size] as? Int) ?? 0
-            return sum + (size ?? 0)
+            return sum + size
         }
     }
 }

@@ -331,14 +331,16 @@ public final class CacheStore: Sendable {
         }
         guard changed else { return }
         logger.info("cache file changed by another process; reloading totals and emptying the memory tier")
-        hot.removeAll()
-        let row = try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+        let (entries, bytes) = try await pool.read { db -> (Int, Int) in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+            return (row[0], row[1])
         }
+        // Totals first, so nobody sees the emptied memory tier next to the old totals.
         totalsState.withLock { t in
-            t.entries = row[0]
-            t.bytes = row[1]
+            t.entries = entries
+            t.bytes = bytes
         }
+        hot.removeAll()
     }
 
     /// After `clear`: the file holds no entries.

@@ -15,6 +15,24 @@ struct CachedEndpoint: Sendable {
     let sidecar: Sidecar
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let response = try await handle(request)
+        // Logged with the credential's fingerprint, never the credential.
+        context.logger.debug(
+            "request",
+            metadata: [
+                "route": "\(route)",
+                "status": "\(response.status.code)",
+                "cache": "\(response.headers[CachetteHeaders.xCache] ?? "-")",
+                "key": "\(response.headers[CachetteHeaders.key] ?? "-")",
+                "credential": "\(CredentialFingerprint.of(ForwardedHeaders.credential(request.headers)))",
+                "ms": "\((ContinuousClock.now - started).seconds * 1000)",
+            ]
+        )
+        return response
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
         let limit = sidecar.config.server.maxBodyBytes
         // Refuse a declared oversize body before reading any of it.
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {

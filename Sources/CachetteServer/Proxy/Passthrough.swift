@@ -7,9 +7,11 @@ struct Passthrough: Sendable {
     let sidecar: Sidecar
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
-        let length: HTTPClientRequest.Body.Length =
-            request.headers[.contentLength].flatMap { Int64($0) }.map { .known($0) } ?? .unknown
-        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        let declared = request.headers[.contentLength].flatMap { Int64($0) }
+        let length: HTTPClientRequest.Body.Length = declared.map { .known($0) } ?? .unknown
+        // Transfer-Encoding never reaches us (HTTPTypes drops it), so a chunked upload
+        // shows no length: stream the body of any method that usually carries one.
+        let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
         let outgoing = sidecar.upstream.makeRequest(request, body: hasBody ? .stream(request.body, length: length) : nil)
         let response: HTTPClientResponse
         do {

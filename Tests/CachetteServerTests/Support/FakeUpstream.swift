@@ -47,6 +47,12 @@ final class FakeUpstream: Sendable {
         for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
             router.post(RouterPath(path)) { request, _ in try await self.answer(request, path: path) }
         }
+        router.post("/v1/files") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 << 20)
+            self.record(request, path: "/v1/files", body: Array(body.readableBytesView))
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
+        }
         router.get("/v1/models") { request, _ -> Response in
             self.record(request, path: "/v1/models", body: [])
             return Response(status: .ok, headers: [.contentType: "application/json"],

@@ -1,0 +1,120 @@
+import Benchmark
+import CachetteCore
+import Foundation
+import Logging
+import NIOCore
+
+/// A chat request of about `bytes` bytes, shaped like real traffic.
+func chatRequest(bytes: Int) -> [UInt8] {
+    var messages: [String] = [#"{"role":"system","content":"You are a helpful assistant. Answer briefly."}"#]
+    var n = 0
+    while messages.joined(separator: ",").utf8.count < bytes - 200 {
+        n += 1
+        messages.append(#"{"role":"user","content":"Question \#(n): how does a write-ahead log keep a database consistent after a crash?"}"#)
+        messages.append(#"{"role":"assistant","content":"Answer \#(n): changes are appended to the log first and applied to the main file later."}"#)
+    }
+    let body = #"{"model":"gpt-4o","temperature":0.2,"max_tokens":256,"messages":[\#(messages.joined(separator: ","))],"stream":false}"#
+    return Array(body.utf8)
+}
+
+func answer(bytes: Int) -> ByteBuffer {
+    var text = #"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"message":{"role":"assistant","content":""#
+    while text.utf8.count < bytes - 80 { text += "The quick brown fox jumps over the lazy dog. " }
+    text += #""}}],"usage":{"prompt_tokens":42,"completion_tokens":180}}"#
+    return ByteBuffer(string: text)
+}
+
+func temporaryStore(memoryBytes: Int) throws -> CacheStore {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return try CacheStore(
+        options: .init(path: dir.appendingPathComponent("bench.sqlite").path, maxBytes: 1 << 30, memoryBytes: memoryBytes),
+        logger: Logger(label: "bench")
+    )
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        maxDuration: .seconds(3),
+        maxIterations: 1_000_000
+    )
+
+    // MARK: Key computation: parse, canonicalise, hash
+
+    let keyer = RequestKeyer()
+    for size in [1024, 64 * 1024] {
+        let body = chatRequest(bytes: size)
+        Benchmark("key/\(size / 1024)KB") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try keyer.key(route: "/v1/chat/completions", scope: "Bearer sk-bench", body: body))
+            }
+        }
+    }
+
+    // MARK: Store
+
+    let now = Date().timeIntervalSince1970
+    func entry(_ body: ByteBuffer) -> NewEntry {
+        NewEntry(route: "/v1/chat/completions", model: "gpt-4o", response: CachedResponse(
+            status: 200, contentType: "application/json", body: body, createdAt: now, expiresAt: now + 86400, usage: .zero
+        ))
+    }
+    let oneKB = answer(bytes: 1024)
+
+    Benchmark("store/get/memory-1KB") { benchmark in
+        let store = try temporaryStore(memoryBytes: 64 << 20)
+        let key = CacheKey(hashing: Array("k".utf8))
+        store.store(key, entry(oneKB))
+        try await store.flush()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
+    }
+
+    Benchmark("store/get/sqlite-1KB") { benchmark in
+        // No memory tier: one indexed SQLite read and a zstd decompression per lookup.
+        let store = try temporaryStore(memoryBytes: 0)
+        let key = CacheKey(hashing: Array("k".utf8))
+        store.store(key, entry(oneKB))
+        try await store.flush()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
+    }
+
+    Benchmark("store/put+flush-1KB") { benchmark in
+        let store = try temporaryStore(memoryBytes: 64 << 20)
+        var n = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            n += 1
+            store.store(CacheKey(high: 1, low: UInt64(n)), entry(oneKB))
+            try await store.flush()
+        }
+    }
+
+    Benchmark("store/put-batch-100x1KB", configuration: .init(scalingFactor: .one)) { benchmark in
+        let store = try temporaryStore(memoryBytes: 64 << 20)
+        var n = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            for _ in 0..<100 {
+                n += 1
+                store.store(CacheKey(high: 2, low: UInt64(n)), entry(oneKB))
+            }
+            try await store.flush()
+        }
+    }
+
+    // MARK: zstd
+
+    for size in [1024, 64 * 1024] {
+        let input = answer(bytes: size)
+        let compressed = try! Zstd.compress(input)
+        Benchmark("zstd/compress-\(size / 1024)KB") { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(try Zstd.compress(input)) }
+        }
+        Benchmark("zstd/decompress-\(size / 1024)KB") { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(try Zstd.decompress(compressed)) }
+        }
+    }
+}

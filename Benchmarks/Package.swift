@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+// Benchmarks live in their own package so `make test` never builds the harness.
+import PackageDescription
+
+let package = Package(
+    name: "CachetteBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Cachette", path: ".."),
+        // MallocInterposer alone: the default RuntimeInterposer trait needs a package the mirror lacks.
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CachetteBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CachetteCore", package: "Cachette"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "CachetteBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "BenchUpstream",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "BenchUpstream"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end figures for `make bench`: a release sidecar in front of a fast local fake
+# upstream, driven by wrk. Prints cache-hit throughput and latency, and the latency
+# the sidecar adds to a miss compared with calling the upstream directly.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+duration=${BENCH_DURATION:-10s}
+connections=${BENCH_CONNECTIONS:-16}
+threads=${BENCH_THREADS:-2}
+upstream_port=${BENCH_UPSTREAM_PORT:-18100}
+sidecar_port=${BENCH_SIDECAR_PORT:-18766}
+
+(cd "$root" && swift build -c release --product cachette)
+(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream)
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$root/Benchmarks/.build/release/BenchUpstream" "$upstream_port" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+printf 'logging:\n  level: warning\n' >"$work/bench.yaml"
+"$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$sidecar_port" \
+  --upstream "http://127.0.0.1:$upstream_port/v1" --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs -X POST \
+    "http://127.0.0.1:$upstream_port/v1/chat/completions" -d '{}' >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+# wrk prints latency percentiles like "50%  112.00us"; normalise them to microseconds.
+percentile() { # file percent
+  awk -v p="$2%" '$1 == p {
+    v = $2; n = v + 0
+    if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000
+  }' "$1"
+}
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+errors() { awk '/Non-2xx|Socket errors/ {print}' "$1"; }
+
+echo
+echo "== cache hit: 1 KB answer, $connections connections, $threads wrk threads, $duration"
+# Warm-up: the first request misses and stores; the rest are hits.
+wrk -t"$threads" -c"$connections" -d2s -s "$here/hit.lua" "http://127.0.0.1:$sidecar_port/v1/chat/completions" >/dev/null
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/hit.txt"
+cat "$work/hit.txt"
+hit_rps=$(rps "$work/hit.txt"); hit_p50=$(percentile "$work/hit.txt" 50); hit_p99=$(percentile "$work/hit.txt" 99)
+
+echo
+echo "== miss path: unique requests, 1 connection, $duration, direct vs through the sidecar"
+BENCH_RUN="direct-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$upstream_port/v1/chat/completions" >"$work/direct.txt"
+BENCH_RUN="sidecar-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/miss.txt"
+direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
+direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
+
+stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
+echo
+echo "== summary"
+printf 'cache hit   %10s req/s   p50 %8s us   p99 %8s us\n' "$hit_rps" "$hit_p50" "$hit_p99"
+printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
+printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
+awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+for f in hit direct miss; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+echo "sidecar /stats: $stats"
