@@ -70,4 +70,22 @@ struct CanonicalJSONTests {
         #expect(value["a"]?.arrayValue?.count == 4)
         #expect(value["b"]?.doubleValue == 1.5)
     }
+
+    func usage(_ text: String) -> TokenUsage? {
+        Array(text.utf8).withUnsafeBytes { TokenUsage(responseBody: $0) }
+    }
+
+    @Test("usage is found past nested values, tricky strings and numbers; the rest is only skipped")
+    func usageExtraction() {
+        let openAI = #"{"id":"x","choices":[{"message":{"content":"a \"usage\": {\"prompt_tokens\": 99} \\","role":"assistant"}}],"n":-1.5e3,"ok":true,"none":null,"usage":{"prompt_tokens":11,"completion_tokens":7}}"#
+        #expect(usage(openAI) == TokenUsage(promptTokens: 11, completionTokens: 7))
+        #expect(usage(#"{"usage":{"input_tokens":5,"output_tokens":9},"type":"message"}"#) == TokenUsage(promptTokens: 5, completionTokens: 9))
+        #expect(usage(#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#)?.promptTokens == 2)
+        #expect(usage(#"{"data":[{"embedding":[0.1,-2e-3]}],"usage":{"prompt_tokens":4,"total_tokens":4}}"#)?.promptTokens == 4)
+        #expect(usage(#"{"id":"x"}"#) == nil)
+        #expect(usage(#"{"usage":"none"}"#) == nil)
+        #expect(usage(#"{"a":[1,2,}],"usage":{"prompt_tokens":1}}"#) == nil)
+        #expect(usage("[1]") == nil)
+        #expect(usage("") == nil)
+    }
 }

@@ -215,6 +215,56 @@ struct JSONLexer {
         }
     }
 
+    /// Validates and steps over one value without building anything.
+    mutating func skipValue(depth: Int = 0) throws(JSONError) {
+        guard depth <= CanonicalJSONWriter.maxDepth else { throw error("nesting too deep") }
+        guard let byte = peek() else { throw error("unexpected end of input, expected a value") }
+        switch byte {
+        case UInt8(ascii: "\""):
+            try skipString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            index += 1
+            skipWhitespace()
+            if peek() == close {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if close == UInt8(ascii: "}") {
+                    try skipString()
+                    skipWhitespace()
+                    try expect(UInt8(ascii: ":"), "':'")
+                    skipWhitespace()
+                }
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if peek() == close {
+                    index += 1
+                    return
+                }
+                try expect(UInt8(ascii: ","), "','")
+            }
+        case UInt8(ascii: "t"): try expectLiteral("true")
+        case UInt8(ascii: "f"): try expectLiteral("false")
+        case UInt8(ascii: "n"): try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: throw error("unexpected character")
+        }
+    }
+
+    private mutating func skipString() throws(JSONError) {
+        try expect(UInt8(ascii: "\""), "'\"'")
+        while index < bytes.count {
+            let b = bytes[index]
+            index += 1
+            if b == UInt8(ascii: "\"") { return }
+            if b == UInt8(ascii: "\\") { index += 1 } else if b < 0x20 { throw error("control character in string") }
+        }
+        throw error("unterminated string")
+    }
+
     // MARK: Numbers
 
     /// Validates a number against the JSON grammar and returns its byte range.

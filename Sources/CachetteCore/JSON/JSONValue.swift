@@ -96,6 +96,38 @@ public enum JSONValue: Sendable, Equatable {
         try parse(Array(text.utf8))
     }
 
+    /// One member of a top-level object, parsed alone: the rest is stepped over
+    /// without building values. Nil if the document is not an object or lacks the member.
+    public static func member(_ name: String, of document: UnsafeRawBufferPointer) -> JSONValue? {
+        var parser = Parser(lexer: JSONLexer(document.bindMemory(to: UInt8.self)))
+        let wanted = Array(name.utf8)
+        var found: JSONValue?
+        do {
+            parser.lexer.skipWhitespace()
+            try parser.lexer.expect(UInt8(ascii: "{"), "'{'")
+            parser.lexer.skipWhitespace()
+            if parser.lexer.peek() == UInt8(ascii: "}") { return nil }
+            while true {
+                parser.lexer.skipWhitespace()
+                parser.buffer.removeAll(keepingCapacity: true)
+                try parser.lexer.readDecodedString(into: &parser.buffer)
+                parser.lexer.skipWhitespace()
+                try parser.lexer.expect(UInt8(ascii: ":"), "':'")
+                parser.lexer.skipWhitespace()
+                if parser.buffer == wanted {
+                    found = try parser.value(depth: 1)  // the last duplicate wins, as in parse
+                } else {
+                    try parser.lexer.skipValue(depth: 1)
+                }
+                parser.lexer.skipWhitespace()
+                if parser.lexer.peek() == UInt8(ascii: "}") { return found }
+                try parser.lexer.expect(UInt8(ascii: ","), "','")
+            }
+        } catch {
+            return nil
+        }
+    }
+
     private struct Parser {
         var lexer: JSONLexer
         var buffer: [UInt8] = []

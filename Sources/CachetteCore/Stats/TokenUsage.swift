@@ -15,7 +15,7 @@ public struct TokenUsage: Sendable, Equatable {
     /// Reads `usage` from an OpenAI-style (prompt/completion_tokens) or
     /// Anthropic-style (input/output_tokens) response body. Nil when there is none.
     public init?(responseBody: UnsafeRawBufferPointer) {
-        guard let root = try? JSONValue.parse(responseBody), let usage = root["usage"] else { return nil }
+        guard let usage = JSONValue.member("usage", of: responseBody) else { return nil }
         self.init(usage: usage)
     }
 

@@ -224,6 +224,7 @@ public final class CacheStore: Sendable {
                     prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
                     hit_count = 0
                 """)
+            let previousSize = try db.cachedStatement(sql: "SELECT stored_size FROM entries WHERE key = ?")
             for row in written {
                 let response = row.entry.response
                 let storedSize = row.compressed.count + Self.rowOverhead
@@ -232,7 +233,7 @@ public final class CacheStore: Sendable {
                     continue
                 }
                 let keyData = Data(row.key.bytes)
-                let previous = try Int.fetchOne(db, sql: "SELECT stored_size FROM entries WHERE key = ?", arguments: [keyData])
+                let previous = try Int.fetchOne(previousSize, arguments: [keyData])
                 try insert.execute(arguments: [
                     keyData, row.entry.route, row.entry.model, response.status, response.contentType,
                     Data(row.compressed), response.body.readableBytes, storedSize,
@@ -242,7 +243,9 @@ public final class CacheStore: Sendable {
                 outcome.entryDelta += previous == nil ? 1 : 0
                 outcome.byteDelta += storedSize - (previous ?? 0)
             }
-            let expired = try Row.fetchAll(db, sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size", arguments: [now])
+            let expired = try Row.fetchAll(
+                db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now]
+            )
             for row in expired {
                 outcome.expired.append(CacheKey(bytes: row[0] as Data)!)
                 outcome.entryDelta -= 1
@@ -250,7 +253,9 @@ public final class CacheStore: Sendable {
             }
             var bytes = self.totals.bytes + outcome.byteDelta
             while bytes > maxBytes {
-                let victims = try Row.fetchAll(db, sql: "SELECT key, stored_size FROM entries ORDER BY accessed_at, rowid LIMIT 64")
+                let victims = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT key, stored_size FROM entries ORDER BY accessed_at, rowid LIMIT 64")
+                )
                 if victims.isEmpty { break }
                 let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?")
                 for victim in victims where bytes > maxBytes {
@@ -299,21 +304,27 @@ public final class CacheStore: Sendable {
         var rejected: [CacheKey] = []
     }
 
-    /// Runs until cancelled: flushes whenever entries are queued (batching whatever
-    /// piled up meanwhile) and at least every `interval` for access times and TTL.
-    public func runWriter(interval: Duration = .seconds(1)) async {
+    /// Runs until cancelled: flushes `batchWindow` after entries are queued, so a burst
+    /// of misses shares one transaction, and every `interval` for access times, TTL and
+    /// changes made by other processes.
+    public func runWriter(interval: Duration = .seconds(1), batchWindow: Duration = .milliseconds(10)) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [wake] in
+            group.addTask { [weak self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
-                    wake.yield()
+                    do {
+                        try await self?.flush()
+                        try await self?.dropHotTierIfChangedElsewhere()
+                    } catch {
+                        self?.logger.error("cache maintenance failed", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             for await _ in wakeups {
                 if Task.isCancelled { break }
+                try? await Task.sleep(for: batchWindow)
                 do {
                     try await flush()
-                    try await dropHotTierIfChangedElsewhere()
                 } catch {
                     logger.error("cache flush failed", metadata: ["error": "\(error)"])
                 }
