@@ -233,6 +233,23 @@ struct ZstdTests {
         }
     }
 
+    @Test("reused contexts round-trip many bodies of different sizes, also from concurrent readers")
+    func reusedContexts() async throws {
+        let compressor = ZstdCompressor(level: 3)
+        let decompressors = ZstdDecompressors(keep: 2)
+        let inputs = (0..<40).map { n in (0..<(n * 997 % 70_000)).map { UInt8(truncatingIfNeeded: $0 / (n + 1)) } }
+        let frames = try inputs.map { input in try input.withUnsafeBytes { try compressor.compress($0) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (input, frame) in zip(inputs, frames) {
+                group.addTask {
+                    let output = try frame.withUnsafeBytes { try decompressors.decompress($0) }
+                    #expect(Array(output.readableBytesView) == input)
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     @Test("damaged input is an error, not a crash")
     func damaged() throws {
         var compressed = try Array("hello hello hello hello".utf8).withUnsafeBytes { try Zstd.compress($0) }

@@ -37,13 +37,22 @@ public enum Zstd {
 
     /// Refuses frames that claim more than `limit` bytes, so a damaged row cannot make us allocate wildly.
     public static func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 31) throws -> ByteBuffer {
+        try decompress(input, limit: limit) { out, capacity in
+            ZSTD_decompress(out, capacity, input.baseAddress, input.count)
+        }
+    }
+
+    /// Sizes the output from the frame header, then lets `run` decompress into it.
+    static func decompress(
+        _ input: UnsafeRawBufferPointer, limit: Int, _ run: (UnsafeMutableRawPointer?, Int) -> Int
+    ) throws -> ByteBuffer {
         let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         // ZSTD_CONTENTSIZE_UNKNOWN and _ERROR are the two largest UInt64 values.
         guard size < UInt64.max - 1 else { throw ZstdError.unknownContentSize }
         guard size <= UInt64(limit) else { throw ZstdError.decompressionFailed("frame claims \(size) bytes") }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(size))
         let written = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Int(size)) { out in
-            let n = ZSTD_decompress(out.baseAddress, Int(size), input.baseAddress, input.count)
+            let n = run(out.baseAddress, Int(size))
             if ZSTD_isError(n) != 0 {
                 throw ZstdError.decompressionFailed(String(cString: ZSTD_getErrorName(n)))
             }

@@ -66,6 +66,9 @@ public final class CacheStore: Sendable {
     private let wakeups: AsyncStream<Void>
     /// The writer connection's `PRAGMA data_version`: it moves only when another connection commits.
     private let lastDataVersion: Mutex<Int>
+    /// Used only inside flushes, which the gate serialises.
+    private let compressor: ZstdCompressor
+    private let decompressors = ZstdDecompressors()
 
     /// Accounted on top of each compressed body for the row and its index entries.
     static let rowOverhead = 128
@@ -81,6 +84,7 @@ public final class CacheStore: Sendable {
         self.logger = logger
         self.pool = try CacheDatabase.open(path: options.path, logger: logger)
         self.hot = HotTier(budget: options.memoryBytes)
+        self.compressor = ZstdCompressor(level: options.compressionLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let totals = try pool.read { db -> StoreTotals in
             let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
@@ -130,7 +134,7 @@ public final class CacheStore: Sendable {
                 guard let row = try cursor.next() else { return nil }
                 let body = try row.withUnsafeData(atIndex: 6) { data -> ByteBuffer in
                     guard let data else { throw ZstdError.decompressionFailed("missing body") }
-                    return try data.withUnsafeBytes { try Zstd.decompress($0) }
+                    return try data.withUnsafeBytes { try decompressors.decompress($0) }
                 }
                 return CachedResponse(
                     status: row[0], contentType: row[1], body: body,
@@ -196,7 +200,7 @@ public final class CacheStore: Sendable {
         rows.reserveCapacity(puts.count)
         for (key, put) in puts {
             do {
-                let compressed = try Zstd.compress(put.entry.response.body, level: options.compressionLevel)
+                let compressed = try compressor.compress(put.entry.response.body)
                 rows.append((key, put.generation, put.entry, compressed))
             } catch {
                 logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
