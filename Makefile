@@ -32,7 +32,7 @@ bench: deps
 
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps
-	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target CachetteBenchmarks
 
 clean:
 	rm -rf .build Benchmarks/.build

@@ -33,6 +33,14 @@ func temporaryStore(memoryBytes: Int) throws -> CacheStore {
     )
 }
 
+/// State shared between a benchmark's setup hook and its closure; the runner
+/// calls them one after the other, never at once.
+final class StoreFixture: @unchecked Sendable {
+    var store: CacheStore?
+    let key = CacheKey(hashing: Array("k".utf8))
+    var counter: UInt64 = 0
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
@@ -62,48 +70,62 @@ let benchmarks: @Sendable () -> Void = {
     }
     let oneKB = answer(bytes: 1024)
 
-    Benchmark("store/get/memory-1KB") { benchmark in
-        let store = try temporaryStore(memoryBytes: 64 << 20)
-        let key = CacheKey(hashing: Array("k".utf8))
-        store.store(key, entry(oneKB))
+    /// Built by each store benchmark's setup hook, so only the measured operation is timed.
+    let fixture = StoreFixture()
+
+    func storeWithOneAnswer(memoryBytes: Int) async throws {
+        let store = try temporaryStore(memoryBytes: memoryBytes)
+        store.store(fixture.key, entry(oneKB))
         try await store.flush()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
+        fixture.store = store
     }
 
-    Benchmark("store/get/sqlite-1KB") { benchmark in
-        // No memory tier: one indexed SQLite read and a zstd decompression per lookup.
-        let store = try temporaryStore(memoryBytes: 0)
-        let key = CacheKey(hashing: Array("k".utf8))
-        store.store(key, entry(oneKB))
-        try await store.flush()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
-    }
+    Benchmark(
+        "store/get/memory-1KB", configuration: .init(scalingFactor: .kilo),
+        closure: { benchmark in
+            let store = fixture.store!, key = fixture.key
+            for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
+        },
+        setup: { try await storeWithOneAnswer(memoryBytes: 64 << 20) }, teardown: { fixture.store = nil }
+    )
 
-    Benchmark("store/put+flush-1KB") { benchmark in
-        let store = try temporaryStore(memoryBytes: 64 << 20)
-        var n = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            n += 1
-            store.store(CacheKey(high: 1, low: UInt64(n)), entry(oneKB))
-            try await store.flush()
-        }
-    }
+    Benchmark(
+        "store/get/sqlite-1KB", configuration: .init(scalingFactor: .kilo),
+        closure: { benchmark in
+            // No memory tier: one indexed SQLite read and a zstd decompression per lookup.
+            let store = fixture.store!, key = fixture.key
+            for _ in benchmark.scaledIterations { blackHole(store.lookup(key, now: now)) }
+        },
+        setup: { try await storeWithOneAnswer(memoryBytes: 0) }, teardown: { fixture.store = nil }
+    )
 
-    Benchmark("store/put-batch-100x1KB", configuration: .init(scalingFactor: .one)) { benchmark in
-        let store = try temporaryStore(memoryBytes: 64 << 20)
-        var n = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            for _ in 0..<100 {
-                n += 1
-                store.store(CacheKey(high: 2, low: UInt64(n)), entry(oneKB))
+    Benchmark(
+        "store/put+flush-1KB",
+        closure: { benchmark in
+            let store = fixture.store!
+            for _ in benchmark.scaledIterations {
+                fixture.counter += 1
+                store.store(CacheKey(high: 1, low: fixture.counter), entry(oneKB))
+                try await store.flush()
             }
-            try await store.flush()
-        }
-    }
+        },
+        setup: { fixture.store = try temporaryStore(memoryBytes: 64 << 20) }, teardown: { fixture.store = nil }
+    )
+
+    Benchmark(
+        "store/put-batch-100x1KB",
+        closure: { benchmark in
+            let store = fixture.store!
+            for _ in benchmark.scaledIterations {
+                for _ in 0..<100 {
+                    fixture.counter += 1
+                    store.store(CacheKey(high: 2, low: fixture.counter), entry(oneKB))
+                }
+                try await store.flush()
+            }
+        },
+        setup: { fixture.store = try temporaryStore(memoryBytes: 64 << 20) }, teardown: { fixture.store = nil }
+    )
 
     // MARK: zstd
 

@@ -40,6 +40,15 @@ struct CanonicalJSONTests {
         #expect(try canonical(#""\ud800""#) != (try canonical("\"\u{FFFD}\"")))
     }
 
+    @Test("a large object with keys in reverse order sorts in reasonable time and keeps the last duplicate")
+    func largeObject() throws {
+        let n = 20_000
+        let members = (0..<n).reversed().map { "\"k\(String(format: "%05d", $0))\":\($0)" } + [#""k00000":"last""#]
+        let out = try canonical("{" + members.joined(separator: ",") + "}")
+        #expect(out.hasPrefix(#"{"k00000":"last","k00001":1,"#))
+        #expect(out.hasSuffix(#""k19999":19999}"#))
+    }
+
     @Test("the last of duplicate keys wins, as in Python's json")
     func duplicateKeys() throws {
         #expect(try canonical(#"{"a":1,"b":2,"a":3}"#) == #"{"a":3,"b":2}"#)

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CachetteCore
 import HTTPTypes
 import HummingbirdTesting
@@ -40,8 +41,17 @@ struct BadInputTests {
             let response = try await h.post("/v1/chat/completions", big)
             #expect(response.status == .contentTooLarge)
             #expect(try Self.error(response)["code"]?.stringValue == "request_too_large")
+            // Chunked, with no Content-Length to refuse it early: caught while reading.
+            let chunks = [ByteBuffer(string: String(big.prefix(600))), ByteBuffer(string: String(big.dropFirst(600)))]
+            let chunked = try await HTTPClient.shared.execute(h.clientRequest("/v1/chat/completions", .stream(chunks.async, length: .unknown)), timeout: .seconds(10))
+            #expect(chunked.status.code == 413)
+            let chunkedBody = try await chunked.body.collect(upTo: 1 << 16)
+            #expect(try JSONValue.parse(chunkedBody.readableBytesView)["error"]?["code"]?.stringValue == "request_too_large")
             #expect(h.upstream.calls == 0)
             try await expectCache(h.post(), "MISS")
+            let stats = try await h.json("/stats")
+            #expect(stats["requests"]?.intValue == 3)
+            #expect(stats["misses"]?.intValue == 1)
         }
     }
 

@@ -145,16 +145,10 @@ struct CachePathTests {
         let upstream = FakeUpstream()
         upstream.reply(.init(delay: .milliseconds(300)))
         try await Harness.run(upstream: upstream) { h in
-            let url = h.baseURL + "/v1/chat/completions"
             let results = try await withThrowingTaskGroup(of: (Int, String, String).self) { group in
                 for _ in 0..<50 {
                     group.addTask {
-                        var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "content-type", value: "application/json")
-                        request.headers.add(name: "authorization", value: "Bearer sk-test-one")
-                        request.body = .bytes(ByteBuffer(string: Harness.chatBody))
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                        let response = try await HTTPClient.shared.execute(h.clientRequest(), timeout: .seconds(30))
                         let body = try await response.body.collect(upTo: 1 << 20)
                         return (Int(response.status.code), String(buffer: body), response.headers.first(name: "x-cache") ?? "")
                     }

@@ -112,10 +112,7 @@ struct ForwardingTests {
     @Test("a stream is relayed event by event as it arrives, not buffered")
     func streamIsRelayedLive() async throws {
         try await Harness.run { h in
-            var request = HTTPClientRequest(url: h.baseURL + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "authorization", value: "Bearer sk-test-one")
-            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
+            let request = h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(response.status == .ok)
             #expect(response.headers.first(name: "content-type") == "text/event-stream")
@@ -142,11 +139,8 @@ struct PassthroughBodyTests {
     @Test("a chunked request body without Content-Length reaches the upstream whole")
     func chunkedUpload() async throws {
         try await Harness.run { h in
-            var request = HTTPClientRequest(url: h.baseURL + "/v1/files")
-            request.method = .POST
-            request.headers.add(name: "authorization", value: "Bearer sk-test-one")
             let chunks = [#"{"purpose":"batch","#, #""data":"streamed"}"#].map { ByteBuffer(string: $0) }
-            request.body = .stream(chunks.async, length: .unknown)
+            let request = h.clientRequest("/v1/files", .stream(chunks.async, length: .unknown))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(response.status == .ok)
             #expect(response.headers.first(name: "x-cache") == "BYPASS")

@@ -11,6 +11,9 @@ public struct CanonicalJSONWriter {
     /// Member spans of the objects being written, three ints per member: start, key end, end.
     private var spans: [Int] = []
     private var scratch: [UInt8] = []
+    /// Reused by every reordered object, so reordering allocates once per document.
+    private var order: [Int] = []
+    private var kept: [Int] = []
 
     init(lexer: JSONLexer, output: [UInt8]) {
         self.lexer = lexer
@@ -188,17 +191,33 @@ public struct CanonicalJSONWriter {
     }
 
     private mutating func rewriteSorted(_ object: ObjectState, _ memberCount: Int) {
-        var order = Array(0..<memberCount)
-        order.sort { a, b in
-            let c = compareKeys(object, a, b)
-            return c != 0 ? c < 0 : a < b
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<memberCount)
+        if memberCount <= 16 {
+            // Insertion sort for the usual small object: no buffer, ties keep input order.
+            for i in 1..<memberCount {
+                let member = order[i]
+                var j = i
+                while j > 0, compareKeys(object, order[j - 1], member) > 0 {
+                    order[j] = order[j - 1]
+                    j -= 1
+                }
+                order[j] = member
+            }
+        } else {
+            // Large objects (a big logit_bias, a schema) must stay n log n.
+            var sorted = order
+            sorted.sort { a, b in
+                let c = compareKeys(object, a, b)
+                return c != 0 ? c < 0 : a < b
+            }
+            order = sorted
         }
         // Equal keys sit next to each other in input order: the last one wins.
-        var kept: [Int] = []
-        kept.reserveCapacity(memberCount)
-        for (position, member) in order.enumerated()
-        where position + 1 == order.count || compareKeys(object, member, order[position + 1]) != 0 {
-            kept.append(member)
+        kept.removeAll(keepingCapacity: true)
+        for position in 0..<memberCount
+        where position + 1 == memberCount || compareKeys(object, order[position], order[position + 1]) != 0 {
+            kept.append(order[position])
         }
         let base = object.outputStart
         scratch.removeAll(keepingCapacity: true)

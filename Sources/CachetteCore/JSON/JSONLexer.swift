@@ -48,8 +48,17 @@ struct JSONLexer {
     /// quotes included: raw UTF-8 except `"`, `\` and control characters, which get the
     /// shortest escape. Two spellings of one string therefore give the same bytes.
     mutating func readCanonicalString(into out: inout [UInt8]) throws(JSONError) {
+        try readString(into: &out, decoded: false)
+    }
+
+    /// Reads a string and appends its decoded UTF-8 bytes (no quotes, no escapes).
+    mutating func readDecodedString(into out: inout [UInt8]) throws(JSONError) {
+        try readString(into: &out, decoded: true)
+    }
+
+    private mutating func readString(into out: inout [UInt8], decoded: Bool) throws(JSONError) {
         try expect(UInt8(ascii: "\""), "'\"'")
-        out.append(UInt8(ascii: "\""))
+        if !decoded { out.append(UInt8(ascii: "\"")) }
         while true {
             // Copy the longest run that needs no attention in one go.
             let runStart = index
@@ -65,42 +74,17 @@ struct JSONLexer {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 index += 1
-                out.append(UInt8(ascii: "\""))
+                if !decoded { out.append(UInt8(ascii: "\"")) }
                 return
             }
             if b < 0x20 { throw error("control character in string") }
             index += 1
-            try readEscape(into: &out)
-        }
-    }
-
-    /// Reads a string and returns its decoded UTF-8 bytes (no quotes, no escapes).
-    mutating func readDecodedString(into out: inout [UInt8]) throws(JSONError) {
-        try expect(UInt8(ascii: "\""), "'\"'")
-        while true {
-            let runStart = index
-            while index < bytes.count {
-                let b = bytes[index]
-                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
-                index += 1
-            }
-            if index > runStart {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            }
-            guard index < bytes.count else { throw error("unterminated string") }
-            let b = bytes[index]
-            if b == UInt8(ascii: "\"") {
-                index += 1
-                return
-            }
-            if b < 0x20 { throw error("control character in string") }
-            index += 1
-            try readEscape(into: &out, decoded: true)
+            try readEscape(into: &out, decoded: decoded)
         }
     }
 
     /// Cursor just past a backslash. Appends either the canonical escape or the decoded bytes.
-    private mutating func readEscape(into out: inout [UInt8], decoded: Bool = false) throws(JSONError) {
+    private mutating func readEscape(into out: inout [UInt8], decoded: Bool) throws(JSONError) {
         guard index < bytes.count else { throw error("unterminated escape") }
         let c = bytes[index]
         index += 1

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CachetteCore
 import Foundation
 import Hummingbird
@@ -33,16 +32,15 @@ struct CachedEndpoint: Sendable {
     }
 
     private func handle(_ request: Request) async throws -> Response {
-        let limit = sidecar.config.server.maxBodyBytes
-        // Refuse a declared oversize body before reading any of it.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        let body: ByteBuffer, controls: CacheControls, keyed: KeyedRequest
+        do {
+            body = try await read(request)
+            controls = try CacheControls(request.headers)
+            keyed = try key(body, scope: sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers))
+        } catch {
             sidecar.stats.recordRejected()
-            throw APIError.tooLarge(limit: limit)
+            throw error
         }
-        let body = try await request.body.collect(upTo: limit)
-        let controls = try CacheControls(request.headers)
-        let scope = sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers)
-        let keyed = try key(body, scope: scope)
 
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS")
@@ -62,26 +60,38 @@ struct CachedEndpoint: Sendable {
         return try await missOrJoin(request, body: body, keyed: keyed, store: store, controls: controls)
     }
 
+    private func read(_ request: Request) async throws(APIError) -> ByteBuffer {
+        let limit = sidecar.config.server.maxBodyBytes
+        // A declared oversize body is refused before any of it is read.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError.tooLarge(limit: limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge(limit: limit)
+        } catch {
+            throw APIError(status: .badRequest, message: "The request body could not be read.", code: "invalid_request_body")
+        }
+    }
+
     private func key(_ body: ByteBuffer, scope: String) throws(APIError) -> KeyedRequest {
         let result = body.withUnsafeReadableBytes { raw in
             Result { () throws(InvalidRequest) in try sidecar.keyer.key(route: route, scope: scope, body: raw) }
         }
         switch result {
-        case .success(let keyed):
-            return keyed
-        case .failure(let invalid):
-            sidecar.stats.recordRejected()
-            throw APIError.badRequest(invalid)
+        case .success(let keyed): return keyed
+        case .failure(let invalid): throw APIError.badRequest(invalid)
         }
     }
 
     // MARK: Hit
 
-    static func response(for hit: CachedResponse, key: CacheKey, now: Double, outcome: String = "HIT") -> Response {
+    static func response(for hit: CachedResponse, key: CacheKey, now: Double) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(4)
         headers[.contentType] = hit.contentType
-        headers[CachetteHeaders.xCache] = outcome
+        headers[CachetteHeaders.xCache] = "HIT"
         headers[CachetteHeaders.key] = key.hex
         headers[.age] = String(hit.age(at: now))
         return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
@@ -94,23 +104,13 @@ struct CachedEndpoint: Sendable {
     private func missOrJoin(
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
     ) async throws -> Response {
-        let (result, role) = try await sidecar.flights.run(keyed.key) { [sidecar, route] in
+        let (result, role) = try await sidecar.flights.run(keyed.key) { [self] in
             // A flight for this key may have finished and stored between our lookup and now.
             if let stored = store.lookup(keyed.key, now: Date().timeIntervalSince1970) {
                 return .cached(stored)
             }
-            let answer: UpstreamAnswer
-            do {
-                answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
-            } catch {
-                sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: true)
-                throw error
-            }
-            let usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
-            sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: usage, upstreamError: !answer.isSuccess)
-            if answer.isSuccess && !controls.noStore {
-                Self.store(answer, usage: usage, key: keyed.key, route: route, model: keyed.model, ttl: controls.ttl, in: store, sidecar: sidecar)
-            }
+            let (answer, usage) = try await fetch(request, body: body, bypassed: false)
+            storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
             return .fresh(answer, usage: usage)
         }
         let now = Date().timeIntervalSince1970
@@ -135,32 +135,37 @@ struct CachedEndpoint: Sendable {
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, outcome: String,
         storeIn store: CacheStore? = nil, controls: CacheControls? = nil
     ) async throws -> Response {
-        let answer: UpstreamAnswer
-        do {
-            answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
-        } catch {
-            sidecar.stats.recordForwarded(bypassed: true, cacheable: true, usage: nil, upstreamError: true)
-            throw error
-        }
-        let usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
-        sidecar.stats.recordForwarded(bypassed: true, cacheable: true, usage: usage, upstreamError: !answer.isSuccess)
-        if let store, let controls, answer.isSuccess, !controls.noStore {
-            Self.store(answer, usage: usage, key: keyed.key, route: route, model: keyed.model, ttl: controls.ttl, in: store, sidecar: sidecar)
+        let (answer, usage) = try await fetch(request, body: body, bypassed: true)
+        if let store, let controls {
+            storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
         }
         return Self.response(for: answer, key: keyed.key, outcome: outcome)
     }
 
-    private static func store(
-        _ answer: UpstreamAnswer, usage: TokenUsage?, key: CacheKey, route: String, model: String,
-        ttl: Double?, in store: CacheStore, sidecar: Sidecar
-    ) {
+    /// One upstream call for a whole answer, counted in the stats either way.
+    private func fetch(_ request: Request, body: ByteBuffer, bypassed: Bool) async throws -> (UpstreamAnswer, TokenUsage?) {
+        let answer: UpstreamAnswer
+        do {
+            answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
+        } catch {
+            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: true)
+            throw error
+        }
+        let usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
+        sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: !answer.isSuccess)
+        return (answer, usage)
+    }
+
+    /// Only complete 2xx answers are stored, and never against `no-store`.
+    private func storeIfAllowed(_ answer: UpstreamAnswer, usage: TokenUsage?, keyed: KeyedRequest, controls: CacheControls, in store: CacheStore) {
+        guard answer.isSuccess, !controls.noStore else { return }
         let now = Date().timeIntervalSince1970
-        let lifetime = ttl ?? sidecar.config.cache.ttl.seconds
+        let lifetime = controls.ttl ?? sidecar.config.cache.ttl.seconds
         let cached = CachedResponse(
             status: answer.status.code, contentType: answer.contentType, body: answer.body,
             createdAt: now, expiresAt: now + lifetime, usage: usage ?? .zero
         )
-        store.store(key, NewEntry(route: route, model: model, response: cached))
+        store.store(keyed.key, NewEntry(route: route, model: keyed.model, response: cached))
     }
 
     static func response(for answer: UpstreamAnswer, key: CacheKey, outcome: String) -> Response {
@@ -174,22 +179,6 @@ struct CachedEndpoint: Sendable {
 
     /// Forwards a `stream: true` request and relays the upstream's bytes as they arrive.
     private func relayStream(_ request: Request, body: ByteBuffer, keyed: KeyedRequest) async throws -> Response {
-        let response: HTTPClientResponse
-        do {
-            response = try await sidecar.upstream.send(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
-        } catch {
-            sidecar.stats.recordForwarded(bypassed: true, cacheable: true, usage: nil, upstreamError: true)
-            throw error
-        }
-        let ok = (200..<300).contains(Int(response.status.code))
-        sidecar.stats.recordForwarded(bypassed: true, cacheable: true, usage: nil, upstreamError: !ok)
-        var headers = ForwardedHeaders.response(response.headers)
-        headers[CachetteHeaders.xCache] = "BYPASS"
-        headers[CachetteHeaders.key] = keyed.key.hex
-        return Response(
-            status: .init(code: Int(response.status.code)),
-            headers: headers,
-            body: .init(asyncSequence: response.body)
-        )
+        try await sidecar.relay(sidecar.upstream.makeRequest(request, body: .bytes(body)), cacheable: true, key: keyed.key)
     }
 }

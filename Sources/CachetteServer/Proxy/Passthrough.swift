@@ -13,17 +13,6 @@ struct Passthrough: Sendable {
         // shows no length: stream the body of any method that usually carries one.
         let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
         let outgoing = sidecar.upstream.makeRequest(request, body: hasBody ? .stream(request.body, length: length) : nil)
-        let response: HTTPClientResponse
-        do {
-            response = try await sidecar.upstream.send(outgoing, logger: context.logger)
-        } catch {
-            sidecar.stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: true)
-            throw error
-        }
-        let ok = (200..<300).contains(Int(response.status.code))
-        sidecar.stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: !ok)
-        var headers = ForwardedHeaders.response(response.headers)
-        headers[CachetteHeaders.xCache] = "BYPASS"
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(asyncSequence: response.body))
+        return try await sidecar.relay(outgoing, cacheable: false, key: nil)
     }
 }

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import CachetteCore
+import Hummingbird
 import Logging
 
 /// The shared state every route works with, built once at start-up.
@@ -20,6 +22,26 @@ final class Sidecar: Sendable {
         self.keyer = RequestKeyer(keyFields: config.cache.keyFields)
         self.upstream = UpstreamClient(config: config.upstream)
         self.logger = logger
+    }
+}
+
+extension Sidecar {
+    /// Sends a request upstream and streams the answer back as it arrives, uncached
+    /// (`X-Cache: BYPASS`). Counted in the stats either way.
+    func relay(_ outgoing: HTTPClientRequest, cacheable: Bool, key: CacheKey?) async throws -> Response {
+        let response: HTTPClientResponse
+        do {
+            response = try await upstream.send(outgoing, logger: logger)
+        } catch {
+            stats.recordForwarded(bypassed: cacheable, cacheable: cacheable, usage: nil, upstreamError: true)
+            throw error
+        }
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        stats.recordForwarded(bypassed: cacheable, cacheable: cacheable, usage: nil, upstreamError: !(200..<300).contains(status.code))
+        var headers = ForwardedHeaders.response(response.headers)
+        headers[CachetteHeaders.xCache] = "BYPASS"
+        if let key { headers[CachetteHeaders.key] = key.hex }
+        return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))
     }
 }
 

@@ -64,6 +64,17 @@ struct Harness {
         return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
+    /// A POST for AsyncHTTPClient, for what the sequential test client cannot do
+    /// (concurrency, streamed bodies, reading a stream as it arrives).
+    func clientRequest(_ path: String = "/v1/chat/completions", _ body: HTTPClientRequest.Body = .bytes(ByteBuffer(string: Harness.chatBody))) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "authorization", value: "Bearer sk-test-one")
+        request.body = body
+        return request
+    }
+
     func get(_ path: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await client.execute(uri: path, method: .get, headers: headers)
     }
@@ -100,12 +111,9 @@ final class LogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(
-            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-            source: String, file: String, function: String, line: UInt
-        ) {
-            let merged = self.metadata.merging(metadata ?? [:]) { $1 }
-            capture.append("\(level) \(message) \(merged)")
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(merged)")
         }
     }
 }
