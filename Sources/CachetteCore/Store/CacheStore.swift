@@ -123,6 +123,16 @@ public final class CacheStore: Sendable {
         return stored
     }
 
+    /// Memory only: an entry stored in the last moments is still in the hot tier or the
+    /// write queue. For re-checks right after a full `lookup` missed, where a second
+    /// SQLite read would find nothing new.
+    public func lookupRecent(_ key: CacheKey, now: Double) -> CachedResponse? {
+        let found = hot.get(key) ?? queue.withLock { $0.puts[key]?.entry.response }
+        guard let found, found.isFresh(at: now) else { return nil }
+        recordAccess(key, now: now)
+        return found
+    }
+
     private func readFromDatabase(_ key: CacheKey) -> CachedResponse? {
         do {
             return try pool.unsafeRead { db -> CachedResponse? in

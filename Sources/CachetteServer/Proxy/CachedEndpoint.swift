@@ -105,8 +105,9 @@ struct CachedEndpoint: Sendable {
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
     ) async throws -> Response {
         let (result, role) = try await sidecar.flights.run(keyed.key) { [self] in
-            // A flight for this key may have finished and stored between our lookup and now.
-            if let stored = store.lookup(keyed.key, now: Date().timeIntervalSince1970) {
+            // A flight for this key may have finished between our lookup and now; its
+            // answer is still in memory, so the disk need not be read again.
+            if let stored = store.lookupRecent(keyed.key, now: Date().timeIntervalSince1970) {
                 return .cached(stored)
             }
             let (answer, usage) = try await fetch(request, body: body, bypassed: false)

@@ -8,7 +8,7 @@ struct MaintenanceService: Service {
     let sidecar: Sidecar
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let store = sidecar.store {
                     group.addTask { await store.runWriter() }
