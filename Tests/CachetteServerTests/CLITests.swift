@@ -1,4 +1,5 @@
 import CachetteCore
+import Dispatch
 import Foundation
 import Testing
 
@@ -14,7 +15,17 @@ struct CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Waits for the process on a Dispatch thread: blocking one of the two cooperative
+    /// threads would stall every server the other tests are running.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -41,10 +52,10 @@ struct CLITests {
     }
 
     @Test("a bad config stops start-up with one line naming the key")
-    func badConfig() throws {
+    func badConfig() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml").path
         try "cache:\n  ttl: whenever\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try CLI.run(["serve", "--config", path, "--port", "0"])
+        let result = try await CLI.run(["serve", "--config", path, "--port", "0"])
         #expect(result.status == 2)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1)
@@ -52,22 +63,22 @@ struct CLITests {
     }
 
     @Test("a bad environment value stops start-up too")
-    func badEnvironment() throws {
-        let result = try CLI.run(["serve"], environment: ["CACHETTE_PORT": "http"])
+    func badEnvironment() async throws {
+        let result = try await CLI.run(["serve"], environment: ["CACHETTE_PORT": "http"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("CACHETTE_PORT"))
     }
 
     @Test("--help on every command", arguments: [[], ["serve"], ["stats"], ["cache"], ["cache", "info"], ["cache", "prune"], ["cache", "clear"]])
-    func help(command: [String]) throws {
-        let result = try CLI.run(command + ["--help"])
+    func help(command: [String]) async throws {
+        let result = try await CLI.run(command + ["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE"))
     }
 
     @Test("serve --help documents every flag")
-    func serveFlags() throws {
-        let help = try CLI.run(["serve", "--help"]).stdout
+    func serveFlags() async throws {
+        let help = try await CLI.run(["serve", "--help"]).stdout
         for flag in ["--host", "--port", "--config", "--upstream", "--db"] { #expect(help.contains(flag), "\(flag)") }
     }
 
@@ -78,18 +89,19 @@ struct CLITests {
             _ = try await h.post()
             _ = try await h.post("/v1/embeddings", #"{"model":"e","input":"x"}"#)
         }
-        let info = try CLI.run(["cache", "info", "--db", database])
+        let info = try await CLI.run(["cache", "info", "--db", database])
         #expect(info.status == 0)
         #expect(info.stdout.contains("entries"))
         #expect(info.stdout.contains("/v1/chat/completions"))
         #expect(info.stdout.range(of: #"entries\s+2"#, options: .regularExpression) != nil, "\(info.stdout)")
-        let prune = try CLI.run(["cache", "prune", "--db", database])
+        let prune = try await CLI.run(["cache", "prune", "--db", database])
         #expect(prune.status == 0)
         #expect(prune.stdout.contains("removed 0 expired"))
-        let clear = try CLI.run(["cache", "clear", "--db", database])
+        let clear = try await CLI.run(["cache", "clear", "--db", database])
         #expect(clear.status == 0)
         #expect(clear.stdout.contains("removed 2 entries"))
-        #expect(try CLI.run(["cache", "info", "--db", database]).stdout.range(of: #"entries\s+0"#, options: .regularExpression) != nil)
+        let after = try await CLI.run(["cache", "info", "--db", database])
+        #expect(after.stdout.range(of: #"entries\s+0"#, options: .regularExpression) != nil)
     }
 
     @Test("stats prints a running sidecar's figures as a table")
@@ -98,7 +110,7 @@ struct CLITests {
             _ = try await h.post()
             _ = try await h.post()
             let url = h.baseURL
-            let result = try await Task.detached { try CLI.run(["stats", "--url", url]) }.value
+            let result = try await CLI.run(["stats", "--url", url])
             #expect(result.status == 0)
             #expect(result.stdout.range(of: #"cache hits\s+1"#, options: .regularExpression) != nil, "\(result.stdout)")
             #expect(result.stdout.range(of: #"hit ratio\s+50.0%"#, options: .regularExpression) != nil)
@@ -107,8 +119,8 @@ struct CLITests {
     }
 
     @Test("stats against nothing fails clearly")
-    func statsUnreachable() throws {
-        let result = try CLI.run(["stats", "--url", "http://127.0.0.1:1"])
+    func statsUnreachable() async throws {
+        let result = try await CLI.run(["stats", "--url", "http://127.0.0.1:1"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot read http://127.0.0.1:1/stats"))
     }

@@ -36,9 +36,9 @@ struct RequestControlTests {
     func ttlHeader() async throws {
         try await Harness.run { h in
             let ttl = HTTPField.Name("x-cachette-ttl")!
-            try await expectCache(h.post(headers: [ttl: "1"]), "MISS")
+            try await expectCache(h.post(headers: [ttl: "2"]), "MISS")
             try await expectCache(h.post(), "HIT")
-            try await Task.sleep(for: .milliseconds(1100))
+            try await Task.sleep(for: .milliseconds(2100))
             try await expectCache(h.post(), "MISS")
 
             let other = #"{"model":"gpt-4o","messages":[{"role":"user","content":"other"}]}"#
