@@ -15,23 +15,33 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        let stats: JSONValue
+        guard let stats = await fetch(base + "/stats") else { throw ExitCode(1) }
+        print(json ? stats.jsonString : StatsTable.render(stats))
+    }
+
+    /// The parsed /stats document, or nil after saying on stderr why not.
+    private func fetch(_ url: String) async -> JSONValue? {
+        // No connection retries: a sidecar that is not running should be reported at once.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(3)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        var problem = ""
+        var stats: JSONValue?
         do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/stats"), timeout: .seconds(10))
-            guard response.status == .ok else { throw CleanExit.message("cachette: \(base)/stats answered \(response.status)") }
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 16 << 20)
-            stats = try JSONValue.parse(body.readableBytesView)
-        } catch let exit as CleanExit {
-            throw exit
+            if response.status == .ok {
+                stats = try JSONValue.parse(body.readableBytesView)
+            } else {
+                problem = "answered \(response.status)"
+            }
         } catch {
-            FileHandle.standardError.write(Data("cachette: cannot read \(base)/stats: \(error)\n".utf8))
-            throw ExitCode(1)
+            problem = "\(error)"
         }
-        if json {
-            print(stats.jsonString)
-            return
-        }
-        print(StatsTable.render(stats))
+        try? await client.shutdown()
+        if stats == nil { FileHandle.standardError.write(Data("cachette: cannot read \(url): \(problem)\n".utf8)) }
+        return stats
     }
 }
 

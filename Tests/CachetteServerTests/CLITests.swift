@@ -115,6 +115,10 @@ struct CLITests {
             #expect(result.stdout.range(of: #"cache hits\s+1"#, options: .regularExpression) != nil, "\(result.stdout)")
             #expect(result.stdout.range(of: #"hit ratio\s+50.0%"#, options: .regularExpression) != nil)
             #expect(result.stdout.range(of: #"tokens served from cache\s+18"#, options: .regularExpression) != nil)
+            // Something that is not a sidecar's /stats is an error, not an empty table.
+            let wrong = try await CLI.run(["stats", "--url", url + "/elsewhere"])
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("answered 404"))
         }
     }
 

@@ -104,8 +104,19 @@ public final class CacheStore: Sendable {
 
     // MARK: Reads
 
-    /// The fresh entry for `key`, if any. Synchronous: the hit path never suspends.
+    /// The fresh entry for `key`, if any: memory first, then one indexed SQLite read.
+    /// Synchronous: the hit path never suspends.
     public func lookup(_ key: CacheKey, now: Double) -> CachedResponse? {
+        if let recent = lookupRecent(key, now: now) { return recent }
+        guard let stored = readFromDatabase(key), stored.isFresh(at: now) else { return nil }
+        hot.insert(key, stored)
+        recordAccess(key, now: now)
+        return stored
+    }
+
+    /// Memory only: the hot tier, then entries not yet written. An answer stored moments
+    /// ago is always here, so a re-check right after a `lookup` missed need not read disk.
+    public func lookupRecent(_ key: CacheKey, now: Double) -> CachedResponse? {
         if let hit = hot.get(key) {
             guard hit.isFresh(at: now) else {
                 hot.remove(key)
@@ -114,23 +125,8 @@ public final class CacheStore: Sendable {
             recordAccess(key, now: now)
             return hit
         }
-        if let queued = queue.withLock({ $0.puts[key]?.entry.response }) {
-            return queued.isFresh(at: now) ? queued : nil
-        }
-        guard let stored = readFromDatabase(key), stored.isFresh(at: now) else { return nil }
-        hot.insert(key, stored)
-        recordAccess(key, now: now)
-        return stored
-    }
-
-    /// Memory only: an entry stored in the last moments is still in the hot tier or the
-    /// write queue. For re-checks right after a full `lookup` missed, where a second
-    /// SQLite read would find nothing new.
-    public func lookupRecent(_ key: CacheKey, now: Double) -> CachedResponse? {
-        let found = hot.get(key) ?? queue.withLock { $0.puts[key]?.entry.response }
-        guard let found, found.isFresh(at: now) else { return nil }
-        recordAccess(key, now: now)
-        return found
+        guard let queued = queue.withLock({ $0.puts[key]?.entry.response }), queued.isFresh(at: now) else { return nil }
+        return queued
     }
 
     private func readFromDatabase(_ key: CacheKey) -> CachedResponse? {
