@@ -174,22 +174,6 @@ public final class CacheStore: Sendable {
         wake.yield()
     }
 
-    /// Drops one entry now (memory and disk).
-    public func remove(_ key: CacheKey) async throws {
-        hot.remove(key)
-        queue.withLock { _ = $0.puts.removeValue(forKey: key) }
-        try await flushGate.run {
-            try await pool.write { db in
-                if let size = try Int.fetchOne(db, sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size", arguments: [Data(key.bytes)]) {
-                    totalsState.withLock { t in
-                        t.entries -= 1
-                        t.bytes -= size
-                    }
-                }
-            }
-        }
-    }
-
     /// Writes queued entries and access times in one transaction, then enforces TTL and the byte budget.
     public func flush(now: Double = Date().timeIntervalSince1970) async throws {
         try await flushGate.run { try await flushLocked(now: now) }

@@ -37,7 +37,6 @@ final class HotTier: Sendable {
         state.withLock { $0.removeAll() }
     }
 
-    var bytes: Int { state.withLock { $0.bytes } }
     var count: Int { state.withLock { $0.index.count } }
 }
 
