@@ -309,6 +309,8 @@ public final class CacheStore: Sendable {
                     do {
                         try await self?.flush()
                         try await self?.dropHotTierIfChangedElsewhere()
+                    } catch is CancellationError {
+                        return  // shutting down; the owner flushes one last time
                     } catch {
                         self?.logger.error("cache maintenance failed", metadata: ["error": "\(error)"])
                     }
@@ -319,6 +321,8 @@ public final class CacheStore: Sendable {
                 try? await Task.sleep(for: batchWindow)
                 do {
                     try await flush()
+                } catch is CancellationError {
+                    break
                 } catch {
                     logger.error("cache flush failed", metadata: ["error": "\(error)"])
                 }

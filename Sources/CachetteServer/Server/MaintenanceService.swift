@@ -29,6 +29,8 @@ struct MaintenanceService: Service {
             do {
                 try await sidecar.store?.saveCounters(sidecar.stats.persistable)
                 saved = current
+            } catch is CancellationError {
+                return  // shutting down; finalFlush saves them
             } catch {
                 sidecar.logger.error("could not save counters", metadata: ["error": "\(error)"])
             }
