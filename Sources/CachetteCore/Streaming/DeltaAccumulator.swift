@@ -1,0 +1,64 @@
+/// Merges streamed deltas the way the official OpenAI SDK does (`accumulate_delta`):
+/// strings concatenate, numbers add, objects merge recursively, lists of scalars
+/// extend, lists of objects merge entry by entry on their `index`, and `index` and
+/// `type` are replaced rather than accumulated. A null accumulated value is replaced.
+public enum DeltaAccumulator {
+    public enum Failure: Error, Equatable {
+        case listEntryWithoutIndex
+        case listEntryNotAnObject
+    }
+
+    public static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
+        for member in delta {
+            guard let at = acc.firstIndex(where: { $0.key == member.key }) else {
+                acc.append(member)
+                continue
+            }
+            let current = acc[at].value
+            if current == .null || member.key == "index" || member.key == "type" {
+                acc[at].value = member.value
+                continue
+            }
+            switch (current, member.value) {
+            case (.string(let a), .string(let b)):
+                acc[at].value = .string(a + b)
+            case (.number(let a), .number(let b)):
+                acc[at].value = add(a, b)
+            case (.object(var a), .object(let b)):
+                try accumulate(&a, b)
+                acc[at].value = .object(a)
+            case (.array(var a), .array(let b)):
+                if a.allSatisfy(isScalar) {
+                    a.append(contentsOf: b)
+                } else {
+                    for entry in b {
+                        guard case .object(let entryMembers) = entry else { throw .listEntryNotAnObject }
+                        guard let index = entry["index"]?.intValue else { throw .listEntryWithoutIndex }
+                        if index < a.count, case .object(var existing) = a[index] {
+                            try accumulate(&existing, entryMembers)
+                            a[index] = .object(existing)
+                        } else {
+                            a.insert(entry, at: min(index, a.count))
+                        }
+                    }
+                }
+                acc[at].value = .array(a)
+            default:
+                // Mismatched kinds: the SDK keeps the accumulated value.
+                break
+            }
+        }
+    }
+
+    private static func isScalar(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string, .number: true
+        default: false
+        }
+    }
+
+    private static func add(_ a: String, _ b: String) -> JSONValue {
+        if let x = Int(a), let y = Int(b) { return .int(x + y) }
+        return .double((Double(a) ?? 0) + (Double(b) ?? 0))
+    }
+}

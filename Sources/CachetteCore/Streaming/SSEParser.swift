@@ -1,0 +1,100 @@
+/// One server-sent event, with the exact bytes it arrived as (so it can be replayed
+/// with its original boundaries) and its parsed fields.
+public struct SSEEvent: Sendable, Equatable {
+    /// The event as sent, blank-line terminator included.
+    public var raw: [UInt8]
+    /// `event:` field, if any.
+    public var name: String?
+    /// The `data:` lines joined by "\n", as the SSE specification says.
+    public var data: String
+
+    /// OpenAI's end-of-stream marker.
+    public var isDone: Bool { data == "[DONE]" }
+}
+
+/// An incremental SSE parser: feed it bytes as they arrive, get whole events back.
+/// Accepts LF, CRLF and CR line endings; comment lines (":") belong to the event they precede.
+public struct SSEParser: Sendable {
+    /// Only the event still arriving is kept, so rescanning it on each feed stays cheap.
+    private var pending: [UInt8] = []
+
+    public init() {}
+
+    /// Bytes received but not yet part of a complete event.
+    public var bufferedBytes: Int { pending.count }
+
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+        pending.append(contentsOf: bytes)
+        var events: [SSEEvent] = []
+        while let end = eventEnd() {
+            let raw = Array(pending[..<end])
+            pending.removeSubrange(..<end)
+            if let event = Self.parse(raw) { events.append(event) }
+        }
+        return events
+    }
+
+    /// The index just past the blank line ending the first event, if it has arrived.
+    private func eventEnd() -> Int? {
+        var i = 0
+        var lineStart = true
+        while i < pending.count {
+            let b = pending[i]
+            if b == 0x0A || b == 0x0D {
+                var next = i + 1
+                if b == 0x0D {
+                    // A CR at the very end may be the first half of CRLF, so a data line
+                    // waits for the next byte. A blank line ends the event either way; an
+                    // LF that follows then leads the next event's raw bytes.
+                    guard next < pending.count else { return lineStart && i > 0 ? next : nil }
+                    if pending[next] == 0x0A { next += 1 }
+                }
+                if lineStart && i > 0 { return next }
+                lineStart = true
+                i = next
+                continue
+            }
+            lineStart = false
+            i += 1
+        }
+        return nil
+    }
+
+    static func parse(_ raw: [UInt8]) -> SSEEvent? {
+        var name: String?
+        var data: [String] = []
+        var sawField = false
+        for line in lines(raw) where !line.isEmpty {
+            if line.first == UInt8(ascii: ":") { continue }
+            let colon = line.firstIndex(of: UInt8(ascii: ":"))
+            let field = String(decoding: line[..<(colon ?? line.endIndex)], as: UTF8.self)
+            var value = colon.map { line[line.index(after: $0)...] } ?? []
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+            let text = String(decoding: value, as: UTF8.self)
+            switch field {
+            case "data": data.append(text)
+            case "event": name = text
+            default: break
+            }
+            sawField = true
+        }
+        // A block of comments only (a keep-alive) carries no event.
+        guard sawField else { return nil }
+        return SSEEvent(raw: raw, name: name, data: data.joined(separator: "\n"))
+    }
+
+    private static func lines(_ raw: [UInt8]) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var start = 0, i = 0
+        while i < raw.count {
+            if raw[i] == 0x0A || raw[i] == 0x0D {
+                out.append(raw[start..<i])
+                if raw[i] == 0x0D, i + 1 < raw.count, raw[i + 1] == 0x0A { i += 1 }
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < raw.count { out.append(raw[start...]) }
+        return out
+    }
+}
