@@ -18,17 +18,9 @@ public enum ZstdError: Error, Sendable, CustomStringConvertible {
 /// zstd for stored bodies. Frames always carry their content size, so decompression
 /// allocates exactly once, straight into the ByteBuffer that will be written out.
 public enum Zstd {
+    /// One-off compression; the store's writer keeps a `ZstdCompressor` instead.
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 3) throws -> [UInt8] {
-        let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compress(out.baseAddress, bound, input.baseAddress, input.count, level)
-        }
-        if ZSTD_isError(written) != 0 {
-            throw ZstdError.compressionFailed(String(cString: ZSTD_getErrorName(written)))
-        }
-        output.removeSubrange(written...)
-        return output
+        try ZstdCompressor(level: level).compress(input)
     }
 
     public static func compress(_ buffer: ByteBuffer, level: Int32 = 3) throws -> [UInt8] {
