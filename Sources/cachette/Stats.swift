@@ -49,7 +49,7 @@ struct Stats: AsyncParsableCommand {
 enum StatsTable {
     static func render(_ s: JSONValue) -> String {
         func int(_ v: JSONValue?) -> String { v?.intValue.map(grouped) ?? "-" }
-        let usage = s["token_usage"], cache = s["cache"]
+        let usage = s["token_usage"], cache = s["cache"], streams = s["streams"]
         let ratio = s["hit_ratio"]?.doubleValue.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
         let rows: [(String, String)] = [
             ("requests", int(s["requests"])),
@@ -58,6 +58,10 @@ enum StatsTable {
             ("bypassed", int(s["bypassed"])),
             ("hit ratio", ratio),
             ("upstream errors", int(s["upstream_errors"])),
+            ("streamed requests", int(streams?["requests"])),
+            ("stream failures", int(streams?["failures"])),
+            ("streams finished after disconnect", int(streams?["finished_after_disconnect"])),
+            ("slow stream clients dropped", int(streams?["slow_clients_dropped"])),
             ("compressed requests", int(s["compressed_requests"])),
             ("input tokens (paid)", int(usage?["input"])),
             ("output tokens (paid)", int(usage?["output"])),

@@ -217,7 +217,7 @@ struct SingleFlightTests {
     @Test("an error reaches every waiter and the key is freed")
     func errors() async {
         let flight = SingleFlight<Int, Int>()
-        await #expect(throws: Boom.self) { try await flight.run(1) { throw Boom() } }
+        await #expect(throws: Boom.self) { try await flight.run(1) { () async throws -> Int in throw Boom() } }
         #expect(flight.count == 0)
     }
 }

@@ -70,6 +70,14 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// Sets an object member, replacing every earlier one of that name. No effect on non-objects.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        guard case .object(var members) = self else { return }
+        members.removeAll { $0.key == key }
+        members.append(Member(key, value))
+        self = .object(members)
+    }
+
     // MARK: Parsing
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {

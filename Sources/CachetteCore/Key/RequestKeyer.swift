@@ -11,6 +11,8 @@ public struct KeyedRequest: Sendable {
     public let key: CacheKey
     public let model: String
     public let stream: Bool
+    /// `stream_options.include_usage`: whether this client wants the usage chunk.
+    public let includeUsage: Bool
 }
 
 /// Computes the cache key of a JSON request body in one pass: it validates the body,
@@ -35,6 +37,7 @@ public struct RequestKeyer: Sendable {
 
     private static let modelKey = Array("\"model\"".utf8)
     private static let streamKey = Array("\"stream\"".utf8)
+    private static let streamOptionsKey = Array("\"stream_options\"".utf8)
     private static let trueBytes = Array("true".utf8)
 
     /// - Parameters:
@@ -51,6 +54,7 @@ public struct RequestKeyer: Sendable {
         var writer = CanonicalJSONWriter(lexer: JSONLexer(body.bindMemory(to: UInt8.self)), output: prefix)
         var model: String?
         var stream = false
+        var includeUsage = false
         do {
             writer.lexer.skipWhitespace()
             guard writer.lexer.peek() == UInt8(ascii: "{") else {
@@ -67,6 +71,9 @@ public struct RequestKeyer: Sendable {
                     model = decodeString(writer.output[(writer.currentKeyEnd + 1)...])
                 } else if name.elementsEqual(Self.streamKey) {
                     stream = writer.output[(writer.currentKeyEnd + 1)...].elementsEqual(Self.trueBytes)
+                } else if name.elementsEqual(Self.streamOptionsKey) {
+                    let options = try? JSONValue.parse(writer.output[(writer.currentKeyEnd + 1)...])
+                    includeUsage = options?["include_usage"] == .bool(true)
                 }
                 if isKept(name) {
                     writer.endMember(member)
@@ -87,7 +94,7 @@ public struct RequestKeyer: Sendable {
         guard let model, !model.isEmpty else {
             throw InvalidRequest("You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
         }
-        return KeyedRequest(key: CacheKey(hashing: writer.output), model: model, stream: stream)
+        return KeyedRequest(key: CacheKey(hashing: writer.output), model: model, stream: stream, includeUsage: includeUsage)
     }
 
     public func key(route: String, scope: String, body: [UInt8]) throws(InvalidRequest) -> KeyedRequest {

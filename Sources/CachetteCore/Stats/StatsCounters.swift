@@ -14,6 +14,14 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var outputTokens = 0
     /// Prompt + completion tokens of answers served from cache: tokens not paid for again.
     public var cachedTokens = 0
+    /// `stream: true` requests (also counted as hits, misses or bypassed).
+    public var streamedRequests = 0
+    /// Streams read to the end and stored after every client reading them had gone.
+    public var streamsFinishedAfterDisconnect = 0
+    /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`).
+    public var streamFailures = 0
+    /// Clients cut off for falling more than `stream.max_buffered_bytes` behind.
+    public var slowClientsDropped = 0
     /// Unix time the counters started.
     public var since: Double = 0
 
@@ -39,6 +47,8 @@ public final class StatsCounters: Sendable {
         ("requests", \.requests), ("hits", \.hits), ("misses", \.misses), ("bypassed", \.bypassed),
         ("upstream_errors", \.upstreamErrors), ("compressed_requests", \.compressedRequests),
         ("input_tokens", \.inputTokens), ("output_tokens", \.outputTokens), ("cached_tokens", \.cachedTokens),
+        ("streamed_requests", \.streamedRequests), ("streams_finished_after_disconnect", \.streamsFinishedAfterDisconnect),
+        ("stream_failures", \.streamFailures), ("slow_clients_dropped", \.slowClientsDropped),
     ]
 
     public var snapshot: StatsSnapshot { state.withLock { $0 } }
@@ -49,23 +59,49 @@ public final class StatsCounters: Sendable {
         return Self.fields.map { ($0.0, s[keyPath: $0.1]) } + [("since", Int(s.since))]
     }
 
-    public func recordHit(usage: TokenUsage) {
+    public func recordHit(usage: TokenUsage, streamed: Bool = false) {
         state.withLock { s in
             s.requests += 1
             s.hits += 1
             s.cachedTokens += usage.total
+            if streamed { s.streamedRequests += 1 }
         }
     }
 
     /// A forwarded request. `cacheable` requests that were not bypassed count as misses.
-    public func recordForwarded(bypassed: Bool, cacheable: Bool, usage: TokenUsage?, upstreamError: Bool) {
+    public func recordForwarded(bypassed: Bool, cacheable: Bool, usage: TokenUsage?, upstreamError: Bool, streamed: Bool = false) {
         state.withLock { s in
             s.requests += 1
+            if streamed { s.streamedRequests += 1 }
             if bypassed { s.bypassed += 1 } else if cacheable { s.misses += 1 }
             if upstreamError { s.upstreamErrors += 1 }
             if let usage {
                 s.inputTokens += usage.promptTokens
                 s.outputTokens += usage.completionTokens
+            }
+        }
+    }
+
+    /// Tokens an upstream stream reported, counted once however many clients read it.
+    public func recordUpstreamUsage(_ usage: TokenUsage) {
+        state.withLock { s in
+            s.inputTokens += usage.promptTokens
+            s.outputTokens += usage.completionTokens
+        }
+    }
+
+    public enum StreamEvent: Sendable {
+        case finishedAfterDisconnect
+        case failed
+        case slowClientDropped
+    }
+
+    public func record(_ event: StreamEvent) {
+        state.withLock { s in
+            switch event {
+            case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1
+            case .failed: s.streamFailures += 1
+            case .slowClientDropped: s.slowClientsDropped += 1
             }
         }
     }

@@ -75,6 +75,10 @@ enum CacheDatabase {
                 );
                 """)
         }
+        migrator.registerMigration("v2: recorded streams") { db in
+            // zstd of `RecordedStream.encoded()`; null for answers that were not streamed.
+            try db.execute(sql: "ALTER TABLE entries ADD COLUMN events BLOB")
+        }
         return migrator
     }
 }

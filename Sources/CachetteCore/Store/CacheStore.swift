@@ -133,7 +133,7 @@ public final class CacheStore: Sendable {
         do {
             return try pool.unsafeRead { db -> CachedResponse? in
                 let statement = try db.cachedStatement(sql: """
-                    SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body
+                    SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body, events
                     FROM entries WHERE key = ?
                     """)
                 let cursor = try Row.fetchCursor(statement, arguments: [Data(key.bytes)])
@@ -142,10 +142,15 @@ public final class CacheStore: Sendable {
                     guard let data else { throw ZstdError.decompressionFailed("missing body") }
                     return try data.withUnsafeBytes { try decompressors.decompress($0) }
                 }
+                let events = try row.withUnsafeData(atIndex: 7) { data -> RecordedStream? in
+                    guard let data else { return nil }
+                    return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0) })
+                }
                 return CachedResponse(
                     status: row[0], contentType: row[1], body: body,
                     createdAt: row[2], expiresAt: row[3],
-                    usage: TokenUsage(promptTokens: row[4], completionTokens: row[5])
+                    usage: TokenUsage(promptTokens: row[4], completionTokens: row[5]),
+                    events: events
                 )
             }
         } catch {
@@ -186,12 +191,13 @@ public final class CacheStore: Sendable {
             return (q.puts, accesses)
         }
         // Compress outside the write transaction; readers keep being served meanwhile.
-        var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8])] = []
+        var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8], events: [UInt8]?)] = []
         rows.reserveCapacity(puts.count)
         for (key, put) in puts {
             do {
                 let compressed = try compressor.compress(put.entry.response.body)
-                rows.append((key, put.generation, put.entry, compressed))
+                let events = try put.entry.response.events.map { try compressor.compress($0.encoded()) }
+                rows.append((key, put.generation, put.entry, compressed, events))
             } catch {
                 logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
             }
@@ -207,12 +213,13 @@ public final class CacheStore: Sendable {
                 try touch.execute(arguments: [access.time, access.hits, Data(key.bytes)])
             }
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size,
+                INSERT INTO entries (key, route, model, status, content_type, body, events, raw_size, stored_size,
                                      created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET
                     route = excluded.route, model = excluded.model, status = excluded.status,
-                    content_type = excluded.content_type, body = excluded.body, raw_size = excluded.raw_size,
+                    content_type = excluded.content_type, body = excluded.body, events = excluded.events,
+                    raw_size = excluded.raw_size,
                     stored_size = excluded.stored_size, created_at = excluded.created_at,
                     accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
                     prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
@@ -221,7 +228,7 @@ public final class CacheStore: Sendable {
             let previousSize = try db.cachedStatement(sql: "SELECT stored_size FROM entries WHERE key = ?")
             for row in written {
                 let response = row.entry.response
-                let storedSize = row.compressed.count + Self.rowOverhead
+                let storedSize = row.compressed.count + (row.events?.count ?? 0) + Self.rowOverhead
                 guard storedSize <= maxBytes else {
                     outcome.rejected.append(row.key)
                     continue
@@ -230,7 +237,7 @@ public final class CacheStore: Sendable {
                 let previous = try Int.fetchOne(previousSize, arguments: [keyData])
                 try insert.execute(arguments: [
                     keyData, row.entry.route, row.entry.model, response.status, response.contentType,
-                    Data(row.compressed), response.body.readableBytes, storedSize,
+                    Data(row.compressed), row.events.map { Data($0) }, response.size, storedSize,
                     response.createdAt, response.createdAt, response.expiresAt,
                     response.usage.promptTokens, response.usage.completionTokens,
                 ])

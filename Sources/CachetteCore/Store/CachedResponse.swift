@@ -10,15 +10,25 @@ public struct CachedResponse: Sendable {
     public var createdAt: Double
     public var expiresAt: Double
     public var usage: TokenUsage
+    /// For an answer recorded from a stream: its events, replayed to streaming requests.
+    /// `body` is then the assembled non-streamed answer.
+    public var events: RecordedStream?
 
-    public init(status: Int, contentType: String, body: ByteBuffer, createdAt: Double, expiresAt: Double, usage: TokenUsage) {
+    public init(
+        status: Int, contentType: String, body: ByteBuffer, createdAt: Double, expiresAt: Double,
+        usage: TokenUsage, events: RecordedStream? = nil
+    ) {
         self.status = status
         self.contentType = contentType
         self.body = body
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.usage = usage
+        self.events = events
     }
+
+    /// Uncompressed bytes held in memory.
+    public var size: Int { body.readableBytes + (events.map { $0.byteCount + 4 * $0.count } ?? 0) }
 
     public func isFresh(at now: Double) -> Bool { now < expiresAt }
 

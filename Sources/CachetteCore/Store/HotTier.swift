@@ -19,7 +19,7 @@ final class HotTier: Sendable {
     /// Returns false when the entry is larger than the whole budget.
     @discardableResult
     func insert(_ key: CacheKey, _ value: CachedResponse) -> Bool {
-        let cost = value.body.readableBytes + Self.entryOverhead
+        let cost = value.size + Self.entryOverhead
         return state.withLock { $0.insert(key, value, cost: cost) }
     }
 

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Turns a stored non-streamed answer into the chunk sequence a stream would have
 /// carried, for a streaming request served from a non-streamed entry:
 /// the role chunk, content pieces, `tool_calls` deltas (id, type and name first, then
@@ -67,16 +69,25 @@ public enum ChunkSynthesizer {
         return out
     }
 
-    /// The chunks as SSE bytes, ending with `data: [DONE]`.
-    public static func sse(_ chunks: [JSONValue]) -> [UInt8] {
-        var out: [UInt8] = []
+    /// The chunks as SSE events, one buffer each, ending with `data: [DONE]`.
+    public static func events(_ chunks: [JSONValue]) -> [ByteBuffer] {
+        var out: [ByteBuffer] = []
+        out.reserveCapacity(chunks.count + 1)
+        var bytes: [UInt8] = []
         for chunk in chunks {
-            out.append(contentsOf: "data: ".utf8)
-            chunk.write(into: &out)
-            out.append(contentsOf: "\n\n".utf8)
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: "data: ".utf8)
+            chunk.write(into: &bytes)
+            bytes.append(contentsOf: "\n\n".utf8)
+            out.append(ByteBuffer(bytes: bytes))
         }
-        out.append(contentsOf: "data: [DONE]\n\n".utf8)
+        out.append(ByteBuffer(string: "data: [DONE]\n\n"))
         return out
+    }
+
+    /// The same as one run of bytes.
+    public static func sse(_ chunks: [JSONValue]) -> [UInt8] {
+        events(chunks).flatMap { Array($0.readableBytesView) }
     }
 
     static func pieces(_ text: String) -> [String] {

@@ -7,13 +7,16 @@ public struct SSEEvent: Sendable, Equatable {
     public var name: String?
     /// The `data:` lines joined by "\n", as the SSE specification says.
     public var data: String
+    /// A block of comment lines only (a keep-alive): relayed live, never an event to record.
+    public var isComment = false
 
     /// OpenAI's end-of-stream marker.
     public var isDone: Bool { data == "[DONE]" }
 }
 
 /// An incremental SSE parser: feed it bytes as they arrive, get whole events back.
-/// Accepts LF, CRLF and CR line endings; comment lines (":") belong to the event they precede.
+/// Accepts LF, CRLF and CR line endings; comment lines (":") belong to the event they
+/// precede, and a block of comments alone comes back as an `isComment` event.
 public struct SSEParser: Sendable {
     /// Only the event still arriving is kept, so rescanning it on each feed stays cheap.
     private var pending: [UInt8] = []
@@ -29,7 +32,7 @@ public struct SSEParser: Sendable {
         while let end = eventEnd() {
             let raw = Array(pending[..<end])
             pending.removeSubrange(..<end)
-            if let event = Self.parse(raw) { events.append(event) }
+            events.append(Self.parse(raw))
         }
         return events
     }
@@ -60,7 +63,7 @@ public struct SSEParser: Sendable {
         return nil
     }
 
-    static func parse(_ raw: [UInt8]) -> SSEEvent? {
+    static func parse(_ raw: [UInt8]) -> SSEEvent {
         var name: String?
         var data: [String] = []
         var sawField = false
@@ -78,8 +81,7 @@ public struct SSEParser: Sendable {
             }
             sawField = true
         }
-        // A block of comments only (a keep-alive) carries no event.
-        guard sawField else { return nil }
+        guard sawField else { return SSEEvent(raw: raw, name: nil, data: "", isComment: true) }
         return SSEEvent(raw: raw, name: name, data: data.joined(separator: "\n"))
     }
 

@@ -7,6 +7,7 @@ public struct CachetteConfig: Sendable {
     public var server = Server()
     public var upstream = Upstream()
     public var cache = Cache()
+    public var stream = Stream()
     public var logging = Logging()
 
     public init() {}
@@ -47,6 +48,15 @@ public struct CachetteConfig: Sendable {
         public var scope = Scope.credential
         public var keyFields = KeyFields.all
         public var compressionLevel = 3
+    }
+
+    public struct Stream: Sendable {
+        /// Keep reading an upstream stream whose clients all left, so the tokens being
+        /// paid for land in the cache. false: cancel the upstream request instead.
+        public var finishOnDisconnect = true
+        /// The most bytes of one stream held in memory: a longer stream is relayed but
+        /// not recorded, and a client this far behind the others is cut off.
+        public var maxBufferedBytes = 8 << 20
     }
 
     public struct Logging: Sendable {

@@ -59,8 +59,9 @@ public enum ConfigLoader {
             case "server": try applyServer(node, &config.server)
             case "upstream": try applyUpstream(node, &config.upstream, environment)
             case "cache": try applyCache(node, &config.cache)
+            case "stream": try applyStream(node, &config.stream)
             case "logging": try applyLogging(node, &config.logging)
-            default: throw ConfigError(name, "unknown section (expected server, upstream, cache or logging)")
+            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream or logging)")
             }
         }
     }
@@ -113,6 +114,17 @@ public enum ConfigLoader {
         }
     }
 
+    private static func applyStream(_ node: Node, _ stream: inout CachetteConfig.Stream) throws(ConfigError) {
+        for (name, value) in try mapping(node, "stream") {
+            let key = "stream.\(name)"
+            switch name {
+            case "finish_on_disconnect": stream.finishOnDisconnect = try bool(value, key)
+            case "max_buffered_bytes": stream.maxBufferedBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
     private static func applyLogging(_ node: Node, _ logging: inout CachetteConfig.Logging) throws(ConfigError) {
         for (name, value) in try mapping(node, "logging") {
             let key = "logging.\(name)"
@@ -157,6 +169,8 @@ public enum ConfigLoader {
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }
         guard config.cache.ttl > .zero else { throw ConfigError("cache.ttl", "must be greater than zero") }
         guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
+        // Below one event's size every stream would be cut at its first chunk.
+        guard config.stream.maxBufferedBytes >= 64 << 10 else { throw ConfigError("stream.max_buffered_bytes", "must be at least 64KiB") }
         guard !config.cache.path.isEmpty else { throw ConfigError("cache.path", "must not be empty") }
         guard config.upstream.timeout > .zero else { throw ConfigError("upstream.timeout", "must be greater than zero") }
         guard config.upstream.connectTimeout > .zero else { throw ConfigError("upstream.connect_timeout", "must be greater than zero") }

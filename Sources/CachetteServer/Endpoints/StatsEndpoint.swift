@@ -27,6 +27,12 @@ struct StatsEndpoint: Sendable {
             "bypassed": .int(s.bypassed),
             "hit_ratio": .double((s.hitRatio * 10000).rounded() / 10000),
             "upstream_errors": .int(s.upstreamErrors),
+            "streams": .object([
+                "requests": .int(s.streamedRequests),
+                "failures": .int(s.streamFailures),
+                "finished_after_disconnect": .int(s.streamsFinishedAfterDisconnect),
+                "slow_clients_dropped": .int(s.slowClientsDropped),
+            ]),
             "cache": .object([
                 "entries": .int(totals.entries),
                 "bytes": .int(totals.bytes),

@@ -45,14 +45,10 @@ struct CachedEndpoint: Sendable {
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS")
         }
-        if keyed.stream {
-            // Recording streams is the streaming issue's work; until then they pass through.
-            return try await relayStream(request, body: body, keyed: keyed)
-        }
         let now = Date().timeIntervalSince1970
         if !controls.noCache, let hit = store.lookup(keyed.key, now: now) {
-            sidecar.stats.recordHit(usage: hit.usage)
-            return Self.response(for: hit, key: keyed.key, now: now)
+            sidecar.stats.recordHit(usage: hit.usage, streamed: keyed.stream)
+            return Self.response(for: hit, key: keyed.key, now: now, keyed: keyed)
         }
         if controls.noCache {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS", storeIn: store, controls: controls)
@@ -87,60 +83,137 @@ struct CachedEndpoint: Sendable {
 
     // MARK: Hit
 
-    static func response(for hit: CachedResponse, key: CacheKey, now: Double) -> Response {
+    /// A stored answer for this request: as stored, or as a stream for `stream: true`
+    /// (the recorded events when it was streamed, else chunks made from the answer).
+    static func response(for hit: CachedResponse, key: CacheKey, now: Double, keyed: KeyedRequest) -> Response {
         var headers = HTTPFields()
-        headers.reserveCapacity(4)
-        headers[.contentType] = hit.contentType
+        headers.reserveCapacity(5)
         headers[CachetteHeaders.xCache] = "HIT"
         headers[CachetteHeaders.key] = key.hex
         headers[.age] = String(hit.age(at: now))
-        return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
+        guard keyed.stream else {
+            headers[.contentType] = hit.contentType
+            return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
+        }
+        let events = hit.events?.replay(includeUsage: keyed.includeUsage)
+            ?? synthesizedEvents(from: hit.body, includeUsage: keyed.includeUsage)
+        guard let events else {
+            // Not a completion (nothing to stream): the answer as it was stored.
+            headers[.contentType] = hit.contentType
+            return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
+        }
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        // One HTTP chunk per event, written in one go.
+        return Response(status: .init(code: hit.status), headers: headers, body: .init(contentsOf: events))
+    }
+
+    /// The chunk sequence a stream would have carried for a non-streamed answer.
+    static func synthesizedEvents(from answer: ByteBuffer, includeUsage: Bool) -> [ByteBuffer]? {
+        guard let parsed = try? JSONValue.parse(answer.readableBytesView), parsed["choices"]?.arrayValue != nil else { return nil }
+        return ChunkSynthesizer.events(ChunkSynthesizer.chunks(from: parsed, includeUsage: includeUsage))
     }
 
     // MARK: Miss
 
     /// One upstream call per key: the first request leads, identical ones arriving
-    /// meanwhile wait for its answer instead of calling the upstream again.
+    /// meanwhile (streaming or not) share its answer instead of calling the upstream
+    /// again. A stream is shared live: joiners get every event from the first.
     private func missOrJoin(
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
     ) async throws -> Response {
-        let (result, role) = try await sidecar.flights.run(keyed.key) { [self] in
+        let (result, role) = try await sidecar.flights.run(keyed.key, holding: { [self] in
             // A flight for this key may have finished between our lookup and now; its
             // answer is still in memory, so the disk need not be read again.
             if let stored = store.lookupRecent(keyed.key, now: Date().timeIntervalSince1970) {
-                return .cached(stored)
+                return (.cached(stored), nil)
             }
-            let (answer, usage) = try await fetch(request, body: body, bypassed: false)
-            storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
-            return .fresh(answer, usage: usage)
-        }
+            guard keyed.stream else {
+                let (answer, usage) = try await fetch(request, body: body, bypassed: false)
+                storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
+                return (.fresh(answer, usage: usage), nil)
+            }
+            switch try await startStream(request, body: body, keyed: keyed, bypassed: false, store: store, controls: controls) {
+            case .answer(let answer, let usage):
+                return (.fresh(answer, usage: usage), nil)
+            case .stream(let flight):
+                return (.stream(flight), { await flight.broadcast.closedToJoiners() })
+            }
+        })
         let now = Date().timeIntervalSince1970
         switch (result, role) {
         case (.cached(let stored), _):
-            sidecar.stats.recordHit(usage: stored.usage)
-            return Self.response(for: stored, key: keyed.key, now: now)
+            sidecar.stats.recordHit(usage: stored.usage, streamed: keyed.stream)
+            return Self.response(for: stored, key: keyed.key, now: now, keyed: keyed)
         case (.fresh(let answer, let usage), .follower) where answer.isSuccess:
             // Answered without an upstream call of its own: a hit in every sense that costs.
-            sidecar.stats.recordHit(usage: usage ?? .zero)
-            return Self.response(for: answer, key: keyed.key, outcome: "HIT")
+            sidecar.stats.recordHit(usage: usage ?? .zero, streamed: keyed.stream)
+            return Self.response(for: answer, key: keyed.key, outcome: "HIT", keyed: keyed)
         case (.fresh(let answer, _), .follower):
-            sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false)
-            return Self.response(for: answer, key: keyed.key, outcome: "MISS")
+            sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false, streamed: keyed.stream)
+            return Self.response(for: answer, key: keyed.key, outcome: "MISS", keyed: keyed)
         case (.fresh(let answer, _), .leader):
-            return Self.response(for: answer, key: keyed.key, outcome: "MISS")
+            return Self.response(for: answer, key: keyed.key, outcome: "MISS", keyed: keyed)
+        case (.stream(let flight), .leader):
+            return flight.response(reader: flight.leaderReader, xCache: "MISS", key: keyed.key)
+        case (.stream(let flight), .follower):
+            return try await join(flight, request, body: body, keyed: keyed, store: store, controls: controls)
         }
     }
 
-    /// A forward that skips the single flight: `no-cache` requests, or no cache at all.
+    /// A request that found an identical stream in flight.
+    private func join(
+        _ flight: StreamFlight, _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
+    ) async throws -> Response {
+        let stats = sidecar.stats
+        @Sendable func counted(_ outcome: StreamFlight.Outcome?) {
+            if case .failed = outcome {
+                stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false, streamed: keyed.stream)
+            } else if case .complete(_, let usage) = outcome {
+                stats.recordHit(usage: usage ?? .zero, streamed: keyed.stream)
+            } else {
+                stats.recordHit(usage: .zero, streamed: keyed.stream)  // left before the end
+            }
+        }
+        if keyed.stream, let reader = flight.broadcast.subscribe(includeUsage: keyed.includeUsage) {
+            return flight.response(reader: reader, xCache: "HIT", key: keyed.key, onEnd: counted)
+        }
+        if !keyed.stream, let outcome = await flight.completion() {
+            counted(outcome)
+            switch outcome {
+            case .complete(let answer?, _):
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json"
+                return Self.response(for: UpstreamAnswer(status: .ok, headers: headers, body: answer), key: keyed.key, outcome: "HIT", keyed: keyed)
+            case .complete(nil, _):
+                break  // streamed fine but too large to keep: ask for this one ourselves
+            case .failed(let error):
+                throw error
+            }
+        }
+        // The stream outgrew what is kept for joiners: this request makes its own call.
+        return try await forward(request, body: body, keyed: keyed, outcome: "MISS", storeIn: store, controls: controls)
+    }
+
+    /// A forward that skips the single flight: `no-cache` requests, no cache at all, or
+    /// a joiner that could not join.
     private func forward(
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, outcome: String,
         storeIn store: CacheStore? = nil, controls: CacheControls? = nil
     ) async throws -> Response {
-        let (answer, usage) = try await fetch(request, body: body, bypassed: true)
-        if let store, let controls {
-            storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
+        guard keyed.stream else {
+            let (answer, usage) = try await fetch(request, body: body, bypassed: outcome == "BYPASS")
+            if let store, let controls {
+                storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
+            }
+            return Self.response(for: answer, key: keyed.key, outcome: outcome, keyed: keyed)
         }
-        return Self.response(for: answer, key: keyed.key, outcome: outcome)
+        switch try await startStream(request, body: body, keyed: keyed, bypassed: outcome == "BYPASS", store: store, controls: controls) {
+        case .answer(let answer, _):
+            return Self.response(for: answer, key: keyed.key, outcome: outcome, keyed: keyed)
+        case .stream(let flight):
+            return flight.response(reader: flight.leaderReader, xCache: outcome, key: keyed.key)
+        }
     }
 
     /// One upstream call for a whole answer, counted in the stats either way.
@@ -158,28 +231,62 @@ struct CachedEndpoint: Sendable {
     }
 
     /// Only complete 2xx answers are stored, and never against `no-store`.
-    private func storeIfAllowed(_ answer: UpstreamAnswer, usage: TokenUsage?, keyed: KeyedRequest, controls: CacheControls, in store: CacheStore) {
+    private func storeIfAllowed(
+        _ answer: UpstreamAnswer, usage: TokenUsage?, keyed: KeyedRequest, controls: CacheControls, in store: CacheStore,
+        events: RecordedStream? = nil
+    ) {
         guard answer.isSuccess, !controls.noStore else { return }
         let now = Date().timeIntervalSince1970
         let lifetime = controls.ttl ?? sidecar.config.cache.ttl.seconds
         let cached = CachedResponse(
             status: answer.status.code, contentType: answer.contentType, body: answer.body,
-            createdAt: now, expiresAt: now + lifetime, usage: usage ?? .zero
+            createdAt: now, expiresAt: now + lifetime, usage: usage ?? .zero, events: events
         )
         store.store(keyed.key, NewEntry(route: route, model: keyed.model, response: cached))
     }
 
-    static func response(for answer: UpstreamAnswer, key: CacheKey, outcome: String) -> Response {
+    /// An upstream answer as it came, or, for a streaming request that got a whole
+    /// 2xx answer (from a non-streaming flight it joined), as a synthesized stream.
+    static func response(for answer: UpstreamAnswer, key: CacheKey, outcome: String, keyed: KeyedRequest) -> Response {
         var headers = answer.headers
         headers[CachetteHeaders.xCache] = outcome
         headers[CachetteHeaders.key] = key.hex
+        if keyed.stream, answer.isSuccess, let events = synthesizedEvents(from: answer.body, includeUsage: keyed.includeUsage) {
+            headers[.contentType] = "text/event-stream"
+            headers[.contentLength] = nil
+            headers[.cacheControl] = "no-cache"
+            return Response(status: answer.status, headers: headers, body: .init(contentsOf: events))
+        }
         return Response(status: answer.status, headers: headers, body: .init(byteBuffer: answer.body))
     }
 
     // MARK: Streams
 
-    /// Forwards a `stream: true` request and relays the upstream's bytes as they arrive.
-    private func relayStream(_ request: Request, body: ByteBuffer, keyed: KeyedRequest) async throws -> Response {
-        try await sidecar.relay(sidecar.upstream.makeRequest(request, body: .bytes(body)), cacheable: true, key: keyed.key)
+    /// Sends a streaming request; the stream is stored when it ends cleanly (unless
+    /// `no-store`), and a whole answer the upstream gave instead is handled like a fetch.
+    private func startStream(
+        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, bypassed: Bool, store: CacheStore?, controls: CacheControls?
+    ) async throws -> StreamFlight.Started {
+        let started: StreamFlight.Started
+        do {
+            started = try await StreamFlight.start(request, body: body, includeUsage: keyed.includeUsage, sidecar: sidecar) {
+                [self] recording, answer, usage in
+                guard let store, let controls else { return }
+                let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
+                storeIfAllowed(stored, usage: usage, keyed: keyed, controls: controls, in: store, events: recording)
+            }
+        } catch {
+            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: true, streamed: true)
+            throw error
+        }
+        switch started {
+        case .answer(let answer, let usage):
+            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: !answer.isSuccess, streamed: true)
+            if let store, let controls { storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store) }
+        case .stream:
+            // Tokens are counted when the stream ends, from its usage chunk.
+            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: false, streamed: true)
+        }
+        return started
     }
 }

@@ -50,4 +50,6 @@ enum FlightResult: Sendable {
     /// The leader found the entry stored by a flight that finished just before it.
     case cached(CachedResponse)
     case fresh(UpstreamAnswer, usage: TokenUsage?)
+    /// A live upstream stream that joiners read from its first event.
+    case stream(StreamFlight)
 }

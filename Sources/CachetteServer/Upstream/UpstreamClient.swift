@@ -75,7 +75,11 @@ final class UpstreamClient: Sendable {
 
     /// Sends a request and reads the whole answer.
     func fetch(_ request: HTTPClientRequest, logger: Logger) async throws(APIError) -> UpstreamAnswer {
-        let response = try await send(request, logger: logger)
+        try await collect(send(request, logger: logger))
+    }
+
+    /// Reads the whole body of a response whose head has arrived.
+    func collect(_ response: HTTPClientResponse) async throws(APIError) -> UpstreamAnswer {
         do {
             let body = try await response.body.collect(upTo: maxResponseBytes)
             return UpstreamAnswer(

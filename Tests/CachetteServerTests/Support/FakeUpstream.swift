@@ -12,6 +12,24 @@ final class FakeUpstream: Sendable {
         var delay: Duration = .zero
         /// nil: a chat completion whose content names the call number, so fresh and cached answers differ.
         var body: String?
+        /// What a `stream: true` request gets; nil: three events, the second held until `releaseStreams()`.
+        var stream: [Step]?
+    }
+
+    /// One step of a scripted stream.
+    enum Step: Sendable {
+        /// `data: <json>` as an event.
+        case data(String)
+        /// Bytes written as they are (comments, odd framing, several events at once).
+        case raw(String)
+        /// The usage chunk, sent only if the request asked for `include_usage` (as OpenAI does).
+        case usage(prompt: Int, completion: Int)
+        case done
+        /// Hold until `releaseStreams()`.
+        case wait
+        case sleep(Duration)
+        /// Drop the connection mid-body.
+        case fail
     }
 
     private let state = Mutex(State())
@@ -24,12 +42,17 @@ final class FakeUpstream: Sendable {
         var reply = Reply()
         var lastHeaders = HTTPFields()
         var lastBody: [UInt8] = []
+        /// Streams whose client (the sidecar) went away before the end.
+        var abandonedStreams = 0
+        var finishedStreams = 0
     }
 
     var calls: Int { state.withLock { $0.calls } }
     func calls(to path: String) -> Int { state.withLock { $0.callsByPath[path] ?? 0 } }
     var lastHeaders: HTTPFields { state.withLock { $0.lastHeaders } }
     var lastBody: String { state.withLock { String(decoding: $0.lastBody, as: UTF8.self) } }
+    var abandonedStreams: Int { state.withLock { $0.abandonedStreams } }
+    var finishedStreams: Int { state.withLock { $0.finishedStreams } }
 
     func reply(_ reply: Reply) { state.withLock { $0.reply = reply } }
     func releaseStreams() { gate.open() }
@@ -76,15 +99,77 @@ final class FakeUpstream: Sendable {
         record(request, path: path, body: bytes)
         let (call, reply) = state.withLock { ($0.calls, $0.reply) }
         if reply.delay > .zero { try await Task.sleep(for: reply.delay) }
-        if String(decoding: bytes, as: UTF8.self).contains(#""stream":true"#) {
-            return streamResponse(call: call)
+        let text = String(decoding: bytes, as: UTF8.self)
+        // A stream unless the test scripted an error answer instead.
+        if text.contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
+            guard let steps = reply.stream else { return streamResponse(call: call) }
+            return scripted(steps, includeUsage: text.contains(#""include_usage":true"#), status: reply.status)
         }
-        let text = reply.body ?? Self.completion(call: call)
+        let answer = reply.body ?? Self.completion(call: call)
         return Response(
             status: .init(code: reply.status),
             headers: [.contentType: "application/json", HTTPField.Name("x-upstream-call")!: String(call)],
-            body: .init(byteBuffer: ByteBuffer(string: text))
+            body: .init(byteBuffer: ByteBuffer(string: answer))
         )
+    }
+
+    struct Dropped: Error {}
+
+    private func scripted(_ steps: [Step], includeUsage: Bool, status: Int) -> Response {
+        let gate = self.gate
+        let body = ResponseBody { [self] writer in
+            do {
+                for step in steps {
+                    switch step {
+                    case .data(let json): try await writer.write(ByteBuffer(string: "data: \(json)\n\n"))
+                    case .raw(let text): try await writer.write(ByteBuffer(string: text))
+                    case .usage(let prompt, let completion) where includeUsage:
+                        try await writer.write(ByteBuffer(string: "data: \(Self.usageChunk(prompt: prompt, completion: completion))\n\n"))
+                    case .usage: break
+                    case .done: try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                    case .wait: await gate.wait()
+                    case .sleep(let duration): try await Task.sleep(for: duration)
+                    case .fail: throw Dropped()
+                    }
+                }
+                try await writer.finish(nil)
+                state.withLock { $0.finishedStreams += 1 }
+            } catch {
+                if !(error is Dropped) { state.withLock { $0.abandonedStreams += 1 } }
+                throw error
+            }
+        }
+        return Response(status: .init(code: status), headers: [.contentType: "text/event-stream"], body: body)
+    }
+
+    // MARK: Stream scripts
+
+    static func chunk(_ delta: String, finish: String? = nil, object: String = "chat.completion.chunk") -> String {
+        let choice = object == "text_completion"
+            ? #"{"index":0,"text":\#(delta),"logprobs":null,"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}"#
+            : #"{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}"#
+        return #"{"id":"chatcmpl-s1","object":"\#(object)","created":1700000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[\#(choice)]}"#
+    }
+
+    static func usageChunk(prompt: Int, completion: Int) -> String {
+        #"{"id":"chatcmpl-s1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion)}}"#
+    }
+
+    /// A chat stream the way OpenAI sends one: role, content in pieces, a tool call
+    /// whose arguments arrive in pieces, the finish chunk, usage if asked, `[DONE]`.
+    static func chatStream(pieces: [String] = ["Hel", "lo, ", "wor", "ld ✓"], toolCall: Bool = true) -> [Step] {
+        var steps: [Step] = [.data(chunk(#"{"role":"assistant","content":"","refusal":null}"#))]
+        steps += pieces.map { .data(chunk(#"{"content":"\#($0)"}"#)) }
+        if toolCall {
+            steps.append(.data(chunk(#"{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}"#)))
+            for part in [#"{\"ci"#, #"ty\": \"Par"#, #"is\"}"#] {
+                steps.append(.data(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"\#(part)"}}]}"#)))
+            }
+        }
+        steps.append(.data(chunk("{}", finish: toolCall ? "tool_calls" : "stop")))
+        steps.append(.usage(prompt: 21, completion: 9))
+        steps.append(.done)
+        return steps
     }
 
     /// Three SSE events; the second waits for the test to release it.

@@ -1,0 +1,81 @@
+import NIOCore
+
+/// A stream's events as the upstream sent them, kept for replay: the raw bytes of
+/// every event back to back, where each one ends, and which one is the usage chunk
+/// (sent only to clients that asked for `stream_options.include_usage`).
+public struct RecordedStream: Sendable, Equatable {
+    public private(set) var bytes: ByteBuffer
+    /// End offset in `bytes` of each event.
+    public private(set) var ends: [UInt32]
+    public private(set) var usageEvent: Int?
+
+    public init() {
+        bytes = ByteBuffer()
+        ends = []
+    }
+
+    public var count: Int { ends.count }
+    public var byteCount: Int { bytes.readableBytes }
+
+    public mutating func append(_ raw: some Collection<UInt8>, isUsage: Bool = false) {
+        if isUsage { usageEvent = ends.count }
+        bytes.writeBytes(raw)
+        ends.append(UInt32(bytes.readableBytes))
+    }
+
+    /// Event `index`, sharing storage with the recording.
+    public func event(_ index: Int) -> ByteBuffer {
+        let start = index == 0 ? 0 : Int(ends[index - 1])
+        return bytes.getSlice(at: bytes.readerIndex + start, length: Int(ends[index]) - start)!
+    }
+
+    /// The events a client gets, one buffer each (so one HTTP chunk each).
+    public func replay(includeUsage: Bool) -> [ByteBuffer] {
+        var out: [ByteBuffer] = []
+        out.reserveCapacity(count)
+        for index in 0..<count where includeUsage || index != usageEvent {
+            out.append(event(index))
+        }
+        return out
+    }
+
+    // MARK: Storage format
+
+    /// "CSE1", then little-endian u32s: event count, usage event + 1 (0 for none),
+    /// each event's end offset; then the event bytes.
+    private static let magic: [UInt8] = Array("CSE1".utf8)
+
+    public func encoded() -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(12 + 4 * count + byteCount)
+        out.writeBytes(Self.magic)
+        out.writeInteger(UInt32(count), endianness: .little)
+        out.writeInteger(UInt32(usageEvent.map { $0 + 1 } ?? 0), endianness: .little)
+        for end in ends { out.writeInteger(end, endianness: .little) }
+        out.writeImmutableBuffer(bytes)
+        return out
+    }
+
+    public struct FormatError: Error, Equatable {}
+
+    public init(decoding encoded: ByteBuffer) throws(FormatError) {
+        var input = encoded
+        guard input.readBytes(length: 4) == Self.magic,
+              let count = input.readInteger(endianness: .little, as: UInt32.self),
+              let usage = input.readInteger(endianness: .little, as: UInt32.self),
+              Int(count) <= input.readableBytes / 4
+        else { throw FormatError() }
+        var ends: [UInt32] = []
+        ends.reserveCapacity(Int(count))
+        var previous: UInt32 = 0
+        for _ in 0..<count {
+            guard let end = input.readInteger(endianness: .little, as: UInt32.self), end >= previous else { throw FormatError() }
+            ends.append(end)
+            previous = end
+        }
+        guard Int(previous) == input.readableBytes, usage <= count else { throw FormatError() }
+        self.bytes = input
+        self.ends = ends
+        self.usageEvent = usage == 0 ? nil : Int(usage) - 1
+    }
+}

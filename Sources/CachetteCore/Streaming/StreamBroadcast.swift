@@ -1,0 +1,300 @@
+import NIOCore
+import Synchronization
+
+/// One live stream shared by every client reading it.
+///
+/// The producer publishes events as they arrive; each reader has its own position and
+/// takes everything new in one batch, so a late joiner first gets the backlog and then
+/// follows live. While the stream is being recorded every event is kept (the recording
+/// needs them, and joiners start from the first). Memory stays bounded by `capacity`:
+/// - the recording is given up (`stopRetaining`) before it outgrows the capacity, and
+///   from then on events every reader has taken are dropped and nobody new may join;
+/// - when even the fastest reader is `capacity` bytes behind, `publish` waits
+///   (backpressure reaches the upstream through its connection);
+/// - a reader more than `capacity` behind while others keep up is cut off, so one slow
+///   client never holds the others back or pins memory.
+public final class StreamBroadcast: Sendable {
+    public enum Next: Sendable {
+        case events([ByteBuffer])
+        /// The stream is over; the trailer (an error event) goes out last, if any.
+        case end(ByteBuffer?)
+        /// This reader fell too far behind and was dropped.
+        case cut
+    }
+
+    public let capacity: Int
+    private let state: Mutex<State>
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        state = Mutex(State())
+    }
+
+    private struct Reader {
+        var position: Int
+        var includeUsage: Bool
+        var waiter: CheckedContinuation<Next, Never>?
+        var cut = false
+    }
+
+    private struct State {
+        var events: [StreamRecorder.Event] = []
+        /// Absolute byte offset at which each kept event ends.
+        var ends: [Int] = []
+        /// Absolute index and byte offset of `events[0]`.
+        var base = 0
+        var baseOffset = 0
+        var head = 0
+        var retainAll = true
+        var finished = false
+        var trailer: ByteBuffer?
+        var readers: [Int: Reader] = [:]
+        var nextID = 0
+        var producer: CheckedContinuation<Bool, Never>?
+        var producerWait = 0
+        var expiredWait = -1
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+
+        func offset(_ index: Int) -> Int {
+            index <= base ? baseOffset : ends[index - base - 1]
+        }
+
+        var end: Int { base + events.count }
+
+        var leadPosition: Int? { readers.values.lazy.filter { !$0.cut }.map(\.position).max() }
+
+        /// Even the fastest reader is `capacity` behind: the producer should wait.
+        func mustWait(_ capacity: Int) -> Bool {
+            guard let lead = leadPosition else { return false }
+            return head - offset(lead) >= capacity
+        }
+
+        mutating func take(_ id: Int) -> [ByteBuffer]? {
+            guard var reader = readers[id], reader.position < end else { return nil }
+            var batch: [ByteBuffer] = []
+            batch.reserveCapacity(end - reader.position)
+            for event in events[(reader.position - base)...] where reader.includeUsage || !event.isUsage {
+                batch.append(event.bytes)
+            }
+            reader.position = end
+            readers[id] = reader
+            return batch
+        }
+
+        /// Drops events every remaining reader has taken, once nothing needs them all.
+        mutating func trim() {
+            guard !retainAll else { return }
+            let keepFrom = readers.values.lazy.filter { !$0.cut }.map(\.position).min() ?? end
+            guard keepFrom > base else { return }
+            let count = keepFrom - base
+            baseOffset = ends[count - 1]
+            events.removeFirst(count)
+            ends.removeFirst(count)
+            base = keepFrom
+        }
+    }
+
+    // MARK: Readers
+
+    /// A new reader starting from the first event, or nil once joining is closed.
+    public func subscribe(includeUsage: Bool) -> Int? {
+        state.withLock { s in
+            guard s.retainAll else { return nil }
+            let id = s.nextID
+            s.nextID += 1
+            s.readers[id] = Reader(position: 0, includeUsage: includeUsage)
+            return id
+        }
+    }
+
+    /// What reader `id` gets next: waits until there is something.
+    public func next(_ id: Int) async -> Next {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
+                let (ready, producer) = state.withLock { s -> (Next?, CheckedContinuation<Bool, Never>?) in
+                    guard let reader = s.readers[id] else { return (.end(nil), nil) }
+                    if reader.cut {
+                        s.readers[id] = nil
+                        return (.cut, nil)
+                    }
+                    if let batch = s.take(id) {
+                        s.trim()
+                        // Progress may let a waiting producer go on.
+                        let producer = s.producer
+                        s.producer = nil
+                        return (.events(batch), producer)
+                    }
+                    if s.finished {
+                        s.readers[id] = nil
+                        return (.end(s.trailer), nil)
+                    }
+                    s.readers[id]!.waiter = continuation
+                    return (nil, nil)
+                }
+                producer?.resume(returning: true)
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            leave(id)
+        }
+    }
+
+    /// Reader `id` is gone (its client disconnected). Returns true when no reader is left.
+    @discardableResult
+    public func leave(_ id: Int) -> Bool {
+        let (waiter, producer, empty) = state.withLock { s in
+            let waiter = s.readers.removeValue(forKey: id)?.waiter
+            s.trim()
+            let producer = s.producer
+            s.producer = nil
+            return (waiter, producer, s.readers.isEmpty)
+        }
+        waiter?.resume(returning: .end(nil))
+        producer?.resume(returning: true)
+        return empty
+    }
+
+    public var readerCount: Int { state.withLock { $0.readers.count } }
+
+    // MARK: Producer
+
+    /// Hands new events to every reader, then waits while even the fastest reader is
+    /// `capacity` bytes behind. Readers that take nothing for `patience` are cut off
+    /// (a client that vanished without a word must not hold the stream). Returns at
+    /// once when cancelled. Returns how many readers were cut off.
+    @discardableResult
+    public func publish(_ events: [StreamRecorder.Event], patience: Duration = .seconds(300)) async -> Int {
+        guard !events.isEmpty else { return 0 }
+        var cutCount = 0
+        var wakeups: [(CheckedContinuation<Next, Never>, Next)] = []
+        state.withLock { s in
+            for event in events {
+                s.head += event.bytes.readableBytes
+                s.events.append(event)
+                s.ends.append(s.head)
+            }
+            for (id, reader) in s.readers where reader.waiter != nil && !reader.cut {
+                if let batch = s.take(id) {
+                    wakeups.append((reader.waiter!, .events(batch)))
+                    s.readers[id]!.waiter = nil
+                }
+            }
+            if !s.retainAll, let lead = s.leadPosition {
+                for (id, reader) in s.readers where !reader.cut && reader.position < lead && s.head - s.offset(reader.position) > capacity {
+                    s.readers[id]!.cut = true
+                    cutCount += 1
+                    if let waiter = reader.waiter {
+                        s.readers[id] = nil
+                        wakeups.append((waiter, .cut))
+                    }
+                }
+            }
+            s.trim()
+        }
+        for (waiter, next) in wakeups { waiter.resume(returning: next) }
+        return await cutCount + waitForReaders(patience: patience)
+    }
+
+    private func waitForReaders(patience: Duration) async -> Int {
+        var cutCount = 0
+        while state.withLock({ $0.mustWait(capacity) }), !Task.isCancelled {
+            let wait = state.withLock { s in
+                s.producerWait += 1
+                return s.producerWait
+            }
+            let timer = Task { [weak self] in
+                try await Task.sleep(for: patience)
+                self?.expire(wait)
+            }
+            defer { timer.cancel() }
+            let progressed = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let stored = state.withLock { s -> Bool? in
+                        // Checked under the lock the cancellation handler also takes, so a
+                        // cancel either sees the stored continuation or stops it being stored.
+                        guard s.mustWait(capacity), !Task.isCancelled else { return true }
+                        if s.expiredWait == wait { return false }
+                        s.producer = continuation
+                        return nil
+                    }
+                    if let stored { continuation.resume(returning: stored) }
+                }
+            } onCancel: {
+                state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                    defer { s.producer = nil }
+                    return s.producer
+                }?.resume(returning: true)
+            }
+            if !progressed {
+                let cut = state.withLock { s -> [CheckedContinuation<Next, Never>] in
+                    var waiters: [CheckedContinuation<Next, Never>] = []
+                    for (id, reader) in s.readers where !reader.cut && s.head - s.offset(reader.position) >= capacity {
+                        s.readers[id]!.cut = true
+                        cutCount += 1
+                        if let waiter = reader.waiter {
+                            s.readers[id] = nil
+                            waiters.append(waiter)
+                        }
+                    }
+                    s.trim()
+                    return waiters
+                }
+                for waiter in cut { waiter.resume(returning: .cut) }
+            }
+        }
+        return cutCount
+    }
+
+    /// Wait number `wait` ran out of patience: wake the producer, or tell it not to sleep.
+    private func expire(_ wait: Int) {
+        state.withLock { s -> CheckedContinuation<Bool, Never>? in
+            guard s.producerWait == wait else { return nil }
+            s.expiredWait = wait
+            defer { s.producer = nil }
+            return s.producer
+        }?.resume(returning: false)
+    }
+
+    /// The recording was given up: stop keeping every event, and let nobody new join.
+    public func stopRetaining() {
+        let waiters = state.withLock { s in
+            s.retainAll = false
+            s.trim()
+            defer { s.closeWaiters = [] }
+            return s.closeWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The stream is over. Readers get what is left, then the trailer.
+    public func finish(trailer: ByteBuffer? = nil) {
+        let (readers, closers) = state.withLock { s in
+            s.finished = true
+            s.trailer = trailer
+            var waiting: [CheckedContinuation<Next, Never>] = []
+            for (id, reader) in s.readers {
+                if let waiter = reader.waiter {
+                    waiting.append(waiter)
+                    s.readers[id] = nil
+                }
+            }
+            defer { s.closeWaiters = [] }
+            return (waiting, s.closeWaiters)
+        }
+        // A waiting reader had taken everything already.
+        for reader in readers { reader.resume(returning: .end(trailer)) }
+        for closer in closers { closer.resume() }
+    }
+
+    /// Returns once the stream has finished or stopped taking new readers.
+    public func closedToJoiners() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.finished || !s.retainAll { return true }
+                s.closeWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import NIOCore
+
+/// Watches an upstream SSE stream go by: splits it into events for relaying, records
+/// them, assembles the non-streamed answer, picks up `usage`, and decides at the end
+/// whether the stream is whole enough to store. Only a stream that ends with
+/// `data: [DONE]`, carried no error event and assembled cleanly is.
+public struct StreamRecorder: Sendable {
+    /// One event to pass on, as its raw bytes.
+    public struct Event: Sendable {
+        public var bytes: ByteBuffer
+        /// The usage-only chunk (`choices: []`), for clients that asked for it.
+        public var isUsage: Bool
+    }
+
+    public enum Outcome: Sendable {
+        /// Ended with `[DONE]`. The recording and answer are nil when the stream could
+        /// not be kept: larger than the limit, or chunks that do not assemble.
+        case complete(RecordedStream?, answer: JSONValue?, usage: TokenUsage?)
+        /// Cut short or refused by the upstream; the reason reads as a sentence.
+        case failed(String)
+    }
+
+    private var parser = SSEParser()
+    private var accumulator = StreamAccumulator()
+    private var recording: RecordedStream? = RecordedStream()
+    private let limit: Int
+    public private(set) var usage: TokenUsage?
+    public private(set) var sawDone = false
+    private var failure: String?
+    /// The upstream's own error event was already in OpenAI's shape, so clients need no second one.
+    public private(set) var sentOpenAIError = false
+
+    /// - Parameter limit: the most event bytes recorded; a longer stream is relayed but not kept.
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    public var isRecording: Bool { recording != nil }
+
+    public mutating func feed(_ buffer: ByteBuffer) -> [Event] {
+        var out: [Event] = []
+        for event in parser.feed(buffer.readableBytesView) where !sawDone {
+            let bytes = ByteBuffer(bytes: event.raw)
+            if event.isComment {
+                out.append(Event(bytes: bytes, isUsage: false))
+                continue
+            }
+            if event.isDone {
+                sawDone = true
+                record(event.raw, isUsage: false)
+                out.append(Event(bytes: bytes, isUsage: false))
+                continue
+            }
+            let chunk = try? JSONValue.parse(Array(event.data.utf8))
+            if event.name == "error" || (chunk?["error"].map { $0 != .null } ?? false) {
+                failure = chunk?["error"]?["message"]?.stringValue.map { "The upstream stream failed: \($0)" }
+                    ?? "The upstream sent an error event."
+                sentOpenAIError = chunk?["error"]?.members != nil
+                recording = nil
+                out.append(Event(bytes: bytes, isUsage: false))
+                continue
+            }
+            var isUsage = false
+            if let chunk {
+                if let reported = chunk["usage"], let parsed = TokenUsage(usage: reported) {
+                    usage = parsed
+                    isUsage = chunk["choices"]?.arrayValue?.isEmpty ?? true
+                }
+                do {
+                    try accumulator.add(chunk)
+                } catch {
+                    recording = nil
+                }
+            } else {
+                recording = nil  // not JSON: relayed as it is, but there is no answer to assemble
+            }
+            record(event.raw, isUsage: isUsage)
+            out.append(Event(bytes: bytes, isUsage: isUsage))
+        }
+        return out
+    }
+
+    private mutating func record(_ raw: [UInt8], isUsage: Bool) {
+        guard recording != nil else { return }
+        if recording!.byteCount + raw.count > limit {
+            recording = nil
+        } else {
+            recording!.append(raw, isUsage: isUsage)
+        }
+    }
+
+    /// - Parameter error: why reading the upstream stopped early, if it did.
+    public func end(error: String? = nil) -> Outcome {
+        if let error { return .failed(error) }
+        if let failure { return .failed(failure) }
+        guard sawDone else { return .failed("The upstream stream ended before data: [DONE].") }
+        guard let recording, accumulator.chunkCount > 0 else { return .complete(nil, answer: nil, usage: usage) }
+        return .complete(recording, answer: accumulator.result, usage: usage)
+    }
+}

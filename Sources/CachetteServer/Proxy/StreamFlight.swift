@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import CachetteCore
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// One upstream stream: relayed to every client reading it as events arrive, recorded
+/// as it passes, and handed to `onComplete` for storing when it ends cleanly.
+///
+/// The upstream is read by a task of its own, not by any client, so a client that
+/// goes away neither cuts the others off nor (with `stream.finish_on_disconnect`)
+/// loses the answer being paid for.
+final class StreamFlight: Sendable {
+    enum Outcome: Sendable {
+        /// Ended with `[DONE]`. `answer` is the assembled non-streamed JSON when the stream could be kept.
+        case complete(answer: ByteBuffer?, usage: TokenUsage?)
+        case failed(APIError)
+    }
+
+    /// What sending a streaming request produced.
+    enum Started: Sendable {
+        /// The upstream answered with something other than a 2xx event stream (an error,
+        /// or a whole JSON answer): it is read in full and treated like any other answer.
+        case answer(UpstreamAnswer, usage: TokenUsage?)
+        case stream(StreamFlight)
+    }
+
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let broadcast: StreamBroadcast
+    /// The reader opened for the request that started the flight, before any event could pass it by.
+    let leaderReader: Int
+    private let finishOnDisconnect: Bool
+    private let outcomeState = Mutex<Outcome?>(nil)
+    private let producer = Mutex<Task<Void, Never>?>(nil)
+
+    private init(status: HTTPResponse.Status, headers: HTTPFields, includeUsage: Bool, sidecar: Sidecar) {
+        self.status = status
+        self.headers = headers
+        self.broadcast = StreamBroadcast(capacity: sidecar.config.stream.maxBufferedBytes)
+        self.leaderReader = broadcast.subscribe(includeUsage: includeUsage)!
+        self.finishOnDisconnect = sidecar.config.stream.finishOnDisconnect
+    }
+
+    var outcome: Outcome? { outcomeState.withLock { $0 } }
+
+    /// Sends a `stream: true` request upstream (asking for usage) and, once the
+    /// response head is in, starts relaying.
+    static func start(
+        _ request: Request, body: ByteBuffer, includeUsage: Bool, sidecar: Sidecar,
+        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void
+    ) async throws(APIError) -> Started {
+        let outgoing = sidecar.upstream.makeRequest(request, body: .bytes(UsageReporting.requested(in: body)))
+        let response = try await sidecar.upstream.send(outgoing, logger: sidecar.logger)
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        let headers = ForwardedHeaders.response(response.headers)
+        let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
+        guard (200..<300).contains(status.code), isEventStream else {
+            let answer = try await sidecar.upstream.collect(response)
+            return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
+        }
+        let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, sidecar: sidecar)
+        let patience = sidecar.config.upstream.idleTimeout
+        flight.producer.withLock { task in
+            task = Task { await flight.relay(response.body, patience: patience, sidecar: sidecar, onComplete: onComplete) }
+        }
+        return .stream(flight)
+    }
+
+    /// Reads the upstream to its end, publishing each event as it arrives.
+    private func relay(
+        _ body: HTTPClientResponse.Body, patience: Duration, sidecar: Sidecar,
+        onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void
+    ) async {
+        var recorder = StreamRecorder(limit: broadcast.capacity)
+        var readError: APIError?
+        do {
+            for try await buffer in body {
+                let events = recorder.feed(buffer)
+                let cut = await broadcast.publish(events, patience: patience)
+                for _ in 0..<cut { sidecar.stats.record(.slowClientDropped) }
+                if !recorder.isRecording { broadcast.stopRetaining() }
+                if Task.isCancelled { break }
+            }
+        } catch {
+            readError = UpstreamClient.classify(error)
+        }
+        if Task.isCancelled {
+            // Every client left and `finish_on_disconnect` is off: nothing is kept.
+            finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
+            sidecar.stats.record(.failed)
+            return
+        }
+        switch recorder.end(error: readError?.message) {
+        case .complete(let recording, let answer, let usage):
+            if let usage { sidecar.stats.recordUpstreamUsage(usage) }
+            let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
+            if let recording, let answerBytes { onComplete(recording, answerBytes, usage) }
+            if broadcast.readerCount == 0 { sidecar.stats.record(.finishedAfterDisconnect) }
+            finish(.complete(answer: answerBytes, usage: usage))
+        case .failed(let reason):
+            sidecar.stats.record(.failed)
+            let error = readError ?? APIError(status: .badGateway, message: reason, type: "upstream_error", code: "upstream_stream_failed")
+            sidecar.logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
+            finish(.failed(error), trailer: recorder.sentOpenAIError ? nil : Self.event(error))
+        }
+    }
+
+    /// The outcome is set before readers are told the stream is over, so they can read it.
+    private func finish(_ outcome: Outcome, trailer: ByteBuffer? = nil) {
+        outcomeState.withLock { $0 = outcome }
+        broadcast.finish(trailer: trailer)
+    }
+
+    /// A client stopped reading; without `finish_on_disconnect` the last one cancels the upstream.
+    func leave(_ reader: Int) {
+        guard broadcast.leave(reader), !finishOnDisconnect else { return }
+        producer.withLock { $0?.cancel() }
+    }
+
+    /// Waits for the end of the stream, for a non-streaming request that joined it.
+    /// Nil when the stream outgrew what is kept and so cannot be joined.
+    func completion() async -> Outcome? {
+        await broadcast.closedToJoiners()
+        return outcome
+    }
+
+    static func event(_ error: APIError) -> ByteBuffer {
+        var event = ByteBuffer(string: "data: ")
+        event.writeImmutableBuffer(error.body)
+        event.writeString("\n\n")
+        return event
+    }
+
+    // MARK: Clients
+
+    /// The response for one client reading from `reader`. `onEnd` gets the outcome once
+    /// the client has everything, or nil if it left (or was cut off) before the end.
+    func response(reader: Int, xCache: String, key: CacheKey, onEnd: @escaping @Sendable (Outcome?) -> Void = { _ in }) -> Response {
+        var headers = self.headers
+        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.key] = key.hex
+        let body = ResponseBody { [self] writer in
+            var finished = false
+            do {
+                reading: while true {
+                    switch await broadcast.next(reader) {
+                    case .events(let batch):
+                        try await writer.write(contentsOf: batch)
+                    case .end(let trailer):
+                        if let trailer { try await writer.write(trailer) }
+                        finished = true
+                        break reading
+                    case .cut:
+                        try await writer.write(Self.event(Self.tooSlow))
+                        break reading
+                    }
+                }
+                try await writer.finish(nil)
+            } catch {
+                leave(reader)
+                onEnd(nil)
+                throw error
+            }
+            onEnd(finished ? outcome : nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    static let tooSlow = APIError(
+        status: .badGateway,
+        message: "This client fell too far behind the stream (stream.max_buffered_bytes) and was cut off.",
+        type: "upstream_error", code: "stream_reader_too_slow"
+    )
+}
