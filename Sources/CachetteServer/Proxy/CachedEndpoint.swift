@@ -104,7 +104,7 @@ struct CachedEndpoint: Sendable {
         }
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        // One HTTP chunk per event, written in one go.
+        // Written in one go, with a Content-Length: the SSE event boundaries are the recorded ones.
         return Response(status: .init(code: hit.status), headers: headers, body: .init(contentsOf: events))
     }
 
