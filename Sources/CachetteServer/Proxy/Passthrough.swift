@@ -13,6 +13,6 @@ struct Passthrough: Sendable {
         // shows no length: stream the body of any method that usually carries one.
         let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
         let outgoing = sidecar.upstream.makeRequest(request, body: hasBody ? .stream(request.body, length: length) : nil)
-        return try await sidecar.relay(outgoing, cacheable: false, key: nil)
+        return try await sidecar.relay(outgoing)
     }
 }

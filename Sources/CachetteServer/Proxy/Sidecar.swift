@@ -27,20 +27,19 @@ final class Sidecar: Sendable {
 
 extension Sidecar {
     /// Sends a request upstream and streams the answer back as it arrives, uncached
-    /// (`X-Cache: BYPASS`). Counted in the stats either way.
-    func relay(_ outgoing: HTTPClientRequest, cacheable: Bool, key: CacheKey?) async throws -> Response {
+    /// (`X-Cache: BYPASS`): the endpoints Cachette does not cache.
+    func relay(_ outgoing: HTTPClientRequest) async throws -> Response {
         let response: HTTPClientResponse
         do {
             response = try await upstream.send(outgoing, logger: logger)
         } catch {
-            stats.recordForwarded(bypassed: cacheable, cacheable: cacheable, usage: nil, upstreamError: true)
+            stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: true)
             throw error
         }
         let status = HTTPResponse.Status(code: Int(response.status.code))
-        stats.recordForwarded(bypassed: cacheable, cacheable: cacheable, usage: nil, upstreamError: !(200..<300).contains(status.code))
+        stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: !(200..<300).contains(status.code))
         var headers = ForwardedHeaders.response(response.headers)
         headers[CachetteHeaders.xCache] = "BYPASS"
-        if let key { headers[CachetteHeaders.key] = key.hex }
         return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))
     }
 }
