@@ -31,6 +31,7 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "BenchUpstream"
         ),
+        .executableTarget(name: "StreamReplay", path: "StreamReplay"),
     ],
     swiftLanguageModes: [.v6]
 )

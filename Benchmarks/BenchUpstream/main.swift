@@ -1,20 +1,43 @@
 import Hummingbird
 
-/// A fast stand-in for the upstream API: every POST gets the same ~1 KB chat completion.
-/// Used by `make bench` for the miss path and as the direct baseline.
+/// A fast stand-in for the upstream API: every POST gets the same ~1 KB chat completion,
+/// or, for `"stream":true`, a 200-chunk stream of it. Used by `make bench` for the miss
+/// path, as the direct baseline, and to fill the cache for the stream replay figures.
 let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18100
-let answer: String = {
-    let filler = String(repeating: "Cachette answers repeated requests from its cache. ", count: 15)
-    return """
-        {"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o",\
-        "choices":[{"index":0,"message":{"role":"assistant","content":"\(filler)"},"finish_reason":"stop"}],\
-        "usage":{"prompt_tokens":42,"completion_tokens":180,"total_tokens":222}}
-        """
-}()
+let filler = String(repeating: "Cachette answers repeated requests from its cache. ", count: 15)
+let answer = """
+    {"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o",\
+    "choices":[{"index":0,"message":{"role":"assistant","content":"\(filler)"},"finish_reason":"stop"}],\
+    "usage":{"prompt_tokens":42,"completion_tokens":180,"total_tokens":222}}
+    """
+
+/// 200 events: the role chunk, 197 content pieces, the finish chunk, `[DONE]`; plus the
+/// usage chunk when asked for, as OpenAI does.
+func stream(includeUsage: Bool) -> [ByteBuffer] {
+    func chunk(_ delta: String, finish: String = "null", usage: String = "") -> ByteBuffer {
+        ByteBuffer(string: #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish)}]\#(usage)}"# + "\n\n")
+    }
+    var events = [chunk(#"{"role":"assistant","content":""}"#)]
+    for i in 0..<197 { events.append(chunk(#"{"content":"token \#(i) "}"#)) }
+    events.append(chunk("{}", finish: #""stop""#))
+    if includeUsage {
+        events.append(ByteBuffer(string: #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":197,"total_tokens":239}}"# + "\n\n"))
+    }
+    events.append(ByteBuffer(string: "data: [DONE]\n\n"))
+    return events
+}
+
 let router = Router()
 for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
     router.post(RouterPath(path)) { request, _ -> Response in
-        _ = try await request.body.collect(upTo: 16 << 20)
+        let body = String(buffer: try await request.body.collect(upTo: 16 << 20))
+        if body.contains(#""stream":true"#) {
+            let events = stream(includeUsage: body.contains(#""include_usage":true"#))
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
+                for event in events { try await writer.write(event) }
+                try await writer.finish(nil)
+            })
+        }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 }

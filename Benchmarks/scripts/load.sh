@@ -12,7 +12,7 @@ upstream_port=${BENCH_UPSTREAM_PORT:-18100}
 sidecar_port=${BENCH_SIDECAR_PORT:-18766}
 
 (cd "$root" && swift build -c release --product cachette)
-(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream)
+(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay)
 
 work=$(mktemp -d)
 pids=()
@@ -70,6 +70,10 @@ BENCH_RUN="sidecar-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
 
+echo
+echo "== stream replay: one cached 200-chunk stream, $connections concurrent clients, $duration"
+"$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" "$connections" "${duration%s}" | tee "$work/replay.txt"
+
 stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
 echo
 echo "== summary"
@@ -78,6 +82,7 @@ printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache 
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
 awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
 for f in hit bare direct miss; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done

@@ -95,16 +95,19 @@ struct CachedEndpoint: Sendable {
             headers[.contentType] = hit.contentType
             return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
         }
-        let events = hit.events?.replay(includeUsage: keyed.includeUsage)
-            ?? synthesizedEvents(from: hit.body, includeUsage: keyed.includeUsage)
-        guard let events else {
+        if let events = hit.events {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            // One buffer, so head and body go out in one write; the SSE event boundaries are the recorded ones.
+            return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: events.replay(includeUsage: keyed.includeUsage)))
+        }
+        guard let events = synthesizedEvents(from: hit.body, includeUsage: keyed.includeUsage) else {
             // Not a completion (nothing to stream): the answer as it was stored.
             headers[.contentType] = hit.contentType
             return Response(status: .init(code: hit.status), headers: headers, body: .init(byteBuffer: hit.body))
         }
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        // Written in one go, with a Content-Length: the SSE event boundaries are the recorded ones.
         return Response(status: .init(code: hit.status), headers: headers, body: .init(contentsOf: events))
     }
 
