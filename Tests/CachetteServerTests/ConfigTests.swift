@@ -32,6 +32,8 @@ struct ConfigTests {
         #expect(shipped.cache.maxBytes == 1 << 30 && shipped.cache.memoryBytes == defaults.cache.memoryBytes)
         #expect(shipped.cache.scope == .credential && shipped.cache.keyFields == .all)
         #expect(shipped.cache.path == "/home/u/.cache/cachette/cachette.sqlite")
+        #expect(shipped.stream.finishOnDisconnect == defaults.stream.finishOnDisconnect && shipped.stream.finishOnDisconnect)
+        #expect(shipped.stream.maxBufferedBytes == defaults.stream.maxBufferedBytes && shipped.stream.maxBufferedBytes == 8 << 20)
         #expect(shipped.logging.level == .info)
     }
 
@@ -59,8 +61,10 @@ struct ConfigTests {
             server: {max_body_bytes: 512KiB}
             upstream: {timeout: 1500ms, idle_timeout: 2m, connect_timeout: 3, api_key: "env:TEST_KEY"}
             cache: {ttl: 7d, max_bytes: 2GB, memory_bytes: 0, scope: shared, key_fields: prompt, enabled: false}
+            stream: {finish_on_disconnect: false, max_buffered_bytes: 1MiB}
             logging: {level: debug}
             """, env: ["TEST_KEY": "sk-env"])
+        #expect(!c.stream.finishOnDisconnect && c.stream.maxBufferedBytes == 1 << 20)
         #expect(c.server.maxBodyBytes == 512 * 1024)
         #expect(c.upstream.timeout == .milliseconds(1500) && c.upstream.idleTimeout == .seconds(120) && c.upstream.connectTimeout == .seconds(3))
         #expect(c.upstream.apiKey == "sk-env")
@@ -85,6 +89,9 @@ struct ConfigTests {
         ("upstream:\n  api_key: env:CACHETTE_TEST_UNSET", "upstream.api_key", "CACHETTE_TEST_UNSET is not set"),
         ("upstream:\n  max_connections: -1", "upstream.max_connections", "positive"),
         ("logging:\n  level: loud", "logging.level", "expected one of"),
+        ("stream:\n  finish_on_disconnect: later", "stream.finish_on_disconnect", "true or false"),
+        ("stream:\n  max_buffered_bytes: 1KiB", "stream.max_buffered_bytes", "at least 64KiB"),
+        ("stream:\n  buffer: 1MiB", "stream.buffer", "unknown setting"),
         ("database: x", "database", "unknown section"),
         ("server: [1, 2]", "server", "mapping"),
         ("server: {host: [", "(file)", "not valid YAML"),

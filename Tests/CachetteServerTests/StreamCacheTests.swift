@@ -186,6 +186,21 @@ struct StreamFaultTests {
         }
     }
 
+    @Test("an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_timeout")
+    func idle() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(stream: Array(FakeUpstream.chatStream().prefix(2)) + [.sleep(.seconds(3)), .done]))
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.idleTimeout = .milliseconds(300) }) { h in
+            let got = try await h.stream()
+            #expect(got.chunks.count == 3)
+            #expect(got.lastError?["code"] == .string("upstream_timeout"))
+            #expect(!got.endsWithDone)
+            let failures = try await h.statsValue("streams", "failures")
+            let upstreamErrors = try await h.statsValue("upstream_errors")
+            #expect(failures == 1 && upstreamErrors == 1)
+        }
+    }
+
     @Test("an upstream error status for a stream is passed on as it is and not stored")
     func errorStatus() async throws {
         let upstream = FakeUpstream()

@@ -18,7 +18,7 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var streamedRequests = 0
     /// Streams read to the end and stored after every client reading them had gone.
     public var streamsFinishedAfterDisconnect = 0
-    /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`).
+    /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`); also upstream errors.
     public var streamFailures = 0
     /// Clients cut off for falling more than `stream.max_buffered_bytes` behind.
     public var slowClientsDropped = 0
@@ -100,7 +100,9 @@ public final class StatsCounters: Sendable {
         state.withLock { s in
             switch event {
             case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1
-            case .failed: s.streamFailures += 1
+            case .failed:
+                s.streamFailures += 1
+                s.upstreamErrors += 1
             case .slowClientDropped: s.slowClientsDropped += 1
             }
         }

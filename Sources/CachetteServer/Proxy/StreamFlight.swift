@@ -88,7 +88,6 @@ final class StreamFlight: Sendable {
         if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.
             finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
-            sidecar.stats.record(.failed)
             return
         }
         switch recorder.end(error: readError?.message) {
@@ -148,6 +147,8 @@ final class StreamFlight: Sendable {
                     case .events(let batch):
                         try await writer.write(contentsOf: batch)
                     case .end(let trailer):
+                        // A reader cancelled mid-wait (shutdown) did not reach the end: no clean finish.
+                        try Task.checkCancellation()
                         if let trailer { try await writer.write(trailer) }
                         finished = true
                         break reading
