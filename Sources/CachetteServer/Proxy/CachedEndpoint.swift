@@ -182,15 +182,16 @@ struct CachedEndpoint: Sendable {
             return flight.response(reader: reader, xCache: "HIT", key: keyed.key, onEnd: counted)
         }
         if !keyed.stream, let outcome = await flight.completion() {
-            counted(outcome)
             switch outcome {
             case .complete(let answer?, _):
+                counted(outcome)
                 var headers = HTTPFields()
                 headers[.contentType] = "application/json"
                 return Self.response(for: UpstreamAnswer(status: .ok, headers: headers, body: answer), key: keyed.key, outcome: "HIT", keyed: keyed)
             case .complete(nil, _):
                 break  // streamed fine but too large to keep: ask for this one ourselves
             case .failed(let error):
+                counted(outcome)
                 throw error
             }
         }
