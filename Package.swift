@@ -38,6 +38,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            // tiktoken's vocabularies (MIT, licence alongside), checked by SHA-256 at load.
+            resources: [
+                .copy("Resources/cl100k_base.tiktoken"),
+                .copy("Resources/o200k_base.tiktoken"),
+                .copy("Resources/LICENSE-tiktoken"),
             ]
         ),
         .target(
@@ -68,7 +74,9 @@ let package = Package(
                 "CachetteCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // tiktoken 0.14.0's golden encodings, from shared/tokenizers.
+            resources: [.copy("Fixtures/tokenizer-fixtures.jsonl")]
         ),
         .testTarget(
             name: "CachetteServerTests",
