@@ -26,9 +26,11 @@ run: build
 test: deps
 	$(SWIFT) test
 
-# End-to-end: wrk against a release sidecar in front of a local fake upstream.
+# End-to-end: wrk against a release sidecar in front of a local fake upstream, then
+# the tokenizer next to tiktoken on the same texts.
 bench: deps
 	Benchmarks/scripts/load.sh
+	Benchmarks/scripts/tokenizer.sh
 
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps

@@ -32,6 +32,11 @@ let package = Package(
             path: "BenchUpstream"
         ),
         .executableTarget(name: "StreamReplay", path: "StreamReplay"),
+        .executableTarget(
+            name: "TokenizerSpeed",
+            dependencies: [.product(name: "CachetteCore", package: "Cachette")],
+            path: "TokenizerSpeed"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
