@@ -128,4 +128,20 @@ struct CLITests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot read http://127.0.0.1:1/stats"))
     }
+
+    @Test("tokens counts a file exactly, by model, and says when a count is an estimate")
+    func tokens() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-tokens-\(UUID().uuidString).txt").path
+        try "hello world".write(toFile: path, atomically: true, encoding: .utf8)
+        let plain = try await CLI.run(["tokens", path])
+        #expect(plain.status == 0)
+        #expect(plain.stdout == "2 tokens (o200k_base)\n")
+        let json = try await CLI.run(["tokens", "--model", "gpt-3.5-turbo", "--json", path])
+        #expect(try JSONValue.parse(json.stdout) == .object(["tokens": .int(2), "encoding": .string("cl100k_base"), "estimated": .bool(false)]))
+        let unknown = try await CLI.run(["tokens", "--model", "llama-3", path])
+        #expect(unknown.stdout.contains("estimated"))
+        let missing = try await CLI.run(["tokens", path + ".absent"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read"))
+    }
 }

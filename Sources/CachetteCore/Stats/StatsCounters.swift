@@ -20,7 +20,7 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var streamsFinishedAfterDisconnect = 0
     /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`); also upstream errors.
     public var streamFailures = 0
-    /// Clients cut off for falling more than `stream.max_buffered_bytes` behind.
+    /// Clients cut off for reading nothing while `stream.max_buffered_bytes` behind.
     public var slowClientsDropped = 0
     /// Unix time the counters started.
     public var since: Double = 0

@@ -9,10 +9,10 @@ import Synchronization
 /// needs them, and joiners start from the first). Memory stays bounded by `capacity`:
 /// - the recording is given up (`stopRetaining`) before it outgrows the capacity, and
 ///   from then on events every reader has taken are dropped and nobody new may join;
-/// - when even the fastest reader is `capacity` bytes behind, `publish` waits
-///   (backpressure reaches the upstream through its connection);
-/// - a reader more than `capacity` behind while others keep up is cut off, so one slow
-///   client never holds the others back or pins memory.
+/// - when a reader is `capacity` bytes behind, `publish` waits for it (backpressure,
+///   which reaches the upstream through its connection);
+/// - a reader that is that far behind and has taken nothing for `patience` is cut off,
+///   so a stuck client holds the others back for that long at most, and never pins memory.
 public final class StreamBroadcast: Sendable {
     public enum Next: Sendable {
         case events([ByteBuffer])
@@ -35,6 +35,8 @@ public final class StreamBroadcast: Sendable {
         var includeUsage: Bool
         var waiter: CheckedContinuation<Next, Never>?
         var cut = false
+        /// When it last took events (or joined).
+        var lastTake = ContinuousClock.now
     }
 
     private struct State {
@@ -61,12 +63,28 @@ public final class StreamBroadcast: Sendable {
 
         var end: Int { base + events.count }
 
-        var leadPosition: Int? { readers.values.lazy.filter { !$0.cut }.map(\.position).max() }
+        func lag(_ reader: Reader) -> Int { head - offset(reader.position) }
 
-        /// Even the fastest reader is `capacity` behind: the producer should wait.
+        /// A reader is `capacity` behind: the producer should wait for it.
         func mustWait(_ capacity: Int) -> Bool {
-            guard let lead = leadPosition else { return false }
-            return head - offset(lead) >= capacity
+            readers.values.contains { !$0.cut && lag($0) >= capacity }
+        }
+
+        /// Cuts the readers `capacity` behind that took nothing for `patience`; returns their waiters.
+        mutating func cutStuck(_ capacity: Int, patience: Duration) -> (count: Int, waiters: [CheckedContinuation<Next, Never>]) {
+            let now = ContinuousClock.now
+            var count = 0
+            var waiters: [CheckedContinuation<Next, Never>] = []
+            for (id, reader) in readers where !reader.cut && lag(reader) >= capacity && now - reader.lastTake >= patience {
+                count += 1
+                readers[id]!.cut = true
+                if let waiter = reader.waiter {
+                    readers[id] = nil
+                    waiters.append(waiter)
+                }
+            }
+            trim()
+            return (count, waiters)
         }
 
         mutating func take(_ id: Int) -> [ByteBuffer]? {
@@ -77,6 +95,7 @@ public final class StreamBroadcast: Sendable {
                 batch.append(event.bytes)
             }
             reader.position = end
+            reader.lastTake = ContinuousClock.now
             readers[id] = reader
             return batch
         }
@@ -158,14 +177,12 @@ public final class StreamBroadcast: Sendable {
 
     // MARK: Producer
 
-    /// Hands new events to every reader, then waits while even the fastest reader is
-    /// `capacity` bytes behind. Readers that take nothing for `patience` are cut off
-    /// (a client that vanished without a word must not hold the stream). Returns at
-    /// once when cancelled. Returns how many readers were cut off.
+    /// Hands new events to every reader, then waits while a reader is `capacity` bytes
+    /// behind. Readers that far behind that take nothing for `patience` are cut off.
+    /// Returns at once when cancelled. Returns how many readers were cut off.
     @discardableResult
-    public func publish(_ events: [StreamRecorder.Event], patience: Duration = .seconds(300)) async -> Int {
+    public func publish(_ events: [StreamRecorder.Event], patience: Duration = .seconds(2)) async -> Int {
         guard !events.isEmpty else { return 0 }
-        var cutCount = 0
         var wakeups: [(CheckedContinuation<Next, Never>, Next)] = []
         state.withLock { s in
             for event in events {
@@ -179,20 +196,10 @@ public final class StreamBroadcast: Sendable {
                     s.readers[id]!.waiter = nil
                 }
             }
-            if !s.retainAll, let lead = s.leadPosition {
-                for (id, reader) in s.readers where !reader.cut && reader.position < lead && s.head - s.offset(reader.position) > capacity {
-                    s.readers[id]!.cut = true
-                    cutCount += 1
-                    if let waiter = reader.waiter {
-                        s.readers[id] = nil
-                        wakeups.append((waiter, .cut))
-                    }
-                }
-            }
             s.trim()
         }
         for (waiter, next) in wakeups { waiter.resume(returning: next) }
-        return await cutCount + waitForReaders(patience: patience)
+        return await waitForReaders(patience: patience)
     }
 
     private func waitForReaders(patience: Duration) async -> Int {
@@ -207,17 +214,16 @@ public final class StreamBroadcast: Sendable {
                 self?.expire(wait)
             }
             defer { timer.cancel() }
-            let progressed = await withTaskCancellationHandler {
+            await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                    let stored = state.withLock { s -> Bool? in
+                    let stored = state.withLock { s -> Bool in
                         // Checked under the lock the cancellation handler also takes, so a
                         // cancel either sees the stored continuation or stops it being stored.
-                        guard s.mustWait(capacity), !Task.isCancelled else { return true }
-                        if s.expiredWait == wait { return false }
+                        guard s.mustWait(capacity), !Task.isCancelled, s.expiredWait != wait else { return false }
                         s.producer = continuation
-                        return nil
+                        return true
                     }
-                    if let stored { continuation.resume(returning: stored) }
+                    if !stored { continuation.resume(returning: true) }
                 }
             } onCancel: {
                 state.withLock { s -> CheckedContinuation<Bool, Never>? in
@@ -225,22 +231,10 @@ public final class StreamBroadcast: Sendable {
                     return s.producer
                 }?.resume(returning: true)
             }
-            if !progressed {
-                let cut = state.withLock { s -> [CheckedContinuation<Next, Never>] in
-                    var waiters: [CheckedContinuation<Next, Never>] = []
-                    for (id, reader) in s.readers where !reader.cut && s.head - s.offset(reader.position) >= capacity {
-                        s.readers[id]!.cut = true
-                        cutCount += 1
-                        if let waiter = reader.waiter {
-                            s.readers[id] = nil
-                            waiters.append(waiter)
-                        }
-                    }
-                    s.trim()
-                    return waiters
-                }
-                for waiter in cut { waiter.resume(returning: .cut) }
-            }
+            // Woken by progress, or by the timer: either way, drop who has been stuck too long.
+            let (count, waiters) = state.withLock { $0.cutStuck(capacity, patience: patience) }
+            cutCount += count
+            for waiter in waiters { waiter.resume(returning: .cut) }
         }
         return cutCount
     }

@@ -55,7 +55,8 @@ public struct CachetteConfig: Sendable {
         /// paid for land in the cache. false: cancel the upstream request instead.
         public var finishOnDisconnect = true
         /// The most bytes of one stream held in memory: a longer stream is relayed but
-        /// not recorded, and a client this far behind the others is cut off.
+        /// not recorded, and a client this far behind pauses the stream (and is cut off
+        /// if it reads nothing for `StreamFlight.readerPatience`).
         public var maxBufferedBytes = 8 << 20
     }
 

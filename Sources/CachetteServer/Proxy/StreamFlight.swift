@@ -60,16 +60,15 @@ final class StreamFlight: Sendable {
             return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
         }
         let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, sidecar: sidecar)
-        let patience = sidecar.config.upstream.idleTimeout
         flight.producer.withLock { task in
-            task = Task { await flight.relay(response.body, patience: patience, sidecar: sidecar, onComplete: onComplete) }
+            task = Task { await flight.relay(response.body, sidecar: sidecar, onComplete: onComplete) }
         }
         return .stream(flight)
     }
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func relay(
-        _ body: HTTPClientResponse.Body, patience: Duration, sidecar: Sidecar,
+        _ body: HTTPClientResponse.Body, sidecar: Sidecar,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void
     ) async {
         var recorder = StreamRecorder(limit: broadcast.capacity)
@@ -77,7 +76,7 @@ final class StreamFlight: Sendable {
         do {
             for try await buffer in body {
                 let events = recorder.feed(buffer)
-                let cut = await broadcast.publish(events, patience: patience)
+                let cut = await broadcast.publish(events, patience: Self.readerPatience)
                 for _ in 0..<cut { sidecar.stats.record(.slowClientDropped) }
                 if !recorder.isRecording { broadcast.stopRetaining() }
                 if Task.isCancelled { break }
@@ -168,9 +167,13 @@ final class StreamFlight: Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 
+    /// How long a client `stream.max_buffered_bytes` behind may take nothing before it is
+    /// cut off; until then the stream waits for it.
+    static let readerPatience: Duration = .seconds(2)
+
     static let tooSlow = APIError(
         status: .badGateway,
-        message: "This client fell too far behind the stream (stream.max_buffered_bytes) and was cut off.",
+        message: "This client stopped reading while stream.max_buffered_bytes behind the stream, and was cut off.",
         type: "upstream_error", code: "stream_reader_too_slow"
     )
 }
