@@ -98,7 +98,7 @@ struct ForwardingTests {
     @Test("an upstream slower than upstream.timeout gives a 504, and nothing is stored")
     func upstreamTimeout() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(delay: .seconds(4)))
+        upstream.reply(.init(delay: .seconds(2)))
         // Long enough that the prompt answer afterwards fits in it on a busy machine.
         try await Harness.run(upstream: upstream, configure: { $0.upstream.timeout = .seconds(1) }) { h in
             let response = try await h.post()
