@@ -56,7 +56,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The shipped price table; config/pricing.yaml links to it.
+            resources: [.copy("Resources/pricing.yaml")]
         ),
         .executableTarget(
             name: "cachette",

@@ -34,6 +34,8 @@ struct ConfigTests {
         #expect(shipped.cache.path == "/home/u/.cache/cachette/cachette.sqlite")
         #expect(shipped.stream.finishOnDisconnect == defaults.stream.finishOnDisconnect && shipped.stream.finishOnDisconnect)
         #expect(shipped.stream.maxBufferedBytes == defaults.stream.maxBufferedBytes && shipped.stream.maxBufferedBytes == 8 << 20)
+        #expect(shipped.accounting.prices.entries == defaults.accounting.prices.entries && !shipped.accounting.prices.entries.isEmpty)
+        #expect(shipped.accounting.ledgerRetention == defaults.accounting.ledgerRetention)
         #expect(shipped.logging.level == .info)
     }
 

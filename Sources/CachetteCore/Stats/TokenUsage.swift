@@ -2,10 +2,14 @@
 public struct TokenUsage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
+    /// Prompt tokens the provider served from its own prompt cache
+    /// (`prompt_tokens_details.cached_tokens`, Anthropic's `cache_read_input_tokens`).
+    public var cachedPromptTokens: Int
 
-    public init(promptTokens: Int = 0, completionTokens: Int = 0) {
+    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+        self.cachedPromptTokens = cachedPromptTokens
     }
 
     public static let zero = TokenUsage()
@@ -24,6 +28,7 @@ public struct TokenUsage: Sendable, Equatable {
         let prompt = usage["prompt_tokens"]?.intValue ?? usage["input_tokens"]?.intValue
         let completion = usage["completion_tokens"]?.intValue ?? usage["output_tokens"]?.intValue
         guard prompt != nil || completion != nil else { return nil }
-        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
+        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? usage["cache_read_input_tokens"]?.intValue
+        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0, cachedPromptTokens: cached ?? 0)
     }
 }

@@ -79,6 +79,38 @@ enum CacheDatabase {
             // zstd of `RecordedStream.encoded()`; null for answers that were not streamed.
             try db.execute(sql: "ALTER TABLE entries ADD COLUMN events BLOB")
         }
+        migrator.registerMigration("v3: ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE ledger (
+                    time REAL NOT NULL,
+                    route TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    prompt_tokens INTEGER NOT NULL,
+                    completion_tokens INTEGER NOT NULL,
+                    cached_prompt_tokens INTEGER NOT NULL,
+                    saved_cache_tokens INTEGER NOT NULL,
+                    saved_compression_tokens INTEGER NOT NULL,
+                    counted INTEGER NOT NULL,
+                    latency_ms REAL NOT NULL,
+                    spent_usd REAL NOT NULL,
+                    saved_usd REAL NOT NULL
+                );
+                CREATE INDEX ledger_by_time ON ledger(time);
+                CREATE TABLE model_totals (
+                    model TEXT NOT NULL PRIMARY KEY,
+                    requests INTEGER NOT NULL,
+                    hits INTEGER NOT NULL,
+                    input_tokens INTEGER NOT NULL,
+                    output_tokens INTEGER NOT NULL,
+                    cached_input_tokens INTEGER NOT NULL,
+                    saved_tokens INTEGER NOT NULL,
+                    saved_compression_tokens INTEGER NOT NULL,
+                    spent_usd REAL NOT NULL,
+                    saved_usd REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

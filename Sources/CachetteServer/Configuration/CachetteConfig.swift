@@ -8,6 +8,7 @@ public struct CachetteConfig: Sendable {
     public var upstream = Upstream()
     public var cache = Cache()
     public var stream = Stream()
+    public var accounting = Accounting()
     public var logging = Logging()
 
     public init() {}
@@ -59,6 +60,22 @@ public struct CachetteConfig: Sendable {
         /// if it reads nothing for `StreamFlight.readerPatience`).
         public var maxBufferedBytes = 8 << 20
     }
+
+    public struct Accounting: Sendable {
+        /// The shipped `pricing.yaml`, then `pricing.file` in its place, then `pricing.models`.
+        public var prices = PriceTable(CachetteConfig.shippedPrices)
+        /// How long each request's ledger row is kept; per-model all-time sums are kept for good.
+        public var ledgerRetention: Duration = .seconds(30 * 86400)
+    }
+
+    /// The price table shipped in the package (`config/pricing.yaml` is the same file).
+    public static let shippedPrices: [String: ModelPrice] = {
+        guard let url = Bundle.module.url(forResource: "pricing", withExtension: "yaml"),
+              let text = try? String(contentsOf: url, encoding: .utf8),
+              let table = try? ConfigLoader.priceYAML(text, key: "pricing.yaml")
+        else { return [:] }
+        return table
+    }()
 
     public struct Logging: Sendable {
         public var level = Logger.Level.info

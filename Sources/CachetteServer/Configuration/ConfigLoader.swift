@@ -35,7 +35,7 @@ public enum ConfigLoader {
             } catch {
                 throw ConfigError(file, "cannot read the config file")
             }
-            try apply(yaml: text, to: &config, environment: environment)
+            try apply(yaml: text, to: &config, environment: environment, directory: URL(fileURLWithPath: file).deletingLastPathComponent().path)
         }
         try applyEnvironment(environment, to: &config)
         try applyOverrides(overrides, to: &config)
@@ -45,7 +45,10 @@ public enum ConfigLoader {
 
     // MARK: YAML
 
-    public static func apply(yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:]) throws(ConfigError) {
+    /// - Parameter directory: where relative paths in the file (`pricing.file`) start.
+    public static func apply(
+        yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:], directory: String = "."
+    ) throws(ConfigError) {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -60,8 +63,10 @@ public enum ConfigLoader {
             case "upstream": try applyUpstream(node, &config.upstream, environment)
             case "cache": try applyCache(node, &config.cache)
             case "stream": try applyStream(node, &config.stream)
+            case "pricing": try applyPricing(node, &config.accounting, directory: directory)
+            case "ledger": try applyLedger(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
-            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream or logging)")
+            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream, pricing, ledger or logging)")
             }
         }
     }
@@ -123,6 +128,79 @@ public enum ConfigLoader {
             default: throw unknown(key)
             }
         }
+    }
+
+    /// `file` replaces the shipped price table; `models` then overrides single entries.
+    private static func applyPricing(_ node: Node, _ accounting: inout CachetteConfig.Accounting, directory: String) throws(ConfigError) {
+        let members = try mapping(node, "pricing")
+        if let (_, fileNode) = members.first(where: { $0.0 == "file" }) {
+            var path = expandHome(try string(fileNode, "pricing.file"))
+            if !path.hasPrefix("/") { path = directory + "/" + path }
+            accounting.prices = PriceTable(try priceFile(path, key: "pricing.file"))
+        }
+        for (name, value) in members where name != "file" {
+            guard name == "models" else { throw unknown("pricing.\(name)") }
+            accounting.prices.merge(try prices(value, "pricing.models"))
+        }
+    }
+
+    private static func applyLedger(_ node: Node, _ accounting: inout CachetteConfig.Accounting) throws(ConfigError) {
+        for (name, value) in try mapping(node, "ledger") {
+            switch name {
+            case "retention": accounting.ledgerRetention = try duration(value, "ledger.\(name)")
+            default: throw unknown("ledger.\(name)")
+            }
+        }
+    }
+
+    /// A pricing file: `models:` mapping names or patterns to `{input, output, cached_input}`.
+    static func priceFile(_ path: String, key: String) throws(ConfigError) -> [String: ModelPrice] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key, "cannot read \(path)")
+        }
+        return try priceYAML(text, key: key)
+    }
+
+    static func priceYAML(_ text: String, key: String) throws(ConfigError) -> [String: ModelPrice] {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError(key, "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        guard let root else { return [:] }
+        var table: [String: ModelPrice] = [:]
+        for (name, value) in try mapping(root, key) {
+            guard name == "models" else { throw ConfigError("\(key): \(name)", "unknown setting (expected models)") }
+            table.merge(try prices(value, "\(key): models")) { $1 }
+        }
+        return table
+    }
+
+    private static func prices(_ node: Node, _ key: String) throws(ConfigError) -> [String: ModelPrice] {
+        var table: [String: ModelPrice] = [:]
+        for (model, entry) in try mapping(node, key) {
+            let entryKey = "\(key).\(model)"
+            var input: Double?, output: Double?, cached: Double?
+            for (field, value) in try mapping(entry, entryKey) {
+                let text = try scalar(value, "\(entryKey).\(field)")
+                guard let number = Double(text), number >= 0, number.isFinite else {
+                    throw ConfigError("\(entryKey).\(field)", "expected a price in dollars per million tokens, got \"\(text)\"")
+                }
+                switch field {
+                case "input": input = number
+                case "output": output = number
+                case "cached_input": cached = number
+                default: throw unknown("\(entryKey).\(field)")
+                }
+            }
+            guard let input, let output else { throw ConfigError(entryKey, "needs both input and output prices") }
+            table[model] = ModelPrice(input: input, output: output, cachedInput: cached)
+        }
+        return table
     }
 
     private static func applyLogging(_ node: Node, _ logging: inout CachetteConfig.Logging) throws(ConfigError) {

@@ -2,13 +2,49 @@ import CachetteCore
 import Foundation
 import Hummingbird
 
-/// `GET /stats`: TokenPak's documented fields (`cached`, `compressed_requests`,
-/// `token_usage`) at the top level, and Cachette's own beside them.
+/// `GET /stats[?window=1h|24h|7d|all]`: TokenPak's documented fields (`cached`,
+/// `compressed_requests`, `token_usage`) at the top level, Cachette's own beside them
+/// (all since `since`), and the ledger's dollars and per-model figures for the window.
 struct StatsEndpoint: Sendable {
     let sidecar: Sidecar
 
-    func respond(to request: Request, context: some RequestContext) -> Response {
-        JSONResponse.make(Self.document(stats: sidecar.stats.snapshot, totals: sidecar.store?.totals ?? StoreTotals()))
+    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+        let name = request.uri.queryParameters["window"].map(String.init) ?? "all"
+        guard let window = LedgerWindow(rawValue: name) else {
+            throw APIError(
+                status: .badRequest, message: "window must be one of 1h, 24h, 7d or all, got \"\(name)\".",
+                code: "invalid_window", param: "window"
+            )
+        }
+        let models = try await sidecar.ledger.totals(window)
+        var document = Self.document(stats: sidecar.stats.snapshot, totals: sidecar.store?.totals ?? StoreTotals())
+        for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
+        return JSONResponse.make(document)
+    }
+
+    static func ledgerDocument(window: LedgerWindow, models: [String: ModelTotals]) -> [(String, JSONValue)] {
+        // Rounded only to hide floating-point noise: a single cached answer can be worth a few micro-dollars.
+        func dollars(_ value: Double) -> JSONValue { .double((value * 1e10).rounded() / 1e10) }
+        let spent = models.values.reduce(0) { $0 + $1.spentUSD }
+        let saved = models.values.reduce(0) { $0 + $1.savedUSD }
+        let perModel = models.keys.sorted().map { name -> JSONValue.Member in
+            let t = models[name]!
+            return JSONValue.Member(name, .object([
+                "requests": .int(t.requests),
+                "hits": .int(t.hits),
+                "input_tokens": .int(t.inputTokens),
+                "output_tokens": .int(t.outputTokens),
+                "cached_input_tokens": .int(t.cachedInputTokens),
+                "saved_tokens": .int(t.savedTokens),
+                "spent_usd": dollars(t.spentUSD),
+                "saved_usd": dollars(t.savedUSD),
+            ]))
+        }
+        return [
+            ("window", .string(window.rawValue)),
+            ("cost", .object(["spent_usd": dollars(spent), "saved_usd": dollars(saved)])),
+            ("models", .object(perModel)),
+        ]
     }
 
     static func document(stats s: StatsSnapshot, totals: StoreTotals) -> JSONValue {

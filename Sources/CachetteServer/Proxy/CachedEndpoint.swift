@@ -15,7 +15,7 @@ struct CachedEndpoint: Sendable {
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        let response = try await handle(request)
+        let response = try await RequestAccount.$started.withValue(started) { try await handle(request) }
         // Logged with the credential's fingerprint, never the credential.
         context.logger.debug(
             "request",
@@ -47,13 +47,17 @@ struct CachedEndpoint: Sendable {
         }
         let now = Date().timeIntervalSince1970
         if !controls.noCache, let hit = store.lookup(keyed.key, now: now) {
-            sidecar.stats.recordHit(usage: hit.usage, streamed: keyed.stream)
+            account(keyed).hit(hit.usage)
             return Self.response(for: hit, key: keyed.key, now: now, keyed: keyed)
         }
         if controls.noCache {
             return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS", storeIn: store, controls: controls)
         }
         return try await missOrJoin(request, body: body, keyed: keyed, store: store, controls: controls)
+    }
+
+    private func account(_ keyed: KeyedRequest) -> RequestAccount {
+        RequestAccount(sidecar: sidecar, route: route, model: keyed.model, streamed: keyed.stream)
     }
 
     private func read(_ request: Request) async throws(APIError) -> ByteBuffer {
@@ -132,7 +136,7 @@ struct CachedEndpoint: Sendable {
                 return (.cached(stored), nil)
             }
             guard keyed.stream else {
-                let (answer, usage) = try await fetch(request, body: body, bypassed: false)
+                let (answer, usage) = try await fetch(request, body: body, keyed: keyed, bypassed: false)
                 storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
                 return (.fresh(answer, usage: usage), nil)
             }
@@ -146,14 +150,14 @@ struct CachedEndpoint: Sendable {
         let now = Date().timeIntervalSince1970
         switch (result, role) {
         case (.cached(let stored), _):
-            sidecar.stats.recordHit(usage: stored.usage, streamed: keyed.stream)
+            account(keyed).hit(stored.usage)
             return Self.response(for: stored, key: keyed.key, now: now, keyed: keyed)
         case (.fresh(let answer, let usage), .follower) where answer.isSuccess:
             // Answered without an upstream call of its own: a hit in every sense that costs.
-            sidecar.stats.recordHit(usage: usage ?? .zero, streamed: keyed.stream)
+            account(keyed).hit(usage ?? .zero)
             return Self.response(for: answer, key: keyed.key, outcome: "HIT", keyed: keyed)
         case (.fresh(let answer, _), .follower):
-            sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false, streamed: keyed.stream)
+            account(keyed).sharedFailure()
             return Self.response(for: answer, key: keyed.key, outcome: "MISS", keyed: keyed)
         case (.fresh(let answer, _), .leader):
             return Self.response(for: answer, key: keyed.key, outcome: "MISS", keyed: keyed)
@@ -168,14 +172,14 @@ struct CachedEndpoint: Sendable {
     private func join(
         _ flight: StreamFlight, _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
     ) async throws -> Response {
-        let stats = sidecar.stats
+        let account = account(keyed)
         @Sendable func counted(_ outcome: StreamFlight.Outcome?) {
             if case .failed = outcome {
-                stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false, streamed: keyed.stream)
+                account.sharedFailure()
             } else if case .complete(_, let usage) = outcome {
-                stats.recordHit(usage: usage ?? .zero, streamed: keyed.stream)
+                account.hit(usage ?? .zero)
             } else {
-                stats.recordHit(usage: .zero, streamed: keyed.stream)  // left before the end
+                account.hit(.zero)  // left before the end
             }
         }
         if keyed.stream, let reader = flight.broadcast.subscribe(includeUsage: keyed.includeUsage) {
@@ -206,7 +210,7 @@ struct CachedEndpoint: Sendable {
         storeIn store: CacheStore? = nil, controls: CacheControls? = nil
     ) async throws -> Response {
         guard keyed.stream else {
-            let (answer, usage) = try await fetch(request, body: body, bypassed: outcome == "BYPASS")
+            let (answer, usage) = try await fetch(request, body: body, keyed: keyed, bypassed: outcome == "BYPASS")
             if let store, let controls {
                 storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
             }
@@ -220,18 +224,29 @@ struct CachedEndpoint: Sendable {
         }
     }
 
-    /// One upstream call for a whole answer, counted in the stats either way.
-    private func fetch(_ request: Request, body: ByteBuffer, bypassed: Bool) async throws -> (UpstreamAnswer, TokenUsage?) {
+    /// One upstream call for a whole answer, booked either way. An answer without
+    /// `usage` has its tokens counted here, and the count is stored with it.
+    private func fetch(_ request: Request, body: ByteBuffer, keyed: KeyedRequest, bypassed: Bool) async throws -> (UpstreamAnswer, TokenUsage?) {
         let answer: UpstreamAnswer
         do {
             answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
         } catch {
-            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: true)
+            account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true)
             throw error
         }
-        let usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
-        sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: !answer.isSuccess)
+        var usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
+        var counted = false
+        if usage == nil, answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView) {
+            usage = Self.countedUsage(request: body, answer: parsed, model: keyed.model)
+            counted = usage != nil
+        }
+        account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted)
         return (answer, usage)
+    }
+
+    static func countedUsage(request: ByteBuffer, answer: JSONValue, model: String) -> TokenUsage? {
+        guard let parsed = try? JSONValue.parse(request.readableBytesView) else { return nil }
+        return UsageCounter.count(request: parsed, answer: answer, model: model)
     }
 
     /// Only complete 2xx answers are stored, and never against `no-store`.
@@ -271,25 +286,30 @@ struct CachedEndpoint: Sendable {
     private func startStream(
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, bypassed: Bool, store: CacheStore?, controls: CacheControls?
     ) async throws -> StreamFlight.Started {
+        let account = account(keyed)
         let started: StreamFlight.Started
         do {
-            started = try await StreamFlight.start(request, body: body, includeUsage: keyed.includeUsage, sidecar: sidecar) {
-                [self] recording, answer, usage in
-                guard let store, let controls else { return }
-                let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
-                storeIfAllowed(stored, usage: usage, keyed: keyed, controls: controls, in: store, events: recording)
-            }
+            started = try await StreamFlight.start(
+                request, body: body, model: keyed.model, includeUsage: keyed.includeUsage, sidecar: sidecar,
+                onComplete: { [self] recording, answer, usage in
+                    guard let store, let controls else { return }
+                    let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
+                    storeIfAllowed(stored, usage: usage, keyed: keyed, controls: controls, in: store, events: recording)
+                },
+                onEnd: { usage, failed, counted, duration in
+                    account.streamEnded(bypassed: bypassed, usage: usage, failed: failed, counted: counted, duration: duration)
+                }
+            )
         } catch {
-            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: true, streamed: true)
+            account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true)
             throw error
         }
         switch started {
         case .answer(let answer, let usage):
-            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: !answer.isSuccess, streamed: true)
+            account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess)
             if let store, let controls { storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store) }
         case .stream:
-            // Tokens are counted when the stream ends, from its usage chunk.
-            sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: false, streamed: true)
+            account.streamStarted(bypassed: bypassed)
         }
         return started
     }

@@ -9,16 +9,18 @@ final class Sidecar: Sendable {
     /// Nil when `cache.enabled: false`: everything is forwarded.
     let store: CacheStore?
     let stats: StatsCounters
+    let ledger: Ledger
     let keyer: RequestKeyer
     let upstream: UpstreamClient
     let flights = SingleFlight<CacheKey, FlightResult>()
     let logger: Logger
     let startedAt = ContinuousClock.now
 
-    init(config: CachetteConfig, store: CacheStore?, stats: StatsCounters, logger: Logger) {
+    init(config: CachetteConfig, store: CacheStore?, stats: StatsCounters, ledger: Ledger, logger: Logger) {
         self.config = config
         self.store = store
         self.stats = stats
+        self.ledger = ledger
         self.keyer = RequestKeyer(keyFields: config.cache.keyFields)
         self.upstream = UpstreamClient(config: config.upstream)
         self.logger = logger

@@ -47,8 +47,9 @@ final class StreamFlight: Sendable {
     /// Sends a `stream: true` request upstream (asking for usage) and, once the
     /// response head is in, starts relaying.
     static func start(
-        _ request: Request, body: ByteBuffer, includeUsage: Bool, sidecar: Sidecar,
-        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void
+        _ request: Request, body: ByteBuffer, model: String, includeUsage: Bool, sidecar: Sidecar,
+        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
+        onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async throws(APIError) -> Started {
         let outgoing = sidecar.upstream.makeRequest(request, body: .bytes(UsageReporting.requested(in: body)))
         let response = try await sidecar.upstream.send(outgoing, logger: sidecar.logger)
@@ -61,16 +62,20 @@ final class StreamFlight: Sendable {
         }
         let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, sidecar: sidecar)
         flight.producer.withLock { task in
-            task = Task { await flight.relay(response.body, sidecar: sidecar, onComplete: onComplete) }
+            task = Task {
+                await flight.relay(response.body, requestBody: body, model: model, sidecar: sidecar, onComplete: onComplete, onEnd: onEnd)
+            }
         }
         return .stream(flight)
     }
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func relay(
-        _ body: HTTPClientResponse.Body, sidecar: Sidecar,
-        onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void
+        _ body: HTTPClientResponse.Body, requestBody: ByteBuffer, model: String, sidecar: Sidecar,
+        onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
+        onEnd: @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async {
+        let started = ContinuousClock.now
         var recorder = StreamRecorder(limit: broadcast.capacity)
         var readError: APIError?
         do {
@@ -87,17 +92,23 @@ final class StreamFlight: Sendable {
         if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.
             finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
+            onEnd(nil, true, false, ContinuousClock.now - started)
             return
         }
         switch recorder.end(error: readError?.message) {
-        case .complete(let recording, let answer, let usage):
+        case .complete(let recording, let answer, var usage):
+            // No usage chunk (an upstream that ignores include_usage): count the tokens here.
+            let counted = usage == nil && answer != nil
+            if usage == nil, let answer { usage = CachedEndpoint.countedUsage(request: requestBody, answer: answer, model: model) }
             if let usage { sidecar.stats.recordUpstreamUsage(usage) }
+            onEnd(usage, false, counted && usage != nil, ContinuousClock.now - started)
             let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
             if let recording, let answerBytes { onComplete(recording, answerBytes, usage) }
             if broadcast.readerCount == 0 { sidecar.stats.record(.finishedAfterDisconnect) }
             finish(.complete(answer: answerBytes, usage: usage))
         case .failed(let reason):
             sidecar.stats.record(.failed)
+            onEnd(recorder.usage, true, false, ContinuousClock.now - started)
             let error = readError ?? APIError(status: .badGateway, message: reason, type: "upstream_error", code: "upstream_stream_failed")
             sidecar.logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
             finish(.failed(error), trailer: recorder.sentOpenAIError ? nil : Self.event(error))

@@ -23,7 +23,8 @@ public enum CachetteApplication {
             )
             : nil
         let stats = StatsCounters(restoring: try store?.loadCounters() ?? [:])
-        let sidecar = Sidecar(config: config, store: store, stats: stats, logger: logger)
+        let ledger = try Ledger(store: store, prices: config.accounting.prices, retention: config.accounting.ledgerRetention)
+        let sidecar = Sidecar(config: config, store: store, stats: stats, ledger: ledger, logger: logger)
 
         let router = Router()
         router.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
@@ -31,7 +32,7 @@ public enum CachetteApplication {
         let health = HealthEndpoint(sidecar: sidecar)
         let statsEndpoint = StatsEndpoint(sidecar: sidecar)
         router.get("/health") { request, context in health.respond(to: request, context: context) }
-        router.get("/stats") { request, context in statsEndpoint.respond(to: request, context: context) }
+        router.get("/stats") { request, context in try await statsEndpoint.respond(to: request, context: context) }
         let tokenCount = TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes)
         router.post("/v1/tokens/count") { request, context in try await tokenCount.respond(to: request, context: context) }
 

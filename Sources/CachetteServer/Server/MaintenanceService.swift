@@ -2,7 +2,7 @@ import CachetteCore
 import Logging
 import ServiceLifecycle
 
-/// Background work: writes queued cache entries, access times and counters, and on
+/// Background work: writes queued cache entries, access times, ledger rows and counters, and on
 /// shutdown writes the last of them before the process exits, so nothing is lost.
 struct MaintenanceService: Service {
     let sidecar: Sidecar
@@ -24,6 +24,13 @@ struct MaintenanceService: Service {
         var saved = sidecar.stats.snapshot
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
+            do {
+                try await sidecar.ledger.flush()
+            } catch is CancellationError {
+                return
+            } catch {
+                sidecar.logger.error("could not write the ledger", metadata: ["error": "\(error)"])
+            }
             let current = sidecar.stats.snapshot
             guard current != saved else { continue }
             do {
@@ -41,6 +48,7 @@ struct MaintenanceService: Service {
         guard let store = sidecar.store else { return }
         do {
             try await store.flush()
+            try await sidecar.ledger.flush()
             try await store.saveCounters(sidecar.stats.persistable)
         } catch {
             sidecar.logger.error("final cache flush failed", metadata: ["error": "\(error)"])

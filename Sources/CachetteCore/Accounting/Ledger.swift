@@ -1,0 +1,252 @@
+import Foundation
+import GRDB
+import Synchronization
+
+public enum LedgerOutcome: String, Sendable, CaseIterable {
+    case hit, miss, bypass, error
+}
+
+/// One request as the ledger keeps it.
+public struct LedgerRecord: Sendable, Equatable {
+    public var time: Double
+    public var route: String
+    public var model: String
+    public var outcome: LedgerOutcome
+    /// For a hit: the tokens of the stored answer, which nobody paid for again.
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// `prompt_tokens_details.cached_tokens`: prompt tokens the provider's own cache served.
+    public var cachedPromptTokens: Int
+    public var savedCompressionTokens: Int
+    /// The tokens were counted here because the upstream reported no usage.
+    public var counted: Bool
+    public var latencyMs: Double
+
+    public init(
+        time: Double, route: String, model: String, outcome: LedgerOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
+        cachedPromptTokens: Int = 0, savedCompressionTokens: Int = 0, counted: Bool = false, latencyMs: Double = 0
+    ) {
+        self.time = time
+        self.route = route
+        self.model = model
+        self.outcome = outcome
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedPromptTokens = cachedPromptTokens
+        self.savedCompressionTokens = savedCompressionTokens
+        self.counted = counted
+        self.latencyMs = latencyMs
+    }
+
+    var savedCacheTokens: Int { outcome == .hit ? promptTokens + completionTokens : 0 }
+}
+
+/// Per-model sums over a window.
+public struct ModelTotals: Sendable, Equatable {
+    public var requests = 0
+    public var hits = 0
+    /// Tokens paid for: requests that went upstream.
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var cachedInputTokens = 0
+    /// Tokens not paid for: answers served from cache, plus what compression removed.
+    public var savedTokens = 0
+    public var savedCompressionTokens = 0
+    public var spentUSD = 0.0
+    public var savedUSD = 0.0
+
+    public init() {}
+
+    mutating func add(_ record: LedgerRecord, spent: Double, saved: Double) {
+        requests += 1
+        if record.outcome == .hit {
+            hits += 1
+        } else {
+            inputTokens += record.promptTokens
+            outputTokens += record.completionTokens
+            cachedInputTokens += record.cachedPromptTokens
+        }
+        savedTokens += record.savedCacheTokens + record.savedCompressionTokens
+        savedCompressionTokens += record.savedCompressionTokens
+        spentUSD += spent
+        savedUSD += saved
+    }
+
+    mutating func add(_ other: ModelTotals) {
+        requests += other.requests
+        hits += other.hits
+        inputTokens += other.inputTokens
+        outputTokens += other.outputTokens
+        cachedInputTokens += other.cachedInputTokens
+        savedTokens += other.savedTokens
+        savedCompressionTokens += other.savedCompressionTokens
+        spentUSD += other.spentUSD
+        savedUSD += other.savedUSD
+    }
+}
+
+public enum LedgerWindow: String, Sendable, CaseIterable {
+    case hour = "1h"
+    case day = "24h"
+    case week = "7d"
+    case all
+
+    public var seconds: Double? {
+        switch self {
+        case .hour: 3600
+        case .day: 86400
+        case .week: 7 * 86400
+        case .all: nil
+        }
+    }
+}
+
+/// Every request, in the cache's SQLite file: one row each (kept for `retention`) and
+/// all-time sums per model (kept for good). Recording is one lock and an append; rows
+/// reach SQLite in batches from `flush`. Dollars are fixed when a request is recorded,
+/// at the prices of the day, so later price changes do not rewrite history.
+public final class Ledger: Sendable {
+    let pool: DatabasePool?
+    public let prices: PriceTable
+    public let retention: Duration
+
+    private struct State {
+        var pending: [(LedgerRecord, spent: Double, saved: Double)] = []
+        var allTime: [String: ModelTotals] = [:]
+        /// All-time sums not yet written to `model_totals`.
+        var unsaved: [String: ModelTotals] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    /// - Parameter store: where rows go; without one (cache disabled) the ledger lives in memory only.
+    public init(store: CacheStore?, prices: PriceTable, retention: Duration) throws {
+        self.pool = store?.pool
+        self.prices = prices
+        self.retention = retention
+        var allTime: [String: ModelTotals] = [:]
+        if let pool {
+            allTime = try pool.read { db in
+                var totals: [String: ModelTotals] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM model_totals") {
+                    totals[row["model"]] = Self.totals(row)
+                }
+                return totals
+            }
+        }
+        state = Mutex(State(allTime: allTime))
+    }
+
+    public func record(_ record: LedgerRecord) {
+        let price = prices.price(for: record.model)
+        let spent = record.outcome == .hit ? 0 : price?.cost(
+            prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
+        ) ?? 0
+        let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
+        let saved = savedByCache + (price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0)
+        state.withLock { s in
+            if pool != nil { s.pending.append((record, spent, saved)) }
+            s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved)
+            s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved)
+        }
+    }
+
+    /// Writes pending rows and all-time sums in one transaction, and drops rows past retention.
+    public func flush(now: Double = Date().timeIntervalSince1970) async throws {
+        guard let pool else { return }
+        let (rows, sums) = state.withLock { s in
+            defer {
+                s.pending = []
+                s.unsaved = [:]
+            }
+            return (s.pending, s.unsaved)
+        }
+        let cutoff = now - Double(retention.components.seconds)
+        do {
+            try await pool.write { db in
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                                        saved_cache_tokens, saved_compression_tokens, counted, latency_ms, spent_usd, saved_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for (r, spent, saved) in rows {
+                    try insert.execute(arguments: [
+                        r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.cachedPromptTokens,
+                        r.savedCacheTokens, r.savedCompressionTokens, r.counted, r.latencyMs, spent, saved,
+                    ])
+                }
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
+                                              saved_tokens, saved_compression_tokens, spent_usd, saved_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(model) DO UPDATE SET
+                        requests = requests + excluded.requests, hits = hits + excluded.hits,
+                        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+                        cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+                        saved_tokens = saved_tokens + excluded.saved_tokens,
+                        saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
+                        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd
+                    """)
+                for (model, t) in sums {
+                    try upsert.execute(arguments: [
+                        model, t.requests, t.hits, t.inputTokens, t.outputTokens, t.cachedInputTokens,
+                        t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD,
+                    ])
+                }
+                try db.execute(sql: "DELETE FROM ledger WHERE time < ?", arguments: [cutoff])
+            }
+        } catch {
+            // Put them back so the next flush tries again; nothing recorded is lost.
+            state.withLock { s in
+                s.pending = rows + s.pending
+                for (model, t) in sums { s.unsaved[model, default: ModelTotals()].add(t) }
+            }
+            throw error
+        }
+    }
+
+    /// Per-model sums for a window. `all` is every request since the ledger began
+    /// (kept in memory); the others sum the rows of that window, so they reach back at
+    /// most `retention`.
+    public func totals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws -> [String: ModelTotals] {
+        guard let seconds = window.seconds else { return state.withLock { $0.allTime } }
+        guard let pool else { return state.withLock { $0.allTime } }
+        try await flush(now: now)
+        return try await pool.read { db in
+            var totals: [String: ModelTotals] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT model, count(*) AS requests, sum(outcome = 'hit') AS hits,
+                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END) AS input_tokens,
+                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END) AS output_tokens,
+                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END) AS cached_input_tokens,
+                       sum(saved_cache_tokens + saved_compression_tokens) AS saved_tokens,
+                       sum(saved_compression_tokens) AS saved_compression_tokens,
+                       sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd
+                FROM ledger WHERE time >= ? GROUP BY model
+                """, arguments: [now - seconds])
+            for row in rows { totals[row["model"]] = Self.totals(row) }
+            return totals
+        }
+    }
+
+    private static func totals(_ row: Row) -> ModelTotals {
+        var t = ModelTotals()
+        t.requests = row["requests"]
+        t.hits = row["hits"]
+        t.inputTokens = row["input_tokens"]
+        t.outputTokens = row["output_tokens"]
+        t.cachedInputTokens = row["cached_input_tokens"]
+        t.savedTokens = row["saved_tokens"]
+        t.savedCompressionTokens = row["saved_compression_tokens"]
+        t.spentUSD = row["spent_usd"]
+        t.savedUSD = row["saved_usd"]
+        return t
+    }
+
+    /// Rows currently kept, for tests and `cache info`.
+    public func rowCount() async throws -> Int {
+        guard let pool else { return 0 }
+        try await flush()
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger") ?? 0 }
+    }
+}
