@@ -9,13 +9,20 @@ struct Stats: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The sidecar's base URL.", valueName: "url"))
     var url = "http://127.0.0.1:8766"
 
+    @Option(help: ArgumentHelp("Savings over the last 1h, 24h or 7d, or all (since the ledger began).", valueName: "window"))
+    var window = "all"
+
     @Flag(help: "Print the raw JSON instead of a table.")
     var json = false
+
+    func validate() throws {
+        guard ["1h", "24h", "7d", "all"].contains(window) else { throw ValidationError("--window must be 1h, 24h, 7d or all") }
+    }
 
     func run() async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        guard let stats = await fetch(base + "/stats") else { throw ExitCode(1) }
+        guard let stats = await fetch(base + "/stats?window=" + window) else { throw ExitCode(1) }
         print(json ? stats.jsonString : StatsTable.render(stats))
     }
 
@@ -72,7 +79,41 @@ enum StatsTable {
             ("since", s["since"]?.stringValue ?? "-"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        let summary = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return summary + "\n\n" + savings(s)
+    }
+
+    /// Dollars and per-model savings over the window the sidecar reported.
+    static func savings(_ s: JSONValue) -> String {
+        let window = s["window"]?.stringValue ?? "all"
+        let cost = s["cost"]
+        var out = "savings (\(window == "all" ? "all time" : "last " + window))\n"
+        out += "spent \(dollars(cost?["spent_usd"]))   saved \(dollars(cost?["saved_usd"]))\n"
+        let models = s["models"]?.members ?? []
+        guard !models.isEmpty else { return out + "no requests in this window" }
+        let header = ["model", "requests", "hits", "input tokens", "output tokens", "saved tokens", "spent", "saved"]
+        var table = [header]
+        for model in models {
+            let m = model.value
+            table.append([
+                model.key, grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0),
+                grouped(m["input_tokens"]?.intValue ?? 0), grouped(m["output_tokens"]?.intValue ?? 0),
+                grouped(m["saved_tokens"]?.intValue ?? 0), dollars(m["spent_usd"]), dollars(m["saved_usd"]),
+            ])
+        }
+        let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        return out + table.map { row in
+            row.enumerated().map { column, cell in
+                // The model name reads left to right; figures line up on the right.
+                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func dollars(_ value: JSONValue?) -> String {
+        guard let amount = value?.doubleValue else { return "-" }
+        return amount != 0 && abs(amount) < 0.01 ? String(format: "$%.7f", amount) : String(format: "$%.2f", amount)
     }
 
     static func grouped(_ n: Int) -> String {

@@ -96,3 +96,44 @@ struct PricingConfigTests {
         }
     }
 }
+
+@Suite("Prometheus metrics")
+struct MetricsTests {
+    /// `name{labels} value` lines, comments aside.
+    static func samples(_ text: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                Issue.record("not a sample line: \(line)")
+                continue
+            }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
+    @Test("/metrics is Prometheus text with requests, hits and misses, tokens, bytes stored and a latency histogram")
+    func scrape() async throws {
+        try await Harness.run { h in
+            expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
+            _ = try await h.post("/v1/chat/completions", "not json")
+            try await eventually { try await h.statsValue("cache", "entries") == 1 }
+            let response = try await h.get("/metrics")
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let s = Self.samples(response.text)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="hit"}"#] == 1)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="miss"}"#] == 1)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="rejected"}"#] == 1)
+            #expect(s["cachette_cache_hits_total"] == 1)
+            #expect(s["cachette_cache_misses_total"] == 1)
+            #expect(s[#"cachette_tokens_total{kind="input"}"#] == 11)
+            #expect(s[#"cachette_tokens_total{kind="output"}"#] == 7)
+            #expect(s[#"cachette_tokens_total{kind="saved_cache"}"#] == 18)
+            #expect(s[#"cachette_tokens_total{kind="saved_compression"}"#] == 0)
+            #expect((s["cachette_cache_bytes"] ?? 0) > 0)
+            #expect(s[#"cachette_request_duration_seconds_count{route="/v1/chat/completions"}"#] == 2)
+            #expect(s[#"cachette_request_duration_seconds_bucket{route="/v1/chat/completions",le="+Inf"}"#] == 2)
+        }
+    }
+}

@@ -16,6 +16,7 @@ struct CachedEndpoint: Sendable {
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let response = try await RequestAccount.$started.withValue(started) { try await handle(request) }
+        sidecar.metrics.duration(route: route, ContinuousClock.now - started)
         // Logged with the credential's fingerprint, never the credential.
         context.logger.debug(
             "request",
@@ -38,7 +39,7 @@ struct CachedEndpoint: Sendable {
             controls = try CacheControls(request.headers)
             keyed = try key(body, scope: sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers))
         } catch {
-            sidecar.stats.recordRejected()
+            RequestAccount(sidecar: sidecar, route: route, model: "", streamed: false).rejected()
             throw error
         }
 

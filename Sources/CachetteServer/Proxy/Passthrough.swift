@@ -4,6 +4,9 @@ import Hummingbird
 /// Every other `/v1/*` request (`GET /v1/models`, files, batches, …): forwarded
 /// unchanged with both bodies streamed, and never cached.
 struct Passthrough: Sendable {
+    /// The `route` label of these requests in /metrics.
+    static let route = "passthrough"
+
     let sidecar: Sidecar
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {

@@ -27,32 +27,54 @@ struct RequestAccount: Sendable {
         ))
     }
 
+    private func paid(_ usage: TokenUsage?) {
+        sidecar.metrics.tokens("input", usage?.promptTokens ?? 0)
+        sidecar.metrics.tokens("output", usage?.completionTokens ?? 0)
+    }
+
     /// Served from the cache, or from an identical request's answer: `usage` was not paid again.
     func hit(_ usage: TokenUsage) {
         sidecar.stats.recordHit(usage: usage, streamed: streamed)
+        sidecar.metrics.request(route: route, outcome: "hit")
+        sidecar.metrics.hits.increment()
+        sidecar.metrics.tokens("saved_cache", usage.total)
         ledger(.hit, usage)
     }
 
     /// A whole answer from the upstream (or no answer: `usage` nil and `upstreamError`).
     func forwarded(bypassed: Bool, usage: TokenUsage?, upstreamError: Bool, counted: Bool = false) {
         sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: upstreamError, streamed: streamed)
-        ledger(upstreamError ? .error : bypassed ? .bypass : .miss, usage, counted: counted)
+        let outcome: LedgerOutcome = upstreamError ? .error : bypassed ? .bypass : .miss
+        sidecar.metrics.request(route: route, outcome: outcome.rawValue)
+        if !bypassed { sidecar.metrics.misses.increment() }
+        paid(usage)
+        ledger(outcome, usage, counted: counted)
     }
 
     /// Waited for an identical request whose upstream call failed.
     func sharedFailure() {
         sidecar.stats.recordForwarded(bypassed: false, cacheable: true, usage: nil, upstreamError: false, streamed: streamed)
+        sidecar.metrics.request(route: route, outcome: "error")
         ledger(.error, nil)
     }
 
-    /// A stream is under way: counted now, booked in the ledger when it ends.
+    /// A stream is under way: counted now, its tokens and ledger row come when it ends.
     func streamStarted(bypassed: Bool) {
         sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: nil, upstreamError: false, streamed: streamed)
+        sidecar.metrics.request(route: route, outcome: bypassed ? "bypass" : "miss")
+        if !bypassed { sidecar.metrics.misses.increment() }
     }
 
-    /// The stream's upstream ended; its tokens were added to the counters by the flight.
+    /// The stream's upstream ended; the flight has added its tokens to the counters.
     func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, duration: Duration) {
+        paid(usage)
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, latencyMs: ms)
+    }
+
+    /// Refused before it could be keyed (bad JSON, too large): in the counters and metrics only.
+    func rejected() {
+        sidecar.stats.recordRejected()
+        sidecar.metrics.request(route: route, outcome: "rejected")
     }
 }

@@ -10,6 +10,7 @@ final class Sidecar: Sendable {
     let store: CacheStore?
     let stats: StatsCounters
     let ledger: Ledger
+    let metrics = CachetteMetrics(routes: CachetteApplication.cachedRoutes + [Passthrough.route])
     let keyer: RequestKeyer
     let upstream: UpstreamClient
     let flights = SingleFlight<CacheKey, FlightResult>()
@@ -36,10 +37,13 @@ extension Sidecar {
             response = try await upstream.send(outgoing, logger: logger)
         } catch {
             stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: true)
+            metrics.request(route: Passthrough.route, outcome: "error")
             throw error
         }
         let status = HTTPResponse.Status(code: Int(response.status.code))
-        stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: !(200..<300).contains(status.code))
+        let failed = !(200..<300).contains(status.code)
+        stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: failed)
+        metrics.request(route: Passthrough.route, outcome: failed ? "error" : "bypass")
         var headers = ForwardedHeaders.response(response.headers)
         headers[CachetteHeaders.xCache] = "BYPASS"
         return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))

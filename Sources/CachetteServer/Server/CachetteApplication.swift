@@ -33,6 +33,8 @@ public enum CachetteApplication {
         let statsEndpoint = StatsEndpoint(sidecar: sidecar)
         router.get("/health") { request, context in health.respond(to: request, context: context) }
         router.get("/stats") { request, context in try await statsEndpoint.respond(to: request, context: context) }
+        let metrics = MetricsEndpoint(sidecar: sidecar)
+        router.get("/metrics") { request, context in metrics.respond(to: request, context: context) }
         let tokenCount = TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes)
         router.post("/v1/tokens/count") { request, context in try await tokenCount.respond(to: request, context: context) }
 

@@ -1,0 +1,70 @@
+import CachetteCore
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The sidecar's Prometheus metrics, made through swift-metrics with a registry of
+/// the sidecar's own (not the process-wide `MetricsSystem`, so several sidecars, as
+/// in the tests, never share counters). Every handle is made up front, so recording
+/// on the hit path is an atomic add, never a lookup by name.
+final class CachetteMetrics: Sendable {
+    static let outcomes = ["hit", "miss", "bypass", "error", "rejected"]
+    static let tokenKinds = ["input", "output", "saved_cache", "saved_compression"]
+
+    let registry = PrometheusCollectorRegistry()
+    private let requests: [String: [String: CoreMetrics.Counter]]
+    private let durations: [String: CoreMetrics.Timer]
+    let hits: CoreMetrics.Counter
+    let misses: CoreMetrics.Counter
+    private let tokens: [String: CoreMetrics.Counter]
+    private let bytesStored: CoreMetrics.Gauge
+    private let entriesStored: CoreMetrics.Gauge
+
+    init(routes: [String]) {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Hits take well under a millisecond; misses take as long as the model does.
+        factory.durationHistogramBuckets["cachette_request_duration_seconds"] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        var requests: [String: [String: CoreMetrics.Counter]] = [:]
+        var durations: [String: CoreMetrics.Timer] = [:]
+        for route in routes {
+            for outcome in Self.outcomes {
+                requests[route, default: [:]][outcome] = CoreMetrics.Counter(
+                    label: "cachette_requests_total", dimensions: [("route", route), ("outcome", outcome)], factory: factory
+                )
+            }
+            durations[route] = CoreMetrics.Timer(label: "cachette_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        }
+        self.requests = requests
+        self.durations = durations
+        hits = CoreMetrics.Counter(label: "cachette_cache_hits_total", factory: factory)
+        misses = CoreMetrics.Counter(label: "cachette_cache_misses_total", factory: factory)
+        tokens = Dictionary(uniqueKeysWithValues: Self.tokenKinds.map {
+            ($0, CoreMetrics.Counter(label: "cachette_tokens_total", dimensions: [("kind", $0)], factory: factory))
+        })
+        bytesStored = CoreMetrics.Gauge(label: "cachette_cache_bytes", factory: factory)
+        entriesStored = CoreMetrics.Gauge(label: "cachette_cache_entries", factory: factory)
+    }
+
+    func request(route: String, outcome: String) {
+        requests[route]?[outcome]?.increment()
+    }
+
+    func duration(route: String, _ elapsed: Duration) {
+        durations[route]?.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+
+    func tokens(_ kind: String, _ count: Int) {
+        if count > 0 { tokens[kind]?.increment(by: count) }
+    }
+
+    /// The Prometheus text, with the store's sizes read at scrape time.
+    func scrape(totals: StoreTotals) -> [UInt8] {
+        bytesStored.record(totals.bytes)
+        entriesStored.record(totals.entries)
+        return registry.emitToBuffer()
+    }
+}
