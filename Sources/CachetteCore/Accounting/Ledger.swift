@@ -115,6 +115,8 @@ public final class Ledger: Sendable {
         var allTime: [String: ModelTotals] = [:]
         /// All-time sums not yet written to `model_totals`.
         var unsaved: [String: ModelTotals] = [:]
+        /// Each model's price, looked up once: matching patterns is too slow for every hit.
+        var prices: [String: ModelPrice?] = [:]
     }
 
     private let state: Mutex<State>
@@ -138,7 +140,13 @@ public final class Ledger: Sendable {
     }
 
     public func record(_ record: LedgerRecord) {
-        let price = prices.price(for: record.model)
+        let price = state.withLock { s in
+            if let known = s.prices[record.model] { return known }
+            let found = prices.price(for: record.model)
+            if s.prices.count >= 1024 { s.prices.removeAll() }  // model names come from clients
+            s.prices[record.model] = .some(found)
+            return found
+        }
         let spent = record.outcome == .hit ? 0 : price?.cost(
             prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
         ) ?? 0
