@@ -41,5 +41,10 @@ for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 }
+// The ceiling for `make bench`: collect the body, answer 1 KB, nothing else.
+router.post("/bare") { request, _ -> Response in
+    _ = try await request.body.collect(upTo: 16 << 20)
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+}
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()

@@ -58,7 +58,7 @@ hit_rps=$(rps "$work/hit.txt"); hit_p50=$(percentile "$work/hit.txt" 50); hit_p9
 echo
 echo "== ceiling: the same load against the bare Hummingbird fake upstream (collect body, write 1 KB)"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
-  "http://127.0.0.1:$upstream_port/v1/chat/completions" >"$work/bare.txt"
+  "http://127.0.0.1:$upstream_port/bare" >"$work/bare.txt"
 bare_rps=$(rps "$work/bare.txt"); bare_p50=$(percentile "$work/bare.txt" 50); bare_p99=$(percentile "$work/bare.txt" 99)
 
 echo

@@ -214,7 +214,7 @@ public final class StreamBroadcast: Sendable {
                 self?.expire(wait)
             }
             defer { timer.cancel() }
-            await withTaskCancellationHandler {
+            _ = await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                     let stored = state.withLock { s -> Bool in
                         // Checked under the lock the cancellation handler also takes, so a
