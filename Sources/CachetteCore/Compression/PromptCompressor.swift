@@ -1,0 +1,179 @@
+import CXXHash
+
+public enum CompressionLevel: String, Sendable, CaseIterable {
+    case off
+    /// Meaning-preserving: JSON minification, duplicate removal, whitespace in prose.
+    case safe
+    /// `safe`, plus rewrites that may drop text (not built yet: behaves as `safe`).
+    case aggressive
+}
+
+public struct CompressionOptions: Sendable {
+    public var level: CompressionLevel
+    /// A repeated block shorter than this (in tokens) is left alone.
+    public var dedupMinTokens: Int
+    /// Whether system (and developer) messages may be rewritten.
+    public var system: Bool
+
+    public init(level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false) {
+        self.level = level
+        self.dedupMinTokens = dedupMinTokens
+        self.system = system
+    }
+}
+
+/// Makes chat messages cheaper without changing what they say.
+///
+/// Invariants (each held by a property test):
+/// - deterministic: the same messages always give the same bytes;
+/// - prefix-stable: message i's result depends only on messages 1…i, so compressing a
+///   conversation's first k messages gives a prefix of compressing all of them, and
+///   providers' prefix caches keep hitting;
+/// - never grows: a rewrite is kept only if the exact token count goes down;
+/// - structure untouched: roles, names, tool-call ids and arguments, images and other
+///   non-text parts stay as they are, and so does the system message unless `system`.
+public struct PromptCompressor: Sendable {
+    public let options: CompressionOptions
+    let tokenizer: Tokenizer
+
+    public init(options: CompressionOptions, tokenizer: Tokenizer) {
+        self.options = options
+        self.tokenizer = tokenizer
+    }
+
+    /// Tokens of each message's text before and after.
+    public struct Report: Sendable, Equatable {
+        public var before: [Int] = []
+        public var after: [Int] = []
+        public var saved: Int { before.reduce(0, +) - after.reduce(0, +) }
+    }
+
+    public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {
+        var report = Report()
+        guard options.level != .off else { return (messages, report) }
+        var seen = DuplicateRegistry()
+        var out: [JSONValue] = []
+        out.reserveCapacity(messages.count)
+        for (index, message) in messages.enumerated() {
+            let role = message["role"]?.stringValue ?? ""
+            let eligible = options.system || (role != "system" && role != "developer")
+            var before = 0, after = 0
+            var rewritten = message
+            if case .object(var members) = message, let at = members.firstIndex(where: { $0.key == "content" }) {
+                switch members[at].value {
+                case .string(let text):
+                    let result = eligible ? compress(text, seen: seen) : (text, count(text), count(text))
+                    members[at].value = .string(result.0)
+                    before += result.1
+                    after += result.2
+                case .array(var parts):
+                    for p in parts.indices {
+                        guard case .object(var fields) = parts[p], parts[p]["type"]?.stringValue == "text",
+                              let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
+                        else { continue }
+                        let result = eligible ? compress(text, seen: seen) : (text, count(text), count(text))
+                        fields[t].value = .string(result.0)
+                        parts[p] = .object(fields)
+                        before += result.1
+                        after += result.2
+                    }
+                    members[at].value = .array(parts)
+                default:
+                    break
+                }
+                rewritten = .object(members)
+            }
+            // Only after the message is done, so a message never refers to itself.
+            seen.register(message, index: index)
+            out.append(rewritten)
+            report.before.append(before)
+            report.after.append(after)
+        }
+        return (out, report)
+    }
+
+    /// A `/v1/completions` prompt: the same rewrites, without duplicate removal.
+    public func compress(prompt: String) -> (prompt: String, before: Int, after: Int) {
+        guard options.level != .off else { let n = count(prompt); return (prompt, n, n) }
+        return compress(prompt, seen: DuplicateRegistry())
+    }
+
+    private func count(_ text: String) -> Int { tokenizer.count(text) }
+
+    /// Applies each rewrite in turn, keeping it only if it lowers the token count.
+    private func compress(_ text: String, seen: DuplicateRegistry) -> (String, Int, Int) {
+        let before = count(text)
+        var current = text, tokens = before
+        let rewrites: [(String) -> String] = [
+            { seen.replacingDuplicates(in: $0, minTokens: options.dedupMinTokens, tokenizer: tokenizer) },
+            TextTransforms.minifyJSON,
+            TextTransforms.normalizeWhitespace,
+        ]
+        for rewrite in rewrites {
+            let candidate = rewrite(current)
+            guard candidate != current else { continue }
+            let n = count(candidate)
+            if n < tokens {
+                current = candidate
+                tokens = n
+            }
+        }
+        return (current, before, tokens)
+    }
+}
+
+/// Text blocks seen in earlier messages: whole message texts and fenced blocks, by hash,
+/// with the bytes kept to rule out collisions.
+struct DuplicateRegistry {
+    private var blocks: [CacheKey: (message: Int, text: String)] = [:]
+
+    private static func key(_ text: some StringProtocol) -> CacheKey {
+        var copy = String(text)
+        return copy.withUTF8 { CacheKey(hashing: UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func register(_ message: JSONValue, index: Int) {
+        for text in Self.texts(of: message) {
+            add(text, index: index)
+            for segment in TextTransforms.segments(text) where segment.fence != nil {
+                add(String(segment.text), index: index)
+            }
+        }
+    }
+
+    private mutating func add(_ text: String, index: Int) {
+        let key = Self.key(text)
+        if blocks[key] == nil { blocks[key] = (index, text) }
+    }
+
+    private func earlier(_ text: some StringProtocol, minTokens: Int, tokenizer: Tokenizer) -> Int? {
+        // A token is at least one byte: shorter text cannot reach the threshold.
+        guard text.utf8.count >= minTokens, let found = blocks[Self.key(text)], found.text == text else { return nil }
+        return tokenizer.count(String(text)) >= minTokens ? found.message : nil
+    }
+
+    /// The whole text, or each fenced block, replaced by a reference if an earlier message had it.
+    func replacingDuplicates(in text: String, minTokens: Int, tokenizer: Tokenizer) -> String {
+        if let message = earlier(text, minTokens: minTokens, tokenizer: tokenizer) {
+            return "[Same text as in message \(message + 1) above.]"
+        }
+        var segments = TextTransforms.segments(text)
+        var changed = false
+        for i in segments.indices where segments[i].fence != nil {
+            if let message = earlier(segments[i].text, minTokens: minTokens, tokenizer: tokenizer) {
+                segments[i].text = "[Same code block as in message \(message + 1) above.]"
+                changed = true
+            }
+        }
+        return changed ? TextTransforms.join(segments) : text
+    }
+
+    static func texts(of message: JSONValue) -> [String] {
+        switch message["content"] {
+        case .string(let text)?: return [text]
+        case .array(let parts)?:
+            return parts.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }
+        default: return []
+        }
+    }
+}
