@@ -53,11 +53,13 @@ public struct ModelTotals: Sendable, Equatable {
     public var savedTokens = 0
     public var savedCompressionTokens = 0
     public var spentUSD = 0.0
+    /// Everything saved: by the cache and by compression.
     public var savedUSD = 0.0
+    public var savedCompressionUSD = 0.0
 
     public init() {}
 
-    mutating func add(_ record: LedgerRecord, spent: Double, saved: Double) {
+    mutating func add(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
         requests += 1
         if record.outcome == .hit {
             hits += 1
@@ -70,6 +72,7 @@ public struct ModelTotals: Sendable, Equatable {
         savedCompressionTokens += record.savedCompressionTokens
         spentUSD += spent
         savedUSD += saved
+        savedCompressionUSD += savedByCompression
     }
 
     mutating func add(_ other: ModelTotals) {
@@ -82,6 +85,7 @@ public struct ModelTotals: Sendable, Equatable {
         savedCompressionTokens += other.savedCompressionTokens
         spentUSD += other.spentUSD
         savedUSD += other.savedUSD
+        savedCompressionUSD += other.savedCompressionUSD
     }
 }
 
@@ -111,7 +115,7 @@ public final class Ledger: Sendable {
     public let retention: Duration
 
     private struct State {
-        var pending: [(LedgerRecord, spent: Double, saved: Double)] = []
+        var pending: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)] = []
         var allTime: [String: ModelTotals] = [:]
         /// All-time sums not yet written to `model_totals`.
         var unsaved: [String: ModelTotals] = [:]
@@ -151,11 +155,12 @@ public final class Ledger: Sendable {
             prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
         ) ?? 0
         let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
-        let saved = savedByCache + (price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0)
+        let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
+        let saved = savedByCache + savedByCompression
         state.withLock { s in
-            if pool != nil { s.pending.append((record, spent, saved)) }
-            s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved)
-            s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved)
+            if pool != nil { s.pending.append((record, spent, saved, savedByCompression)) }
+            s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
+            s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
         }
     }
 
@@ -174,31 +179,33 @@ public final class Ledger: Sendable {
             try await pool.write { db in
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                                        saved_cache_tokens, saved_compression_tokens, counted, latency_ms, spent_usd, saved_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        saved_cache_tokens, saved_compression_tokens, counted, latency_ms, spent_usd, saved_usd,
+                                        saved_compression_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                for (r, spent, saved) in rows {
+                for (r, spent, saved, savedByCompression) in rows {
                     try insert.execute(arguments: [
                         r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.cachedPromptTokens,
-                        r.savedCacheTokens, r.savedCompressionTokens, r.counted, r.latencyMs, spent, saved,
+                        r.savedCacheTokens, r.savedCompressionTokens, r.counted, r.latencyMs, spent, saved, savedByCompression,
                     ])
                 }
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
-                                              saved_tokens, saved_compression_tokens, spent_usd, saved_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                              saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(model) DO UPDATE SET
                         requests = requests + excluded.requests, hits = hits + excluded.hits,
                         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
                         cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
                         saved_tokens = saved_tokens + excluded.saved_tokens,
                         saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
-                        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd
+                        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
+                        saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
                     """)
                 for (model, t) in sums {
                     try upsert.execute(arguments: [
                         model, t.requests, t.hits, t.inputTokens, t.outputTokens, t.cachedInputTokens,
-                        t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD,
+                        t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
                     ])
                 }
                 try db.execute(sql: "DELETE FROM ledger WHERE time < ?", arguments: [cutoff])
@@ -229,7 +236,8 @@ public final class Ledger: Sendable {
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END) AS cached_input_tokens,
                        sum(saved_cache_tokens + saved_compression_tokens) AS saved_tokens,
                        sum(saved_compression_tokens) AS saved_compression_tokens,
-                       sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd
+                       sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd,
+                       sum(saved_compression_usd) AS saved_compression_usd
                 FROM ledger WHERE time >= ? GROUP BY model
                 """, arguments: [now - seconds])
             for row in rows { totals[row["model"]] = Self.totals(row) }
@@ -248,6 +256,7 @@ public final class Ledger: Sendable {
         t.savedCompressionTokens = row["saved_compression_tokens"]
         t.spentUSD = row["spent_usd"]
         t.savedUSD = row["saved_usd"]
+        t.savedCompressionUSD = row["saved_compression_usd"]
         return t
     }
 

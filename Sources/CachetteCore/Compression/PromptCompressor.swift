@@ -4,8 +4,6 @@ public enum CompressionLevel: String, Sendable, CaseIterable {
     case off
     /// Meaning-preserving: JSON minification, duplicate removal, whitespace in prose.
     case safe
-    /// `safe`, plus rewrites that may drop text (not built yet: behaves as `safe`).
-    case aggressive
 }
 
 public struct CompressionOptions: Sendable {

@@ -108,6 +108,11 @@ public final class StatsCounters: Sendable {
         }
     }
 
+    /// A forwarded request whose prompt the compressor made smaller.
+    public func recordCompressed() {
+        state.withLock { $0.compressedRequests += 1 }
+    }
+
     public func recordRejected() {
         state.withLock { $0.requests += 1 }
     }

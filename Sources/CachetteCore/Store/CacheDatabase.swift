@@ -94,7 +94,8 @@ enum CacheDatabase {
                     counted INTEGER NOT NULL,
                     latency_ms REAL NOT NULL,
                     spent_usd REAL NOT NULL,
-                    saved_usd REAL NOT NULL
+                    saved_usd REAL NOT NULL,
+                    saved_compression_usd REAL NOT NULL
                 );
                 CREATE INDEX ledger_by_time ON ledger(time);
                 CREATE TABLE model_totals (
@@ -107,7 +108,8 @@ enum CacheDatabase {
                     saved_tokens INTEGER NOT NULL,
                     saved_compression_tokens INTEGER NOT NULL,
                     spent_usd REAL NOT NULL,
-                    saved_usd REAL NOT NULL
+                    saved_usd REAL NOT NULL,
+                    saved_compression_usd REAL NOT NULL
                 );
                 """)
         }

@@ -9,6 +9,7 @@ public struct CachetteConfig: Sendable {
     public var cache = Cache()
     public var stream = Stream()
     public var accounting = Accounting()
+    public var compression = CompressionOptions()
     public var logging = Logging()
 
     public init() {}

@@ -63,10 +63,11 @@ public enum ConfigLoader {
             case "upstream": try applyUpstream(node, &config.upstream, environment)
             case "cache": try applyCache(node, &config.cache)
             case "stream": try applyStream(node, &config.stream)
+            case "compression": try applyCompression(node, &config.compression)
             case "pricing": try applyPricing(node, &config.accounting, directory: directory)
             case "ledger": try applyLedger(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
-            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream, pricing, ledger or logging)")
+            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream, compression, pricing, ledger or logging)")
             }
         }
     }
@@ -125,6 +126,18 @@ public enum ConfigLoader {
             switch name {
             case "finish_on_disconnect": stream.finishOnDisconnect = try bool(value, key)
             case "max_buffered_bytes": stream.maxBufferedBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    private static func applyCompression(_ node: Node, _ compression: inout CompressionOptions) throws(ConfigError) {
+        for (name, value) in try mapping(node, "compression") {
+            let key = "compression.\(name)"
+            switch name {
+            case "level": compression.level = try choice(value, key)
+            case "dedup_min_tokens": compression.dedupMinTokens = try positiveInt(value, key)
+            case "system": compression.system = try bool(value, key)
             default: throw unknown(key)
             }
         }

@@ -27,6 +27,7 @@ struct StatsEndpoint: Sendable {
         func dollars(_ value: Double) -> JSONValue { .double((value * 1e10).rounded() / 1e10) }
         let spent = models.values.reduce(0) { $0 + $1.spentUSD }
         let saved = models.values.reduce(0) { $0 + $1.savedUSD }
+        let savedByCompression = models.values.reduce(0) { $0 + $1.savedCompressionUSD }
         let perModel = models.keys.sorted().map { name -> JSONValue.Member in
             let t = models[name]!
             return JSONValue.Member(name, .object([
@@ -36,13 +37,20 @@ struct StatsEndpoint: Sendable {
                 "output_tokens": .int(t.outputTokens),
                 "cached_input_tokens": .int(t.cachedInputTokens),
                 "saved_tokens": .int(t.savedTokens),
+                "saved_cache_tokens": .int(t.savedTokens - t.savedCompressionTokens),
+                "saved_compression_tokens": .int(t.savedCompressionTokens),
                 "spent_usd": dollars(t.spentUSD),
                 "saved_usd": dollars(t.savedUSD),
+                "saved_cache_usd": dollars(t.savedUSD - t.savedCompressionUSD),
+                "saved_compression_usd": dollars(t.savedCompressionUSD),
             ]))
         }
         return [
             ("window", .string(window.rawValue)),
-            ("cost", .object(["spent_usd": dollars(spent), "saved_usd": dollars(saved)])),
+            ("cost", .object([
+                "spent_usd": dollars(spent), "saved_usd": dollars(saved),
+                "saved_cache_usd": dollars(saved - savedByCompression), "saved_compression_usd": dollars(savedByCompression),
+            ])),
             ("models", .object(perModel)),
         ]
     }

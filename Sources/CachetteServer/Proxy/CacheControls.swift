@@ -1,13 +1,16 @@
+import CachetteCore
 import HTTPTypes
 
 /// Per-request cache controls.
 /// - `Cache-Control: no-cache`: skip the lookup, still store the fresh answer.
 /// - `Cache-Control: no-store`: do not store the answer.
 /// - `x-cachette-ttl: SECONDS`: this answer's lifetime; 0 means do not store.
+/// - `x-cachette-compress: off|safe`: this request's compression level.
 struct CacheControls: Sendable {
     var noCache = false
     var noStore = false
     var ttl: Double?
+    var compression: CompressionLevel?
 
     init(_ headers: HTTPFields) throws(APIError) {
         for value in headers[values: .cacheControl] {
@@ -29,6 +32,16 @@ struct CacheControls: Sendable {
             }
             ttl = Double(seconds)
             if seconds == 0 { noStore = true }
+        }
+        if let text = headers[CachetteHeaders.compress] {
+            guard let level = CompressionLevel(rawValue: text.trimmingCharacters(in: " ").lowercased()) else {
+                throw APIError(
+                    status: .badRequest,
+                    message: "x-cachette-compress must be one of \(CompressionLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\".",
+                    code: "invalid_compression_level", param: "x-cachette-compress"
+                )
+            }
+            compression = level
         }
     }
 }

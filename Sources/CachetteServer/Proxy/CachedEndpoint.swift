@@ -43,8 +43,9 @@ struct CachedEndpoint: Sendable {
             throw error
         }
 
+        let level = controls.compression ?? sidecar.config.compression.level
         guard let store = sidecar.store else {
-            return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS")
+            return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS")
         }
         let now = Date().timeIntervalSince1970
         if !controls.noCache, let hit = store.lookup(keyed.key, now: now) {
@@ -52,9 +53,9 @@ struct CachedEndpoint: Sendable {
             return Self.response(for: hit, key: keyed.key, now: now, keyed: keyed)
         }
         if controls.noCache {
-            return try await forward(request, body: body, keyed: keyed, outcome: "BYPASS", storeIn: store, controls: controls)
+            return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS", storeIn: store, controls: controls)
         }
-        return try await missOrJoin(request, body: body, keyed: keyed, store: store, controls: controls)
+        return try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
     }
 
     private func account(_ keyed: KeyedRequest) -> RequestAccount {
@@ -128,7 +129,7 @@ struct CachedEndpoint: Sendable {
     /// meanwhile (streaming or not) share its answer instead of calling the upstream
     /// again. A stream is shared live: joiners get every event from the first.
     private func missOrJoin(
-        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
+        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, store: CacheStore, controls: CacheControls
     ) async throws -> Response {
         let (result, role) = try await sidecar.flights.run(keyed.key, holding: { [self] in
             // A flight for this key may have finished between our lookup and now; its
@@ -137,11 +138,11 @@ struct CachedEndpoint: Sendable {
                 return (.cached(stored), nil)
             }
             guard keyed.stream else {
-                let (answer, usage) = try await fetch(request, body: body, keyed: keyed, bypassed: false)
+                let (answer, usage) = try await fetch(request, body: body, keyed: keyed, level: level, bypassed: false)
                 storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
                 return (.fresh(answer, usage: usage), nil)
             }
-            switch try await startStream(request, body: body, keyed: keyed, bypassed: false, store: store, controls: controls) {
+            switch try await startStream(request, body: body, keyed: keyed, level: level, bypassed: false, store: store, controls: controls) {
             case .answer(let answer, let usage):
                 return (.fresh(answer, usage: usage), nil)
             case .stream(let flight):
@@ -165,13 +166,14 @@ struct CachedEndpoint: Sendable {
         case (.stream(let flight), .leader):
             return flight.response(reader: flight.leaderReader, xCache: "MISS", key: keyed.key)
         case (.stream(let flight), .follower):
-            return try await join(flight, request, body: body, keyed: keyed, store: store, controls: controls)
+            return try await join(flight, request, body: body, keyed: keyed, level: level, store: store, controls: controls)
         }
     }
 
     /// A request that found an identical stream in flight.
     private func join(
-        _ flight: StreamFlight, _ request: Request, body: ByteBuffer, keyed: KeyedRequest, store: CacheStore, controls: CacheControls
+        _ flight: StreamFlight, _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel,
+        store: CacheStore, controls: CacheControls
     ) async throws -> Response {
         let account = account(keyed)
         @Sendable func counted(_ outcome: StreamFlight.Outcome?) {
@@ -201,23 +203,23 @@ struct CachedEndpoint: Sendable {
             }
         }
         // The stream outgrew what is kept for joiners: this request makes its own call.
-        return try await forward(request, body: body, keyed: keyed, outcome: "MISS", storeIn: store, controls: controls)
+        return try await forward(request, body: body, keyed: keyed, level: level, outcome: "MISS", storeIn: store, controls: controls)
     }
 
     /// A forward that skips the single flight: `no-cache` requests, no cache at all, or
     /// a joiner that could not join.
     private func forward(
-        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, outcome: String,
+        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, outcome: String,
         storeIn store: CacheStore? = nil, controls: CacheControls? = nil
     ) async throws -> Response {
         guard keyed.stream else {
-            let (answer, usage) = try await fetch(request, body: body, keyed: keyed, bypassed: outcome == "BYPASS")
+            let (answer, usage) = try await fetch(request, body: body, keyed: keyed, level: level, bypassed: outcome == "BYPASS")
             if let store, let controls {
                 storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store)
             }
             return Self.response(for: answer, key: keyed.key, outcome: outcome, keyed: keyed)
         }
-        switch try await startStream(request, body: body, keyed: keyed, bypassed: outcome == "BYPASS", store: store, controls: controls) {
+        switch try await startStream(request, body: body, keyed: keyed, level: level, bypassed: outcome == "BYPASS", store: store, controls: controls) {
         case .answer(let answer, _):
             return Self.response(for: answer, key: keyed.key, outcome: outcome, keyed: keyed)
         case .stream(let flight):
@@ -227,22 +229,49 @@ struct CachedEndpoint: Sendable {
 
     /// One upstream call for a whole answer, booked either way. An answer without
     /// `usage` has its tokens counted here, and the count is stored with it.
-    private func fetch(_ request: Request, body: ByteBuffer, keyed: KeyedRequest, bypassed: Bool) async throws -> (UpstreamAnswer, TokenUsage?) {
-        let answer: UpstreamAnswer
+    private func fetch(
+        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, bypassed: Bool
+    ) async throws -> (UpstreamAnswer, TokenUsage?) {
+        let (forwarded, saved) = compressed(body, keyed: keyed, level: level)
+        var answer: UpstreamAnswer
         do {
-            answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(body)), logger: sidecar.logger)
+            answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(forwarded)), logger: sidecar.logger)
         } catch {
-            account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true)
+            account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compressionSaved: saved)
             throw error
         }
+        if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
         var usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
         var counted = false
         if usage == nil, answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView) {
             usage = Self.countedUsage(request: body, answer: parsed, model: keyed.model)
             counted = usage != nil
         }
-        account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted)
+        account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted, compressionSaved: saved)
         return (answer, usage)
+    }
+
+    /// The body to send upstream: chat and text completions compressed at `level` (the
+    /// key was computed on the original). Returns the prompt tokens that saved.
+    private func compressed(_ body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel) -> (ByteBuffer, Int) {
+        guard level != .off, route == "/v1/chat/completions" || route == "/v1/completions",
+              var parsed = try? JSONValue.parse(body.readableBytesView),
+              let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(keyed.model).encoding)
+        else { return (body, 0) }
+        var options = sidecar.config.compression
+        options.level = level
+        let compressor = PromptCompressor(options: options, tokenizer: tokenizer)
+        var saved = 0
+        if let messages = parsed["messages"]?.arrayValue {
+            let (rewritten, report) = compressor.compress(messages: messages)
+            saved = report.saved
+            if saved > 0 { parsed.set("messages", .array(rewritten)) }
+        } else if let prompt = parsed["prompt"]?.stringValue {
+            let result = compressor.compress(prompt: prompt)
+            saved = result.before - result.after
+            if saved > 0 { parsed.set("prompt", .string(result.prompt)) }
+        }
+        return saved > 0 ? (ByteBuffer(bytes: parsed.serialized()), saved) : (body, 0)
     }
 
     static func countedUsage(request: ByteBuffer, answer: JSONValue, model: String) -> TokenUsage? {
@@ -285,29 +314,33 @@ struct CachedEndpoint: Sendable {
     /// Sends a streaming request; the stream is stored when it ends cleanly (unless
     /// `no-store`), and a whole answer the upstream gave instead is handled like a fetch.
     private func startStream(
-        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, bypassed: Bool, store: CacheStore?, controls: CacheControls?
+        _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, bypassed: Bool,
+        store: CacheStore?, controls: CacheControls?
     ) async throws -> StreamFlight.Started {
         let account = account(keyed)
+        let (forwarded, saved) = compressed(body, keyed: keyed, level: level)
         let started: StreamFlight.Started
         do {
             started = try await StreamFlight.start(
-                request, body: body, model: keyed.model, includeUsage: keyed.includeUsage, sidecar: sidecar,
+                request, body: forwarded, model: keyed.model, includeUsage: keyed.includeUsage, tokensSaved: saved, sidecar: sidecar,
                 onComplete: { [self] recording, answer, usage in
                     guard let store, let controls else { return }
                     let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
                     storeIfAllowed(stored, usage: usage, keyed: keyed, controls: controls, in: store, events: recording)
                 },
                 onEnd: { usage, failed, counted, duration in
-                    account.streamEnded(bypassed: bypassed, usage: usage, failed: failed, counted: counted, duration: duration)
+                    account.streamEnded(
+                        bypassed: bypassed, usage: usage, failed: failed, counted: counted, compressionSaved: saved, duration: duration
+                    )
                 }
             )
         } catch {
-            account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true)
+            account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compressionSaved: saved)
             throw error
         }
         switch started {
         case .answer(let answer, let usage):
-            account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess)
+            account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, compressionSaved: saved)
             if let store, let controls { storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store) }
         case .stream:
             account.streamStarted(bypassed: bypassed)

@@ -5,6 +5,8 @@ enum CachetteHeaders {
     static let xCache = HTTPField.Name("X-Cache")!
     static let key = HTTPField.Name("x-cachette-key")!
     static let ttl = HTTPField.Name("x-cachette-ttl")!
+    static let compress = HTTPField.Name("x-cachette-compress")!
+    static let tokensSaved = HTTPField.Name("x-cachette-tokens-saved")!
     static let xAPIKey = HTTPField.Name("x-api-key")!
     static let azureAPIKey = HTTPField.Name("api-key")!
 }

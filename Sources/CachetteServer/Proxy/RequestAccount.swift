@@ -19,12 +19,21 @@ struct RequestAccount: Sendable {
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
-    private func ledger(_ outcome: LedgerOutcome, _ usage: TokenUsage?, counted: Bool = false, latencyMs: Double? = nil) {
+    private func ledger(
+        _ outcome: LedgerOutcome, _ usage: TokenUsage?, counted: Bool = false, compressionSaved: Int = 0, latencyMs: Double? = nil
+    ) {
         sidecar.ledger.record(LedgerRecord(
             time: Date().timeIntervalSince1970, route: route, model: model, outcome: outcome,
             promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, counted: counted, latencyMs: latencyMs ?? self.latencyMs
+            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, savedCompressionTokens: compressionSaved,
+            counted: counted, latencyMs: latencyMs ?? self.latencyMs
         ))
+    }
+
+    private func compressed(_ saved: Int) {
+        guard saved > 0 else { return }
+        sidecar.stats.recordCompressed()
+        sidecar.metrics.tokens("saved_compression", saved)
     }
 
     private func paid(_ usage: TokenUsage?) {
@@ -42,13 +51,14 @@ struct RequestAccount: Sendable {
     }
 
     /// A whole answer from the upstream (or no answer: `usage` nil and `upstreamError`).
-    func forwarded(bypassed: Bool, usage: TokenUsage?, upstreamError: Bool, counted: Bool = false) {
+    func forwarded(bypassed: Bool, usage: TokenUsage?, upstreamError: Bool, counted: Bool = false, compressionSaved: Int = 0) {
         sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: upstreamError, streamed: streamed)
         let outcome: LedgerOutcome = upstreamError ? .error : bypassed ? .bypass : .miss
         sidecar.metrics.request(route: route, outcome: outcome.rawValue)
         if !bypassed { sidecar.metrics.misses.increment() }
         paid(usage)
-        ledger(outcome, usage, counted: counted)
+        compressed(compressionSaved)
+        ledger(outcome, usage, counted: counted, compressionSaved: compressionSaved)
     }
 
     /// Waited for an identical request whose upstream call failed.
@@ -66,10 +76,11 @@ struct RequestAccount: Sendable {
     }
 
     /// The stream's upstream ended; the flight has added its tokens to the counters.
-    func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, duration: Duration) {
+    func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, compressionSaved: Int, duration: Duration) {
         paid(usage)
+        compressed(compressionSaved)
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, latencyMs: ms)
+        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, compressionSaved: compressionSaved, latencyMs: ms)
     }
 
     /// Refused before it could be keyed (bad JSON, too large): in the counters and metrics only.

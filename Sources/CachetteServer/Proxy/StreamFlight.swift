@@ -31,10 +31,13 @@ final class StreamFlight: Sendable {
     /// The reader opened for the request that started the flight, before any event could pass it by.
     let leaderReader: Int
     private let finishOnDisconnect: Bool
+    /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
+    private let tokensSaved: Int
     private let outcomeState = Mutex<Outcome?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
 
-    private init(status: HTTPResponse.Status, headers: HTTPFields, includeUsage: Bool, sidecar: Sidecar) {
+    private init(status: HTTPResponse.Status, headers: HTTPFields, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar) {
+        self.tokensSaved = tokensSaved
         self.status = status
         self.headers = headers
         self.broadcast = StreamBroadcast(capacity: sidecar.config.stream.maxBufferedBytes)
@@ -47,7 +50,7 @@ final class StreamFlight: Sendable {
     /// Sends a `stream: true` request upstream (asking for usage) and, once the
     /// response head is in, starts relaying.
     static func start(
-        _ request: Request, body: ByteBuffer, model: String, includeUsage: Bool, sidecar: Sidecar,
+        _ request: Request, body: ByteBuffer, model: String, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async throws(APIError) -> Started {
@@ -60,7 +63,7 @@ final class StreamFlight: Sendable {
             let answer = try await sidecar.upstream.collect(response)
             return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
         }
-        let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, sidecar: sidecar)
+        let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, tokensSaved: tokensSaved, sidecar: sidecar)
         flight.producer.withLock { task in
             task = Task {
                 await flight.relay(response.body, requestBody: body, model: model, sidecar: sidecar, onComplete: onComplete, onEnd: onEnd)
@@ -149,6 +152,7 @@ final class StreamFlight: Sendable {
         var headers = self.headers
         headers[CachetteHeaders.xCache] = xCache
         headers[CachetteHeaders.key] = key.hex
+        if reader == leaderReader && tokensSaved > 0 { headers[CachetteHeaders.tokensSaved] = String(tokensSaved) }
         let body = ResponseBody { [self] writer in
             var finished = false
             do {
