@@ -18,13 +18,17 @@ public struct LedgerRecord: Sendable, Equatable {
     /// `prompt_tokens_details.cached_tokens`: prompt tokens the provider's own cache served.
     public var cachedPromptTokens: Int
     public var savedCompressionTokens: Int
+    /// The prompt's tokens as the client sent it, when compression changed it (the
+    /// count after is this minus `savedCompressionTokens`); 0 when it did not.
+    public var promptTokensBeforeCompression: Int
     /// The tokens were counted here because the upstream reported no usage.
     public var counted: Bool
     public var latencyMs: Double
 
     public init(
         time: Double, route: String, model: String, outcome: LedgerOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
-        cachedPromptTokens: Int = 0, savedCompressionTokens: Int = 0, counted: Bool = false, latencyMs: Double = 0
+        cachedPromptTokens: Int = 0, savedCompressionTokens: Int = 0, promptTokensBeforeCompression: Int = 0,
+        counted: Bool = false, latencyMs: Double = 0
     ) {
         self.time = time
         self.route = route
@@ -34,6 +38,7 @@ public struct LedgerRecord: Sendable, Equatable {
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
         self.savedCompressionTokens = savedCompressionTokens
+        self.promptTokensBeforeCompression = promptTokensBeforeCompression
         self.counted = counted
         self.latencyMs = latencyMs
     }
@@ -179,14 +184,15 @@ public final class Ledger: Sendable {
             try await pool.write { db in
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                                        saved_cache_tokens, saved_compression_tokens, counted, latency_ms, spent_usd, saved_usd,
-                                        saved_compression_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        saved_cache_tokens, saved_compression_tokens, prompt_tokens_before_compression,
+                                        counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for (r, spent, saved, savedByCompression) in rows {
                     try insert.execute(arguments: [
                         r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.cachedPromptTokens,
-                        r.savedCacheTokens, r.savedCompressionTokens, r.counted, r.latencyMs, spent, saved, savedByCompression,
+                        r.savedCacheTokens, r.savedCompressionTokens, r.promptTokensBeforeCompression,
+                        r.counted, r.latencyMs, spent, saved, savedByCompression,
                     ])
                 }
                 let upsert = try db.cachedStatement(sql: """

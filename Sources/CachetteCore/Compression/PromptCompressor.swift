@@ -20,6 +20,18 @@ public struct CompressionOptions: Sendable {
     }
 }
 
+/// Prompt tokens of one request before and after compression.
+public struct CompressionTally: Sendable, Equatable {
+    public var before: Int
+    public var after: Int
+    public var saved: Int { before - after }
+
+    public init(before: Int = 0, after: Int = 0) {
+        self.before = before
+        self.after = after
+    }
+}
+
 /// Makes chat messages cheaper without changing what they say.
 ///
 /// Invariants (each held by a property test):
@@ -44,6 +56,7 @@ public struct PromptCompressor: Sendable {
         public var before: [Int] = []
         public var after: [Int] = []
         public var saved: Int { before.reduce(0, +) - after.reduce(0, +) }
+        public var tally: CompressionTally { CompressionTally(before: before.reduce(0, +), after: after.reduce(0, +)) }
     }
 
     public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {

@@ -91,6 +91,7 @@ enum CacheDatabase {
                     cached_prompt_tokens INTEGER NOT NULL,
                     saved_cache_tokens INTEGER NOT NULL,
                     saved_compression_tokens INTEGER NOT NULL,
+                    prompt_tokens_before_compression INTEGER NOT NULL,
                     counted INTEGER NOT NULL,
                     latency_ms REAL NOT NULL,
                     spent_usd REAL NOT NULL,

@@ -232,46 +232,46 @@ struct CachedEndpoint: Sendable {
     private func fetch(
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, bypassed: Bool
     ) async throws -> (UpstreamAnswer, TokenUsage?) {
-        let (forwarded, saved) = compressed(body, keyed: keyed, level: level)
+        let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
         var answer: UpstreamAnswer
         do {
             answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(forwarded)), logger: sidecar.logger)
         } catch {
-            account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compressionSaved: saved)
+            account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error
         }
-        if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
+        if tally.saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(tally.saved) }
         var usage = answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }
         var counted = false
         if usage == nil, answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView) {
             usage = Self.countedUsage(request: body, answer: parsed, model: keyed.model)
             counted = usage != nil
         }
-        account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted, compressionSaved: saved)
+        account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted, compression: tally)
         return (answer, usage)
     }
 
     /// The body to send upstream: chat and text completions compressed at `level` (the
-    /// key was computed on the original). Returns the prompt tokens that saved.
-    private func compressed(_ body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel) -> (ByteBuffer, Int) {
+    /// key was computed on the original), and the prompt's tokens before and after.
+    private func compressed(_ body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel) -> (ByteBuffer, CompressionTally) {
         guard level != .off, route == "/v1/chat/completions" || route == "/v1/completions",
               var parsed = try? JSONValue.parse(body.readableBytesView),
               let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(keyed.model).encoding)
-        else { return (body, 0) }
+        else { return (body, CompressionTally()) }
         var options = sidecar.config.compression
         options.level = level
         let compressor = PromptCompressor(options: options, tokenizer: tokenizer)
-        var saved = 0
+        var tally = CompressionTally()
         if let messages = parsed["messages"]?.arrayValue {
             let (rewritten, report) = compressor.compress(messages: messages)
-            saved = report.saved
-            if saved > 0 { parsed.set("messages", .array(rewritten)) }
+            tally = report.tally
+            if tally.saved > 0 { parsed.set("messages", .array(rewritten)) }
         } else if let prompt = parsed["prompt"]?.stringValue {
             let result = compressor.compress(prompt: prompt)
-            saved = result.before - result.after
-            if saved > 0 { parsed.set("prompt", .string(result.prompt)) }
+            tally = CompressionTally(before: result.before, after: result.after)
+            if tally.saved > 0 { parsed.set("prompt", .string(result.prompt)) }
         }
-        return saved > 0 ? (ByteBuffer(bytes: parsed.serialized()), saved) : (body, 0)
+        return tally.saved > 0 ? (ByteBuffer(bytes: parsed.serialized()), tally) : (body, CompressionTally())
     }
 
     static func countedUsage(request: ByteBuffer, answer: JSONValue, model: String) -> TokenUsage? {
@@ -318,11 +318,11 @@ struct CachedEndpoint: Sendable {
         store: CacheStore?, controls: CacheControls?
     ) async throws -> StreamFlight.Started {
         let account = account(keyed)
-        let (forwarded, saved) = compressed(body, keyed: keyed, level: level)
+        let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
         let started: StreamFlight.Started
         do {
             started = try await StreamFlight.start(
-                request, body: forwarded, model: keyed.model, includeUsage: keyed.includeUsage, tokensSaved: saved, sidecar: sidecar,
+                request, body: forwarded, model: keyed.model, includeUsage: keyed.includeUsage, tokensSaved: tally.saved, sidecar: sidecar,
                 onComplete: { [self] recording, answer, usage in
                     guard let store, let controls else { return }
                     let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
@@ -330,17 +330,17 @@ struct CachedEndpoint: Sendable {
                 },
                 onEnd: { usage, failed, counted, duration in
                     account.streamEnded(
-                        bypassed: bypassed, usage: usage, failed: failed, counted: counted, compressionSaved: saved, duration: duration
+                        bypassed: bypassed, usage: usage, failed: failed, counted: counted, compression: tally, duration: duration
                     )
                 }
             )
         } catch {
-            account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compressionSaved: saved)
+            account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error
         }
         switch started {
         case .answer(let answer, let usage):
-            account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, compressionSaved: saved)
+            account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, compression: tally)
             if let store, let controls { storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store) }
         case .stream:
             account.streamStarted(bypassed: bypassed)

@@ -20,20 +20,22 @@ struct RequestAccount: Sendable {
     }
 
     private func ledger(
-        _ outcome: LedgerOutcome, _ usage: TokenUsage?, counted: Bool = false, compressionSaved: Int = 0, latencyMs: Double? = nil
+        _ outcome: LedgerOutcome, _ usage: TokenUsage?, counted: Bool = false, compression: CompressionTally = CompressionTally(),
+        latencyMs: Double? = nil
     ) {
         sidecar.ledger.record(LedgerRecord(
             time: Date().timeIntervalSince1970, route: route, model: model, outcome: outcome,
             promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, savedCompressionTokens: compressionSaved,
+            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, savedCompressionTokens: compression.saved,
+            promptTokensBeforeCompression: compression.before,
             counted: counted, latencyMs: latencyMs ?? self.latencyMs
         ))
     }
 
-    private func compressed(_ saved: Int) {
-        guard saved > 0 else { return }
+    private func compressed(_ compression: CompressionTally) {
+        guard compression.saved > 0 else { return }
         sidecar.stats.recordCompressed()
-        sidecar.metrics.tokens("saved_compression", saved)
+        sidecar.metrics.tokens("saved_compression", compression.saved)
     }
 
     private func paid(_ usage: TokenUsage?) {
@@ -51,14 +53,14 @@ struct RequestAccount: Sendable {
     }
 
     /// A whole answer from the upstream (or no answer: `usage` nil and `upstreamError`).
-    func forwarded(bypassed: Bool, usage: TokenUsage?, upstreamError: Bool, counted: Bool = false, compressionSaved: Int = 0) {
+    func forwarded(bypassed: Bool, usage: TokenUsage?, upstreamError: Bool, counted: Bool = false, compression: CompressionTally = CompressionTally()) {
         sidecar.stats.recordForwarded(bypassed: bypassed, cacheable: true, usage: usage, upstreamError: upstreamError, streamed: streamed)
         let outcome: LedgerOutcome = upstreamError ? .error : bypassed ? .bypass : .miss
         sidecar.metrics.request(route: route, outcome: outcome.rawValue)
         if !bypassed { sidecar.metrics.misses.increment() }
         paid(usage)
-        compressed(compressionSaved)
-        ledger(outcome, usage, counted: counted, compressionSaved: compressionSaved)
+        compressed(compression)
+        ledger(outcome, usage, counted: counted, compression: compression)
     }
 
     /// Waited for an identical request whose upstream call failed.
@@ -76,11 +78,11 @@ struct RequestAccount: Sendable {
     }
 
     /// The stream's upstream ended; the flight has added its tokens to the counters.
-    func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, compressionSaved: Int, duration: Duration) {
+    func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, compression: CompressionTally, duration: Duration) {
         paid(usage)
-        compressed(compressionSaved)
+        compressed(compression)
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, compressionSaved: compressionSaved, latencyMs: ms)
+        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, compression: compression, latencyMs: ms)
     }
 
     /// Refused before it could be keyed (bad JSON, too large): in the counters and metrics only.
