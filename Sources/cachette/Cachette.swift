@@ -6,7 +6,7 @@ struct Cachette: AsyncParsableCommand {
         commandName: "cachette",
         abstract: "A caching sidecar for LLM APIs (OpenAI and Anthropic wire formats).",
         version: "0.1.0",
-        subcommands: [Serve.self, Stats.self, Cache.self, Tokens.self],
+        subcommands: [Serve.self, Stats.self, Cache.self, Tokens.self, Compress.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -151,4 +151,21 @@ struct CLITests {
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot read"))
     }
+
+    @Test("compress prints the compressed request and a before/after table per message")
+    func compress() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-compress-\(UUID().uuidString).json").path
+        try CompressionForwardingTests.body.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["compress", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let request = try JSONValue.parse(result.stdout)
+        let tool = try #require(request["messages"]?.arrayValue?[1]["content"]?.stringValue)
+        #expect(!tool.contains("\n"))
+        #expect(result.stderr.range(of: #"2 tool\s+\d+\s+\d+\s+\d+\.\d%"#, options: .regularExpression) != nil, "\(result.stderr)")
+        #expect(result.stderr.contains("total"))
+        let off = try await CLI.run(["compress", "--level", "off", path])
+        #expect(try JSONValue.parse(off.stdout) == JSONValue.parse(CompressionForwardingTests.body))
+        let bad = try await CLI.run(["compress", "--level", "max", path])
+        #expect(bad.status != 0)
+    }
 }

@@ -61,13 +61,13 @@ public struct PromptCompressor: Sendable {
 
     public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {
         var report = Report()
-        guard options.level != .off else { return (messages, report) }
         var seen = DuplicateRegistry()
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
-            let eligible = options.system || (role != "system" && role != "developer")
+            // At `off` nothing is rewritten, but the report still counts every message.
+            let eligible = options.level != .off && (options.system || (role != "system" && role != "developer"))
             var before = 0, after = 0
             var rewritten = message
             if case .object(var members) = message, let at = members.firstIndex(where: { $0.key == "content" }) {

@@ -1,0 +1,79 @@
+import ArgumentParser
+import CachetteCore
+import Foundation
+
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a chat or completions request the way the sidecar would, and show the tokens saved per message.",
+        discussion: """
+            Reads a request body (JSON with messages, or prompt) and prints the compressed body \
+            on standard output and a before/after token table on standard error.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Compression level: off or safe.", valueName: "level"))
+    var level: String = "safe"
+
+    @Option(help: ArgumentHelp("The model whose tokenizer counts the tokens (default: the request's model, else gpt-4o).", valueName: "model"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Shortest repeated block, in tokens, replaced by a reference.", valueName: "tokens"))
+    var dedupMinTokens = 64
+
+    @Flag(help: "Also rewrite system and developer messages.")
+    var system = false
+
+    @Argument(help: ArgumentHelp("The request file, or - for standard input.", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        guard let compressionLevel = CompressionLevel(rawValue: level) else {
+            throw ValidationError("--level must be one of \(CompressionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let data: Data
+        do {
+            data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            FileHandle.standardError.write(Data("cachette: cannot read \(file): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+        guard var request = try? JSONValue.parse(data), request.members != nil else {
+            FileHandle.standardError.write(Data("cachette: \(file) is not a JSON request body\n".utf8))
+            throw ExitCode(1)
+        }
+        let modelName = model ?? request["model"]?.stringValue ?? "gpt-4o"
+        let tokenizer = try Tokenizer.shared(TokenEncoding.forModel(modelName).encoding)
+        let compressor = PromptCompressor(
+            options: CompressionOptions(level: compressionLevel, dedupMinTokens: dedupMinTokens, system: system), tokenizer: tokenizer
+        )
+        var rows: [(String, Int, Int)] = []
+        if let messages = request["messages"]?.arrayValue {
+            let (rewritten, report) = compressor.compress(messages: messages)
+            request.set("messages", .array(rewritten))
+            for (i, message) in messages.enumerated() {
+                rows.append(("\(i + 1) \(message["role"]?.stringValue ?? "?")", report.before[i], report.after[i]))
+            }
+        } else if let prompt = request["prompt"]?.stringValue {
+            let result = compressor.compress(prompt: prompt)
+            request.set("prompt", .string(result.prompt))
+            rows.append(("prompt", result.before, result.after))
+        } else {
+            FileHandle.standardError.write(Data("cachette: the request has neither messages nor a prompt string\n".utf8))
+            throw ExitCode(1)
+        }
+        print(request.jsonString)
+        FileHandle.standardError.write(Data(Self.table(rows).utf8))
+    }
+
+    static func table(_ rows: [(String, Int, Int)]) -> String {
+        let total = rows.reduce((0, 0)) { ($0.0 + $1.1, $0.1 + $1.2) }
+        let all = [("message", "before", "after", "saved")] + (rows + [("total", total.0, total.1)]).map { row in
+            let saved = row.1 == 0 ? "0%" : String(format: "%.1f%%", Double(row.1 - row.2) * 100 / Double(row.1))
+            return (row.0, String(row.1), String(row.2), saved)
+        }
+        let w0 = all.map(\.0.count).max()!, w1 = all.map(\.1.count).max()!, w2 = all.map(\.2.count).max()!, w3 = all.map(\.3.count).max()!
+        func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: w - s.count) + s }
+        return all.map { "\($0.0.padding(toLength: w0, withPad: " ", startingAt: 0))  \(right($0.1, w1))  \(right($0.2, w2))  \(right($0.3, w3))" }
+            .joined(separator: "\n") + "\n"
+    }
+}
