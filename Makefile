@@ -27,10 +27,11 @@ test: deps
 	$(SWIFT) test
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
-# the tokenizer next to tiktoken on the same texts.
+# the tokenizer next to tiktoken on the same texts, then prompt compression on a corpus.
 bench: deps
 	Benchmarks/scripts/load.sh
 	Benchmarks/scripts/tokenizer.sh
+	Benchmarks/scripts/compression.sh
 
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps

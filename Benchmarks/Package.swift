@@ -33,6 +33,11 @@ let package = Package(
         ),
         .executableTarget(name: "StreamReplay", path: "StreamReplay"),
         .executableTarget(
+            name: "CompressionBench",
+            dependencies: [.product(name: "CachetteCore", package: "Cachette")],
+            path: "CompressionBench"
+        ),
+        .executableTarget(
             name: "TokenizerSpeed",
             dependencies: [.product(name: "CachetteCore", package: "Cachette")],
             path: "TokenizerSpeed"

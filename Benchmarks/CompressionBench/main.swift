@@ -1,0 +1,87 @@
+import CachetteCore
+import Foundation
+
+/// Compresses every request of the corpus (`corpus/compression-corpus.jsonl`) at each
+/// level and reports tokens saved per kind, whether any JSON value changed, and the
+/// time compression adds per request (parse, compress, serialize: what the sidecar does).
+/// Usage: CompressionBench CORPUS
+let path = CommandLine.arguments.dropFirst().first ?? "corpus/compression-corpus.jsonl"
+let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
+let tokenizer = try Tokenizer.shared(.o200k)
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// What the sidecar does to a miss's body.
+func compressBody(_ body: [UInt8], _ compressor: PromptCompressor) -> [UInt8] {
+    guard var request = try? JSONValue.parse(body), let messages = request["messages"]?.arrayValue else { return body }
+    let (rewritten, report) = compressor.compress(messages: messages)
+    guard report.saved > 0 else { return body }
+    request.set("messages", .array(rewritten))
+    return request.serialized()
+}
+
+func p50(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+for level in CompressionLevel.allCases where level != .off {
+    let compressor = PromptCompressor(options: CompressionOptions(level: level), tokenizer: tokenizer)
+    var byKind: [String: (before: Int, after: Int, requests: Int)] = [:]
+    var jsonChanged = 0, jsonChecked = 0
+    for row in rows {
+        let kind = row["kind"]!.stringValue!
+        let messages = row["request"]!["messages"]!.arrayValue!
+        let (out, report) = compressor.compress(messages: messages)
+        var entry = byKind[kind] ?? (0, 0, 0)
+        entry.before += report.before.reduce(0, +)
+        entry.after += report.after.reduce(0, +)
+        entry.requests += 1
+        byKind[kind] = entry
+        for (before, after) in zip(messages, out) {
+            guard let text = before["content"]?.stringValue, let value = try? JSONValue.parse(text), value.members != nil || value.arrayValue != nil,
+                  let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same")
+            else { continue }
+            jsonChecked += 1
+            if (try? JSONValue.parse(rewritten)) != value { jsonChanged += 1 }
+        }
+    }
+    print("== level \(level.rawValue): \(rows.count) requests")
+    var total = (0, 0)
+    for kind in byKind.keys.sorted() {
+        let k = byKind[kind]!
+        total = (total.0 + k.before, total.1 + k.after)
+        print(String(format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", kind, k.requests, k.before, k.after,
+                     Double(k.before - k.after) * 100 / Double(max(k.before, 1))))
+    }
+    print(String(format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", "all", rows.count, total.0, total.1,
+                 Double(total.0 - total.1) * 100 / Double(max(total.0, 1))))
+    print("JSON values checked: \(jsonChecked), changed: \(jsonChanged)")
+
+    // Time per request, and for a 32 KB agent trace.
+    var times: [Double] = []
+    var bodies = rows.map { $0["request"]!.serialized() }
+    for body in bodies {
+        var samples: [Double] = []
+        for _ in 0..<15 {
+            let start = ContinuousClock.now
+            _ = compressBody(body, compressor)
+            samples.append(seconds(ContinuousClock.now - start))
+        }
+        times.append(p50(samples))
+    }
+    print(String(format: "time per request: p50 %.0f µs, max %.0f µs (bodies %d to %d bytes)",
+                 p50(times) * 1e6, times.max()! * 1e6, bodies.map(\.count).min()!, bodies.map(\.count).max()!))
+    // 32 KB: the agent traces' tool results, gathered into one conversation.
+    var messages: [JSONValue] = [.object(["role": .string("user"), "content": .string("Investigate the pending orders.")])]
+    for row in rows where row["kind"]?.stringValue == "agent_trace" {
+        messages += row["request"]!["messages"]!.arrayValue!.filter { $0["role"]?.stringValue == "tool" || $0["tool_calls"] != nil }
+        if JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized().count >= 32 << 10 { break }
+    }
+    let big = JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized()
+    bodies = [big]
+    var samples: [Double] = []
+    for _ in 0..<50 {
+        let start = ContinuousClock.now
+        _ = compressBody(big, compressor)
+        samples.append(seconds(ContinuousClock.now - start))
+    }
+    print(String(format: "%d-byte agent trace: p50 %.2f ms", big.count, p50(samples) * 1e3))
+}

@@ -1,0 +1,78 @@
+"""Builds compression-corpus.jsonl: 56 realistic chat requests of four kinds, from a
+fixed seed, so the corpus is the same on every machine. One line per request:
+{"kind": ..., "request": {...}}. Run: python3 generate.py > compression-corpus.jsonl"""
+import json, random
+
+rng = random.Random(20261121)
+WORDS = ("service latency region deploy rollback cache token invoice customer order shipment warehouse "
+         "payment refund ticket priority owner status pending resolved escalated account plan usage").split()
+CITIES = ["Paris", "Lyon", "Berlin", "Madrid", "Oslo", "Porto", "Vienna", "Prague"]
+
+def sentence(n=12):
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+def record(i):
+    return {"id": f"ord_{rng.randrange(10**6):06d}", "customer": {"name": f"Customer {i}", "city": rng.choice(CITIES),
+            "tier": rng.choice(["free", "pro", "enterprise"])}, "items": [{"sku": f"SKU-{rng.randrange(999):03d}",
+            "qty": rng.randrange(1, 5), "price": round(rng.uniform(3, 400), 2)} for _ in range(rng.randrange(1, 4))],
+            "status": rng.choice(["pending", "shipped", "delivered", "refunded"]), "notes": sentence(8)}
+
+def agent_trace(turns):
+    messages = [{"role": "system", "content": "You are an operations agent. Use the tools to answer precisely."},
+                {"role": "user", "content": "Which orders from " + rng.choice(CITIES) + " are still pending, and why?"}]
+    for t in range(turns):
+        call_id = f"call_{t}_{rng.randrange(10**5)}"
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": call_id, "type": "function",
+                         "function": {"name": rng.choice(["search_orders", "get_order", "list_shipments"]),
+                                      "arguments": json.dumps({"query": rng.choice(WORDS), "limit": 20})}}]})
+        result = {"results": [record(i) for i in range(rng.randrange(4, 14))], "next_cursor": None,
+                  "took_ms": rng.randrange(3, 90)}
+        messages.append({"role": "tool", "tool_call_id": call_id, "content": json.dumps(result, indent=2)})
+    messages.append({"role": "assistant", "content": sentence(20)})
+    messages.append({"role": "user", "content": "Summarise the blockers   per order, please.\n\n\n"})
+    return {"model": "gpt-4o", "messages": messages}
+
+def rag(turns):
+    docs = ["\n\n".join(" ".join(sentence(rng.randrange(10, 20)) for _ in range(4)) for _ in range(3)) for _ in range(2)]
+    messages = [{"role": "system", "content": "Answer from the documents only. Cite them."}]
+    for t in range(turns):
+        context = "\n\n".join(f"Document {i + 1}:\n{d}" for i, d in enumerate(docs))
+        messages.append({"role": "user", "content": f"{context}\n\nQuestion: what does the {rng.choice(WORDS)} policy say?"})
+        if t < turns - 1:
+            messages.append({"role": "assistant", "content": sentence(25)})
+    return {"model": "gpt-4o-mini", "messages": messages}
+
+CODE = '''def settle(orders, ledger):
+    # Settle every delivered order against the ledger.
+    # Orders that were refunded are skipped; see issue 214.
+    total = 0
+    for order in orders:  # orders come sorted by date
+        if order.status == "refunded":
+            continue  # nothing to settle
+        # The ledger may already hold a partial payment.
+        paid = ledger.get(order.id, 0)
+        total += order.amount - paid
+    return total
+'''
+
+def code_review(turns):
+    messages = [{"role": "system", "content": "You are a careful code reviewer."}]
+    code = CODE
+    for t in range(turns):
+        messages.append({"role": "user", "content": f"Please review this change:\n```python\n{code}```\nThanks!  "})
+        if t < turns - 1:
+            messages.append({"role": "assistant", "content": "- " + sentence(10) + "\n- " + sentence(12) + "\n\n\n" + sentence(8)})
+    return {"model": "gpt-4.1", "messages": messages}
+
+def chat(turns):
+    messages = [{"role": "system", "content": "You are a friendly assistant."}]
+    for t in range(turns):
+        messages.append({"role": "user", "content": sentence(rng.randrange(6, 16))})
+        if t < turns - 1:
+            messages.append({"role": "assistant", "content": sentence(rng.randrange(10, 30))})
+    return {"model": "gpt-4o", "messages": messages}
+
+kinds = [("agent_trace", agent_trace, (1, 4), 16), ("rag", rag, (1, 4), 14), ("code_review", code_review, (1, 3), 12), ("chat", chat, (1, 6), 14)]
+for kind, build, (lo, hi), count in kinds:
+    for _ in range(count):
+        print(json.dumps({"kind": kind, "request": build(rng.randrange(lo, hi + 1))}))
