@@ -53,6 +53,24 @@ struct CompressionGoldenTests {
         #expect(short[1]["content"] == .string("yes please"))
     }
 
+    @Test("a document pasted again inside a new question is replaced paragraph by paragraph")
+    func paragraphs() {
+        let paragraph1 = (1...12).map { "The warranty covers part \($0) for two years." }.joined(separator: " ")
+        let paragraph2 = (1...12).map { "Returns of item \($0) need a receipt." }.joined(separator: " ")
+        let context = "Document 1:\n\(paragraph1)\n\n\(paragraph2)"
+        let messages = [
+            message("user", "\(context)\n\nQuestion: how long is the warranty?"),
+            message("assistant", "Two years."),
+            message("user", "\(context)\n\nQuestion: what do returns need?"),
+        ]
+        let (out, report) = compressor().compress(messages: messages)
+        #expect(out[0] == messages[0])
+        #expect(out[2]["content"] == .string(
+            "[Same paragraph as in message 1 above.]\n\n[Same paragraph as in message 1 above.]\n\nQuestion: what do returns need?"
+        ))
+        #expect(report.after[2] < report.before[2] / 4)
+    }
+
     @Test("the system message is left alone unless compression.system is on")
     func system() {
         let text = "Be   brief.\n\n\n\nAlways."

@@ -115,26 +115,31 @@ public struct PromptCompressor: Sendable {
     private func compress(_ text: String, seen: DuplicateRegistry) -> (String, Int, Int) {
         let before = count(text)
         var current = text, tokens = before
-        let rewrites: [(String) -> String] = [
-            { seen.replacingDuplicates(in: $0, minTokens: options.dedupMinTokens, tokenizer: tokenizer) },
-            TextTransforms.minifyJSON,
-            TextTransforms.normalizeWhitespace,
-        ]
-        for rewrite in rewrites {
-            let candidate = rewrite(current)
-            guard candidate != current else { continue }
+        func keep(ifSmaller candidate: String) {
+            guard candidate != current else { return }
             let n = count(candidate)
             if n < tokens {
                 current = candidate
                 tokens = n
             }
         }
+        // A JSON document (a tool result, typically) is only ever deduplicated whole or
+        // minified: it has no prose, fences or paragraphs to look at.
+        if let minified = JSONMinifier.minify(text[...].utf8) {
+            keep(ifSmaller: seen.replacingWhole(text, minTokens: options.dedupMinTokens, tokenizer: tokenizer) ?? text)
+            if current == text { keep(ifSmaller: String(decoding: minified, as: UTF8.self)) }
+            return (current, before, tokens)
+        }
+        keep(ifSmaller: seen.replacingDuplicates(in: current, minTokens: options.dedupMinTokens, tokenizer: tokenizer))
+        keep(ifSmaller: TextTransforms.minifyJSON(current))
+        keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
         return (current, before, tokens)
     }
 }
 
-/// Text blocks seen in earlier messages: whole message texts and fenced blocks, by hash,
-/// with the bytes kept to rule out collisions.
+/// Text blocks seen in earlier messages: whole message texts, fenced blocks and prose
+/// paragraphs (a pasted document re-sent inside a new question), by hash, with the
+/// bytes kept to rule out collisions.
 struct DuplicateRegistry {
     private var blocks: [CacheKey: (message: Int, text: String)] = [:]
 
@@ -146,10 +151,18 @@ struct DuplicateRegistry {
     mutating func register(_ message: JSONValue, index: Int) {
         for text in Self.texts(of: message) {
             add(text, index: index)
-            for segment in TextTransforms.segments(text) where segment.fence != nil {
-                add(String(segment.text), index: index)
+            for segment in TextTransforms.segments(text) {
+                if segment.fence != nil {
+                    add(String(segment.text), index: index)
+                } else {
+                    for paragraph in Self.paragraphs(segment.text) { add(String(paragraph), index: index) }
+                }
             }
         }
+    }
+
+    static func paragraphs(_ prose: Substring) -> [Substring] {
+        prose.split(separator: "\n\n", omittingEmptySubsequences: false)
     }
 
     private mutating func add(_ text: String, index: Int) {
@@ -163,16 +176,35 @@ struct DuplicateRegistry {
         return tokenizer.count(String(text)) >= minTokens ? found.message : nil
     }
 
-    /// The whole text, or each fenced block, replaced by a reference if an earlier message had it.
+    /// A reference to the earlier message that had exactly this text, if one did.
+    func replacingWhole(_ text: String, minTokens: Int, tokenizer: Tokenizer) -> String? {
+        earlier(text, minTokens: minTokens, tokenizer: tokenizer).map { "[Same text as in message \($0 + 1) above.]" }
+    }
+
+    /// The whole text, or each fenced block or prose paragraph, replaced by a reference
+    /// if an earlier message had it. Not for JSON documents, whose paragraphs are data.
     func replacingDuplicates(in text: String, minTokens: Int, tokenizer: Tokenizer) -> String {
-        if let message = earlier(text, minTokens: minTokens, tokenizer: tokenizer) {
-            return "[Same text as in message \(message + 1) above.]"
-        }
+        if let whole = replacingWhole(text, minTokens: minTokens, tokenizer: tokenizer) { return whole }
         var segments = TextTransforms.segments(text)
         var changed = false
-        for i in segments.indices where segments[i].fence != nil {
-            if let message = earlier(segments[i].text, minTokens: minTokens, tokenizer: tokenizer) {
-                segments[i].text = "[Same code block as in message \(message + 1) above.]"
+        for i in segments.indices {
+            if segments[i].fence != nil {
+                if let message = earlier(segments[i].text, minTokens: minTokens, tokenizer: tokenizer) {
+                    segments[i].text = "[Same code block as in message \(message + 1) above.]"
+                    changed = true
+                }
+                continue
+            }
+            var paragraphs = Self.paragraphs(segments[i].text)
+            var replaced = false
+            for p in paragraphs.indices {
+                if let message = earlier(paragraphs[p], minTokens: minTokens, tokenizer: tokenizer) {
+                    paragraphs[p] = "[Same paragraph as in message \(message + 1) above.]"
+                    replaced = true
+                }
+            }
+            if replaced {
+                segments[i].text = Substring(paragraphs.joined(separator: "\n\n"))
                 changed = true
             }
         }
