@@ -30,17 +30,8 @@ struct Compress: ParsableCommand {
         guard let compressionLevel = CompressionLevel(rawValue: level) else {
             throw ValidationError("--level must be one of \(CompressionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let data: Data
-        do {
-            data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            FileHandle.standardError.write(Data("cachette: cannot read \(file): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(1)
-        }
-        guard var request = try? JSONValue.parse(data), request.members != nil else {
-            FileHandle.standardError.write(Data("cachette: \(file) is not a JSON request body\n".utf8))
-            throw ExitCode(1)
-        }
+        let data = try InputFile.read(file)
+        guard var request = try? JSONValue.parse(data), request.members != nil else { InputFile.fail("\(file) is not a JSON request body") }
         let modelName = model ?? request["model"]?.stringValue ?? "gpt-4o"
         let tokenizer = try Tokenizer.shared(TokenEncoding.forModel(modelName).encoding)
         let compressor = PromptCompressor(
@@ -58,8 +49,7 @@ struct Compress: ParsableCommand {
             request.set("prompt", .string(result.prompt))
             rows.append(("prompt", result.before, result.after))
         } else {
-            FileHandle.standardError.write(Data("cachette: the request has neither messages nor a prompt string\n".utf8))
-            throw ExitCode(1)
+            InputFile.fail("the request has neither messages nor a prompt string")
         }
         print(request.jsonString)
         FileHandle.standardError.write(Data(Self.table(rows).utf8))

@@ -22,17 +22,8 @@ struct Tokens: ParsableCommand {
     var file: String
 
     func run() throws {
-        let data: Data
-        do {
-            data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            FileHandle.standardError.write(Data("cachette: cannot read \(file): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(1)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("cachette: \(file) is not UTF-8 text\n".utf8))
-            throw ExitCode(1)
-        }
+        let data = try InputFile.read(file)
+        guard let text = String(data: data, encoding: .utf8) else { InputFile.fail("\(file) is not UTF-8 text") }
         let count = try TokenCounter.count(text: text, model: model)
         if json {
             print(JSONValue.object([
