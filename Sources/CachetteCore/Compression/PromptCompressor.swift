@@ -151,6 +151,8 @@ struct DuplicateRegistry {
     mutating func register(_ message: JSONValue, index: Int) {
         for text in Self.texts(of: message) {
             add(text, index: index)
+            // A JSON document is only ever matched whole.
+            if JSONMinifier.isDocument(Array(text.utf8)) { continue }
             for segment in TextTransforms.segments(text) {
                 if segment.fence != nil {
                     add(String(segment.text), index: index)
@@ -161,8 +163,23 @@ struct DuplicateRegistry {
         }
     }
 
+    /// Prose split at blank lines ("\n\n"), scanning bytes.
     static func paragraphs(_ prose: Substring) -> [Substring] {
-        prose.split(separator: "\n\n", omittingEmptySubsequences: false)
+        var out: [Substring] = []
+        let bytes = prose.utf8
+        var start = bytes.startIndex, i = bytes.startIndex
+        while i < bytes.endIndex {
+            let next = bytes.index(after: i)
+            if bytes[i] == UInt8(ascii: "\n"), next < bytes.endIndex, bytes[next] == UInt8(ascii: "\n") {
+                out.append(Substring(bytes[start..<i]))
+                start = bytes.index(after: next)
+                i = start
+                continue
+            }
+            i = next
+        }
+        out.append(Substring(bytes[start..<bytes.endIndex]))
+        return out
     }
 
     private mutating func add(_ text: String, index: Int) {

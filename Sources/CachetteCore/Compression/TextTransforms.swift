@@ -12,7 +12,7 @@ enum TextTransforms {
     /// at most three spaces). An unclosed fence runs to the end, as Markdown has it.
     static func segments(_ text: String) -> [Segment] {
         var out: [Segment] = []
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        var lines = lines(text[...])[...]
         var prose: [Substring] = []
         func flushProse() {
             if !prose.isEmpty { out.append(Segment(text: Substring(prose.joined(separator: "\n")), fence: nil)) }
@@ -35,6 +35,11 @@ enum TextTransforms {
         }
         flushProse()
         return out
+    }
+
+    /// The lines of a text, split at "\n" on its bytes (far cheaper than by Character).
+    static func lines(_ text: Substring) -> [Substring] {
+        text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
     }
 
     /// Joins segments back: they were split at newlines, which the join restores.
@@ -66,7 +71,7 @@ enum TextTransforms {
         var changed = false
         for i in segments.indices {
             guard let info = segments[i].fence, info.lowercased() == "json" else { continue }
-            let lines = segments[i].text.split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = lines(segments[i].text)
             guard lines.count >= 3, fenceMarker(lines.last!) != nil else { continue }
             let inner = lines[1..<(lines.count - 1)].joined(separator: "\n")
             guard let minified = JSONMinifier.minify(inner[...].utf8) else { continue }
@@ -89,7 +94,7 @@ enum TextTransforms {
         for i in segments.indices where segments[i].fence == nil {
             var out: [Substring] = []
             var blankRun = 0
-            for line in segments[i].text.split(separator: "\n", omittingEmptySubsequences: false) {
+            for line in lines(segments[i].text) {
                 let tidy = tidyLine(line)
                 if tidy.isEmpty || tidy == "\r" {
                     blankRun += 1
