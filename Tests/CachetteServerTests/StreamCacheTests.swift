@@ -189,8 +189,9 @@ struct StreamFaultTests {
     @Test("an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_timeout")
     func idle() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(stream: Array(FakeUpstream.chatStream().prefix(2)) + [.sleep(.seconds(3)), .done]))
-        try await Harness.run(upstream: upstream, configure: { $0.upstream.idleTimeout = .milliseconds(300) }) { h in
+        upstream.reply(.init(stream: Array(FakeUpstream.chatStream().prefix(2)) + [.sleep(.milliseconds(2500)), .done]))
+        // Long enough that a busy machine still gets the head and first events in time.
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.idleTimeout = .seconds(1) }) { h in
             let got = try await h.stream()
             #expect(got.chunks.count == 3)
             #expect(got.lastError?["code"] == .string("upstream_timeout"))
