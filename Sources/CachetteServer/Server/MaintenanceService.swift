@@ -14,10 +14,23 @@ struct MaintenanceService: Service {
                     group.addTask { await store.runWriter() }
                 }
                 group.addTask { await persistCountersPeriodically() }
+                group.addTask { loadTokenizers() }
             }
         }
         await finalFlush()
         try await sidecar.upstream.shutdown()
+    }
+
+    /// Loads (and checks) the vocabularies now, so the first request that needs a token
+    /// count does not wait for them, and a damaged file is reported at start-up.
+    private func loadTokenizers() {
+        for encoding in TokenEncoding.allCases {
+            do {
+                _ = try Tokenizer.shared(encoding)
+            } catch {
+                sidecar.logger.error("tokenizer unavailable; token counts and compression will be skipped", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func persistCountersPeriodically() async {
