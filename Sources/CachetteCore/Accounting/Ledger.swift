@@ -148,21 +148,23 @@ public final class Ledger: Sendable {
         state = Mutex(State(allTime: allTime))
     }
 
+    /// One lock: on the hit path, booking a request must stay an append.
     public func record(_ record: LedgerRecord) {
-        let price = state.withLock { s in
-            if let known = s.prices[record.model] { return known }
-            let found = prices.price(for: record.model)
-            if s.prices.count >= 1024 { s.prices.removeAll() }  // model names come from clients
-            s.prices[record.model] = .some(found)
-            return found
-        }
-        let spent = record.outcome == .hit ? 0 : price?.cost(
-            prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
-        ) ?? 0
-        let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
-        let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
-        let saved = savedByCache + savedByCompression
         state.withLock { s in
+            let price: ModelPrice?
+            if let known = s.prices[record.model] {
+                price = known
+            } else {
+                price = prices.price(for: record.model)
+                if s.prices.count >= 1024 { s.prices.removeAll() }  // model names come from clients
+                s.prices[record.model] = .some(price)
+            }
+            let spent = record.outcome == .hit ? 0 : price?.cost(
+                prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
+            ) ?? 0
+            let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
+            let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
+            let saved = savedByCache + savedByCompression
             if pool != nil { s.pending.append((record, spent, saved, savedByCompression)) }
             s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
             s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)

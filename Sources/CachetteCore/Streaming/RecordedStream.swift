@@ -23,12 +23,6 @@ public struct RecordedStream: Sendable, Equatable {
         ends.append(UInt32(bytes.readableBytes))
     }
 
-    /// Event `index`, sharing storage with the recording.
-    public func event(_ index: Int) -> ByteBuffer {
-        let start = index == 0 ? 0 : Int(ends[index - 1])
-        return bytes.getSlice(at: bytes.readerIndex + start, length: Int(ends[index]) - start)!
-    }
-
     /// The bytes a client gets: the recording as it is (a slice, no copy), or without
     /// the usage event. That takes one copy of the rest, which costs less than the two
     /// extra writes (and flushes) that sending two slices would.

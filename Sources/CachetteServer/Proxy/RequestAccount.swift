@@ -15,8 +15,7 @@ struct RequestAccount: Sendable {
 
     private var latencyMs: Double {
         guard let started = Self.started else { return 0 }
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return (ContinuousClock.now - started).seconds * 1000
     }
 
     private func ledger(
@@ -81,8 +80,7 @@ struct RequestAccount: Sendable {
     func streamEnded(bypassed: Bool, usage: TokenUsage?, failed: Bool, counted: Bool, compression: CompressionTally, duration: Duration) {
         paid(usage)
         compressed(compression)
-        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, compression: compression, latencyMs: ms)
+        ledger(failed ? .error : bypassed ? .bypass : .miss, usage, counted: counted, compression: compression, latencyMs: duration.seconds * 1000)
     }
 
     /// Refused before it could be keyed (bad JSON, too large): in the counters and metrics only.
