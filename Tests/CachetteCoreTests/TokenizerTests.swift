@@ -39,6 +39,20 @@ struct TokenizerTests {
         }
         #expect(mismatches == 0)
     }
+
+    @Test("counting line by line (the memo) gives the whole text's count", arguments: TokenEncoding.allCases)
+    func memo(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        let memo = TokenCountMemo(tokenizer: tokenizer)
+        for row in Self.rows { #expect(memo.count(row.text) == row.ids[encoding]!.count) }
+        // Joins that put every kind of byte on either side of a newline.
+        let edges = ["x.\n/y", "a \n b", "\n\n\nx", "foo\n\u{00A0}bar", "it\n's", "1\n2", "end.\n\n/* c */", "tab\t\n\tx", "a\r\nb", " \n"]
+        for separator in ["\n", "\n\n", ".\n/", " \n", "\r\n", "\n "] {
+            let text = (Self.rows.map(\.text) + edges).joined(separator: separator)
+            #expect(memo.count(text) == tokenizer.count(text), "joined by \(separator.debugDescription)")
+        }
+        for edge in edges { #expect(memo.count(edge) == tokenizer.count(edge), "\(edge.debugDescription)") }
+    }
 }
 
 @Suite("Tokenizer edges")

@@ -10,20 +10,27 @@ public enum JSONMinifier {
         return minified(bytes)
     }
 
+    /// Whether the text (surrounding whitespace aside) is one JSON object or array.
+    public static func isDocument(_ text: String) -> Bool {
+        TextTransforms.withBytes(text[...], isDocument)
+    }
+
     /// Whether the bytes (surrounding whitespace aside) are one JSON object or array.
     public static func isDocument(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer -> Bool in
-            var lexer = JSONLexer(buffer)
-            lexer.skipWhitespace()
-            guard let first = lexer.peek(), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return false }
-            do {
-                try lexer.skipValue()
-            } catch {
-                return false
-            }
-            lexer.skipWhitespace()
-            return lexer.atEnd
+        bytes.withUnsafeBufferPointer(isDocument)
+    }
+
+    static func isDocument(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var lexer = JSONLexer(buffer)
+        lexer.skipWhitespace()
+        guard let first = lexer.peek(), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return false }
+        do {
+            try lexer.skipValue()
+        } catch {
+            return false
         }
+        lexer.skipWhitespace()
+        return lexer.atEnd
     }
 
     private static func minified(_ bytes: [UInt8]) -> [UInt8] {

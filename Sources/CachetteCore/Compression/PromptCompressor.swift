@@ -4,6 +4,9 @@ public enum CompressionLevel: String, Sendable, CaseIterable {
     case off
     /// Meaning-preserving: JSON minification, duplicate removal, whitespace in prose.
     case safe
+    /// `safe`, plus rewrites that may drop text: comments in fenced code, hard wraps in
+    /// prose, and the middle of tool outputs over `maxToolOutputTokens`.
+    case aggressive
 }
 
 public struct CompressionOptions: Sendable {
@@ -12,11 +15,16 @@ public struct CompressionOptions: Sendable {
     public var dedupMinTokens: Int
     /// Whether system (and developer) messages may be rewritten.
     public var system: Bool
+    /// `aggressive` cuts a tool output longer than this to its head and tail.
+    public var maxToolOutputTokens: Int
+    /// Below this the head and tail would be little more than the marker between them.
+    public static let minimumToolOutputTokens = 256
 
-    public init(level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false) {
+    public init(level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false, maxToolOutputTokens: Int = 4096) {
         self.level = level
         self.dedupMinTokens = dedupMinTokens
         self.system = system
+        self.maxToolOutputTokens = maxToolOutputTokens
     }
 }
 
@@ -40,6 +48,7 @@ public struct CompressionTally: Sendable, Equatable {
 ///   conversation's first k messages gives a prefix of compressing all of them, and
 ///   providers' prefix caches keep hitting;
 /// - never grows: a rewrite is kept only if the exact token count goes down;
+/// - lossless at `safe`: only `aggressive` may drop text, and says where it cut;
 /// - structure untouched: roles, names, tool-call ids and arguments, images and other
 ///   non-text parts stay as they are, and so does the system message unless `system`.
 public struct PromptCompressor: Sendable {
@@ -62,18 +71,20 @@ public struct PromptCompressor: Sendable {
     public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {
         var report = Report()
         var seen = DuplicateRegistry()
+        let counter = TokenCountMemo(tokenizer: tokenizer)
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             // At `off` nothing is rewritten, but the report still counts every message.
             let eligible = options.level != .off && (options.system || (role != "system" && role != "developer"))
+            let toolOutput = role == "tool" || role == "function"
             var before = 0, after = 0
             var rewritten = message
             if case .object(var members) = message, let at = members.firstIndex(where: { $0.key == "content" }) {
                 switch members[at].value {
                 case .string(let text):
-                    let result = eligible ? compress(text, seen: seen) : (text, count(text), count(text))
+                    let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : unchanged(text, counter)
                     members[at].value = .string(result.0)
                     before += result.1
                     after += result.2
@@ -82,7 +93,7 @@ public struct PromptCompressor: Sendable {
                         guard case .object(var fields) = parts[p], parts[p]["type"]?.stringValue == "text",
                               let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
                         else { continue }
-                        let result = eligible ? compress(text, seen: seen) : (text, count(text), count(text))
+                        let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : unchanged(text, counter)
                         fields[t].value = .string(result.0)
                         parts[p] = .object(fields)
                         before += result.1
@@ -105,34 +116,49 @@ public struct PromptCompressor: Sendable {
 
     /// A `/v1/completions` prompt: the same rewrites, without duplicate removal.
     public func compress(prompt: String) -> (prompt: String, before: Int, after: Int) {
-        guard options.level != .off else { let n = count(prompt); return (prompt, n, n) }
-        return compress(prompt, seen: DuplicateRegistry())
+        let counter = TokenCountMemo(tokenizer: tokenizer)
+        guard options.level != .off else { return unchanged(prompt, counter) }
+        return compress(prompt, seen: DuplicateRegistry(), toolOutput: false, counter: counter)
     }
 
-    private func count(_ text: String) -> Int { tokenizer.count(text) }
+    private func unchanged(_ text: String, _ counter: TokenCountMemo) -> (String, Int, Int) {
+        let n = counter.count(text)
+        return (text, n, n)
+    }
 
     /// Applies each rewrite in turn, keeping it only if it lowers the token count.
-    private func compress(_ text: String, seen: DuplicateRegistry) -> (String, Int, Int) {
-        let before = count(text)
+    private func compress(_ text: String, seen: DuplicateRegistry, toolOutput: Bool, counter: TokenCountMemo) -> (String, Int, Int) {
+        // Rewrites change a few lines of a text: the memo counts only those again.
+        let before = counter.count(text)
         var current = text, tokens = before
         func keep(ifSmaller candidate: String) {
             guard candidate != current else { return }
-            let n = count(candidate)
+            let n = counter.count(candidate)
             if n < tokens {
                 current = candidate
                 tokens = n
             }
         }
+        let aggressive = options.level == .aggressive
         // A JSON document (a tool result, typically) is only ever deduplicated whole or
         // minified: it has no prose, fences or paragraphs to look at.
         if let minified = JSONMinifier.minify(text[...].utf8) {
             keep(ifSmaller: seen.replacingWhole(text, minTokens: options.dedupMinTokens, tokenizer: tokenizer) ?? text)
             if current == text { keep(ifSmaller: String(decoding: minified, as: UTF8.self)) }
-            return (current, before, tokens)
+        } else {
+            keep(ifSmaller: seen.replacingDuplicates(in: current, minTokens: options.dedupMinTokens, tokenizer: tokenizer))
+            keep(ifSmaller: TextTransforms.minifyJSON(current))
+            if aggressive {
+                keep(ifSmaller: TextTransforms.stripComments(current))
+                // A tool's output is data: its line breaks are the tool's, not a wrap.
+                if !toolOutput { keep(ifSmaller: ProseReflow.reflow(current)) }
+            }
+            keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
         }
-        keep(ifSmaller: seen.replacingDuplicates(in: current, minTokens: options.dedupMinTokens, tokenizer: tokenizer))
-        keep(ifSmaller: TextTransforms.minifyJSON(current))
-        keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
+        if aggressive, toolOutput, tokens > options.maxToolOutputTokens,
+           let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter) {
+            keep(ifSmaller: cut)
+        }
         return (current, before, tokens)
     }
 }
@@ -144,6 +170,7 @@ struct DuplicateRegistry {
     private var blocks: [CacheKey: (message: Int, text: String)] = [:]
 
     private static func key(_ text: some StringProtocol) -> CacheKey {
+        if let key = text.utf8.withContiguousStorageIfAvailable({ CacheKey(hashing: UnsafeRawBufferPointer($0)) }) { return key }
         var copy = String(text)
         return copy.withUTF8 { CacheKey(hashing: UnsafeRawBufferPointer($0)) }
     }
@@ -152,7 +179,7 @@ struct DuplicateRegistry {
         for text in Self.texts(of: message) {
             add(text, index: index)
             // A JSON document is only ever matched whole.
-            if JSONMinifier.isDocument(Array(text.utf8)) { continue }
+            if JSONMinifier.isDocument(text) { continue }
             for segment in TextTransforms.segments(text) {
                 if segment.fence != nil {
                     add(String(segment.text), index: index)

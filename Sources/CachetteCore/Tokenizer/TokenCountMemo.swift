@@ -1,0 +1,70 @@
+import CXXHash
+
+/// Exact token counts of many similar texts (a message and its rewrites), counting each
+/// distinct line once.
+///
+/// A text splits into independent pieces wherever a newline is followed by a printable
+/// ASCII byte other than `/`: no pre-tokenizer piece of cl100k or o200k crosses such a
+/// point (letters, numbers and contractions never take a newline; whitespace pieces
+/// stop at non-whitespace; o200k's punctuation piece takes trailing newlines and
+/// slashes, hence the `/`). So a text's count is the sum of its pieces' counts, and a
+/// rewrite that changes a few lines costs only those lines.
+public final class TokenCountMemo {
+    public let tokenizer: Tokenizer
+    private var counts: [Piece: Int] = [:]
+
+    private struct Piece: Hashable {
+        let low: UInt64
+        let high: UInt64
+        let length: Int
+    }
+
+    public init(tokenizer: Tokenizer) {
+        self.tokenizer = tokenizer
+    }
+
+    public func count(_ text: String) -> Int {
+        var copy = text
+        return copy.withUTF8 { count(utf8: $0) }
+    }
+
+    public func count(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var total = 0
+        Self.forEachPiece(bytes) { range in total += piece(UnsafeBufferPointer(rebasing: bytes[range])) }
+        return total
+    }
+
+    /// The independent pieces of a text (byte ranges; each but the last ends with a
+    /// newline) and their token counts.
+    public func pieces(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [(range: Range<Int>, tokens: Int)] {
+        var out: [(range: Range<Int>, tokens: Int)] = []
+        Self.forEachPiece(bytes) { range in out.append((range, piece(UnsafeBufferPointer(rebasing: bytes[range])))) }
+        return out
+    }
+
+    private static func forEachPiece(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        var start = 0
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            if bytes[i] == UInt8(ascii: "\n"), i + 1 < n, startsPiece(bytes[i + 1]) {
+                body(start..<(i + 1))
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < n { body(start..<n) }
+    }
+
+    @inline(__always)
+    static func startsPiece(_ b: UInt8) -> Bool { b > 0x20 && b < 0x7F && b != UInt8(ascii: "/") }
+
+    private func piece(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let hash = XXH3_128bits(bytes.baseAddress, bytes.count)
+        let key = Piece(low: hash.low64, high: hash.high64, length: bytes.count)
+        if let known = counts[key] { return known }
+        let n = tokenizer.encode(utf8: bytes).count
+        counts[key] = n
+        return n
+    }
+}
