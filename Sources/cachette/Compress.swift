@@ -11,7 +11,7 @@ struct Compress: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Compression level: off or safe.", valueName: "level"))
+    @Option(help: ArgumentHelp("Compression level: off, safe or aggressive.", valueName: "level"))
     var level: String = "safe"
 
     @Option(help: ArgumentHelp("The model whose tokenizer counts the tokens (default: the request's model, else gpt-4o).", valueName: "model"))
@@ -20,11 +20,21 @@ struct Compress: ParsableCommand {
     @Option(help: ArgumentHelp("Shortest repeated block, in tokens, replaced by a reference.", valueName: "tokens"))
     var dedupMinTokens = 64
 
+    @Option(help: ArgumentHelp("At aggressive, a longer tool output is cut to its head and tail.", valueName: "tokens"))
+    var maxToolOutputTokens = 4096
+
     @Flag(help: "Also rewrite system and developer messages.")
     var system = false
 
     @Argument(help: ArgumentHelp("The request file, or - for standard input.", valueName: "file"))
     var file: String
+
+    func validate() throws {
+        guard maxToolOutputTokens >= CompressionOptions.minimumToolOutputTokens else {
+            throw ValidationError("--max-tool-output-tokens must be at least \(CompressionOptions.minimumToolOutputTokens)")
+        }
+        guard dedupMinTokens > 0 else { throw ValidationError("--dedup-min-tokens must be positive") }
+    }
 
     func run() throws {
         guard let compressionLevel = CompressionLevel(rawValue: level) else {
@@ -35,7 +45,10 @@ struct Compress: ParsableCommand {
         let modelName = model ?? request["model"]?.stringValue ?? "gpt-4o"
         let tokenizer = try Tokenizer.shared(TokenEncoding.forModel(modelName).encoding)
         let compressor = PromptCompressor(
-            options: CompressionOptions(level: compressionLevel, dedupMinTokens: dedupMinTokens, system: system), tokenizer: tokenizer
+            options: CompressionOptions(
+                level: compressionLevel, dedupMinTokens: dedupMinTokens, system: system, maxToolOutputTokens: maxToolOutputTokens
+            ),
+            tokenizer: tokenizer
         )
         var rows: [(String, Int, Int)] = []
         if let messages = request["messages"]?.arrayValue {

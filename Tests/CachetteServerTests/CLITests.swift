@@ -167,5 +167,12 @@ struct CLITests {
         #expect(try JSONValue.parse(off.stdout) == JSONValue.parse(CompressionForwardingTests.body))
         let bad = try await CLI.run(["compress", "--level", "max", path])
         #expect(bad.status != 0)
+        // aggressive with a low tool-output limit cuts the tool result; below 256 is refused.
+        let cut = try await CLI.run(["compress", "--level", "aggressive", "--max-tool-output-tokens", "256", path])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        let cutTool = try JSONValue.parse(cut.stdout)["messages"]?.arrayValue?[1]["content"]?.stringValue ?? ""
+        #expect(cutTool.contains("[… Cachette cut "))
+        let tooLow = try await CLI.run(["compress", "--level", "aggressive", "--max-tool-output-tokens", "100", path])
+        #expect(tooLow.status != 0 && tooLow.stderr.contains("at least 256"))
     }
 }

@@ -61,4 +61,32 @@ struct CompressionForwardingTests {
             #expect(h.upstream.lastBody == Self.body)
         }
     }
+
+    @Test("aggressive strips code comments on the way up and is cached apart from safe")
+    func aggressive() async throws {
+        let review = "Review this:\n```python\n# Adds one.\ndef inc(x):  # why not\n    return x + 1\n```"
+        let body = JSONValue.object([
+            "model": .string("gpt-4o"),
+            "messages": .array([.object(["role": .string("user"), "content": .string(review)])]),
+        ]).jsonString
+        let aggressive: HTTPFields = [HTTPField.Name("x-cachette-compress")!: "aggressive"]
+        try await Harness.run { h in
+            let miss = try await h.post("/v1/chat/completions", body, headers: aggressive)
+            expectCache(miss, "MISS")
+            let sent = try JSONValue.parse(h.upstream.lastBody)["messages"]?.arrayValue?[0]["content"]?.stringValue
+            #expect(sent == "Review this:\n```python\ndef inc(x):\n    return x + 1\n```")
+            #expect(Int(miss.headers[HTTPField.Name("x-cachette-tokens-saved")!] ?? "") ?? 0 > 5)
+            expectCache(try await h.post("/v1/chat/completions", body, headers: aggressive), "HIT")
+            // The same request at safe was never answered from the full prompt: a miss, sent with its comments.
+            expectCache(try await h.post("/v1/chat/completions", body), "MISS")
+            #expect(try JSONValue.parse(h.upstream.lastBody)["messages"]?.arrayValue?[0]["content"]?.stringValue == review)
+            expectCache(try await h.post("/v1/chat/completions", body, headers: [HTTPField.Name("x-cachette-compress")!: "off"]), "HIT")
+            #expect(h.upstream.calls == 2)
+        }
+        // compression.level: aggressive in the config does the same without the header.
+        try await Harness.run(configure: { $0.compression.level = .aggressive }) { h in
+            _ = try await h.post("/v1/chat/completions", body)
+            #expect(try JSONValue.parse(h.upstream.lastBody)["messages"]?.arrayValue?[0]["content"]?.stringValue?.contains("#") == false)
+        }
+    }
 }

@@ -37,6 +37,7 @@ struct ConfigTests {
         #expect(shipped.accounting.prices.entries == defaults.accounting.prices.entries && !shipped.accounting.prices.entries.isEmpty)
         #expect(shipped.accounting.ledgerRetention == defaults.accounting.ledgerRetention)
         #expect(shipped.compression.level == .safe && shipped.compression.dedupMinTokens == 64 && !shipped.compression.system)
+        #expect(shipped.compression.maxToolOutputTokens == 4096 && defaults.compression.maxToolOutputTokens == 4096)
         #expect(shipped.logging.level == .info)
     }
 
@@ -95,8 +96,9 @@ struct ConfigTests {
         ("stream:\n  finish_on_disconnect: later", "stream.finish_on_disconnect", "true or false"),
         ("stream:\n  max_buffered_bytes: 1KiB", "stream.max_buffered_bytes", "at least 64KiB"),
         ("stream:\n  buffer: 1MiB", "stream.buffer", "unknown setting"),
-        ("compression:\n  level: max", "compression.level", "off, safe"),
+        ("compression:\n  level: max", "compression.level", "off, safe, aggressive"),
         ("compression:\n  dedup_min_tokens: 0", "compression.dedup_min_tokens", "positive"),
+        ("compression:\n  max_tool_output_tokens: 100", "compression.max_tool_output_tokens", "at least 256"),
         ("database: x", "database", "unknown section"),
         ("server: [1, 2]", "server", "mapping"),
         ("server: {host: [", "(file)", "not valid YAML"),

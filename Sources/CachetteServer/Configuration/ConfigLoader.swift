@@ -138,6 +138,7 @@ public enum ConfigLoader {
             case "level": compression.level = try choice(value, key)
             case "dedup_min_tokens": compression.dedupMinTokens = try positiveInt(value, key)
             case "system": compression.system = try bool(value, key)
+            case "max_tool_output_tokens": compression.maxToolOutputTokens = try positiveInt(value, key)
             default: throw unknown(key)
             }
         }
@@ -262,6 +263,9 @@ public enum ConfigLoader {
         guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
         // Below one event's size every stream would be cut at its first chunk.
         guard config.stream.maxBufferedBytes >= 64 << 10 else { throw ConfigError("stream.max_buffered_bytes", "must be at least 64KiB") }
+        guard config.compression.maxToolOutputTokens >= CompressionOptions.minimumToolOutputTokens else {
+            throw ConfigError("compression.max_tool_output_tokens", "must be at least \(CompressionOptions.minimumToolOutputTokens)")
+        }
         guard !config.cache.path.isEmpty else { throw ConfigError("cache.path", "must not be empty") }
         guard config.upstream.timeout > .zero else { throw ConfigError("upstream.timeout", "must be greater than zero") }
         guard config.upstream.connectTimeout > .zero else { throw ConfigError("upstream.connect_timeout", "must be greater than zero") }

@@ -5,7 +5,7 @@ import HTTPTypes
 /// - `Cache-Control: no-cache`: skip the lookup, still store the fresh answer.
 /// - `Cache-Control: no-store`: do not store the answer.
 /// - `x-cachette-ttl: SECONDS`: this answer's lifetime; 0 means do not store.
-/// - `x-cachette-compress: off|safe`: this request's compression level.
+/// - `x-cachette-compress: off|safe|aggressive`: this request's compression level.
 struct CacheControls: Sendable {
     var noCache = false
     var noStore = false

@@ -33,17 +33,20 @@ struct CachedEndpoint: Sendable {
     }
 
     private func handle(_ request: Request) async throws -> Response {
-        let body: ByteBuffer, controls: CacheControls, keyed: KeyedRequest
+        let body: ByteBuffer, controls: CacheControls, keyed: KeyedRequest, level: CompressionLevel
         do {
             body = try await read(request)
             controls = try CacheControls(request.headers)
-            keyed = try key(body, scope: sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers))
+            level = compresses ? controls.compression ?? sidecar.config.compression.level : .off
+            var scope = sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers)
+            // An answer to a prompt that lost text is not an answer to the original prompt.
+            if level == .aggressive { scope += "\u{0}compress=aggressive" }
+            keyed = try key(body, scope: scope)
         } catch {
             RequestAccount(sidecar: sidecar, route: route, model: "", streamed: false).rejected()
             throw error
         }
 
-        let level = controls.compression ?? sidecar.config.compression.level
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS")
         }
@@ -57,6 +60,9 @@ struct CachedEndpoint: Sendable {
         }
         return try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
     }
+
+    /// Chat and text completions carry prompts to compress; embeddings are left as sent.
+    private var compresses: Bool { route == "/v1/chat/completions" || route == "/v1/completions" }
 
     private func account(_ keyed: KeyedRequest) -> RequestAccount {
         RequestAccount(sidecar: sidecar, route: route, model: keyed.model, streamed: keyed.stream)
@@ -254,8 +260,7 @@ struct CachedEndpoint: Sendable {
     /// The body to send upstream: chat and text completions compressed at `level` (the
     /// key was computed on the original), and the prompt's tokens before and after.
     private func compressed(_ body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel) -> (ByteBuffer, CompressionTally) {
-        guard level != .off, route == "/v1/chat/completions" || route == "/v1/completions",
-              var parsed = try? JSONValue.parse(body.readableBytesView),
+        guard level != .off, var parsed = try? JSONValue.parse(body.readableBytesView),
               let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(keyed.model).encoding)
         else { return (body, CompressionTally()) }
         var options = sidecar.config.compression
