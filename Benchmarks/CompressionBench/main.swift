@@ -2,7 +2,8 @@ import CachetteCore
 import Foundation
 
 /// Compresses every request of the corpus (`corpus/compression-corpus.jsonl`) at each
-/// level and reports tokens saved per kind, whether any JSON value changed, and the
+/// level and reports tokens saved per kind, whether any JSON value changed at `safe`
+/// (and how many tool outputs `aggressive` cut), and the
 /// time compression adds per request (parse, compress, serialize: what the sidecar does).
 /// Usage: CompressionBench CORPUS
 let path = CommandLine.arguments.dropFirst().first ?? "corpus/compression-corpus.jsonl"
@@ -25,7 +26,7 @@ func p50(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 for level in CompressionLevel.allCases where level != .off {
     let compressor = PromptCompressor(options: CompressionOptions(level: level), tokenizer: tokenizer)
     var byKind: [String: (before: Int, after: Int, requests: Int)] = [:]
-    var jsonChanged = 0, jsonChecked = 0
+    var jsonChanged = 0, jsonChecked = 0, toolOutputsCut = 0
     for row in rows {
         let kind = row["kind"]!.stringValue!
         let messages = row["request"]!["messages"]!.arrayValue!
@@ -36,7 +37,8 @@ for level in CompressionLevel.allCases where level != .off {
         entry.requests += 1
         byKind[kind] = entry
         for (before, after) in zip(messages, out) {
-            guard let text = before["content"]?.stringValue, let value = try? JSONValue.parse(text), value.members != nil || value.arrayValue != nil,
+            if after["content"]?.stringValue?.contains("[… Cachette cut ") == true { toolOutputsCut += 1 }
+            guard level == .safe, let text = before["content"]?.stringValue, let value = try? JSONValue.parse(text), value.members != nil || value.arrayValue != nil,
                   let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same")
             else { continue }
             jsonChecked += 1
@@ -53,11 +55,12 @@ for level in CompressionLevel.allCases where level != .off {
     }
     print(String(format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", "all", rows.count, total.0, total.1,
                  Double(total.0 - total.1) * 100 / Double(max(total.0, 1))))
-    print("JSON values checked: \(jsonChecked), changed: \(jsonChanged)")
+    if level == .safe { print("JSON values checked: \(jsonChecked), changed: \(jsonChanged)") }
+    if level == .aggressive { print("tool outputs cut to head and tail: \(toolOutputsCut)") }
 
     // Time per request, and for a 32 KB agent trace.
     var times: [Double] = []
-    var bodies = rows.map { $0["request"]!.serialized() }
+    let bodies = rows.map { $0["request"]!.serialized() }
     for body in bodies {
         var samples: [Double] = []
         for _ in 0..<15 {
@@ -69,19 +72,25 @@ for level in CompressionLevel.allCases where level != .off {
     }
     print(String(format: "time per request: p50 %.0f µs, max %.0f µs (bodies %d to %d bytes)",
                  p50(times) * 1e6, times.max()! * 1e6, bodies.map(\.count).min()!, bodies.map(\.count).max()!))
-    // 32 KB: the agent traces' tool results, gathered into one conversation.
-    var messages: [JSONValue] = [.object(["role": .string("user"), "content": .string("Investigate the pending orders.")])]
-    for row in rows where row["kind"]?.stringValue == "agent_trace" {
-        messages += row["request"]!["messages"]!.arrayValue!.filter { $0["role"]?.stringValue == "tool" || $0["tool_calls"] != nil }
-        if JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized().count >= 32 << 10 { break }
+    // 32 KB requests of agent-trace turns (a tool call and its result), as many as fit:
+    // JSON results only, and one test log among JSON results.
+    let turns = rows.filter { $0["kind"]?.stringValue == "agent_trace" }.flatMap { row -> [[JSONValue]] in
+        let trace = row["request"]!["messages"]!.arrayValue!
+        return trace.indices.filter { trace[$0]["tool_calls"] != nil && $0 + 1 < trace.count }.map { [trace[$0], trace[$0 + 1]] }
     }
-    let big = JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized()
-    bodies = [big]
-    var samples: [Double] = []
-    for _ in 0..<50 {
-        let start = ContinuousClock.now
-        _ = compressBody(big, compressor)
-        samples.append(seconds(ContinuousClock.now - start))
+    func isLog(_ turn: [JSONValue]) -> Bool { turn[1]["content"]?.stringValue?.hasPrefix("$ ") == true }
+    func size(_ messages: [JSONValue]) -> Int { JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized().count }
+    let firstLog = turns.first { isLog($0) && size($0) < 20 << 10 }!
+    for (name, start) in [("JSON tool results", [JSONValue]()), ("a test log and JSON tool results", firstLog)] {
+        var messages: [JSONValue] = [.object(["role": .string("user"), "content": .string("Investigate the pending orders.")])] + start
+        for turn in turns where !isLog(turn) && size(messages + turn) <= 32 << 10 { messages += turn }
+        let big = JSONValue.object(["model": .string("gpt-4o"), "messages": .array(messages)]).serialized()
+        var samples: [Double] = []
+        for _ in 0..<50 {
+            let start = ContinuousClock.now
+            _ = compressBody(big, compressor)
+            samples.append(seconds(ContinuousClock.now - start))
+        }
+        print(String(format: "%d-byte agent trace (%@): p50 %.2f ms", big.count, name, p50(samples) * 1e3))
     }
-    print(String(format: "%d-byte agent trace: p50 %.2f ms", big.count, p50(samples) * 1e3))
 }

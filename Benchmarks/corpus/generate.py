@@ -1,7 +1,7 @@
 """Builds compression-corpus.jsonl: 56 realistic chat requests of four kinds, from a
 fixed seed, so the corpus is the same on every machine. One line per request:
 {"kind": ..., "request": {...}}. Run: python3 generate.py > compression-corpus.jsonl"""
-import json, random
+import json, random, textwrap
 
 rng = random.Random(20261121)
 WORDS = ("service latency region deploy rollback cache token invoice customer order shipment warehouse "
@@ -17,6 +17,14 @@ def record(i):
             "qty": rng.randrange(1, 5), "price": round(rng.uniform(3, 400), 2)} for _ in range(rng.randrange(1, 4))],
             "status": rng.choice(["pending", "shipped", "delivered", "refunded"]), "notes": sentence(8)}
 
+def test_log(lines):
+    out = ["$ pytest -q tests/", "============ test session starts ============"]
+    for i in range(lines):
+        out.append(f"tests/test_{rng.choice(WORDS)}.py::test_{rng.choice(WORDS)}_{i} PASSED [{i * 100 // lines:3d}%]")
+    out += ["FAILED tests/test_refund.py::test_partial_refund - AssertionError: 40.0 != 38.5",
+            f"============ 1 failed, {lines - 1} passed in {rng.uniform(3, 90):.2f}s ============"]
+    return "\n".join(out)
+
 def agent_trace(turns):
     messages = [{"role": "system", "content": "You are an operations agent. Use the tools to answer precisely."},
                 {"role": "user", "content": "Which orders from " + rng.choice(CITIES) + " are still pending, and why?"}]
@@ -25,15 +33,25 @@ def agent_trace(turns):
         messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": call_id, "type": "function",
                          "function": {"name": rng.choice(["search_orders", "get_order", "list_shipments"]),
                                       "arguments": json.dumps({"query": rng.choice(WORDS), "limit": 20})}}]})
-        result = {"results": [record(i) for i in range(rng.randrange(4, 14))], "next_cursor": None,
-                  "took_ms": rng.randrange(3, 90)}
-        messages.append({"role": "tool", "tool_call_id": call_id, "content": json.dumps(result, indent=2)})
+        if rng.random() < 0.25:
+            # A command's log: long, and mostly the same lines.
+            content = test_log(rng.randrange(150, 700))
+        else:
+            result = {"results": [record(i) for i in range(rng.randrange(4, 14))], "next_cursor": None,
+                      "took_ms": rng.randrange(3, 90)}
+            content = json.dumps(result, indent=2)
+        messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
     messages.append({"role": "assistant", "content": sentence(20)})
     messages.append({"role": "user", "content": "Summarise the blockers   per order, please.\n\n\n"})
     return {"model": "gpt-4o", "messages": messages}
 
 def rag(turns):
-    docs = ["\n\n".join(" ".join(sentence(rng.randrange(10, 20)) for _ in range(4)) for _ in range(3)) for _ in range(2)]
+    # Documents pasted from mail or PDF arrive hard-wrapped at a fixed width, half the time.
+    width = rng.choice([None, 72, 76])
+    def paragraph():
+        text = " ".join(sentence(rng.randrange(10, 20)) for _ in range(4))
+        return textwrap.fill(text, width) if width else text
+    docs = ["\n\n".join(paragraph() for _ in range(3)) for _ in range(2)]
     messages = [{"role": "system", "content": "Answer from the documents only. Cite them."}]
     for t in range(turns):
         context = "\n\n".join(f"Document {i + 1}:\n{d}" for i, d in enumerate(docs))
@@ -55,11 +73,39 @@ CODE = '''def settle(orders, ledger):
     return total
 '''
 
+TS_CODE = '''/**
+ * Applies a refund to an order.
+ * Partial refunds keep the order open; see RFC-12.
+ */
+export function refund(order: Order, amount: number): Order {
+  // Never refund more than was paid.
+  const capped = Math.min(amount, order.paid); // cents
+  /* The ledger is append-only, so we add a negative entry. */
+  ledger.append({ order: order.id, amount: -capped, note: "refund // partial" });
+  return { ...order, paid: order.paid - capped }; // new object, the old one is shared
+}
+'''
+
+GO_CODE = '''// Package shipping schedules deliveries.
+package shipping
+
+// Next returns the next delivery slot after t.
+// Slots are every two hours from 08:00 to 18:00.
+func Next(t time.Time) time.Time {
+	// Round up to the next even hour.
+	h := t.Hour() + 1 + t.Hour()%2 // 9 -> 10, 10 -> 12
+	if h > 18 { // after the last slot
+		return time.Date(t.Year(), t.Month(), t.Day()+1, 8, 0, 0, 0, t.Location())
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), h, 0, 0, 0, t.Location())
+}
+'''
+
 def code_review(turns):
     messages = [{"role": "system", "content": "You are a careful code reviewer."}]
-    code = CODE
+    language, code = rng.choice([("python", CODE), ("ts", TS_CODE), ("go", GO_CODE)])
     for t in range(turns):
-        messages.append({"role": "user", "content": f"Please review this change:\n```python\n{code}```\nThanks!  "})
+        messages.append({"role": "user", "content": f"Please review this change:\n```{language}\n{code}```\nThanks!  "})
         if t < turns - 1:
             messages.append({"role": "assistant", "content": "- " + sentence(10) + "\n- " + sentence(12) + "\n\n\n" + sentence(8)})
     return {"model": "gpt-4.1", "messages": messages}
