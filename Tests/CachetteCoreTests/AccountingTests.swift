@@ -20,8 +20,8 @@ struct PriceTableTests {
         #expect(Self.table.price(for: "openai/gpt-4o-mini")?.input == 0.15)
         #expect(Self.table.price(for: "claude-3-7-sonnet-latest")?.output == 15)
         #expect(Self.table.price(for: "gpt-4") == nil)
-        #expect(PriceTable.matches("a*b*c", "aXXbYYc"))
-        #expect(!PriceTable.matches("a*b*c", "aXXbYYcd"))
+        #expect(Glob.matches("a*b*c", "aXXbYYc"))
+        #expect(!Glob.matches("a*b*c", "aXXbYYcd"))
     }
 
     @Test("cost: cached prompt tokens at their own price, the cached price defaulting to input")

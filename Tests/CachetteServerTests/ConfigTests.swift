@@ -23,6 +23,11 @@ struct ConfigTests {
         #expect(shipped.server.maxBodyBytes == defaults.server.maxBodyBytes)
         #expect(shipped.upstream.baseURL == defaults.upstream.baseURL)
         #expect(shipped.upstream.apiKey == nil)
+        // The example routing table: no keys, so clients' own keys pass through.
+        #expect(shipped.routes.map(\.name) == ["anthropic", "gemini", "local", "default"])
+        #expect(shipped.routes.allSatisfy { $0.apiKey == nil })
+        #expect(CachetteConfig.route(for: "claude-sonnet-4-6", in: shipped.routes)?.format == .anthropic)
+        #expect(CachetteConfig.route(for: "gpt-4o", in: shipped.routes)?.baseURL == "https://api.openai.com/v1")
         #expect(shipped.upstream.timeout == defaults.upstream.timeout)
         #expect(shipped.upstream.idleTimeout == defaults.upstream.idleTimeout)
         #expect(shipped.upstream.connectTimeout == defaults.upstream.connectTimeout)

@@ -37,7 +37,7 @@ public struct PriceTable: Sendable {
         let name = model.split(separator: "/").last.map(String.init) ?? model
         if let exact = entries[name] ?? entries[model] { return exact }
         var best: (literal: Int, pattern: String, price: ModelPrice)?
-        for (pattern, price) in entries where pattern.contains("*") && Self.matches(pattern, name) {
+        for (pattern, price) in entries where pattern.contains("*") && Glob.matches(pattern, name) {
             let literal = pattern.count - pattern.filter { $0 == "*" }.count
             // Ties go to the alphabetically first pattern, so the choice never depends on hashing order.
             if best == nil || literal > best!.literal || (literal == best!.literal && pattern < best!.pattern) {
@@ -45,32 +45,5 @@ public struct PriceTable: Sendable {
             }
         }
         return best?.price
-    }
-
-    /// Glob match where `*` is the only special character.
-    static func matches(_ pattern: String, _ name: String) -> Bool {
-        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.utf8) }
-        let text = Array(name.utf8)
-        guard let first = parts.first, text.starts(with: first) else { return false }
-        var position = first.count
-        for (index, part) in parts.enumerated().dropFirst() {
-            if index == parts.count - 1 {
-                return part.isEmpty || (text.count - position >= part.count && text.suffix(part.count).elementsEqual(part))
-            }
-            guard let found = find(part, in: text, from: position) else { return false }
-            position = found + part.count
-        }
-        return position == text.count
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty else { return start }
-        guard haystack.count >= needle.count else { return nil }
-        var i = start
-        while i + needle.count <= haystack.count {
-            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
     }
 }

@@ -25,10 +25,17 @@ public struct TokenUsage: Sendable, Equatable {
 
     public init?(usage: JSONValue) {
         guard usage.members != nil else { return nil }
-        let prompt = usage["prompt_tokens"]?.intValue ?? usage["input_tokens"]?.intValue
+        if let input = usage["input_tokens"]?.intValue {
+            // Anthropic counts cache writes and reads apart from `input_tokens`; the prompt is all three.
+            let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
+            let read = usage["cache_read_input_tokens"]?.intValue ?? 0
+            self.init(promptTokens: input + written + read, completionTokens: usage["output_tokens"]?.intValue ?? 0, cachedPromptTokens: read)
+            return
+        }
+        let prompt = usage["prompt_tokens"]?.intValue
         let completion = usage["completion_tokens"]?.intValue ?? usage["output_tokens"]?.intValue
         guard prompt != nil || completion != nil else { return nil }
-        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? usage["cache_read_input_tokens"]?.intValue
+        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue
         self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0, cachedPromptTokens: cached ?? 0)
     }
 }

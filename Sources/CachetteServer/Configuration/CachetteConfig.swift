@@ -6,6 +6,8 @@ import Logging
 public struct CachetteConfig: Sendable {
     public var server = Server()
     public var upstream = Upstream()
+    /// The routing table; empty means one `default` route to `upstream.base_url`.
+    public var upstreams: [Route] = []
     public var cache = Cache()
     public var stream = Stream()
     public var accounting = Accounting()
@@ -32,6 +34,55 @@ public struct CachetteConfig: Sendable {
         public var maxConnections = 64
         /// Largest non-streamed answer read into memory (and so cacheable).
         public var maxResponseBytes = 64 << 20
+    }
+
+    /// One entry of `upstreams:`: where requests for matching models go.
+    public struct Route: Sendable, Equatable {
+        public enum Format: String, Sendable, CaseIterable {
+            case openai
+            case anthropic
+        }
+
+        public var name: String
+        public var baseURL: String
+        public var format = Format.openai
+        /// Glob patterns of model names. The route named `default` takes every model.
+        public var models: [String] = []
+        /// Replaces the client's credential when set. Never logged.
+        public var apiKey: String?
+        /// Nil: `upstream.timeout`.
+        public var timeout: Duration?
+        /// Sent with every request to this upstream.
+        public var headers: [Header] = []
+
+        public struct Header: Sendable, Equatable {
+            public var name: String
+            public var value: String
+        }
+
+        public init(name: String, baseURL: String, format: Format = .openai, models: [String] = [], apiKey: String? = nil) {
+            self.name = name
+            self.baseURL = baseURL
+            self.format = format
+            self.models = models
+            self.apiKey = apiKey
+        }
+
+        public var isDefault: Bool { name == "default" }
+
+        public func matches(model: String) -> Bool {
+            isDefault || models.contains { Glob.matches($0, model) }
+        }
+    }
+
+    /// The routes in force: `upstreams`, or one `default` route built from `upstream`.
+    public var routes: [Route] {
+        upstreams.isEmpty ? [Route(name: "default", baseURL: upstream.baseURL, apiKey: upstream.apiKey)] : upstreams
+    }
+
+    /// The first route whose patterns match the model, else the `default` route.
+    public static func route(for model: String, in routes: [Route]) -> Route? {
+        routes.first { !$0.isDefault && $0.matches(model: model) } ?? routes.first(where: \.isDefault)
     }
 
     public enum Scope: String, Sendable, CaseIterable {

@@ -61,13 +61,15 @@ public enum ConfigLoader {
             switch name {
             case "server": try applyServer(node, &config.server)
             case "upstream": try applyUpstream(node, &config.upstream, environment)
+            case "upstreams": config.upstreams = try routes(node, environment)
             case "cache": try applyCache(node, &config.cache)
             case "stream": try applyStream(node, &config.stream)
             case "compression": try applyCompression(node, &config.compression)
             case "pricing": try applyPricing(node, &config.accounting, directory: directory)
             case "ledger": try applyLedger(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
-            default: throw ConfigError(name, "unknown section (expected server, upstream, cache, stream, compression, pricing, ledger or logging)")
+            default:
+                throw ConfigError(name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger or logging)")
             }
         }
     }
@@ -98,6 +100,48 @@ public enum ConfigLoader {
             default: throw unknown(key)
             }
         }
+    }
+
+    /// `upstreams:`, a list of routes tried in order.
+    private static func routes(_ node: Node, _ env: [String: String]) throws(ConfigError) -> [CachetteConfig.Route] {
+        guard case .sequence(let items) = node else { throw ConfigError("upstreams", "expected a list of upstreams") }
+        var routes: [CachetteConfig.Route] = []
+        for (index, item) in items.enumerated() {
+            let members = try mapping(item, "upstreams[\(index)]")
+            guard let nameNode = members.first(where: { $0.0 == "name" })?.1 else { throw ConfigError("upstreams[\(index)]", "needs a name") }
+            let name = try string(nameNode, "upstreams[\(index)].name")
+            guard !routes.contains(where: { $0.name == name }) else { throw ConfigError("upstreams.\(name)", "is listed twice") }
+            var route = CachetteConfig.Route(name: name, baseURL: "")
+            for (field, value) in members {
+                let key = "upstreams.\(name).\(field)"
+                switch field {
+                case "name": break
+                case "base_url": route.baseURL = try string(value, key)
+                case "format": route.format = try choice(value, key)
+                case "models": route.models = try strings(value, key)
+                case "api_key": route.apiKey = try secret(string(value, key), key, env)
+                case "timeout": route.timeout = try duration(value, key)
+                case "headers":
+                    for (header, headerValue) in try mapping(value, key) {
+                        route.headers.append(.init(name: header, value: try string(headerValue, "\(key).\(header)")))
+                    }
+                default: throw unknown(key)
+                }
+            }
+            if route.isDefault, !route.models.isEmpty { throw ConfigError("upstreams.default.models", "the default upstream takes every model; remove models") }
+            if !route.isDefault, route.models.isEmpty { throw ConfigError("upstreams.\(name).models", "needs at least one model pattern") }
+            try checkURL(route.baseURL, "upstreams.\(name).base_url")
+            routes.append(route)
+        }
+        return routes
+    }
+
+    private static func strings(_ node: Node, _ key: String) throws(ConfigError) -> [String] {
+        if case .scalar = node { return [try string(node, key)] }
+        guard case .sequence(let items) = node else { throw ConfigError(key, "expected a list") }
+        var out: [String] = []
+        for item in items { out.append(try string(item, key)) }
+        return out
     }
 
     private static func applyCache(_ node: Node, _ cache: inout CachetteConfig.Cache) throws(ConfigError) {
@@ -237,7 +281,11 @@ public enum ConfigLoader {
     static func applyEnvironment(_ env: [String: String], to config: inout CachetteConfig) throws(ConfigError) {
         if let host = env["CACHETTE_HOST"], !host.isEmpty { config.server.host = host }
         if let port = env["CACHETTE_PORT"], !port.isEmpty { config.server.port = try self.port(port, "CACHETTE_PORT") }
-        if let upstream = env["CACHETTE_UPSTREAM"], !upstream.isEmpty { config.upstream.baseURL = upstream }
+        // One upstream for everything, in place of any routing table.
+        if let upstream = env["CACHETTE_UPSTREAM"], !upstream.isEmpty {
+            config.upstream.baseURL = upstream
+            config.upstreams = []
+        }
         if let db = env["CACHETTE_DB"], !db.isEmpty { config.cache.path = expandHome(db) }
     }
 
@@ -247,17 +295,16 @@ public enum ConfigLoader {
             guard (0...65535).contains(port) else { throw ConfigError("--port", "must be between 0 and 65535, got \(port)") }
             config.server.port = port
         }
-        if let upstream = o.upstream { config.upstream.baseURL = upstream }
+        if let upstream = o.upstream {
+            config.upstream.baseURL = upstream
+            config.upstreams = []
+        }
         if let database = o.database { config.cache.path = expandHome(database) }
     }
 
     static func validate(_ config: CachetteConfig) throws(ConfigError) {
         guard !config.server.host.isEmpty else { throw ConfigError("server.host", "must not be empty") }
-        guard let url = URL(string: config.upstream.baseURL), let scheme = url.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", url.host?.isEmpty == false
-        else {
-            throw ConfigError("upstream.base_url", "expected an http:// or https:// URL, got \"\(config.upstream.baseURL)\"")
-        }
+        try checkURL(config.upstream.baseURL, "upstream.base_url")
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }
         guard config.cache.ttl > .zero else { throw ConfigError("cache.ttl", "must be greater than zero") }
         guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
@@ -291,6 +338,13 @@ public enum ConfigLoader {
 
     private static func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
         try scalar(node, key)
+    }
+
+    private static func checkURL(_ text: String, _ key: String) throws(ConfigError) {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false
+        else {
+            throw ConfigError(key, "expected an http:// or https:// URL, got \"\(text)\"")
+        }
     }
 
     private static func bool(_ node: Node, _ key: String) throws(ConfigError) -> Bool {

@@ -34,6 +34,23 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(status: .notFound, message: "Unknown path: \(method.rawValue) \(path)", code: "not_found")
     }
 
+    public static func noRoute(model: String) -> APIError {
+        APIError(
+            status: .notFound,
+            message: "No upstream serves the model \"\(model)\": no entry of upstreams matches it and there is no default entry.",
+            code: "model_not_found", param: "model"
+        )
+    }
+
+    /// An OpenAI-shaped request whose model routes to an Anthropic-format upstream.
+    public static func needsTranslation(route: String, path: String) -> APIError {
+        APIError(
+            status: .badRequest,
+            message: "The model routes to upstream \"\(route)\", which speaks Anthropic's format; \(path) requests cannot be sent there yet. Use /v1/messages, or route the model to an OpenAI-format upstream.",
+            code: "unsupported_upstream_format", param: "model"
+        )
+    }
+
     public static func upstreamUnreachable(_ detail: String) -> APIError {
         APIError(status: .badGateway, message: "Could not reach the upstream API: \(detail)", type: "upstream_error", code: "upstream_unreachable")
     }

@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// A cached POST endpoint (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`).
+/// A cached POST endpoint (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+/// and Anthropic's `/v1/messages`).
 ///
 /// The whole request path is here: read the body, key it (one pass, one hash), look the
 /// key up (memory, then one indexed SQLite read), and on a hit write the stored bytes.
@@ -41,12 +42,21 @@ struct CachedEndpoint: Sendable {
             var scope = sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers)
             // An answer to a prompt that lost text is not an answer to the original prompt.
             if level == .aggressive { scope += "\u{0}compress=aggressive" }
+            // Beta features and API versions change what Anthropic answers, and how.
+            if format == .anthropic {
+                scope += "\u{0}beta=" + request.headers[values: CachetteHeaders.anthropicBeta].joined(separator: ",")
+                scope += "\u{0}version=" + (request.headers[CachetteHeaders.anthropicVersion] ?? "")
+            }
             keyed = try key(body, scope: scope)
         } catch {
             RequestAccount(sidecar: sidecar, route: route, model: "", streamed: false).rejected()
             throw error
         }
 
+        // Anthropic streams are relayed live, not yet recorded.
+        if format == .anthropic, keyed.stream {
+            return try await RoutedPassthrough(sidecar: sidecar, format: .anthropic).relay(request, body: body)
+        }
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS")
         }
@@ -61,8 +71,12 @@ struct CachedEndpoint: Sendable {
         return try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
     }
 
-    /// Chat and text completions carry prompts to compress; embeddings are left as sent.
+    /// Chat and text completions carry prompts to compress; embeddings and Anthropic
+    /// messages are left as sent.
     private var compresses: Bool { route == "/v1/chat/completions" || route == "/v1/completions" }
+
+    /// The wire format the route speaks, and so the upstreams it may go to.
+    private var format: CachetteConfig.Route.Format { route == "/v1/messages" ? .anthropic : .openai }
 
     private func account(_ keyed: KeyedRequest) -> RequestAccount {
         RequestAccount(sidecar: sidecar, route: route, model: keyed.model, streamed: keyed.stream)
@@ -241,7 +255,10 @@ struct CachedEndpoint: Sendable {
         let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
         var answer: UpstreamAnswer
         do {
-            answer = try await sidecar.upstream.fetch(sidecar.upstream.makeRequest(request, body: .bytes(forwarded)), logger: sidecar.logger)
+            let route = try sidecar.route(for: keyed.model, path: self.route, format: format)
+            answer = try await sidecar.upstream.fetch(
+                sidecar.upstream.makeRequest(request, route: route, body: .bytes(forwarded)), route: route, logger: sidecar.logger
+            )
         } catch {
             account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error

@@ -9,4 +9,6 @@ enum CachetteHeaders {
     static let tokensSaved = HTTPField.Name("x-cachette-tokens-saved")!
     static let xAPIKey = HTTPField.Name("x-api-key")!
     static let azureAPIKey = HTTPField.Name("api-key")!
+    static let anthropicBeta = HTTPField.Name("anthropic-beta")!
+    static let anthropicVersion = HTTPField.Name("anthropic-version")!
 }

@@ -13,6 +13,8 @@ final class Sidecar: Sendable {
     let metrics = CachetteMetrics(routes: CachetteApplication.cachedRoutes + [Passthrough.route])
     let keyer: RequestKeyer
     let upstream: UpstreamClient
+    /// `config.routes`, tried in order.
+    let routes: [CachetteConfig.Route]
     let flights = SingleFlight<CacheKey, FlightResult>()
     let logger: Logger
     let startedAt = ContinuousClock.now
@@ -24,17 +26,29 @@ final class Sidecar: Sendable {
         self.ledger = ledger
         self.keyer = RequestKeyer(keyFields: config.cache.keyFields)
         self.upstream = UpstreamClient(config: config.upstream)
+        self.routes = config.routes
         self.logger = logger
     }
 }
 
 extension Sidecar {
+    /// The first route whose patterns match the model, else the `default` route; one
+    /// that speaks `format`, as a request to `path` does.
+    func route(for model: String, path: String, format: CachetteConfig.Route.Format = .openai) throws(APIError) -> CachetteConfig.Route {
+        guard let route = CachetteConfig.route(for: model, in: routes) else { throw APIError.noRoute(model: model) }
+        guard route.format == format else { throw APIError.needsTranslation(route: route.name, path: path) }
+        return route
+    }
+
+    /// Where requests without a model (files, batches, …) go: the `default` route, else the first.
+    var fallbackRoute: CachetteConfig.Route { routes.first(where: \.isDefault) ?? routes[0] }
+
     /// Sends a request upstream and streams the answer back as it arrives, uncached
     /// (`X-Cache: BYPASS`): the endpoints Cachette does not cache.
-    func relay(_ outgoing: HTTPClientRequest) async throws -> Response {
+    func relay(_ outgoing: HTTPClientRequest, route: CachetteConfig.Route) async throws -> Response {
         let response: HTTPClientResponse
         do {
-            response = try await upstream.send(outgoing, logger: logger)
+            response = try await upstream.send(outgoing, route: route, logger: logger)
         } catch {
             stats.recordForwarded(bypassed: false, cacheable: false, usage: nil, upstreamError: true)
             metrics.request(route: Passthrough.route, outcome: "error")

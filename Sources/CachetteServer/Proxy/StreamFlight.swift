@@ -54,8 +54,9 @@ final class StreamFlight: Sendable {
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async throws(APIError) -> Started {
-        let outgoing = sidecar.upstream.makeRequest(request, body: .bytes(UsageReporting.requested(in: body)))
-        let response = try await sidecar.upstream.send(outgoing, logger: sidecar.logger)
+        let route = try sidecar.route(for: model, path: request.uri.path)
+        let outgoing = sidecar.upstream.makeRequest(request, route: route, body: .bytes(UsageReporting.requested(in: body)))
+        let response = try await sidecar.upstream.send(outgoing, route: route, logger: sidecar.logger)
         let status = HTTPResponse.Status(code: Int(response.status.code))
         let headers = ForwardedHeaders.response(response.headers)
         let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false

@@ -5,7 +5,7 @@ import Logging
 /// Builds the sidecar: the store, the routes and the background services.
 public enum CachetteApplication {
     /// The POST endpoints answered from the cache.
-    public static let cachedRoutes = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+    public static let cachedRoutes = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages"]
 
     static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
@@ -49,6 +49,11 @@ public enum CachetteApplication {
                 }
             }
         }
+        let countTokens = RoutedPassthrough(sidecar: sidecar, format: .anthropic)
+        router.post("/v1/messages/count_tokens") { request, context in try await countTokens.respond(to: request, context: context) }
+        let models = ModelsEndpoint(sidecar: sidecar)
+        router.get("/v1/models") { request, context in try await models.list(request, context: context) }
+        router.get("/v1/models/**") { request, context in try await models.one(request, context: context) }
         for method in passthroughMethods {
             router.on("/v1/**", method: method) { request, context in try await passthrough.respond(to: request, context: context) }
         }
@@ -64,7 +69,7 @@ public enum CachetteApplication {
                     "cachette listening",
                     metadata: [
                         "address": "\(channel.localAddress?.description ?? host)",
-                        "upstream": "\(config.upstream.baseURL)",
+                        "upstreams": "\(config.routes.map { "\($0.name)=\($0.baseURL)" }.joined(separator: " "))",
                         "cache": "\(config.cache.enabled ? config.cache.path : "disabled")",
                         "scope": "\(config.cache.scope.rawValue)",
                     ]

@@ -11,21 +11,53 @@ enum ForwardedHeaders {
 
     /// Client → upstream. Drops hop-by-hop headers (and any the Connection header names),
     /// our own `x-cachette-*` controls, and Accept-Encoding so the answer arrives as plain
-    /// bytes we can read usage from and store. With `apiKey` set, it replaces the client's.
-    static func request(_ fields: HTTPFields, apiKey: String?) -> HTTPHeaders {
+    /// bytes we can read usage from and store. The route's `api_key` replaces the
+    /// client's credential, and its `headers` are added over the client's.
+    ///
+    /// - Parameters:
+    ///   - translated: an OpenAI-shaped request going to an Anthropic upstream, whose
+    ///     bearer token becomes `x-api-key` and which needs an `anthropic-version`.
+    ///   - clientCredential: false drops the client's credential (a request the client
+    ///     did not address to this upstream must not carry its key there).
+    static func request(
+        _ fields: HTTPFields, route: CachetteConfig.Route, translated: Bool = false, clientCredential: Bool = true
+    ) -> HTTPHeaders {
         let named = connectionTokens(fields)
+        let routeHeaders = Set(route.headers.map { $0.name.lowercased() })
+        let replaceCredential = route.apiKey != nil || translated || !clientCredential
         var headers = HTTPHeaders()
-        headers.reserveCapacity(fields.count)
+        headers.reserveCapacity(fields.count + route.headers.count + 1)
         for field in fields {
             let name = field.name.canonicalName
-            if hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cachette-") || name == "accept-encoding" {
+            if hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cachette-") || name == "accept-encoding"
+                || routeHeaders.contains(name) {
                 continue
             }
-            if apiKey != nil && (name == "authorization" || name == "x-api-key" || name == "api-key") { continue }
+            if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key") { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
-        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        for header in route.headers { headers.add(name: header.name, value: header.value) }
+        var key = route.apiKey
+        if translated, clientCredential, key == nil {
+            key = fields[CachetteHeaders.xAPIKey] ?? fields[.authorization].map { bearer($0) }
+        }
+        if let key {
+            switch route.format {
+            case .openai: headers.add(name: "authorization", value: "Bearer \(key)")
+            case .anthropic: headers.add(name: "x-api-key", value: key)
+            }
+        }
+        if route.format == .anthropic, !headers.contains(name: "anthropic-version") {
+            headers.add(name: "anthropic-version", value: Self.anthropicVersion)
+        }
         return headers
+    }
+
+    /// The Messages API version sent when the client names none.
+    static let anthropicVersion = "2023-06-01"
+
+    private static func bearer(_ authorization: String) -> String {
+        authorization.lowercased().hasPrefix("bearer ") ? String(authorization.dropFirst(7)) : authorization
     }
 
     /// Upstream → client.

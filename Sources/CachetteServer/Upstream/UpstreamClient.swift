@@ -16,12 +16,10 @@ struct UpstreamAnswer: Sendable {
     var contentType: String { headers[.contentType] ?? "application/json" }
 }
 
-/// Forwards requests to the upstream API over a pooled AsyncHTTPClient.
+/// Forwards requests to the upstreams over one pooled AsyncHTTPClient.
 final class UpstreamClient: Sendable {
     let http: HTTPClient
-    private let baseURL: String
-    private let apiKey: String?
-    private let timeout: TimeAmount
+    private let timeout: Duration
     private let maxResponseBytes: Int
 
     init(config: CachetteConfig.Upstream) {
@@ -39,11 +37,7 @@ final class UpstreamClient: Sendable {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        var base = config.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        baseURL = base
-        apiKey = config.apiKey
-        timeout = .nanoseconds(Int64(config.timeout.seconds * 1e9))
+        timeout = config.timeout
         maxResponseBytes = config.maxResponseBytes
     }
 
@@ -51,31 +45,42 @@ final class UpstreamClient: Sendable {
         try await http.shutdown()
     }
 
-    /// Maps the sidecar's `/v1/...` path onto the upstream base URL, which already ends in `/v1`.
-    func makeRequest(_ request: Request, body: HTTPClientRequest.Body?) -> HTTPClientRequest {
-        var path = Substring(request.uri.path)
-        if path.hasPrefix("/v1") { path = path.dropFirst(3) }
-        var url = baseURL + path
+    /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
+    /// route's base URL, which already ends in `/v1`.
+    func makeRequest(
+        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, path: String? = nil, translated: Bool = false,
+        clientCredential: Bool = true
+    ) -> HTTPClientRequest {
+        var base = Substring(route.baseURL)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        var tail = Substring(path ?? request.uri.path)
+        if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
+        var url = String(base + tail)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = ForwardedHeaders.request(request.headers, apiKey: apiKey)
+        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, translated: translated, clientCredential: clientCredential)
         outgoing.body = body
         return outgoing
     }
 
+    /// The time `route` allows for the response head.
+    private func deadline(_ route: CachetteConfig.Route?) -> TimeAmount {
+        .nanoseconds(Int64((route?.timeout ?? timeout).seconds * 1e9))
+    }
+
     /// Sends a request and returns once the response head has arrived.
-    func send(_ request: HTTPClientRequest, logger: Logger) async throws(APIError) -> HTTPClientResponse {
+    func send(_ request: HTTPClientRequest, route: CachetteConfig.Route?, logger: Logger) async throws(APIError) -> HTTPClientResponse {
         do {
-            return try await http.execute(request, timeout: timeout, logger: logger)
+            return try await http.execute(request, timeout: deadline(route), logger: logger)
         } catch {
             throw Self.classify(error)
         }
     }
 
     /// Sends a request and reads the whole answer.
-    func fetch(_ request: HTTPClientRequest, logger: Logger) async throws(APIError) -> UpstreamAnswer {
-        try await collect(send(request, logger: logger))
+    func fetch(_ request: HTTPClientRequest, route: CachetteConfig.Route?, logger: Logger) async throws(APIError) -> UpstreamAnswer {
+        try await collect(send(request, route: route, logger: logger))
     }
 
     /// Reads the whole body of a response whose head has arrived.

@@ -33,6 +33,13 @@ final class FakeUpstream: Sendable {
     }
 
     private let state = Mutex(State())
+    /// What `GET /v1/models` answers.
+    let modelList: String
+
+    init(modelList: String = #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#) {
+        self.modelList = modelList
+    }
+
     /// Streams pause after their first event until `releaseStreams()`.
     private let gate = StreamGate()
 
@@ -65,10 +72,46 @@ final class FakeUpstream: Sendable {
         """
     }
 
+    /// An Anthropic Messages answer, with prompt-cache usage.
+    static func anthropicMessage(call: Int) -> String {
+        """
+        {"id":"msg_\(call)","type":"message","role":"assistant","model":"claude-sonnet-4-6",\
+        "content":[{"type":"text","text":"answer number \(call)"}],"stop_reason":"end_turn","stop_sequence":null,\
+        "usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":7}}
+        """
+    }
+
+    static func anthropicStream(call: Int) -> String {
+        [
+            ("message_start", #"{"type":"message_start","message":{"id":"msg_\#(call)","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":10,"output_tokens":1}}}"#),
+            ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+            ("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"answer number \#(call)"}}"#),
+            ("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
+            ("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7}}"#),
+            ("message_stop", #"{"type":"message_stop"}"#),
+        ].map { "event: \($0.0)\ndata: \($0.1)\n\n" }.joined()
+    }
+
     var application: some ApplicationProtocol {
         let router = Router()
         for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
             router.post(RouterPath(path)) { request, _ in try await self.answer(request, path: path) }
+        }
+        router.post("/v1/messages") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 << 20)
+            self.record(request, path: "/v1/messages", body: Array(body.readableBytesView))
+            let call = self.calls
+            if String(buffer: body).contains(#""stream":true"#) {
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"],
+                                body: .init(byteBuffer: ByteBuffer(string: Self.anthropicStream(call: call))))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: Self.anthropicMessage(call: call))))
+        }
+        router.post("/v1/messages/count_tokens") { request, _ -> Response in
+            self.record(request, path: "/v1/messages/count_tokens", body: [])
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
         }
         router.post("/v1/files") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 64 << 20)
@@ -76,10 +119,15 @@ final class FakeUpstream: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
         }
+        router.get("/v1/models/**") { request, _ -> Response in
+            self.record(request, path: request.uri.path, body: [])
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"id":"\#(request.uri.path.dropFirst(11))","object":"model"}"#)))
+        }
         router.get("/v1/models") { request, _ -> Response in
             self.record(request, path: "/v1/models", body: [])
             return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#)))
+                            body: .init(byteBuffer: ByteBuffer(string: self.modelList)))
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }

@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import CachetteCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `GET /v1/models`: the model lists of every upstream that answers, merged into one
+/// OpenAI-shaped list (Anthropic's entries converted, the first of a duplicate id
+/// kept). The client's credential is sent only to the default upstream; the others
+/// are asked with their own `api_key`, or none. `GET /v1/models/{id}` goes to the
+/// upstream that serves that model.
+struct ModelsEndpoint: Sendable {
+    let sidecar: Sidecar
+
+    func list(_ request: Request, context: some RequestContext) async throws -> Response {
+        // One upstream: its answer as it is, streamed.
+        guard sidecar.routes.count > 1 else {
+            let route = sidecar.routes[0]
+            return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
+        }
+        let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { group in
+            let fallback = sidecar.fallbackRoute.name
+            for (index, route) in distinctRoutes().enumerated() {
+                group.addTask {
+                    // The client's key goes only where its requests go by default; other
+                    // upstreams are asked with their own key, or none (a local server).
+                    let outgoing = sidecar.upstream.makeRequest(
+                        request, route: route, body: nil, path: "/v1/models", clientCredential: route.name == fallback
+                    )
+                    do throws(APIError) {
+                        return (index, .success(try await sidecar.upstream.fetch(outgoing, route: route, logger: sidecar.logger)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results: [(Int, Result<UpstreamAnswer, APIError>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var seen: Set<String> = []
+        var models: [JSONValue] = []
+        var answered = false
+        for (route, result) in zip(distinctRoutes(), answers) {
+            guard case .success(let answer) = result, answer.isSuccess,
+                  let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
+            else {
+                sidecar.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(route.name)"])
+                continue
+            }
+            answered = true
+            for entry in data {
+                guard let model = Self.openAIModel(entry, owner: route.name), let id = model["id"]?.stringValue, seen.insert(id).inserted
+                else { continue }
+                models.append(model)
+            }
+        }
+        guard answered else {
+            // Nobody answered: the first upstream's own answer (or failure) tells the client why.
+            switch answers[0] {
+            case .success(let answer): return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
+            case .failure(let error): throw error
+            }
+        }
+        sidecar.metrics.request(route: Passthrough.route, outcome: "bypass")
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[CachetteHeaders.xCache] = "BYPASS"
+        let body = JSONValue.object(["object": .string("list"), "data": .array(models)]).serialized()
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// `GET /v1/models/{id}`, relayed to the upstream that serves `id`.
+    func one(_ request: Request, context: some RequestContext) async throws -> Response {
+        let id = String(request.uri.path.dropFirst("/v1/models/".count))
+        let model = id.removingPercentEncoding ?? id
+        guard let route = CachetteConfig.route(for: model, in: sidecar.routes) else { throw APIError.noRoute(model: model) }
+        return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
+    }
+
+    /// Each upstream once, even when several routes share a base URL.
+    private func distinctRoutes() -> [CachetteConfig.Route] {
+        var seen: Set<String> = []
+        return sidecar.routes.filter { seen.insert($0.baseURL).inserted }
+    }
+
+    /// An OpenAI model object; Anthropic's (`type: model`, `display_name`, `created_at`) converted.
+    static func openAIModel(_ entry: JSONValue, owner: String) -> JSONValue? {
+        guard let id = entry["id"]?.stringValue else { return nil }
+        if entry["object"]?.stringValue == "model" { return entry }
+        var created = 0
+        if let stamp = entry["created_at"]?.stringValue {
+            created = Int(ISO8601DateFormatter().date(from: stamp)?.timeIntervalSince1970 ?? 0)
+        }
+        return .object(["id": .string(id), "object": .string("model"), "created": .number(String(created)), "owned_by": .string(owner)])
+    }
+}

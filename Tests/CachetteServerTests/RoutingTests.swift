@@ -1,0 +1,130 @@
+@testable import CachetteServer
+import CachetteCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("Routing: upstreams by model")
+struct RoutingTests {
+    @Test("the first matching route wins, the default takes the rest, and no match without a default is a 404")
+    func matching() throws {
+        var config = CachetteConfig()
+        config.upstreams = [
+            .init(name: "anthropic", baseURL: "http://a/v1", format: .anthropic, models: ["claude-*"]),
+            .init(name: "local", baseURL: "http://l/v1", models: ["llama*", "qwen*", "claude-local"]),
+            .init(name: "default", baseURL: "http://d/v1"),
+            .init(name: "late", baseURL: "http://x/v1", models: ["gpt-4o"]),
+        ]
+        func route(_ model: String) -> String? { CachetteConfig.route(for: model, in: config.routes)?.name }
+        #expect(route("claude-sonnet-4-6") == "anthropic")
+        #expect(route("claude-local") == "anthropic", "first match wins")
+        #expect(route("llama3.1:8b") == "local")
+        #expect(route("gpt-4o") == "late", "a pattern beats the default wherever the default is listed")
+        #expect(route("gpt-4o-mini") == "default")
+        config.upstreams.removeAll { $0.isDefault }
+        #expect(route("mistral-large") == nil)
+        // No table: one default route from upstream.base_url.
+        #expect(CachetteConfig().routes.map(\.name) == ["default"])
+    }
+
+    @Test("upstreams in YAML: fields, env keys, headers, and the mistakes named")
+    func yaml() throws {
+        var config = CachetteConfig()
+        try ConfigLoader.apply(yaml: """
+            upstreams:
+              - name: anthropic
+                base_url: https://api.anthropic.com/v1
+                format: anthropic
+                models: ["claude-*"]
+                api_key: env:ROUTE_TEST_KEY
+                timeout: 90s
+                headers: {anthropic-beta: "prompt-caching-2024-07-31"}
+              - name: default
+                base_url: https://api.openai.com/v1
+            """, to: &config, environment: ["ROUTE_TEST_KEY": "sk-ant-x"])
+        let first = try #require(config.upstreams.first)
+        #expect(first.format == .anthropic && first.models == ["claude-*"] && first.apiKey == "sk-ant-x" && first.timeout == .seconds(90))
+        #expect(first.headers == [.init(name: "anthropic-beta", value: "prompt-caching-2024-07-31")])
+        #expect(config.routes.map(\.name) == ["anthropic", "default"])
+        for (yaml, key) in [
+            ("upstreams:\n  - name: a\n    base_url: http://x/v1", "upstreams.a.models"),
+            ("upstreams:\n  - name: default\n    base_url: http://x/v1\n    models: [a]", "upstreams.default.models"),
+            ("upstreams:\n  - name: a\n    base_url: ftp://x\n    models: [a]", "upstreams.a.base_url"),
+            ("upstreams:\n  - name: a\n    base_url: http://x/v1\n    models: [a]\n    format: grpc", "upstreams.a.format"),
+            ("upstreams:\n  - base_url: http://x/v1", "upstreams[0]"),
+            ("upstreams: {a: 1}", "upstreams"),
+        ] {
+            var scratch = CachetteConfig()
+            #expect(throws: ConfigError.self, "\(key)") { try ConfigLoader.apply(yaml: yaml, to: &scratch) }
+            do { try ConfigLoader.apply(yaml: yaml, to: &scratch) } catch { #expect(error.key == key, "\(error)") }
+        }
+        // --upstream replaces the whole table.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString).yaml").path
+        try "upstreams:\n  - name: default\n    base_url: http://file/v1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let overridden = try ConfigLoader.load(file: file, environment: [:], overrides: .init(upstream: "http://flag/v1"))
+        #expect(overridden.routes.map(\.baseURL) == ["http://flag/v1"])
+    }
+
+    @Test("requests go to the upstream their model routes to, with its key, headers and path; /v1/models merges")
+    func forwarding() async throws {
+        let local = FakeUpstream(modelList: #"{"object":"list","data":[{"id":"llama3","object":"model"},{"id":"gpt-4o","object":"model"}]}"#)
+        try await local.application.test(.live) { localClient in
+            let localURL = "http://127.0.0.1:\(localClient.port!)/v1"
+            try await Harness.run(configure: { config in
+                let defaultURL = config.upstream.baseURL
+                var route = CachetteConfig.Route(name: "local", baseURL: localURL, models: ["llama*"], apiKey: "sk-local")
+                route.headers = [.init(name: "x-route", value: "local")]
+                config.upstreams = [route, .init(name: "default", baseURL: defaultURL)]
+            }) { h in
+                let llama = #"{"model":"llama3","messages":[{"role":"user","content":"hi"}]}"#
+                expectCache(try await h.post("/v1/chat/completions", llama), "MISS")
+                #expect(local.calls(to: "/v1/chat/completions") == 1 && h.upstream.calls == 0)
+                #expect(local.lastHeaders[.authorization] == "Bearer sk-local", "the route's key replaces the client's")
+                #expect(local.lastHeaders[HTTPField.Name("x-route")!] == "local")
+                expectCache(try await h.post("/v1/chat/completions", llama), "HIT")
+                _ = try await h.post()
+                #expect(h.upstream.calls(to: "/v1/chat/completions") == 1 && local.calls == 1)
+                #expect(h.upstream.lastHeaders[.authorization] == "Bearer sk-test-one", "the default route passes the client's key")
+
+                let models = try JSONValue.parse(try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"]).text)
+                #expect(models["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["llama3", "gpt-4o"])
+                #expect(local.calls(to: "/v1/models") == 1 && h.upstream.calls(to: "/v1/models") == 1)
+                #expect(local.lastHeaders[.authorization] == "Bearer sk-local" && h.upstream.lastHeaders[.authorization] == "Bearer sk-test-one")
+                let one = try await h.json("/v1/models/llama3")
+                #expect(one["id"]?.stringValue == "llama3" && local.calls(to: "/v1/models/llama3") == 1)
+            }
+        }
+    }
+
+    @Test("a model no route serves is a 404 in OpenAI's shape; /v1/models lists what answers")
+    func unrouted() async throws {
+        try await Harness.run(configure: { config in
+            // No default: the first route takes requests without a model.
+            config.upstreams = [.init(name: "down", baseURL: "http://127.0.0.1:9/v1", models: ["llama*"]),
+                                .init(name: "openai", baseURL: config.upstream.baseURL, models: ["gpt-*"]),
+                                .init(name: "claude", baseURL: config.upstream.baseURL, format: .anthropic, models: ["claude-*"])]
+        }) { h in
+            let response = try await h.post("/v1/chat/completions", #"{"model":"mistral-large","messages":[]}"#)
+            #expect(response.status == .notFound)
+            let error = try JSONValue.parse(response.text)["error"]
+            #expect(error?["code"]?.stringValue == "model_not_found" && error?["param"]?.stringValue == "model")
+            #expect(h.upstream.calls == 0)
+            // A chat completion for a model behind an Anthropic-format upstream is refused, naming it.
+            let claude = try await h.post("/v1/chat/completions", #"{"model":"claude-sonnet-4-6","messages":[]}"#)
+            #expect(claude.status == .badRequest && claude.text.contains("unsupported_upstream_format") && claude.text.contains("claude"))
+            #expect(h.upstream.calls == 0)
+            let models = try JSONValue.parse(try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"]).text)
+            #expect(models["data"]?.arrayValue?.count == 1, "the upstream that is down is left out")
+            #expect(h.upstream.lastHeaders[.authorization] == nil, "no key of its own and not the default: the client's key is not sent there")
+        }
+    }
+
+    @Test("Anthropic model entries become OpenAI model objects")
+    func anthropicModels() throws {
+        let entry = try JSONValue.parse(#"{"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}"#)
+        let model = try #require(ModelsEndpoint.openAIModel(entry, owner: "anthropic"))
+        #expect(model == .object(["id": .string("claude-sonnet-4-6"), "object": .string("model"), "created": .number("1739923200"), "owned_by": .string("anthropic")]))
+    }
+}
