@@ -18,15 +18,14 @@ struct ModelsEndpoint: Sendable {
             let route = sidecar.routes[0]
             return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
         }
+        let upstreams = distinctRoutes()
         let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { group in
             let fallback = sidecar.fallbackRoute.name
-            for (index, route) in distinctRoutes().enumerated() {
+            for (index, route) in upstreams.enumerated() {
                 group.addTask {
                     // The client's key goes only where its requests go by default; other
                     // upstreams are asked with their own key, or none (a local server).
-                    let outgoing = sidecar.upstream.makeRequest(
-                        request, route: route, body: nil, path: "/v1/models", clientCredential: route.name == fallback
-                    )
+                    let outgoing = sidecar.upstream.makeRequest(request, route: route, body: nil, clientCredential: route.name == fallback)
                     do throws(APIError) {
                         return (index, .success(try await sidecar.upstream.fetch(outgoing, route: route, logger: sidecar.logger)))
                     } catch {
@@ -41,7 +40,7 @@ struct ModelsEndpoint: Sendable {
         var seen: Set<String> = []
         var models: [JSONValue] = []
         var answered = false
-        for (route, result) in zip(distinctRoutes(), answers) {
+        for (route, result) in zip(upstreams, answers) {
             guard case .success(let answer) = result, answer.isSuccess,
                   let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
             else {
@@ -73,8 +72,7 @@ struct ModelsEndpoint: Sendable {
     /// `GET /v1/models/{id}`, relayed to the upstream that serves `id`.
     func one(_ request: Request, context: some RequestContext) async throws -> Response {
         let id = String(request.uri.path.dropFirst("/v1/models/".count))
-        let model = id.removingPercentEncoding ?? id
-        guard let route = CachetteConfig.route(for: model, in: sidecar.routes) else { throw APIError.noRoute(model: model) }
+        let route = try sidecar.route(for: id.removingPercentEncoding ?? id, path: request.uri.path, format: nil)
         return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
     }
 

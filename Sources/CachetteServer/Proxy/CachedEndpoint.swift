@@ -13,6 +13,18 @@ import NIOCore
 struct CachedEndpoint: Sendable {
     let route: String
     let sidecar: Sidecar
+    /// Chat and text completions carry prompts to compress; embeddings and Anthropic
+    /// messages are left as sent.
+    private let compresses: Bool
+    /// The wire format the route speaks, and so the upstreams it may go to.
+    private let format: CachetteConfig.Route.Format
+
+    init(route: String, sidecar: Sidecar) {
+        self.route = route
+        self.sidecar = sidecar
+        compresses = route == "/v1/chat/completions" || route == "/v1/completions"
+        format = route == "/v1/messages" ? .anthropic : .openai
+    }
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -55,7 +67,7 @@ struct CachedEndpoint: Sendable {
 
         // Anthropic streams are relayed live, not yet recorded.
         if format == .anthropic, keyed.stream {
-            return try await RoutedPassthrough(sidecar: sidecar, format: .anthropic).relay(request, body: body)
+            return try await RoutedPassthrough(sidecar: sidecar, format: .anthropic).relay(request, body: body, model: keyed.model)
         }
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS")
@@ -70,13 +82,6 @@ struct CachedEndpoint: Sendable {
         }
         return try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
     }
-
-    /// Chat and text completions carry prompts to compress; embeddings and Anthropic
-    /// messages are left as sent.
-    private var compresses: Bool { route == "/v1/chat/completions" || route == "/v1/completions" }
-
-    /// The wire format the route speaks, and so the upstreams it may go to.
-    private var format: CachetteConfig.Route.Format { route == "/v1/messages" ? .anthropic : .openai }
 
     private func account(_ keyed: KeyedRequest) -> RequestAccount {
         RequestAccount(sidecar: sidecar, route: route, model: keyed.model, streamed: keyed.stream)

@@ -18,13 +18,14 @@ struct RoutedPassthrough: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: limit)
         }
-        return try await relay(request, body: body)
-    }
-
-    func relay(_ request: Request, body: ByteBuffer) async throws -> Response {
         guard let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue else {
             throw APIError(status: .badRequest, message: "The request needs a \"model\" string.", code: "missing_model", param: "model")
         }
+        return try await relay(request, body: body, model: model)
+    }
+
+    /// For a caller that has already read the body and its model.
+    func relay(_ request: Request, body: ByteBuffer, model: String) async throws -> Response {
         let route = try sidecar.route(for: model, path: request.uri.path, format: format)
         return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: .bytes(body)), route: route)
     }

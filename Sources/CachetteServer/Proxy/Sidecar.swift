@@ -33,10 +33,10 @@ final class Sidecar: Sendable {
 
 extension Sidecar {
     /// The first route whose patterns match the model, else the `default` route; one
-    /// that speaks `format`, as a request to `path` does.
-    func route(for model: String, path: String, format: CachetteConfig.Route.Format = .openai) throws(APIError) -> CachetteConfig.Route {
+    /// that speaks `format` (nil: any), as a request to `path` does.
+    func route(for model: String, path: String, format: CachetteConfig.Route.Format? = .openai) throws(APIError) -> CachetteConfig.Route {
         guard let route = CachetteConfig.route(for: model, in: routes) else { throw APIError.noRoute(model: model) }
-        guard route.format == format else { throw APIError.needsTranslation(route: route.name, path: path) }
+        guard format == nil || route.format == format else { throw APIError.needsTranslation(route: route.name, path: path) }
         return route
     }
 

@@ -14,17 +14,12 @@ enum ForwardedHeaders {
     /// bytes we can read usage from and store. The route's `api_key` replaces the
     /// client's credential, and its `headers` are added over the client's.
     ///
-    /// - Parameters:
-    ///   - translated: an OpenAI-shaped request going to an Anthropic upstream, whose
-    ///     bearer token becomes `x-api-key` and which needs an `anthropic-version`.
-    ///   - clientCredential: false drops the client's credential (a request the client
-    ///     did not address to this upstream must not carry its key there).
-    static func request(
-        _ fields: HTTPFields, route: CachetteConfig.Route, translated: Bool = false, clientCredential: Bool = true
-    ) -> HTTPHeaders {
+    /// - Parameter clientCredential: false drops the client's credential (a request the
+    ///   client did not address to this upstream must not carry its key there).
+    static func request(_ fields: HTTPFields, route: CachetteConfig.Route, clientCredential: Bool = true) -> HTTPHeaders {
         let named = connectionTokens(fields)
         let routeHeaders = Set(route.headers.map { $0.name.lowercased() })
-        let replaceCredential = route.apiKey != nil || translated || !clientCredential
+        let replaceCredential = route.apiKey != nil || !clientCredential
         var headers = HTTPHeaders()
         headers.reserveCapacity(fields.count + route.headers.count + 1)
         for field in fields {
@@ -37,11 +32,7 @@ enum ForwardedHeaders {
             headers.add(name: field.name.rawName, value: field.value)
         }
         for header in route.headers { headers.add(name: header.name, value: header.value) }
-        var key = route.apiKey
-        if translated, clientCredential, key == nil {
-            key = fields[CachetteHeaders.xAPIKey] ?? fields[.authorization].map { bearer($0) }
-        }
-        if let key {
+        if let key = route.apiKey {
             switch route.format {
             case .openai: headers.add(name: "authorization", value: "Bearer \(key)")
             case .anthropic: headers.add(name: "x-api-key", value: key)
@@ -55,10 +46,6 @@ enum ForwardedHeaders {
 
     /// The Messages API version sent when the client names none.
     static let anthropicVersion = "2023-06-01"
-
-    private static func bearer(_ authorization: String) -> String {
-        authorization.lowercased().hasPrefix("bearer ") ? String(authorization.dropFirst(7)) : authorization
-    }
 
     /// Upstream → client.
     static func response(_ headers: HTTPHeaders) -> HTTPFields {

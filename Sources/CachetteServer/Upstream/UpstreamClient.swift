@@ -45,32 +45,30 @@ final class UpstreamClient: Sendable {
         try await http.shutdown()
     }
 
-    /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
-    /// route's base URL, which already ends in `/v1`.
+    /// Maps the sidecar's `/v1/...` path onto the route's base URL, which already ends in `/v1`.
     func makeRequest(
-        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, path: String? = nil, translated: Bool = false,
-        clientCredential: Bool = true
+        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, clientCredential: Bool = true
     ) -> HTTPClientRequest {
         var base = Substring(route.baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
-        var tail = Substring(path ?? request.uri.path)
+        var tail = Substring(request.uri.path)
         if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
         var url = String(base + tail)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, translated: translated, clientCredential: clientCredential)
+        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, clientCredential: clientCredential)
         outgoing.body = body
         return outgoing
     }
 
     /// The time `route` allows for the response head.
-    private func deadline(_ route: CachetteConfig.Route?) -> TimeAmount {
-        .nanoseconds(Int64((route?.timeout ?? timeout).seconds * 1e9))
+    private func deadline(_ route: CachetteConfig.Route) -> TimeAmount {
+        .nanoseconds(Int64((route.timeout ?? timeout).seconds * 1e9))
     }
 
     /// Sends a request and returns once the response head has arrived.
-    func send(_ request: HTTPClientRequest, route: CachetteConfig.Route?, logger: Logger) async throws(APIError) -> HTTPClientResponse {
+    func send(_ request: HTTPClientRequest, route: CachetteConfig.Route, logger: Logger) async throws(APIError) -> HTTPClientResponse {
         do {
             return try await http.execute(request, timeout: deadline(route), logger: logger)
         } catch {
@@ -79,7 +77,7 @@ final class UpstreamClient: Sendable {
     }
 
     /// Sends a request and reads the whole answer.
-    func fetch(_ request: HTTPClientRequest, route: CachetteConfig.Route?, logger: Logger) async throws(APIError) -> UpstreamAnswer {
+    func fetch(_ request: HTTPClientRequest, route: CachetteConfig.Route, logger: Logger) async throws(APIError) -> UpstreamAnswer {
         try await collect(send(request, route: route, logger: logger))
     }
 
