@@ -151,11 +151,11 @@ struct StreamRecorderTests {
         let errored = feed("data: \(Self.chunk)\n\ndata: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\ndata: [DONE]\n\n").0
         guard case .failed(let message) = errored.end() else { Issue.record("an error event must fail"); return }
         #expect(message.contains("boom"))
-        #expect(errored.sentOpenAIError)
+        #expect(errored.sentErrorEvent)
 
         let named = feed("event: error\ndata: {\"type\":\"overloaded_error\"}\n\ndata: [DONE]\n\n").0
         guard case .failed = named.end() else { Issue.record("an event named error must fail"); return }
-        #expect(!named.sentOpenAIError)
+        #expect(!named.sentErrorEvent)
 
         guard case .failed(let dropped) = feed("data: \(Self.chunk)\n\ndata: [DONE]\n\n").0.end(error: "connection reset") else {
             Issue.record("a read error must fail"); return

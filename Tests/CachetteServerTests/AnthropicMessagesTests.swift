@@ -56,16 +56,95 @@ struct AnthropicMessagesTests {
         }
     }
 
-    @Test("streams are relayed live (not yet recorded); count_tokens is forwarded; an OpenAI-format route is refused")
+    static let streamBody = body.replacingOccurrences(of: #""max_tokens":64"#, with: #""max_tokens":64,"stream":true"#)
+    static let streamHeaders = [("x-api-key", "sk-ant-test"), ("anthropic-version", "2023-06-01"), ("authorization", "")]
+
+    @Test("a stream is recorded and replayed byte for byte with Anthropic's events; a non-stream request gets the assembled message")
+    func streamReplay() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(stream: FakeUpstream.anthropicToolStream()))
+        try await Harness.run(upstream: upstream, configure: Self.routed) { h in
+            let miss = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            #expect(miss.xCache == "MISS" && miss.contentType == "text/event-stream")
+            #expect(miss.events.first?.name == "message_start" && miss.events.last?.name == "message_stop")
+            #expect(!h.upstream.lastBody.contains("stream_options"), "Anthropic is not asked for OpenAI's usage option")
+            let hit = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            #expect(hit.xCache == "HIT")
+            #expect(hit.text == miss.text.replacingOccurrences(of: "event: ping\ndata: {\"type\":\"ping\"}\n\n", with: ""),
+                    "the replay is the recording: every event but the keep-alive ping, byte for byte")
+            #expect(upstream.calls(to: "/v1/messages") == 1)
+
+            let whole = try await h.post("/v1/messages", Self.body, headers: Self.headers)
+            expectCache(whole, "HIT")
+            let message = try JSONValue.parse(whole.text)
+            #expect(message["type"]?.stringValue == "message" && message["stop_reason"]?.stringValue == "tool_use")
+            #expect(message["content"]?.arrayValue?.first?["text"]?.stringValue == "Let me check ✓")
+            #expect(message["content"]?.arrayValue?.last?["input"] == .object(["city": .string("Paris")]))
+            #expect(upstream.calls(to: "/v1/messages") == 1)
+            #expect(try await h.statsValue("hits") == 2)
+            let stats = try await h.json("/stats")
+            #expect(stats["models"]?["claude-sonnet-4-6"]?["input_tokens"]?.intValue == 230, "input + cache reads, from message_start")
+            #expect(stats["models"]?["claude-sonnet-4-6"]?["output_tokens"]?.intValue == 12, "output from message_delta")
+        }
+    }
+
+    @Test("a stored message streams as Anthropic's event sequence; identical concurrent streams share one upstream call")
+    func synthesizedAndShared() async throws {
+        let upstream = FakeUpstream()
+        try await Harness.run(upstream: upstream, configure: Self.routed) { h in
+            expectCache(try await h.post("/v1/messages", Self.body, headers: Self.headers), "MISS")
+            let streamed = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            #expect(streamed.xCache == "HIT")
+            #expect(streamed.events.map { $0.name ?? "" } == [
+                "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
+            ])
+            #expect(streamed.text.contains(#""text":"answer number 1""#))
+
+            upstream.reply(.init(stream: FakeUpstream.anthropicToolStream(hold: true)))
+            let other = Self.streamBody.replacingOccurrences(of: "Say hello", with: "Weather?")
+            let streams = Task {
+                try await withThrowingTaskGroup(of: ReceivedStream.self) { group in
+                    for _ in 0..<5 { group.addTask { try await h.stream(other, path: "/v1/messages", headers: Self.streamHeaders) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            try await eventually { upstream.calls(to: "/v1/messages") == 2 }
+            try await Task.sleep(for: .milliseconds(300))
+            upstream.releaseStreams()
+            let results = try await streams.value
+            #expect(upstream.calls(to: "/v1/messages") == 2, "five identical streams, one upstream call")
+            #expect(results.filter { $0.xCache == "MISS" }.count == 1)
+            #expect(Set(results.map(\.raw)).count == 1)
+        }
+    }
+
+    @Test("a stream that fails gets one Anthropic error event, and nothing is stored")
+    func streamFailure() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(stream: Array(FakeUpstream.anthropicToolStream().prefix(4)) + [.fail]))
+        try await Harness.run(upstream: upstream, configure: Self.routed) { h in
+            let cut = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            let last = try #require(cut.events.last)
+            #expect(last.name == "error")
+            #expect(try JSONValue.parse(last.data)["error"]?["type"]?.stringValue == "api_error")
+            #expect(cut.events.filter { $0.name == "error" }.count == 1)
+
+            upstream.reply(.init(stream: Array(FakeUpstream.anthropicToolStream().prefix(3))
+                + [.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]))
+            let refused = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            #expect(refused.events.filter { $0.name == "error" }.count == 1, "the upstream's own error event, not a second one")
+            #expect(refused.text.contains("overloaded_error"))
+
+            upstream.reply(.init())
+            let fresh = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
+            #expect(fresh.xCache == "MISS", "neither failed stream was stored")
+            #expect(upstream.calls(to: "/v1/messages") == 3)
+        }
+    }
+
+    @Test("count_tokens is forwarded; an OpenAI-format route is refused for /v1/messages")
     func passthrough() async throws {
         try await Harness.run(configure: Self.routed) { h in
-            let streamBody = Self.body.replacingOccurrences(of: #""max_tokens":64"#, with: #""max_tokens":64,"stream":true"#)
-            let stream = try await h.post("/v1/messages", streamBody, headers: Self.headers)
-            expectCache(stream, "BYPASS")
-            #expect(stream.text.hasPrefix("event: message_start") && stream.text.contains("event: message_stop"))
-            _ = try await h.post("/v1/messages", streamBody, headers: Self.headers)
-            #expect(h.upstream.calls(to: "/v1/messages") == 2)
-
             let count = try await h.post("/v1/messages/count_tokens", Self.body, headers: Self.headers)
             #expect(count.status == .ok && count.text == #"{"input_tokens":42}"#)
             #expect(h.upstream.calls(to: "/v1/messages/count_tokens") == 1)

@@ -111,8 +111,8 @@ struct RoutingTests {
             let error = try JSONValue.parse(response.text)["error"]
             #expect(error?["code"]?.stringValue == "model_not_found" && error?["param"]?.stringValue == "model")
             #expect(h.upstream.calls == 0)
-            // A chat completion for a model behind an Anthropic-format upstream is refused, naming it.
-            let claude = try await h.post("/v1/chat/completions", #"{"model":"claude-sonnet-4-6","messages":[]}"#)
+            // A text completion for a model behind an Anthropic-format upstream is refused, naming it.
+            let claude = try await h.post("/v1/completions", #"{"model":"claude-sonnet-4-6","prompt":"Hi"}"#)
             #expect(claude.status == .badRequest && claude.text.contains("unsupported_upstream_format") && claude.text.contains("claude"))
             #expect(h.upstream.calls == 0)
             let models = try JSONValue.parse(try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"]).text)

@@ -255,3 +255,14 @@ public enum JSONValue: Sendable, Equatable {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension [JSONValue.Member] {
+    /// Sets a member in place, keeping its position; appends a new one at the end.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        if let i = firstIndex(where: { $0.key == key }) {
+            self[i].value = value
+        } else {
+            append(.init(key, value))
+        }
+    }
+}

@@ -23,7 +23,7 @@ public struct StreamAccumulator: Sendable {
             isChat = chunk["object"]?.stringValue != "text_completion"
             header = members.filter { ["id", "created", "model", "system_fingerprint", "service_tier"].contains($0.key) }
         } else if let fingerprint = chunk["system_fingerprint"], fingerprint != .null {
-            Self.set(&header, "system_fingerprint", fingerprint)
+            header.set("system_fingerprint", fingerprint)
         }
         chunkCount += 1
         if let u = chunk["usage"], u != .null { usage = u }
@@ -36,9 +36,9 @@ public struct StreamAccumulator: Sendable {
                     if case .object(let delta) = choice["delta"] ?? .null {
                         try DeltaAccumulator.accumulate(&message, delta)
                     }
-                    Self.set(&acc, "message", .object(message))
+                    acc.set("message", .object(message))
                     for key in ["finish_reason", "logprobs"] {
-                        if let value = choice[key], value != .null { Self.set(&acc, key, value) }
+                        if let value = choice[key], value != .null { acc.set(key, value) }
                     }
                 } else {
                     try DeltaAccumulator.accumulate(&acc, fields.filter { $0.key != "index" })
@@ -60,7 +60,7 @@ public struct StreamAccumulator: Sendable {
                 var message = fields.first(where: { $0.key == "message" })?.value.members ?? []
                 if !message.contains(where: { $0.key == "role" }) { message.insert(.init("role", .string("assistant")), at: 0) }
                 if !message.contains(where: { $0.key == "content" }) { message.append(.init("content", .null)) }
-                Self.set(&fields, "message", .object(message))
+                fields.set("message", .object(message))
             }
             for key in ["finish_reason", "logprobs"] where !fields.contains(where: { $0.key == key }) {
                 fields.append(.init(key, .null))
@@ -70,13 +70,5 @@ public struct StreamAccumulator: Sendable {
         out.append(.init("choices", .array(built)))
         if let usage { out.append(.init("usage", usage)) }
         return .object(out)
-    }
-
-    private static func set(_ members: inout [JSONValue.Member], _ key: String, _ value: JSONValue) {
-        if let i = members.firstIndex(where: { $0.key == key }) {
-            members[i].value = value
-        } else {
-            members.append(.init(key, value))
-        }
     }
 }

@@ -2,9 +2,18 @@ import NIOCore
 
 /// Watches an upstream SSE stream go by: splits it into events for relaying, records
 /// them, assembles the non-streamed answer, picks up `usage`, and decides at the end
-/// whether the stream is whole enough to store. Only a stream that ends with
-/// `data: [DONE]`, carried no error event and assembled cleanly is.
+/// whether the stream is whole enough to store. Only a stream that reached its end
+/// (OpenAI's `data: [DONE]`, Anthropic's `message_stop`), carried no error event and
+/// assembled cleanly is.
 public struct StreamRecorder: Sendable {
+    /// Whose event sequence the stream follows.
+    public enum Dialect: Sendable {
+        /// `data:` chunks, a usage chunk, `data: [DONE]`.
+        case openai
+        /// Named events from `message_start` to `message_stop`; usage inside them.
+        case anthropic
+    }
+
     /// One event to pass on, as its raw bytes.
     public struct Event: Sendable {
         public var bytes: ByteBuffer
@@ -13,26 +22,29 @@ public struct StreamRecorder: Sendable {
     }
 
     public enum Outcome: Sendable {
-        /// Ended with `[DONE]`. The recording and answer are nil when the stream could
-        /// not be kept: larger than the limit, or chunks that do not assemble.
+        /// Reached its end. The recording and answer are nil when the stream could not be
+        /// kept: larger than the limit, or chunks that do not assemble.
         case complete(RecordedStream?, answer: JSONValue?, usage: TokenUsage?)
         /// Cut short or refused by the upstream; the reason reads as a sentence.
         case failed(String)
     }
 
     private var parser = SSEParser()
+    private let dialect: Dialect
     private var accumulator = StreamAccumulator()
+    private var messages = MessageStreamAccumulator()
     private var recording: RecordedStream? = RecordedStream()
     private let limit: Int
     public private(set) var usage: TokenUsage?
     public private(set) var sawDone = false
     private var failure: String?
-    /// The upstream's own error event was already in OpenAI's shape, so clients need no second one.
-    public private(set) var sentOpenAIError = false
+    /// The upstream's own error event was already in the dialect's shape, so clients need no second one.
+    public private(set) var sentErrorEvent = false
 
     /// - Parameter limit: the most event bytes recorded; a longer stream is relayed but not kept.
-    public init(limit: Int) {
+    public init(limit: Int, dialect: Dialect = .openai) {
         self.limit = limit
+        self.dialect = dialect
     }
 
     public var isRecording: Bool { recording != nil }
@@ -45,6 +57,10 @@ public struct StreamRecorder: Sendable {
                 out.append(Event(bytes: bytes, isUsage: false))
                 continue
             }
+            if dialect == .anthropic {
+                out.append(anthropic(event, bytes: bytes))
+                continue
+            }
             if event.isDone {
                 sawDone = true
                 record(event.raw, isUsage: false)
@@ -55,7 +71,7 @@ public struct StreamRecorder: Sendable {
             if event.name == "error" || (chunk?["error"].map { $0 != .null } ?? false) {
                 failure = chunk?["error"]?["message"]?.stringValue.map { "The upstream stream failed: \($0)" }
                     ?? "The upstream sent an error event."
-                sentOpenAIError = chunk?["error"]?.members != nil
+                sentErrorEvent = chunk?["error"]?.members != nil
                 recording = nil
                 out.append(Event(bytes: bytes, isUsage: false))
                 continue
@@ -80,6 +96,36 @@ public struct StreamRecorder: Sendable {
         return out
     }
 
+    private mutating func anthropic(_ event: SSEEvent, bytes: ByteBuffer) -> Event {
+        let data = try? JSONValue.parse(Array(event.data.utf8))
+        let type = data?["type"]?.stringValue ?? event.name
+        switch type {
+        case "error":
+            failure = data?["error"]?["message"]?.stringValue.map { "The upstream stream failed: \($0)" } ?? "The upstream sent an error event."
+            sentErrorEvent = data?["error"]?.members != nil
+            recording = nil
+            return Event(bytes: bytes, isUsage: false)
+        case "ping":
+            return Event(bytes: bytes, isUsage: false)  // a keep-alive: relayed, not recorded
+        case "message_stop":
+            sawDone = true
+        default:
+            break
+        }
+        if let data {
+            do {
+                try messages.add(data)
+                if let reported = messages.usage { usage = TokenUsage(usage: reported) }
+            } catch {
+                recording = nil
+            }
+        } else {
+            recording = nil
+        }
+        record(event.raw, isUsage: false)
+        return Event(bytes: bytes, isUsage: false)
+    }
+
     private mutating func record(_ raw: [UInt8], isUsage: Bool) {
         guard recording != nil else { return }
         if recording!.byteCount + raw.count > limit {
@@ -93,8 +139,15 @@ public struct StreamRecorder: Sendable {
     public func end(error: String? = nil) -> Outcome {
         if let error { return .failed(error) }
         if let failure { return .failed(failure) }
-        guard sawDone else { return .failed("The upstream stream ended before data: [DONE].") }
-        guard let recording, accumulator.chunkCount > 0 else { return .complete(nil, answer: nil, usage: usage) }
-        return .complete(recording, answer: accumulator.result, usage: usage)
+        switch dialect {
+        case .openai:
+            guard sawDone else { return .failed("The upstream stream ended before data: [DONE].") }
+            guard let recording, accumulator.chunkCount > 0 else { return .complete(nil, answer: nil, usage: usage) }
+            return .complete(recording, answer: accumulator.result, usage: usage)
+        case .anthropic:
+            guard sawDone else { return .failed("The upstream stream ended before message_stop.") }
+            guard let recording, let message = messages.result else { return .complete(nil, answer: nil, usage: usage) }
+            return .complete(recording, answer: message, usage: usage)
+        }
     }
 }

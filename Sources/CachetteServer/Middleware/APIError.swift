@@ -42,11 +42,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         )
     }
 
-    /// An OpenAI-shaped request whose model routes to an Anthropic-format upstream.
+    /// A request whose model routes to an upstream of the other format, where no
+    /// translation exists (only chat completions translate to Anthropic's).
     public static func needsTranslation(route: String, path: String) -> APIError {
         APIError(
             status: .badRequest,
-            message: "The model routes to upstream \"\(route)\", which speaks Anthropic's format; \(path) requests cannot be sent there yet. Use /v1/messages, or route the model to an OpenAI-format upstream.",
+            message: "The model routes to upstream \"\(route)\", which speaks another API format; \(path) requests cannot be translated for it. Route the model to an upstream of the request's format.",
             code: "unsupported_upstream_format", param: "model"
         )
     }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CachetteCore
 import Foundation
 import Hummingbird
@@ -65,10 +66,6 @@ struct CachedEndpoint: Sendable {
             throw error
         }
 
-        // Anthropic streams are relayed live, not yet recorded.
-        if format == .anthropic, keyed.stream {
-            return try await RoutedPassthrough(sidecar: sidecar, format: .anthropic).relay(request, body: body, model: keyed.model)
-        }
         guard let store = sidecar.store else {
             return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS")
         }
@@ -142,10 +139,14 @@ struct CachedEndpoint: Sendable {
         return Response(status: .init(code: hit.status), headers: headers, body: .init(contentsOf: events))
     }
 
-    /// The chunk sequence a stream would have carried for a non-streamed answer.
+    /// The events a stream would have carried for a non-streamed answer: OpenAI chunks
+    /// for a completion, Anthropic's event sequence for a message.
     static func synthesizedEvents(from answer: ByteBuffer, includeUsage: Bool) -> [ByteBuffer]? {
-        guard let parsed = try? JSONValue.parse(answer.readableBytesView), parsed["choices"]?.arrayValue != nil else { return nil }
-        return ChunkSynthesizer.events(ChunkSynthesizer.chunks(from: parsed, includeUsage: includeUsage))
+        guard let parsed = try? JSONValue.parse(answer.readableBytesView) else { return nil }
+        if parsed["choices"]?.arrayValue != nil {
+            return ChunkSynthesizer.events(ChunkSynthesizer.chunks(from: parsed, includeUsage: includeUsage))
+        }
+        return parsed["type"]?.stringValue == "message" ? MessageEventSynthesizer.events(from: parsed) : nil
     }
 
     // MARK: Miss
@@ -258,12 +259,17 @@ struct CachedEndpoint: Sendable {
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, bypassed: Bool
     ) async throws -> (UpstreamAnswer, TokenUsage?) {
         let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
+        let exchange: UpstreamExchange, outgoing: HTTPClientRequest
+        do {
+            exchange = try UpstreamExchange(sidecar: sidecar, model: keyed.model, path: route, format: format)
+            outgoing = try exchange.outgoing(request, body: forwarded, stream: false, client: sidecar.upstream)
+        } catch {
+            account(keyed).rejected()
+            throw error
+        }
         var answer: UpstreamAnswer
         do {
-            let route = try sidecar.route(for: keyed.model, path: self.route, format: format)
-            answer = try await sidecar.upstream.fetch(
-                sidecar.upstream.makeRequest(request, route: route, body: .bytes(forwarded)), route: route, logger: sidecar.logger
-            )
+            answer = exchange.answer(try await sidecar.upstream.fetch(outgoing, route: exchange.route, logger: sidecar.logger))
         } catch {
             account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error
@@ -346,10 +352,18 @@ struct CachedEndpoint: Sendable {
     ) async throws -> StreamFlight.Started {
         let account = account(keyed)
         let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
+        let exchange: UpstreamExchange
+        do {
+            exchange = try UpstreamExchange(sidecar: sidecar, model: keyed.model, path: route, format: format)
+        } catch {
+            account.rejected()
+            throw error
+        }
         let started: StreamFlight.Started
         do {
             started = try await StreamFlight.start(
-                request, body: forwarded, model: keyed.model, includeUsage: keyed.includeUsage, tokensSaved: tally.saved, sidecar: sidecar,
+                request, body: forwarded, model: keyed.model, exchange: exchange, includeUsage: keyed.includeUsage, tokensSaved: tally.saved,
+                sidecar: sidecar,
                 onComplete: { [self] recording, answer, usage in
                     guard let store, let controls else { return }
                     let stored = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
@@ -361,6 +375,9 @@ struct CachedEndpoint: Sendable {
                     )
                 }
             )
+        } catch where error.status == .badRequest {
+            account.rejected()  // refused by the translation, before any upstream call
+            throw error
         } catch {
             account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error

@@ -4,8 +4,7 @@ import Hummingbird
 import NIOCore
 
 /// A request that is forwarded uncached (`X-Cache: BYPASS`) to the upstream its
-/// body's `model` routes to: `POST /v1/messages/count_tokens`, and for now streamed
-/// `/v1/messages`, which are relayed live but not recorded.
+/// body's `model` routes to: `POST /v1/messages/count_tokens`.
 struct RoutedPassthrough: Sendable {
     let sidecar: Sidecar
     let format: CachetteConfig.Route.Format
@@ -21,11 +20,6 @@ struct RoutedPassthrough: Sendable {
         guard let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue else {
             throw APIError(status: .badRequest, message: "The request needs a \"model\" string.", code: "missing_model", param: "model")
         }
-        return try await relay(request, body: body, model: model)
-    }
-
-    /// For a caller that has already read the body and its model.
-    func relay(_ request: Request, body: ByteBuffer, model: String) async throws -> Response {
         let route = try sidecar.route(for: model, path: request.uri.path, format: format)
         return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: .bytes(body)), route: route)
     }

@@ -12,7 +12,7 @@ import Synchronization
 /// loses the answer being paid for.
 final class StreamFlight: Sendable {
     enum Outcome: Sendable {
-        /// Ended with `[DONE]`. `answer` is the assembled non-streamed JSON when the stream could be kept.
+        /// Reached its end. `answer` is the assembled non-streamed JSON when the stream could be kept.
         case complete(answer: ByteBuffer?, usage: TokenUsage?)
         case failed(APIError)
     }
@@ -30,14 +30,19 @@ final class StreamFlight: Sendable {
     let broadcast: StreamBroadcast
     /// The reader opened for the request that started the flight, before any event could pass it by.
     let leaderReader: Int
+    /// Whose event sequence the clients are sent (after any translation).
+    private let dialect: StreamRecorder.Dialect
     private let finishOnDisconnect: Bool
     /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
     private let tokensSaved: Int
     private let outcomeState = Mutex<Outcome?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
 
-    private init(status: HTTPResponse.Status, headers: HTTPFields, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar) {
+    private init(
+        status: HTTPResponse.Status, headers: HTTPFields, dialect: StreamRecorder.Dialect, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar
+    ) {
         self.tokensSaved = tokensSaved
+        self.dialect = dialect
         self.status = status
         self.headers = headers
         self.broadcast = StreamBroadcast(capacity: sidecar.config.stream.maxBufferedBytes)
@@ -50,24 +55,30 @@ final class StreamFlight: Sendable {
     /// Sends a `stream: true` request upstream (asking for usage) and, once the
     /// response head is in, starts relaying.
     static func start(
-        _ request: Request, body: ByteBuffer, model: String, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar,
+        _ request: Request, body: ByteBuffer, model: String, exchange: UpstreamExchange, includeUsage: Bool, tokensSaved: Int,
+        sidecar: Sidecar,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async throws(APIError) -> Started {
-        let route = try sidecar.route(for: model, path: request.uri.path)
-        let outgoing = sidecar.upstream.makeRequest(request, route: route, body: .bytes(UsageReporting.requested(in: body)))
-        let response = try await sidecar.upstream.send(outgoing, route: route, logger: sidecar.logger)
+        let outgoing = try exchange.outgoing(request, body: body, stream: true, client: sidecar.upstream)
+        let response = try await sidecar.upstream.send(outgoing, route: exchange.route, logger: sidecar.logger)
         let status = HTTPResponse.Status(code: Int(response.status.code))
-        let headers = ForwardedHeaders.response(response.headers)
+        var headers = ForwardedHeaders.response(response.headers)
         let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
         guard (200..<300).contains(status.code), isEventStream else {
-            let answer = try await sidecar.upstream.collect(response)
+            let answer = exchange.answer(try await sidecar.upstream.collect(response))
             return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
         }
-        let flight = StreamFlight(status: status, headers: headers, includeUsage: includeUsage, tokensSaved: tokensSaved, sidecar: sidecar)
+        if exchange.translates { headers[.contentLength] = nil }
+        let flight = StreamFlight(
+            status: status, headers: headers, dialect: exchange.dialect, includeUsage: includeUsage, tokensSaved: tokensSaved, sidecar: sidecar
+        )
+        let translator = exchange.streamTranslator()
         flight.producer.withLock { task in
             task = Task {
-                await flight.relay(response.body, requestBody: body, model: model, sidecar: sidecar, onComplete: onComplete, onEnd: onEnd)
+                await flight.relay(
+                    response.body, translator: translator, requestBody: body, model: model, sidecar: sidecar, onComplete: onComplete, onEnd: onEnd
+                )
             }
         }
         return .stream(flight)
@@ -75,16 +86,17 @@ final class StreamFlight: Sendable {
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func relay(
-        _ body: HTTPClientResponse.Body, requestBody: ByteBuffer, model: String, sidecar: Sidecar,
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, requestBody: ByteBuffer, model: String, sidecar: Sidecar,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
         onEnd: @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async {
         let started = ContinuousClock.now
-        var recorder = StreamRecorder(limit: broadcast.capacity)
+        var recorder = StreamRecorder(limit: broadcast.capacity, dialect: dialect)
+        var translator = translator
         var readError: APIError?
         do {
             for try await buffer in body {
-                let events = recorder.feed(buffer)
+                let events = recorder.feed(translator?.feed(buffer) ?? buffer)
                 let cut = await broadcast.publish(events, patience: Self.readerPatience)
                 for _ in 0..<cut { sidecar.stats.record(.slowClientDropped) }
                 if !recorder.isRecording { broadcast.stopRetaining() }
@@ -115,7 +127,7 @@ final class StreamFlight: Sendable {
             onEnd(recorder.usage, true, false, ContinuousClock.now - started)
             let error = readError ?? APIError(status: .badGateway, message: reason, type: "upstream_error", code: "upstream_stream_failed")
             sidecar.logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
-            finish(.failed(error), trailer: recorder.sentOpenAIError ? nil : Self.event(error))
+            finish(.failed(error), trailer: recorder.sentErrorEvent ? nil : event(error))
         }
     }
 
@@ -138,11 +150,17 @@ final class StreamFlight: Sendable {
         return outcome
     }
 
-    static func event(_ error: APIError) -> ByteBuffer {
-        var event = ByteBuffer(string: "data: ")
-        event.writeImmutableBuffer(error.body)
-        event.writeString("\n\n")
-        return event
+    /// The event that tells a client the stream failed, in the stream's own shape.
+    func event(_ error: APIError) -> ByteBuffer {
+        switch dialect {
+        case .openai:
+            var event = ByteBuffer(string: "data: ")
+            event.writeImmutableBuffer(error.body)
+            event.writeString("\n\n")
+            return event
+        case .anthropic:
+            return MessageEventSynthesizer.error(type: error.type == "invalid_request_error" ? error.type : "api_error", message: error.message)
+        }
     }
 
     // MARK: Clients
@@ -168,7 +186,7 @@ final class StreamFlight: Sendable {
                         finished = true
                         break reading
                     case .cut:
-                        try await writer.write(Self.event(Self.tooSlow))
+                        try await writer.write(event(Self.tooSlow))
                         break reading
                     }
                 }

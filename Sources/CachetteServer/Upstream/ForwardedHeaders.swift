@@ -14,9 +14,12 @@ enum ForwardedHeaders {
     /// bytes we can read usage from and store. The route's `api_key` replaces the
     /// client's credential, and its `headers` are added over the client's.
     ///
-    /// - Parameter clientCredential: false drops the client's credential (a request the
-    ///   client did not address to this upstream must not carry its key there).
-    static func request(_ fields: HTTPFields, route: CachetteConfig.Route, clientCredential: Bool = true) -> HTTPHeaders {
+    /// - Parameters:
+    ///   - clientCredential: false drops the client's credential (a request the client
+    ///     did not address to this upstream must not carry its key there).
+    ///   - translated: an OpenAI request sent to an Anthropic upstream; its bearer token
+    ///     becomes `x-api-key`, where Anthropic looks for an API key.
+    static func request(_ fields: HTTPFields, route: CachetteConfig.Route, clientCredential: Bool = true, translated: Bool = false) -> HTTPHeaders {
         let named = connectionTokens(fields)
         let routeHeaders = Set(route.headers.map { $0.name.lowercased() })
         let replaceCredential = route.apiKey != nil || !clientCredential
@@ -29,6 +32,12 @@ enum ForwardedHeaders {
                 continue
             }
             if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key") { continue }
+            if translated && name == "authorization" {
+                if fields[CachetteHeaders.xAPIKey] == nil, field.value.lowercased().hasPrefix("bearer ") {
+                    headers.add(name: "x-api-key", value: String(field.value.dropFirst(7)))
+                }
+                continue
+            }
             headers.add(name: field.name.rawName, value: field.value)
         }
         for header in route.headers { headers.add(name: header.name, value: header.value) }

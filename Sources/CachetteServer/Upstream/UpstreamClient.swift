@@ -45,19 +45,21 @@ final class UpstreamClient: Sendable {
         try await http.shutdown()
     }
 
-    /// Maps the sidecar's `/v1/...` path onto the route's base URL, which already ends in `/v1`.
+    /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
+    /// route's base URL, which already ends in `/v1`.
     func makeRequest(
-        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, clientCredential: Bool = true
+        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, clientCredential: Bool = true,
+        path: String? = nil, translated: Bool = false
     ) -> HTTPClientRequest {
         var base = Substring(route.baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
-        var tail = Substring(request.uri.path)
+        var tail = Substring(path ?? request.uri.path)
         if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
         var url = String(base + tail)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, clientCredential: clientCredential)
+        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, clientCredential: clientCredential, translated: translated)
         outgoing.body = body
         return outgoing
     }

@@ -20,6 +20,8 @@ final class FakeUpstream: Sendable {
     enum Step: Sendable {
         /// `data: <json>` as an event.
         case data(String)
+        /// `event: <name>` and `data: <json>`, as Anthropic sends them.
+        case event(String, String)
         /// Bytes written as they are (comments, odd framing, several events at once).
         case raw(String)
         /// The usage chunk, sent only if the request asked for `include_usage` (as OpenAI does).
@@ -82,6 +84,11 @@ final class FakeUpstream: Sendable {
     }
 
     static func anthropicStream(call: Int) -> String {
+        anthropicEvents(call: call).map { "event: \($0.0)\ndata: \($0.1)\n\n" }.joined()
+    }
+
+    /// A text answer's events, `message_start` to `message_stop`.
+    static func anthropicEvents(call: Int) -> [(String, String)] {
         [
             ("message_start", #"{"type":"message_start","message":{"id":"msg_\#(call)","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":10,"output_tokens":1}}}"#),
             ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
@@ -89,7 +96,28 @@ final class FakeUpstream: Sendable {
             ("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
             ("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7}}"#),
             ("message_stop", #"{"type":"message_stop"}"#),
-        ].map { "event: \($0.0)\ndata: \($0.1)\n\n" }.joined()
+        ]
+    }
+
+    /// A tool-using answer's events: text, then a tool_use block whose input arrives in pieces.
+    static func anthropicToolStream(hold: Bool = false) -> [Step] {
+        var steps: [Step] = [
+            .event("message_start", #"{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":30,"cache_read_input_tokens":200,"output_tokens":1}}}"#),
+            .event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+        ]
+        if hold { steps.append(.wait) }
+        steps += [
+            .event("ping", #"{"type":"ping"}"#),
+            .event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check ✓"}}"#),
+            .event("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
+            .event("content_block_start", #"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#),
+            .event("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#),
+            .event("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}"#),
+            .event("content_block_stop", #"{"type":"content_block_stop","index":1}"#),
+            .event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":12}}"#),
+            .event("message_stop", #"{"type":"message_stop"}"#),
+        ]
+        return steps
     }
 
     var application: some ApplicationProtocol {
@@ -100,13 +128,13 @@ final class FakeUpstream: Sendable {
         router.post("/v1/messages") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 64 << 20)
             self.record(request, path: "/v1/messages", body: Array(body.readableBytesView))
-            let call = self.calls
-            if String(buffer: body).contains(#""stream":true"#) {
-                return Response(status: .ok, headers: [.contentType: "text/event-stream"],
-                                body: .init(byteBuffer: ByteBuffer(string: Self.anthropicStream(call: call))))
+            let (call, reply) = self.state.withLock { ($0.calls, $0.reply) }
+            if reply.delay > .zero { try await Task.sleep(for: reply.delay) }
+            if String(buffer: body).contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
+                return self.scripted(reply.stream ?? [.raw(Self.anthropicStream(call: call))], includeUsage: false, status: reply.status)
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: Self.anthropicMessage(call: call))))
+            return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
         }
         router.post("/v1/messages/count_tokens") { request, _ -> Response in
             self.record(request, path: "/v1/messages/count_tokens", body: [])
@@ -170,6 +198,7 @@ final class FakeUpstream: Sendable {
                 for step in steps {
                     switch step {
                     case .data(let json): try await writer.write(ByteBuffer(string: "data: \(json)\n\n"))
+                    case .event(let name, let json): try await writer.write(ByteBuffer(string: "event: \(name)\ndata: \(json)\n\n"))
                     case .raw(let text): try await writer.write(ByteBuffer(string: text))
                     case .usage(let prompt, let completion) where includeUsage:
                         try await writer.write(ByteBuffer(string: "data: \(Self.usageChunk(prompt: prompt, completion: completion))\n\n"))

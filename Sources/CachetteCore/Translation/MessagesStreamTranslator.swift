@@ -1,0 +1,124 @@
+import NIOCore
+
+/// Rewrites an Anthropic Messages event stream as OpenAI chat completion chunks while it
+/// arrives: the role chunk at `message_start`, content and reasoning deltas, a
+/// `tool_calls` delta opening each tool_use block and carrying its `partial_json`, the
+/// finish chunk at `message_delta`, and at `message_stop` the usage chunk and
+/// `data: [DONE]`. An `error` event becomes an OpenAI error event. The output then goes
+/// through the same recorder as any OpenAI stream.
+public struct MessagesStreamTranslator: Sendable {
+    private var parser = SSEParser()
+    private let created: Int
+    private var id = JSONValue.string("")
+    private var model = JSONValue.string("")
+    private var inputUsage = JSONValue.object([])
+    private var outputTokens = 0
+    /// content block index → tool call index, for the blocks that are tool_use.
+    private var toolIndex: [Int: Int] = [:]
+    private var stopped = false
+
+    public init(created: Int) {
+        self.created = created
+    }
+
+    public mutating func feed(_ bytes: ByteBuffer) -> ByteBuffer {
+        var out: [UInt8] = []
+        for event in parser.feed(bytes.readableBytesView) where !stopped {
+            if event.isComment {
+                out += event.raw
+                continue
+            }
+            guard let data = try? JSONValue.parse(event.data) else {
+                write(["error": .object(["message": .string("The upstream sent an event that is not JSON."), "type": .string("upstream_error")])], into: &out)
+                continue
+            }
+            translate(data, name: event.name, into: &out)
+        }
+        return ByteBuffer(bytes: out)
+    }
+
+    private mutating func translate(_ data: JSONValue, name: String?, into out: inout [UInt8]) {
+        switch data["type"]?.stringValue ?? name {
+        case "message_start":
+            let message = data["message"] ?? .object([])
+            id = message["id"] ?? id
+            model = message["model"] ?? model
+            inputUsage = message["usage"] ?? inputUsage
+            outputTokens = inputUsage["output_tokens"]?.intValue ?? 0
+            chunk(.object(["role": .string("assistant"), "content": .string("")]), into: &out)
+        case "content_block_start":
+            let index = data["index"]?.intValue ?? 0
+            let block = data["content_block"] ?? .object([])
+            switch block["type"]?.stringValue {
+            case "tool_use":
+                let call = toolIndex.count
+                toolIndex[index] = call
+                let opening: JSONValue = .object([
+                    "index": .int(call), "id": block["id"] ?? .null, "type": .string("function"),
+                    "function": .object(["name": block["name"] ?? .string(""), "arguments": .string("")]),
+                ])
+                chunk(.object(["tool_calls": .array([opening])]), into: &out)
+            case "text":
+                if let text = block["text"]?.stringValue, !text.isEmpty { chunk(.object(["content": .string(text)]), into: &out) }
+            default:
+                break
+            }
+        case "content_block_delta":
+            let delta = data["delta"] ?? .object([])
+            switch delta["type"]?.stringValue {
+            case "text_delta":
+                chunk(.object(["content": delta["text"] ?? .string("")]), into: &out)
+            case "thinking_delta":
+                chunk(.object(["reasoning_content": delta["thinking"] ?? .string("")]), into: &out)
+            case "input_json_delta":
+                guard let call = toolIndex[data["index"]?.intValue ?? -1] else { break }
+                let piece: JSONValue = .object(["index": .int(call), "function": .object(["arguments": delta["partial_json"] ?? .string("")])])
+                chunk(.object(["tool_calls": .array([piece])]), into: &out)
+            default:
+                break  // signatures and citations have no OpenAI counterpart
+            }
+        case "message_delta":
+            if let tokens = data["usage"]?["output_tokens"]?.intValue { outputTokens = tokens }
+            if let reason = data["delta"]?["stop_reason"], reason != .null {
+                chunk(.object([:]), finish: MessagesAnswerTranslator.finishReason(reason), into: &out)
+            }
+        case "message_stop":
+            stopped = true
+            var usage = inputUsage
+            usage.set("output_tokens", .int(outputTokens))
+            write(header + [.init("choices", .array([])), .init("usage", MessagesAnswerTranslator.usage(usage))], into: &out)
+            out += Array("data: [DONE]\n\n".utf8)
+        case "error":
+            if let error = MessagesAnswerTranslator.error(data) {
+                write(error.members ?? [], into: &out)
+            } else {
+                write(["error": .object(["message": .string("The upstream sent an error event."), "type": .string("upstream_error")])], into: &out)
+            }
+        case "ping":
+            out += Array(": ping\n\n".utf8)  // still a keep-alive, as a comment
+        default:
+            break  // content_block_stop carries nothing a chunk would
+        }
+    }
+
+    private var header: [JSONValue.Member] {
+        [.init("id", id), .init("object", .string("chat.completion.chunk")), .init("created", .int(created)), .init("model", model)]
+    }
+
+    private func chunk(_ delta: JSONValue, finish: JSONValue = .null, into out: inout [UInt8]) {
+        let choice: JSONValue = .object([
+            .init("index", .int(0)), .init("delta", delta), .init("logprobs", .null), .init("finish_reason", finish),
+        ])
+        write(header + [.init("choices", .array([choice]))], into: &out)
+    }
+
+    private func write(_ members: [JSONValue.Member], into out: inout [UInt8]) {
+        out += Array("data: ".utf8)
+        JSONValue.object(members).write(into: &out)
+        out += Array("\n\n".utf8)
+    }
+
+    private func write(_ pairs: KeyValuePairs<String, JSONValue>, into out: inout [UInt8]) {
+        write(JSONValue.object(pairs).members ?? [], into: &out)
+    }
+}

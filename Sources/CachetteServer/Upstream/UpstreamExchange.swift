@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import CachetteCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// How a cached request reaches the upstream its model routes to: as the client sent
+/// it, or, for an OpenAI chat request routed to an Anthropic upstream, translated to a
+/// Messages request whose answer, and stream, are translated back. The cache key and
+/// the stored answer are the client's side of the exchange, so hits need none of this.
+struct UpstreamExchange: Sendable {
+    let route: CachetteConfig.Route
+    /// The client's format differs from the route's.
+    let translates: Bool
+
+    init(sidecar: Sidecar, model: String, path: String, format: CachetteConfig.Route.Format) throws(APIError) {
+        route = try sidecar.route(for: model, path: path, format: nil)
+        translates = route.format != format
+        guard !translates || (format == .openai && path == "/v1/chat/completions") else {
+            throw APIError.needsTranslation(route: route.name, path: path)
+        }
+    }
+
+    /// The request to send. OpenAI streams ask for `usage` whatever the client asked, so
+    /// every recorded stream knows its tokens; translated requests go to `/v1/messages`.
+    func outgoing(_ request: Request, body: ByteBuffer, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
+        guard translates else {
+            let payload = stream && route.format == .openai ? UsageReporting.requested(in: body) : body
+            return client.makeRequest(request, route: route, body: .bytes(payload))
+        }
+        let translated: JSONValue
+        do {
+            translated = try MessagesRequestTranslator.translate(JSONValue.parse(body.readableBytesView))
+        } catch let invalid as InvalidRequest {
+            throw APIError.badRequest(invalid)
+        } catch {
+            throw APIError.badRequest(InvalidRequest("The request body is not valid JSON.", code: "invalid_json"))
+        }
+        return client.makeRequest(request, route: route, body: .bytes(ByteBuffer(bytes: translated.serialized())), path: "/v1/messages", translated: true)
+    }
+
+    /// How the stream's events are read: a translated stream is read as the OpenAI
+    /// chunks it becomes.
+    var dialect: StreamRecorder.Dialect { route.format == .anthropic && !translates ? .anthropic : .openai }
+
+    /// Rewrites the upstream's events for the client, when the formats differ.
+    func streamTranslator() -> MessagesStreamTranslator? {
+        translates ? MessagesStreamTranslator(created: Int(Date().timeIntervalSince1970)) : nil
+    }
+
+    /// A whole answer in the client's format: a message as a chat completion, an
+    /// Anthropic error as an OpenAI one. Anything else passes as it came.
+    func answer(_ answer: UpstreamAnswer) -> UpstreamAnswer {
+        guard translates, let parsed = try? JSONValue.parse(answer.body.readableBytesView) else { return answer }
+        let rewritten: JSONValue?
+        if answer.isSuccess {
+            rewritten = parsed["type"]?.stringValue == "message"
+                ? MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970)) : nil
+        } else {
+            rewritten = MessagesAnswerTranslator.error(parsed)
+        }
+        guard let rewritten else { return answer }
+        var out = answer
+        out.body = ByteBuffer(bytes: rewritten.serialized())
+        out.headers[.contentType] = "application/json"
+        out.headers[.contentLength] = nil
+        return out
+    }
+}
