@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test bench micro clean
+.PHONY: deps build run test integration bench micro clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 deps:
@@ -25,6 +25,17 @@ run: build
 
 test: deps
 	$(SWIFT) test
+
+# The real openai and litellm packages (PyPI, pinned in Tests/Integration/requirements.txt)
+# against the sidecar in front of a local fake upstream, LiteLLM's proxy included.
+INTEGRATION_VENV := .build-integration/venv
+integration: deps
+	$(SWIFT) build --product cachette
+	@test -x $(INTEGRATION_VENV)/bin/python || python3 -m venv $(INTEGRATION_VENV) || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv && python3 -m venv $(INTEGRATION_VENV); }
+	$(INTEGRATION_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
 # the tokenizer next to tiktoken on the same texts, then prompt compression on a corpus.

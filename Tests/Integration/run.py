@@ -1,0 +1,285 @@
+"""Interop suite: the real openai and litellm packages against Cachette, which sits in
+front of a local fake upstream (fake_upstream.py). Run by `make integration`.
+
+Flows:
+1. The openai SDK: a chat with tool calls, not streamed and streamed; each repeat is a
+   HIT whose SDK-parsed result equals the first.
+2. litellm.completion(model="openai/<m>", api_base=<sidecar>), streamed and not.
+3. The LiteLLM proxy in front of Cachette (app -> LiteLLM -> Cachette -> fake); the
+   repeat is a HIT and Cachette's /stats counts it.
+4. openai/claude-... through translation to the fake Anthropic upstream, streamed and not.
+
+The sidecar runs the shipped config/cachette.yaml and LiteLLM the shipped
+config/litellm.yaml, with only their addresses pointed at this run's processes.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import litellm
+import openai
+import yaml
+from openai.lib.streaming.chat import ChatCompletionStreamState
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+
+processes = []
+failures = []
+passed = 0
+
+
+def check(condition, what):
+    global passed
+    if condition:
+        passed += 1
+        print(f"  ok    {what}")
+    else:
+        failures.append(what)
+        print(f"  FAIL  {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def wait_for(url, seconds, process):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{process.args[0]} exited with {process.returncode} before answering {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.25)
+    sys.exit(f"nothing answered {url} within {seconds} s")
+
+
+def start(args, log, env=None):
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    processes.append(process)
+    return process
+
+
+class Run:
+    def __init__(self, work):
+        fake_port, sidecar_port, proxy_port = free_port(), free_port(), free_port()
+        self.fake = f"http://127.0.0.1:{fake_port}"
+        self.sidecar = f"http://127.0.0.1:{sidecar_port}"
+        self.proxy = f"http://127.0.0.1:{proxy_port}"
+        self.work = work
+
+        fake = start([sys.executable, os.path.join(HERE, "fake_upstream.py"), str(fake_port)], open(f"{work}/fake.log", "w"))
+        wait_for(f"{self.fake}/_calls", 10, fake)
+
+        with open(os.path.join(ROOT, "config", "cachette.yaml")) as f:
+            config = yaml.safe_load(f)
+        config["server"]["port"] = sidecar_port
+        config["cache"]["path"] = f"{work}/cache.sqlite"
+        config["pricing"]["file"] = os.path.join(ROOT, "config", "pricing.yaml")
+        for entry in config["upstreams"]:
+            entry["base_url"] = f"{self.fake}/v1"
+        with open(f"{work}/cachette.yaml", "w") as f:
+            yaml.safe_dump(config, f)
+        binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
+        sidecar = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"))
+        wait_for(f"{self.sidecar}/health", 30, sidecar)
+
+        with open(os.path.join(ROOT, "config", "litellm.yaml")) as f:
+            shipped = f.read()
+        with open(f"{work}/litellm.yaml", "w") as f:
+            f.write(shipped.replace("http://localhost:8766/v1", f"{self.sidecar}/v1"))
+        self.master_key = "sk-int-master-" + os.urandom(8).hex()
+        env = dict(os.environ, OPENAI_API_KEY="sk-int-proxy", ANTHROPIC_API_KEY="sk-ant-int-proxy", LITELLM_MASTER_KEY=self.master_key,
+                   LITELLM_LOCAL_MODEL_COST_MAP="True")
+        litellm_bin = os.path.join(os.path.dirname(sys.executable), "litellm")
+        self.proxy_process = start([litellm_bin, "--config", f"{work}/litellm.yaml", "--host", "127.0.0.1", "--port", str(proxy_port)],
+                                   open(f"{work}/litellm.log", "w"), env)
+
+    def calls(self, path):
+        return get_json(f"{self.fake}/_calls")["calls"].get(path, 0)
+
+    def last(self, path):
+        return get_json(f"{self.fake}/_calls")["last"][path]
+
+    def stats(self):
+        return get_json(f"{self.sidecar}/stats")
+
+
+def sdk_flows(run):
+    print("openai SDK -> Cachette -> fake OpenAI")
+    client = openai.OpenAI(base_url=f"{run.sidecar}/v1", api_key="sk-int-sdk", max_retries=0)
+    messages = [{"role": "user", "content": "What is the weather in Paris? (sdk)"}]
+    before = run.calls("/v1/chat/completions")
+    results = []
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)
+        results.append((raw.headers.get("x-cache"), raw.parse()))
+    (first_cache, first), (second_cache, second) = results
+    check(first_cache == "MISS" and second_cache == "HIT", f"non-streamed: MISS then HIT (got {first_cache}, {second_cache})")
+    call = first.choices[0].message.tool_calls[0]
+    check(call.function.name == "get_weather" and json.loads(call.function.arguments)["city"] == "Paris", "non-streamed: the SDK parsed the tool call")
+    check(first.model_dump() == second.model_dump(), "non-streamed: the HIT parses equal to the MISS")
+    check(run.calls("/v1/chat/completions") == before + 1, "non-streamed: one upstream call for two requests")
+
+    messages = [{"role": "user", "content": "What is the weather in Paris? (sdk stream)"}]
+    before = run.calls("/v1/chat/completions")
+    finals = []
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=messages, tools=TOOLS, stream=True, stream_options={"include_usage": True})
+        state = ChatCompletionStreamState()
+        for chunk in raw.parse():
+            state.handle_chunk(chunk)
+        finals.append((raw.headers.get("x-cache"), state.get_final_completion()))
+    (first_cache, first), (second_cache, second) = finals
+    check(first_cache == "MISS" and second_cache == "HIT", f"streamed: MISS then HIT (got {first_cache}, {second_cache})")
+    call = first.choices[0].message.tool_calls[0]
+    check(json.loads(call.function.arguments)["city"] == "Paris" and first.choices[0].finish_reason == "tool_calls",
+          "streamed: the SDK assembled the tool call from its argument deltas")
+    check(first.usage is not None and first.usage.total_tokens == 29, "streamed: the usage chunk arrived, as asked")
+    check(first.model_dump() == second.model_dump(), "streamed: the replayed stream assembles equal to the first")
+    check(run.calls("/v1/chat/completions") == before + 1, "streamed: one upstream call for two requests")
+
+
+def litellm_flows(run):
+    print("litellm.completion(openai/<m>) -> Cachette -> fake OpenAI")
+    kwargs = dict(model="openai/gpt-4o-mini", api_base=f"{run.sidecar}/v1", api_key="sk-int-litellm")
+    messages = [{"role": "user", "content": "Say hello (litellm)"}]
+    before, hits = run.calls("/v1/chat/completions"), run.stats()["hits"]
+    first = litellm.completion(messages=messages, **kwargs)
+    second = litellm.completion(messages=messages, **kwargs)
+    check("Fake answer number" in first.choices[0].message.content, "non-streamed: the upstream's answer came back")
+    check(first.choices[0].message.content == second.choices[0].message.content, "non-streamed: the repeat has the same content")
+    check(run.calls("/v1/chat/completions") == before + 1 and run.stats()["hits"] == hits + 1,
+          "non-streamed: one upstream call, one HIT counted")
+
+    messages = [{"role": "user", "content": "Say hello (litellm stream)"}]
+    before, hits = run.calls("/v1/chat/completions"), run.stats()["hits"]
+    texts = []
+    for _ in range(2):
+        parts = [chunk.choices[0].delta.content or "" for chunk in litellm.completion(messages=messages, stream=True, **kwargs) if chunk.choices]
+        texts.append("".join(parts))
+    check(texts[0].startswith("Fake answer number") and texts[0] == texts[1], f"streamed: equal text both times ({texts[0]!r})")
+    check(run.calls("/v1/chat/completions") == before + 1 and run.stats()["hits"] == hits + 1,
+          "streamed: one upstream call, one HIT counted")
+
+
+def proxy_flows(run):
+    print("app -> LiteLLM proxy -> Cachette -> fake OpenAI")
+    wait_for(f"{run.proxy}/health/liveliness", 120, run.proxy_process)
+    client = openai.OpenAI(base_url=run.proxy, api_key=run.master_key, max_retries=0)
+    messages = [{"role": "user", "content": "Say hello (proxy)"}]
+    before, hits = run.calls("/v1/chat/completions"), run.stats()["hits"]
+    first = client.chat.completions.create(model="gpt-4o", messages=messages)
+    second = client.chat.completions.create(model="gpt-4o", messages=messages)
+    check(first.choices[0].message.content == second.choices[0].message.content, "non-streamed: the repeat has the same content")
+    check(run.calls("/v1/chat/completions") == before + 1, "non-streamed: one upstream call for two requests")
+    check(run.stats()["hits"] == hits + 1, "non-streamed: Cachette's /stats counts the HIT")
+    check(run.last("/v1/chat/completions")["headers"].get("authorization") == "Bearer sk-int-proxy",
+          "LiteLLM's deployment key reached the upstream through Cachette")
+
+    messages = [{"role": "user", "content": "Say hello (proxy stream)"}]
+    before, hits = run.calls("/v1/chat/completions"), run.stats()["hits"]
+    texts = []
+    for _ in range(2):
+        texts.append("".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+            model="gpt-4o", messages=messages, stream=True) if c.choices))
+    check(texts[0].startswith("Fake answer number") and texts[0] == texts[1], "streamed: equal text both times")
+    check(run.calls("/v1/chat/completions") == before + 1 and run.stats()["hits"] == hits + 1,
+          "streamed: one upstream call, one HIT counted")
+
+    messages = [{"role": "user", "content": "Weather in Paris? (proxy claude)"}]
+    before = run.calls("/v1/messages")
+    answers = [client.chat.completions.create(model="claude-sonnet-4-6", messages=messages, tools=TOOLS) for _ in range(2)]
+    check(answers[0].choices[0].message.tool_calls[0].function.name == "get_weather", "claude via the proxy: tool call translated")
+    check(answers[0].model_dump()["choices"] == answers[1].model_dump()["choices"], "claude via the proxy: the repeat is equal")
+    check(run.calls("/v1/messages") == before + 1, "claude via the proxy: one upstream call")
+
+
+def translation_flows(run):
+    print("litellm openai/claude-... -> Cachette (translated) -> fake Anthropic")
+    kwargs = dict(model="openai/claude-sonnet-4-6", api_base=f"{run.sidecar}/v1", api_key="sk-ant-int-client")
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris? (translated)"}]
+    before = run.calls("/v1/messages")
+    first = litellm.completion(messages=messages, tools=TOOLS, max_tokens=256, temperature=0.3, **kwargs)
+    second = litellm.completion(messages=messages, tools=TOOLS, max_tokens=256, temperature=0.3, **kwargs)
+    sent = run.last("/v1/messages")
+    check(sent["headers"].get("x-api-key") == "sk-ant-int-client" and "authorization" not in sent["headers"],
+          "the bearer key went to Anthropic as x-api-key")
+    check(sent["body"].get("system") == [{"type": "text", "text": "Be brief."}] and sent["body"].get("max_tokens") == 256
+          and sent["body"]["tools"][0]["input_schema"]["required"] == ["city"], "the request reached Anthropic in its shape")
+    message = first.choices[0].message
+    check(message.content.startswith("Fake Anthropic answer number") and message.tool_calls[0].function.name == "get_weather"
+          and json.loads(message.tool_calls[0].function.arguments)["city"] == "Paris", "non-streamed: text and tool call in OpenAI's shape")
+    check(first.choices[0].finish_reason == "tool_calls", "non-streamed: tool_use became finish_reason tool_calls")
+    check(first.usage.prompt_tokens == 30 and first.usage.completion_tokens == 11, "non-streamed: usage translated (input + cache reads)")
+    check(first.choices[0].message.model_dump() == second.choices[0].message.model_dump(), "non-streamed: the repeat is equal")
+    check(run.calls("/v1/messages") == before + 1, "non-streamed: one upstream call for two requests")
+
+    messages = [{"role": "user", "content": "Weather in Paris? (translated stream)"}]
+    before = run.calls("/v1/messages")
+    results = []
+    for _ in range(2):
+        chunks = list(litellm.completion(messages=messages, tools=TOOLS, stream=True, **kwargs))
+        rebuilt = litellm.stream_chunk_builder(chunks, messages=messages)
+        results.append(rebuilt)
+    first, second = results
+    message = first.choices[0].message
+    check(message.content.startswith("Fake Anthropic answer number"), f"streamed: text arrived ({message.content!r})")
+    check(message.tool_calls and json.loads(message.tool_calls[0].function.arguments)["city"] == "Paris",
+          "streamed: the tool call was assembled from translated argument deltas")
+    check(first.choices[0].finish_reason == "tool_calls", "streamed: finish_reason tool_calls")
+    check(first.choices[0].message.model_dump() == second.choices[0].message.model_dump(), "streamed: the replay is equal")
+    check(run.calls("/v1/messages") == before + 1, "streamed: one upstream call for two requests")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="cachette-integration-") as work:
+        try:
+            run = Run(work)
+            sdk_flows(run)
+            litellm_flows(run)
+            translation_flows(run)
+            proxy_flows(run)
+            stats = run.stats()
+            print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")
+        except BaseException:
+            for name in ("cachette.log", "litellm.log", "fake.log"):
+                path = os.path.join(work, name)
+                if os.path.exists(path):
+                    print(f"--- {name} (last 40 lines)")
+                    print("".join(open(path).readlines()[-40:]))
+            raise
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    print(f"{passed} checks passed, {len(failures)} failed")
+    if failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
