@@ -142,7 +142,7 @@ struct AnthropicMessagesTests {
         }
     }
 
-    @Test("count_tokens is forwarded; an OpenAI-format route is refused for /v1/messages")
+    @Test("count_tokens is forwarded; an OpenAI-format route is refused for /v1/messages; errors in Anthropic's shape too")
     func passthrough() async throws {
         try await Harness.run(configure: Self.routed) { h in
             let count = try await h.post("/v1/messages/count_tokens", Self.body, headers: Self.headers)
@@ -151,6 +151,10 @@ struct AnthropicMessagesTests {
 
             let gpt = try await h.post("/v1/messages", #"{"model":"gpt-4o","max_tokens":5,"messages":[]}"#, headers: Self.headers)
             #expect(gpt.status == .badRequest && gpt.text.contains("unsupported_upstream_format"))
+            // Cachette's own errors read as Anthropic's shape as well as OpenAI's.
+            let broken = try JSONValue.parse(try await h.post("/v1/messages", #"{"model":"#, headers: Self.headers).text)
+            #expect(broken["type"]?.stringValue == "error" && broken["error"]?["type"]?.stringValue == "invalid_request_error")
+            #expect(broken["error"]?["message"]?.stringValue?.isEmpty == false)
         }
     }
 }

@@ -127,7 +127,7 @@ public enum MessagesRequestTranslator {
                     throw invalid("\(path).tool_call_id is missing.", param: "\(path).tool_call_id")
                 }
                 let content = message["content"] ?? .string("")
-                let result: JSONValue = content.stringValue != nil ? content : .array(try textBlocks(content, path: "\(path).content"))
+                let result: JSONValue = content.stringValue != nil ? content : .array(try contentBlocks(content, path: "\(path).content"))
                 add("user", [.object(["type": .string("tool_result"), "tool_use_id": .string(id), "content": result])])
             default:
                 throw untranslatable("\(path).role", "the role \"\(role)\" has no Anthropic equivalent")
@@ -160,7 +160,8 @@ public enum MessagesRequestTranslator {
                 switch part["type"]?.stringValue {
                 case "text":
                     guard let text = part["text"]?.stringValue else { throw invalid("\(partPath).text is missing.", param: "\(partPath).text") }
-                    blocks.append(self.text(text))
+                    // Anthropic refuses empty text blocks; an empty part says nothing.
+                    if !text.isEmpty { blocks.append(self.text(text)) }
                 case "image_url" where images:
                     blocks.append(try image(part["image_url"], path: "\(partPath).image_url"))
                 case let type:

@@ -2,7 +2,8 @@ import CachetteCore
 import Hummingbird
 import NIOCore
 
-/// An error answered in OpenAI's shape: `{"error":{"message","type","code","param"}}`.
+/// An error answered in OpenAI's shape, `{"error":{"message","type","code","param"}}`, with
+/// Anthropic's `"type":"error"` beside it so either SDK reads it.
 public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let message: String
@@ -67,7 +68,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             "param": param.map(JSONValue.string) ?? .null,
             "code": .string(code),
         ])
-        return ByteBuffer(bytes: JSONValue.object(["error": error]).serialized())
+        // The top-level "type" makes the same body Anthropic's error shape too, for /v1/messages clients.
+        return ByteBuffer(bytes: JSONValue.object(["type": .string("error"), "error": error]).serialized())
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
