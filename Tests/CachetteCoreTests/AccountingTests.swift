@@ -29,6 +29,10 @@ struct PriceTableTests {
         let price = ModelPrice(input: 2.5, output: 10, cachedInput: 1.25)
         #expect(abs(price.cost(prompt: 1_000_000, completion: 100_000, cachedPrompt: 400_000) - (1.5 + 0.5 + 1.0)) < 1e-9)
         #expect(ModelPrice(input: 3, output: 15).cachedInput == 3)
+        // Anthropic: 100 written at 3.75, 1000 read at 0.30, 10 plain at 3, 7 out at 15.
+        let claude = ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75)
+        #expect(abs(claude.cost(prompt: 1110, completion: 7, cachedPrompt: 1000, cacheWritePrompt: 100) - 810e-6) < 1e-12)
+        #expect(ModelPrice(input: 3, output: 15).cacheWrite == 3)
     }
 
     @Test("overrides replace single entries")

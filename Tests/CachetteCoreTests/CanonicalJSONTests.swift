@@ -91,7 +91,7 @@ struct CanonicalJSONTests {
         #expect(usage(#"{"usage":{"input_tokens":5,"output_tokens":9},"type":"message"}"#) == TokenUsage(promptTokens: 5, completionTokens: 9))
         // Anthropic's prompt is input plus cache writes plus cache reads.
         let anthropic = #"{"usage":{"input_tokens":5,"cache_creation_input_tokens":20,"cache_read_input_tokens":300,"output_tokens":9}}"#
-        #expect(usage(anthropic) == TokenUsage(promptTokens: 325, completionTokens: 9, cachedPromptTokens: 300))
+        #expect(usage(anthropic) == TokenUsage(promptTokens: 325, completionTokens: 9, cachedPromptTokens: 300, cacheWritePromptTokens: 20))
         #expect(usage(#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#)?.promptTokens == 2)
         #expect(usage(#"{"data":[{"embedding":[0.1,-2e-3]}],"usage":{"prompt_tokens":4,"total_tokens":4}}"#)?.promptTokens == 4)
         #expect(usage(#"{"id":"x"}"#) == nil)

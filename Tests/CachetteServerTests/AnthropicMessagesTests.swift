@@ -40,6 +40,9 @@ struct AnthropicMessagesTests {
             let model = try #require(stats["models"]?["claude-sonnet-4-6"])
             #expect(model["input_tokens"]?.intValue == 2 * 1110, "input + cache writes + cache reads, for the two upstream calls")
             #expect(model["cached_input_tokens"]?.intValue == 2000)
+            // Shipped Sonnet prices: 10 plain at $3, 100 written at $3.75, 1000 read at $0.30, 7 out at $15 (per million).
+            let spent = try #require(model["spent_usd"]?.doubleValue)
+            #expect(abs(spent - 2 * 810e-6) < 1e-9, "cache writes at their own price: \(spent)")
         }
     }
 

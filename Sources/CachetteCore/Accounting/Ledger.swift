@@ -17,6 +17,8 @@ public struct LedgerRecord: Sendable, Equatable {
     public var completionTokens: Int
     /// `prompt_tokens_details.cached_tokens`: prompt tokens the provider's own cache served.
     public var cachedPromptTokens: Int
+    /// Prompt tokens written to the provider's prompt cache; priced, not kept as a column.
+    public var cacheWritePromptTokens: Int
     public var savedCompressionTokens: Int
     /// The prompt's tokens as the client sent it, when compression changed it (the
     /// count after is this minus `savedCompressionTokens`); 0 when it did not.
@@ -27,8 +29,8 @@ public struct LedgerRecord: Sendable, Equatable {
 
     public init(
         time: Double, route: String, model: String, outcome: LedgerOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
-        cachedPromptTokens: Int = 0, savedCompressionTokens: Int = 0, promptTokensBeforeCompression: Int = 0,
-        counted: Bool = false, latencyMs: Double = 0
+        cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0, savedCompressionTokens: Int = 0,
+        promptTokensBeforeCompression: Int = 0, counted: Bool = false, latencyMs: Double = 0
     ) {
         self.time = time
         self.route = route
@@ -37,6 +39,7 @@ public struct LedgerRecord: Sendable, Equatable {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
+        self.cacheWritePromptTokens = cacheWritePromptTokens
         self.savedCompressionTokens = savedCompressionTokens
         self.promptTokensBeforeCompression = promptTokensBeforeCompression
         self.counted = counted
@@ -160,7 +163,8 @@ public final class Ledger: Sendable {
                 s.prices[record.model] = .some(price)
             }
             let spent = record.outcome == .hit ? 0 : price?.cost(
-                prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens
+                prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens,
+                cacheWritePrompt: record.cacheWritePromptTokens
             ) ?? 0
             let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
             let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0

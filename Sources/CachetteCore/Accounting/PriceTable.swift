@@ -4,17 +4,22 @@ public struct ModelPrice: Sendable, Equatable {
     public var output: Double
     /// Prompt tokens the provider served from its own prompt cache.
     public var cachedInput: Double
+    /// Prompt tokens written to the provider's prompt cache (Anthropic charges 1.25× input).
+    public var cacheWrite: Double
 
-    public init(input: Double, output: Double, cachedInput: Double? = nil) {
+    public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput ?? input
+        self.cacheWrite = cacheWrite ?? input
     }
 
-    /// What a request with this usage costs: cached prompt tokens at their own price.
-    public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0) -> Double {
+    /// What a request with this usage costs: cached and cache-written prompt tokens at their own prices.
+    public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWritePrompt: Int = 0) -> Double {
         let cached = min(cachedPrompt, prompt)
-        return (Double(prompt - cached) * input + Double(cached) * cachedInput + Double(completion) * output) / 1_000_000
+        let written = min(cacheWritePrompt, prompt - cached)
+        let plain = prompt - cached - written
+        return (Double(plain) * input + Double(cached) * cachedInput + Double(written) * cacheWrite + Double(completion) * output) / 1_000_000
     }
 }
 

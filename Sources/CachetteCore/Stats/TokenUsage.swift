@@ -5,11 +5,15 @@ public struct TokenUsage: Sendable, Equatable {
     /// Prompt tokens the provider served from its own prompt cache
     /// (`prompt_tokens_details.cached_tokens`, Anthropic's `cache_read_input_tokens`).
     public var cachedPromptTokens: Int
+    /// Prompt tokens written to the provider's prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`), which cost more than plain input.
+    public var cacheWritePromptTokens: Int
 
-    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0) {
+    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
+        self.cacheWritePromptTokens = cacheWritePromptTokens
     }
 
     public static let zero = TokenUsage()
@@ -29,13 +33,18 @@ public struct TokenUsage: Sendable, Equatable {
             // Anthropic counts cache writes and reads apart from `input_tokens`; the prompt is all three.
             let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
             let read = usage["cache_read_input_tokens"]?.intValue ?? 0
-            self.init(promptTokens: input + written + read, completionTokens: usage["output_tokens"]?.intValue ?? 0, cachedPromptTokens: read)
+            self.init(
+                promptTokens: input + written + read, completionTokens: usage["output_tokens"]?.intValue ?? 0, cachedPromptTokens: read,
+                cacheWritePromptTokens: written
+            )
             return
         }
         let prompt = usage["prompt_tokens"]?.intValue
         let completion = usage["completion_tokens"]?.intValue ?? usage["output_tokens"]?.intValue
         guard prompt != nil || completion != nil else { return nil }
         let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue
-        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0, cachedPromptTokens: cached ?? 0)
+        // Set by Cachette's (and LiteLLM's) translation of Anthropic's usage.
+        let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
+        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0, cachedPromptTokens: cached ?? 0, cacheWritePromptTokens: written)
     }
 }

@@ -13,7 +13,8 @@ public enum MessagesAnswerTranslator {
     }
 
     /// Anthropic's `usage` as OpenAI's: the prompt counts cache writes and reads as well
-    /// as `input_tokens`, and the reads are `prompt_tokens_details.cached_tokens`.
+    /// as `input_tokens`, and the reads are `prompt_tokens_details.cached_tokens`. The
+    /// two Anthropic counts stay beside them, as LiteLLM puts them, so writes can be priced.
     public static func usage(_ usage: JSONValue) -> JSONValue {
         let input = usage["input_tokens"]?.intValue ?? 0
         let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
@@ -24,6 +25,8 @@ public enum MessagesAnswerTranslator {
             "completion_tokens": .int(output),
             "total_tokens": .int(input + written + read + output),
             "prompt_tokens_details": .object(["cached_tokens": .int(read)]),
+            "cache_creation_input_tokens": .int(written),
+            "cache_read_input_tokens": .int(read),
         ])
     }
 

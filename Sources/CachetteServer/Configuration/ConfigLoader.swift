@@ -211,7 +211,7 @@ public enum ConfigLoader {
         }
     }
 
-    /// A pricing file: `models:` mapping names or patterns to `{input, output, cached_input}`.
+    /// A pricing file: `models:` mapping names or patterns to `{input, output, cached_input, cache_write}`.
     static func priceFile(_ path: String, key: String) throws(ConfigError) -> [String: ModelPrice] {
         let text: String
         do {
@@ -242,7 +242,7 @@ public enum ConfigLoader {
         var table: [String: ModelPrice] = [:]
         for (model, entry) in try mapping(node, key) {
             let entryKey = "\(key).\(model)"
-            var input: Double?, output: Double?, cached: Double?
+            var input: Double?, output: Double?, cached: Double?, written: Double?
             for (field, value) in try mapping(entry, entryKey) {
                 let text = try scalar(value, "\(entryKey).\(field)")
                 guard let number = Double(text), number >= 0, number.isFinite else {
@@ -252,11 +252,12 @@ public enum ConfigLoader {
                 case "input": input = number
                 case "output": output = number
                 case "cached_input": cached = number
+                case "cache_write": written = number
                 default: throw unknown("\(entryKey).\(field)")
                 }
             }
             guard let input, let output else { throw ConfigError(entryKey, "needs both input and output prices") }
-            table[model] = ModelPrice(input: input, output: output, cachedInput: cached)
+            table[model] = ModelPrice(input: input, output: output, cachedInput: cached, cacheWrite: written)
         }
         return table
     }

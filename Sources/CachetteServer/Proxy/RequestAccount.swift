@@ -25,7 +25,8 @@ struct RequestAccount: Sendable {
         sidecar.ledger.record(LedgerRecord(
             time: Date().timeIntervalSince1970, route: route, model: model, outcome: outcome,
             promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, savedCompressionTokens: compression.saved,
+            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
+            savedCompressionTokens: compression.saved,
             promptTokensBeforeCompression: compression.before,
             counted: counted, latencyMs: latencyMs ?? self.latencyMs
         ))
