@@ -94,6 +94,14 @@ struct RoutingTests {
                 #expect(local.lastHeaders[.authorization] == "Bearer sk-local" && h.upstream.lastHeaders[.authorization] == "Bearer sk-test-one")
                 let one = try await h.json("/v1/models/llama3")
                 #expect(one["id"]?.stringValue == "llama3" && local.calls(to: "/v1/models/llama3") == 1)
+
+                // Other JSON POSTs follow their model too; one without a model goes to the default.
+                let routed = try await h.post("/v1/files", #"{"model":"llama3","purpose":"fine-tune"}"#)
+                #expect(routed.status == .ok && routed.xCache == "BYPASS")
+                #expect(local.calls(to: "/v1/files") == 1 && h.upstream.calls(to: "/v1/files") == 0)
+                #expect(local.lastHeaders[.authorization] == "Bearer sk-local" && local.lastBody.contains("fine-tune"))
+                _ = try await h.post("/v1/files", #"{"purpose":"fine-tune"}"#)
+                #expect(h.upstream.calls(to: "/v1/files") == 1 && local.calls(to: "/v1/files") == 1)
             }
         }
     }
@@ -114,6 +122,8 @@ struct RoutingTests {
             // A text completion for a model behind an Anthropic-format upstream is refused, naming it.
             let claude = try await h.post("/v1/completions", #"{"model":"claude-sonnet-4-6","prompt":"Hi"}"#)
             #expect(claude.status == .badRequest && claude.text.contains("unsupported_upstream_format") && claude.text.contains("claude"))
+            let otherPost = try await h.post("/v1/files", #"{"model":"mistral-large"}"#)
+            #expect(otherPost.status == .notFound && otherPost.text.contains("model_not_found"))
             #expect(h.upstream.calls == 0)
             let models = try JSONValue.parse(try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"]).text)
             #expect(models["data"]?.arrayValue?.count == 1, "the upstream that is down is left out")
