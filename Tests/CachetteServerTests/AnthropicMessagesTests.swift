@@ -151,6 +151,10 @@ struct AnthropicMessagesTests {
             let count = try await h.post("/v1/messages/count_tokens", Self.body, headers: Self.headers)
             #expect(count.status == .ok && count.text == #"{"input_tokens":42}"#)
             #expect(h.upstream.calls(to: "/v1/messages/count_tokens") == 1)
+            // Anthropic's other paths (batches) go to the anthropic upstream, which adds its version header.
+            _ = try await h.post("/v1/messages/batches", #"{"requests":[]}"#, headers: [HTTPField.Name("x-api-key")!: "sk-ant-test"])
+            #expect(h.upstream.calls(to: "/v1/messages/batches") == 1)
+            #expect(h.upstream.lastHeaders[HTTPField.Name("anthropic-version")!] == "2023-06-01")
 
             let gpt = try await h.post("/v1/messages", #"{"model":"gpt-4o","max_tokens":5,"messages":[]}"#, headers: Self.headers)
             #expect(gpt.status == .badRequest && gpt.text.contains("unsupported_upstream_format"))

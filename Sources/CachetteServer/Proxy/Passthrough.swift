@@ -6,7 +6,8 @@ import NIOCore
 /// Every other `/v1/*` request (responses, images, audio, files, batches, …): forwarded
 /// unchanged and never cached. A JSON body that names a `model` goes to that model's
 /// upstream, as a cached request would; anything else (uploads, GETs) goes to the
-/// `default` upstream (else the first) with both bodies streamed.
+/// `default` upstream (else the first; Anthropic's paths to the first `anthropic` one)
+/// with both bodies streamed.
 struct Passthrough: Sendable {
     /// The `route` label of these requests in /metrics.
     static let route = "passthrough"
@@ -22,7 +23,7 @@ struct Passthrough: Sendable {
         // Transfer-Encoding never reaches us (HTTPTypes drops it), so a chunked upload
         // shows no length: stream the body of any method that usually carries one.
         let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
-        let route = sidecar.fallbackRoute
+        let route = sidecar.fallbackRoute(for: request.uri.path)
         let outgoing = sidecar.upstream.makeRequest(request, route: route, body: hasBody ? .stream(request.body, length: length) : nil)
         return try await sidecar.relay(outgoing, route: route)
     }
@@ -32,7 +33,7 @@ struct Passthrough: Sendable {
     private func routed(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: sidecar.config.server.maxBodyBytes)
         let model = body.withUnsafeReadableBytes { JSONValue.member("model", of: $0) }?.stringValue
-        let route = try model.map { model throws(APIError) in try sidecar.route(for: model, path: request.uri.path) } ?? sidecar.fallbackRoute
+        let route = try model.map { model throws(APIError) in try sidecar.route(for: model, path: request.uri.path) } ?? sidecar.fallbackRoute(for: request.uri.path)
         return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: .bytes(body)), route: route)
     }
 

@@ -43,6 +43,13 @@ extension Sidecar {
     /// Where requests without a model (files, batches, …) go: the `default` route, else the first.
     var fallbackRoute: CachetteConfig.Route { routes.first(where: \.isDefault) ?? routes[0] }
 
+    /// The same for `path`: Anthropic's own paths (`/v1/messages/batches`, …) go to the
+    /// first `anthropic` route, if there is one.
+    func fallbackRoute(for path: String) -> CachetteConfig.Route {
+        if path.hasPrefix("/v1/messages/"), let anthropic = routes.first(where: { $0.format == .anthropic }) { return anthropic }
+        return fallbackRoute
+    }
+
     /// Sends a request upstream and streams the answer back as it arrives, uncached
     /// (`X-Cache: BYPASS`): the endpoints Cachette does not cache.
     func relay(_ outgoing: HTTPClientRequest, route: CachetteConfig.Route) async throws -> Response {

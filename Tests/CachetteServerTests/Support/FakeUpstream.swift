@@ -141,11 +141,13 @@ final class FakeUpstream: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
         }
-        router.post("/v1/files") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 64 << 20)
-            self.record(request, path: "/v1/files", body: Array(body.readableBytesView))
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
+        for path in ["/v1/files", "/v1/messages/batches"] {
+            router.post(RouterPath(path)) { request, _ -> Response in
+                let body = try await request.body.collect(upTo: 64 << 20)
+                self.record(request, path: path, body: Array(body.readableBytesView))
+                return Response(status: .ok, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
+            }
         }
         router.get("/v1/models/**") { request, _ -> Response in
             self.record(request, path: request.uri.path, body: [])
