@@ -1,7 +1,8 @@
 import Hummingbird
 
 /// A fast stand-in for the upstream API: every POST gets the same ~1 KB chat completion,
-/// or, for `"stream":true`, a 200-chunk stream of it. Used by `make bench` for the miss
+/// or, for `"stream":true`, a 200-chunk stream of it; `/v1/messages` the same answer as
+/// an Anthropic message, for the translated miss. Used by `make bench` for the miss
 /// path, as the direct baseline, and to fill the cache for the stream replay figures.
 let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18100
 let filler = String(repeating: "Cachette answers repeated requests from its cache. ", count: 15)
@@ -40,6 +41,15 @@ for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
+}
+let message = """
+    {"id":"msg_bench","type":"message","role":"assistant","model":"claude-sonnet-4-6",\
+    "content":[{"type":"text","text":"\(filler)"}],"stop_reason":"end_turn","stop_sequence":null,\
+    "usage":{"input_tokens":42,"output_tokens":180}}
+    """
+router.post("/v1/messages") { request, _ -> Response in
+    _ = try await request.body.collect(upTo: 16 << 20)
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: message)))
 }
 // The ceiling for `make bench`: collect the body, answer 1 KB, nothing else.
 router.post("/bare") { request, _ -> Response in

@@ -25,9 +25,20 @@ trap cleanup EXIT
 
 "$root/Benchmarks/.build/release/BenchUpstream" "$upstream_port" >"$work/upstream.log" 2>&1 &
 pids+=($!)
-printf 'logging:\n  level: warning\n' >"$work/bench.yaml"
+# claude-* goes to the same fake as an Anthropic upstream: the translated miss.
+cat >"$work/bench.yaml" <<YAML
+logging:
+  level: warning
+upstreams:
+  - name: anthropic
+    base_url: http://127.0.0.1:$upstream_port/v1
+    format: anthropic
+    models: ["claude-*"]
+  - name: default
+    base_url: http://127.0.0.1:$upstream_port/v1
+YAML
 "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$sidecar_port" \
-  --upstream "http://127.0.0.1:$upstream_port/v1" --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
+  --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
@@ -71,6 +82,14 @@ direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/mis
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
 
 echo
+echo "== translated miss: unique claude-* chat requests, 1 connection, $duration, direct /v1/messages vs through the sidecar"
+BENCH_RUN="direct-messages-$$" BENCH_MODEL=claude-sonnet-4-6 wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$upstream_port/v1/messages" >"$work/direct-messages.txt"
+BENCH_RUN="translated-$$" BENCH_MODEL=claude-sonnet-4-6 wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/translated.txt"
+dm_p50=$(percentile "$work/direct-messages.txt" 50); tr_p50=$(percentile "$work/translated.txt" 50)
+
+echo
 echo "== stream replay: one cached 200-chunk stream, $connections concurrent clients, $duration"
 "$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" "$connections" "${duration%s}" | tee "$work/replay.txt"
 
@@ -82,8 +101,10 @@ printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache 
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
 awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+printf 'translated  %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/translated.txt")" "$tr_p50" "$(percentile "$work/translated.txt" 99)"
+awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us at p50 (over a direct /v1/messages call)\n", a - b }'
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in hit bare direct miss; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+for f in hit bare direct miss direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"

@@ -2,9 +2,10 @@
 local filler = string.rep("Please summarise the write-ahead logging section of the SQLite manual. ", 12)
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
 local counter = 0
+local model = os.getenv("BENCH_MODEL") or "gpt-4o"
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer sk-bench" }
 request = function()
   counter = counter + 1
-  local body = '{"model":"gpt-4o","messages":[{"role":"user","content":"' .. run .. " " .. counter .. " " .. filler .. '"}]}'
-  return wrk.format("POST", "/v1/chat/completions", headers, body)
+  local body = '{"model":"' .. model .. '","messages":[{"role":"user","content":"' .. run .. " " .. counter .. " " .. filler .. '"}]}'
+  return wrk.format("POST", nil, headers, body)  -- the path of the URL wrk was given
 end
