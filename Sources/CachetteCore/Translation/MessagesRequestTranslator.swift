@@ -110,9 +110,9 @@ public enum MessagesRequestTranslator {
             guard let role = message["role"]?.stringValue else { throw invalid("\(path).role is missing.", param: "\(path).role") }
             switch role {
             case "system", "developer":
-                system += try textBlocks(message["content"], path: "\(path).content")
+                system += cached(try textBlocks(message["content"], path: "\(path).content"), message)
             case "user":
-                add("user", try contentBlocks(message["content"], path: "\(path).content"))
+                add("user", cached(try contentBlocks(message["content"], path: "\(path).content"), message))
             case "assistant":
                 if let call = message["function_call"], call != .null {
                     throw untranslatable("\(path).function_call", "use tool_calls, which translate to tool_use blocks")
@@ -121,26 +121,36 @@ public enum MessagesRequestTranslator {
                 for (callIndex, call) in (message["tool_calls"]?.arrayValue ?? []).enumerated() {
                     blocks.append(try toolUse(call, path: "\(path).tool_calls[\(callIndex)]"))
                 }
-                add("assistant", blocks)
+                add("assistant", cached(blocks, message))
             case "tool":
                 guard let id = message["tool_call_id"]?.stringValue else {
                     throw invalid("\(path).tool_call_id is missing.", param: "\(path).tool_call_id")
                 }
                 let content = message["content"] ?? .string("")
                 let result: JSONValue = content.stringValue != nil ? content : .array(try contentBlocks(content, path: "\(path).content"))
-                add("user", [.object(["type": .string("tool_result"), "tool_use_id": .string(id), "content": result])])
+                add("user", cached([.object(["type": .string("tool_result"), "tool_use_id": .string(id), "content": result])], message))
             default:
                 throw untranslatable("\(path).role", "the role \"\(role)\" has no Anthropic equivalent")
             }
         }
         let translated = turns.map { turn -> JSONValue in
-            // A lone text block goes as a plain string, the form most requests use.
-            if turn.blocks.count == 1, turn.blocks[0]["type"]?.stringValue == "text", let text = turn.blocks[0]["text"] {
+            // A lone plain text block goes as a string, the form most requests use.
+            if turn.blocks.count == 1, turn.blocks[0].members?.count == 2, turn.blocks[0]["type"]?.stringValue == "text",
+               let text = turn.blocks[0]["text"] {
                 return .object(["role": .string(turn.role), "content": text])
             }
             return .object(["role": .string(turn.role), "content": .array(turn.blocks)])
         }
         return (system, translated)
+    }
+
+    /// A message's `cache_control` (LiteLLM's way of asking for Anthropic's prompt
+    /// caching in OpenAI's format) marks its last block, where Anthropic reads it.
+    static func cached(_ blocks: [JSONValue], _ message: JSONValue) -> [JSONValue] {
+        guard let control = message["cache_control"], control != .null, !blocks.isEmpty else { return blocks }
+        var blocks = blocks
+        blocks[blocks.count - 1].set("cache_control", control)
+        return blocks
     }
 
     static func textBlocks(_ content: JSONValue?, path: String) throws(InvalidRequest) -> [JSONValue] {
@@ -161,9 +171,9 @@ public enum MessagesRequestTranslator {
                 case "text":
                     guard let text = part["text"]?.stringValue else { throw invalid("\(partPath).text is missing.", param: "\(partPath).text") }
                     // Anthropic refuses empty text blocks; an empty part says nothing.
-                    if !text.isEmpty { blocks.append(self.text(text)) }
+                    if !text.isEmpty { blocks.append(withCacheControl(self.text(text), from: part)) }
                 case "image_url" where images:
-                    blocks.append(try image(part["image_url"], path: "\(partPath).image_url"))
+                    blocks.append(withCacheControl(try image(part["image_url"], path: "\(partPath).image_url"), from: part))
                 case let type:
                     throw untranslatable("\(partPath).type", "a \(type.map { "\"\($0)\"" } ?? "untyped") part cannot be sent here")
                 }
@@ -172,6 +182,13 @@ public enum MessagesRequestTranslator {
         default:
             throw invalid("\(path) must be a string or an array of parts.", param: path)
         }
+    }
+
+    static func withCacheControl(_ block: JSONValue, from part: JSONValue) -> JSONValue {
+        guard let control = part["cache_control"], control != .null else { return block }
+        var block = block
+        block.set("cache_control", control)
+        return block
     }
 
     static func text(_ text: String) -> JSONValue {
@@ -227,7 +244,7 @@ public enum MessagesRequestTranslator {
         if let description = function["description"], description != .null { out.append(.init("description", description)) }
         let schema = function["parameters"].flatMap { $0 == .null ? nil : $0 } ?? .object(["type": .string("object"), "properties": .object([])])
         out.append(.init("input_schema", schema))
-        return .object(out)
+        return withCacheControl(.object(out), from: tool)
     }
 
     static func translate(toolChoice: JSONValue) throws(InvalidRequest) -> JSONValue {
