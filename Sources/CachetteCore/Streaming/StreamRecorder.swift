@@ -36,7 +36,8 @@ public struct StreamRecorder: Sendable {
     private var recording: RecordedStream? = RecordedStream()
     private let limit: Int
     public private(set) var usage: TokenUsage?
-    public private(set) var sawDone = false
+    /// Saw the stream's last event (`[DONE]` or `message_stop`); anything after it is ignored.
+    public private(set) var sawEnd = false
     private var failure: String?
     /// The upstream's own error event was already in the dialect's shape, so clients need no second one.
     public private(set) var sentErrorEvent = false
@@ -51,7 +52,7 @@ public struct StreamRecorder: Sendable {
 
     public mutating func feed(_ buffer: ByteBuffer) -> [Event] {
         var out: [Event] = []
-        for event in parser.feed(buffer.readableBytesView) where !sawDone {
+        for event in parser.feed(buffer.readableBytesView) where !sawEnd {
             let bytes = ByteBuffer(bytes: event.raw)
             if event.isComment {
                 out.append(Event(bytes: bytes, isUsage: false))
@@ -62,7 +63,7 @@ public struct StreamRecorder: Sendable {
                 continue
             }
             if event.isDone {
-                sawDone = true
+                sawEnd = true
                 record(event.raw, isUsage: false)
                 out.append(Event(bytes: bytes, isUsage: false))
                 continue
@@ -108,7 +109,7 @@ public struct StreamRecorder: Sendable {
         case "ping":
             return Event(bytes: bytes, isUsage: false)  // a keep-alive: relayed, not recorded
         case "message_stop":
-            sawDone = true
+            sawEnd = true
         default:
             break
         }
@@ -141,11 +142,11 @@ public struct StreamRecorder: Sendable {
         if let failure { return .failed(failure) }
         switch dialect {
         case .openai:
-            guard sawDone else { return .failed("The upstream stream ended before data: [DONE].") }
+            guard sawEnd else { return .failed("The upstream stream ended before data: [DONE].") }
             guard let recording, accumulator.chunkCount > 0 else { return .complete(nil, answer: nil, usage: usage) }
             return .complete(recording, answer: accumulator.result, usage: usage)
         case .anthropic:
-            guard sawDone else { return .failed("The upstream stream ended before message_stop.") }
+            guard sawEnd else { return .failed("The upstream stream ended before message_stop.") }
             guard let recording, let message = messages.result else { return .complete(nil, answer: nil, usage: usage) }
             return .complete(recording, answer: message, usage: usage)
         }
