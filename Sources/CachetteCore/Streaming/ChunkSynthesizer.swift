@@ -76,9 +76,7 @@ public enum ChunkSynthesizer {
         var bytes: [UInt8] = []
         for chunk in chunks {
             bytes.removeAll(keepingCapacity: true)
-            bytes.append(contentsOf: "data: ".utf8)
-            chunk.write(into: &bytes)
-            bytes.append(contentsOf: "\n\n".utf8)
+            SSEWriter.append(chunk, to: &bytes)
             out.append(ByteBuffer(bytes: bytes))
         }
         out.append(ByteBuffer(string: "data: [DONE]\n\n"))

@@ -9,9 +9,8 @@ public enum MessageEventSynthesizer {
     public static func events(from message: JSONValue) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
         func event(_ name: String, _ data: JSONValue) {
-            var bytes = Array("event: \(name)\ndata: ".utf8)
-            data.write(into: &bytes)
-            bytes += Array("\n\n".utf8)
+            var bytes: [UInt8] = []
+            SSEWriter.append(data, name: name, to: &bytes)
             out.append(ByteBuffer(bytes: bytes))
         }
         let usage = message["usage"] ?? .object([])
@@ -74,9 +73,9 @@ public enum MessageEventSynthesizer {
 
     /// The event that ends a stream that failed, in Anthropic's shape.
     public static func error(type: String, message: String) -> ByteBuffer {
-        var bytes = Array("event: error\ndata: ".utf8)
-        JSONValue.object(["type": .string("error"), "error": .object(["type": .string(type), "message": .string(message)])]).write(into: &bytes)
-        bytes += Array("\n\n".utf8)
+        var bytes: [UInt8] = []
+        let error: JSONValue = .object(["type": .string("error"), "error": .object(["type": .string(type), "message": .string(message)])])
+        SSEWriter.append(error, name: "error", to: &bytes)
         return ByteBuffer(bytes: bytes)
     }
 }

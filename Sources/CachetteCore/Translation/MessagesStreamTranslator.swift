@@ -113,9 +113,7 @@ public struct MessagesStreamTranslator: Sendable {
     }
 
     private func write(_ members: [JSONValue.Member], into out: inout [UInt8]) {
-        out += Array("data: ".utf8)
-        JSONValue.object(members).write(into: &out)
-        out += Array("\n\n".utf8)
+        SSEWriter.append(.object(members), to: &out)
     }
 
     private func write(_ pairs: KeyValuePairs<String, JSONValue>, into out: inout [UInt8]) {
