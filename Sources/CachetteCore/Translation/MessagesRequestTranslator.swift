@@ -110,7 +110,7 @@ public enum MessagesRequestTranslator {
             guard let role = message["role"]?.stringValue else { throw invalid("\(path).role is missing.", param: "\(path).role") }
             switch role {
             case "system", "developer":
-                system += cached(try textBlocks(message["content"], path: "\(path).content"), message)
+                system += cached(try contentBlocks(message["content"], path: "\(path).content", images: false), message)
             case "user":
                 add("user", cached(try contentBlocks(message["content"], path: "\(path).content"), message))
             case "assistant":
@@ -151,10 +151,6 @@ public enum MessagesRequestTranslator {
         var blocks = blocks
         blocks[blocks.count - 1].set("cache_control", control)
         return blocks
-    }
-
-    static func textBlocks(_ content: JSONValue?, path: String) throws(InvalidRequest) -> [JSONValue] {
-        try contentBlocks(content, path: path, images: false)
     }
 
     static func contentBlocks(_ content: JSONValue?, path: String, images: Bool = true) throws(InvalidRequest) -> [JSONValue] {

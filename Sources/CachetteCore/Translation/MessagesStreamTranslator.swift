@@ -29,7 +29,7 @@ public struct MessagesStreamTranslator: Sendable {
                 continue
             }
             guard let data = try? JSONValue.parse(event.data) else {
-                write(["error": .object(["message": .string("The upstream sent an event that is not JSON."), "type": .string("upstream_error")])], into: &out)
+                SSEWriter.append(Self.upstreamError("The upstream sent an event that is not JSON."), to: &out)
                 continue
             }
             translate(data, name: event.name, into: &out)
@@ -86,14 +86,10 @@ public struct MessagesStreamTranslator: Sendable {
             stopped = true
             var usage = inputUsage
             usage.set("output_tokens", .int(outputTokens))
-            write(header + [.init("choices", .array([])), .init("usage", MessagesAnswerTranslator.usage(usage))], into: &out)
+            SSEWriter.append(.object(header + [.init("choices", .array([])), .init("usage", MessagesAnswerTranslator.usage(usage))]), to: &out)
             out += Array("data: [DONE]\n\n".utf8)
         case "error":
-            if let error = MessagesAnswerTranslator.error(data) {
-                write(error.members ?? [], into: &out)
-            } else {
-                write(["error": .object(["message": .string("The upstream sent an error event."), "type": .string("upstream_error")])], into: &out)
-            }
+            SSEWriter.append(MessagesAnswerTranslator.error(data) ?? Self.upstreamError("The upstream sent an error event."), to: &out)
         case "ping":
             out += Array(": ping\n\n".utf8)  // still a keep-alive, as a comment
         default:
@@ -109,14 +105,10 @@ public struct MessagesStreamTranslator: Sendable {
         let choice: JSONValue = .object([
             .init("index", .int(0)), .init("delta", delta), .init("logprobs", .null), .init("finish_reason", finish),
         ])
-        write(header + [.init("choices", .array([choice]))], into: &out)
+        SSEWriter.append(.object(header + [.init("choices", .array([choice]))]), to: &out)
     }
 
-    private func write(_ members: [JSONValue.Member], into out: inout [UInt8]) {
-        SSEWriter.append(.object(members), to: &out)
-    }
-
-    private func write(_ pairs: KeyValuePairs<String, JSONValue>, into out: inout [UInt8]) {
-        write(JSONValue.object(pairs).members ?? [], into: &out)
+    private static func upstreamError(_ message: String) -> JSONValue {
+        .object(["error": .object(["message": .string(message), "type": .string("upstream_error")])])
     }
 }

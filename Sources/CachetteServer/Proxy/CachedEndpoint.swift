@@ -259,14 +259,7 @@ struct CachedEndpoint: Sendable {
         _ request: Request, body: ByteBuffer, keyed: KeyedRequest, level: CompressionLevel, bypassed: Bool
     ) async throws -> (UpstreamAnswer, TokenUsage?) {
         let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
-        let exchange: UpstreamExchange, outgoing: HTTPClientRequest
-        do {
-            exchange = try UpstreamExchange(sidecar: sidecar, model: keyed.model, path: route, format: format)
-            outgoing = try exchange.outgoing(request, body: forwarded, stream: false, client: sidecar.upstream)
-        } catch {
-            account(keyed).rejected()
-            throw error
-        }
+        let (exchange, outgoing) = try prepare(request, body: forwarded, keyed: keyed)
         var answer: UpstreamAnswer
         do {
             answer = exchange.answer(try await sidecar.upstream.fetch(outgoing, route: exchange.route, logger: sidecar.logger))
@@ -283,6 +276,19 @@ struct CachedEndpoint: Sendable {
         }
         account(keyed).forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, counted: counted, compression: tally)
         return (answer, usage)
+    }
+
+    /// The upstream the model routes to and the request for it (translated when the
+    /// formats differ). A refusal here (no route, an untranslatable parameter) comes
+    /// before any upstream call, and is booked as such.
+    private func prepare(_ request: Request, body: ByteBuffer, keyed: KeyedRequest) throws(APIError) -> (UpstreamExchange, HTTPClientRequest) {
+        do {
+            let exchange = try UpstreamExchange(sidecar: sidecar, model: keyed.model, path: route, format: format)
+            return (exchange, try exchange.outgoing(request, body: body, stream: keyed.stream, client: sidecar.upstream))
+        } catch {
+            account(keyed).rejected()
+            throw error
+        }
     }
 
     /// The body to send upstream: chat and text completions compressed at `level` (the
@@ -352,17 +358,11 @@ struct CachedEndpoint: Sendable {
     ) async throws -> StreamFlight.Started {
         let account = account(keyed)
         let (forwarded, tally) = compressed(body, keyed: keyed, level: level)
-        let exchange: UpstreamExchange
-        do {
-            exchange = try UpstreamExchange(sidecar: sidecar, model: keyed.model, path: route, format: format)
-        } catch {
-            account.rejected()
-            throw error
-        }
+        let (exchange, outgoing) = try prepare(request, body: forwarded, keyed: keyed)
         let started: StreamFlight.Started
         do {
             started = try await StreamFlight.start(
-                request, body: forwarded, model: keyed.model, exchange: exchange, includeUsage: keyed.includeUsage, tokensSaved: tally.saved,
+                outgoing, body: forwarded, model: keyed.model, exchange: exchange, includeUsage: keyed.includeUsage, tokensSaved: tally.saved,
                 sidecar: sidecar,
                 onComplete: { [self] recording, answer, usage in
                     guard let store, let controls else { return }
@@ -375,9 +375,6 @@ struct CachedEndpoint: Sendable {
                     )
                 }
             )
-        } catch where error.status == .badRequest {
-            account.rejected()  // refused by the translation, before any upstream call
-            throw error
         } catch {
             account.forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error

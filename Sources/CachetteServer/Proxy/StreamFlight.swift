@@ -52,15 +52,15 @@ final class StreamFlight: Sendable {
 
     var outcome: Outcome? { outcomeState.withLock { $0 } }
 
-    /// Sends a `stream: true` request upstream (asking for usage) and, once the
-    /// response head is in, starts relaying.
+    /// Sends `outgoing`, a `stream: true` request made by `exchange`, and once the
+    /// response head is in, starts relaying. `body` is the client's request, for
+    /// counting tokens when the upstream reports none.
     static func start(
-        _ request: Request, body: ByteBuffer, model: String, exchange: UpstreamExchange, includeUsage: Bool, tokensSaved: Int,
+        _ outgoing: HTTPClientRequest, body: ByteBuffer, model: String, exchange: UpstreamExchange, includeUsage: Bool, tokensSaved: Int,
         sidecar: Sidecar,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
     ) async throws(APIError) -> Started {
-        let outgoing = try exchange.outgoing(request, body: body, stream: true, client: sidecar.upstream)
         let response = try await sidecar.upstream.send(outgoing, route: exchange.route, logger: sidecar.logger)
         let status = HTTPResponse.Status(code: Int(response.status.code))
         var headers = ForwardedHeaders.response(response.headers)
