@@ -132,8 +132,9 @@ struct RequestKeyerTests {
         var seen: Set<CacheKey> = [baseKey]
         for _ in 0..<20 {
             var members = baseValue.members!
-            // The model must stay a non-empty string or the request is refused outright.
-            var replacement = field == "model" ? .string("m-" + Generator.string(&rng)) : Generator.value(&rng)
+            // The model must stay a non-empty string without control characters or the request is refused outright.
+            let printable = Generator.string(&rng).unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }
+            var replacement = field == "model" ? .string("m-" + String(String.UnicodeScalarView(printable))) : Generator.value(&rng)
             if let existing = members.first(where: { $0.key == field })?.value, existing == replacement { replacement = .string("changed") }
             members.removeAll { $0.key == field }
             members.append(.init(field, replacement))

@@ -121,6 +121,9 @@ public final class Ledger: Sendable {
     let pool: DatabasePool?
     public let prices: PriceTable
     public let retention: Duration
+    /// Distinct model names kept apart; later ones are booked as `other`, since names come from clients.
+    public let maxModels: Int
+    public static let otherModel = "other"
 
     private struct State {
         var pending: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)] = []
@@ -134,10 +137,11 @@ public final class Ledger: Sendable {
     private let state: Mutex<State>
 
     /// - Parameter store: where rows go; without one (cache disabled) the ledger lives in memory only.
-    public init(store: CacheStore?, prices: PriceTable, retention: Duration) throws {
+    public init(store: CacheStore?, prices: PriceTable, retention: Duration, maxModels: Int = 200) throws {
         self.pool = store?.pool
         self.prices = prices
         self.retention = retention
+        self.maxModels = maxModels
         var allTime: [String: ModelTotals] = [:]
         if let pool {
             allTime = try pool.read { db in
@@ -153,6 +157,7 @@ public final class Ledger: Sendable {
 
     /// One lock: on the hit path, booking a request must stay an append.
     public func record(_ record: LedgerRecord) {
+        var record = record
         state.withLock { s in
             let price: ModelPrice?
             if let known = s.prices[record.model] {
@@ -169,6 +174,8 @@ public final class Ledger: Sendable {
             let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
             let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
             let saved = savedByCache + savedByCompression
+            // Priced under its own name, kept apart only while there is room.
+            if s.allTime[record.model] == nil, s.allTime.count >= maxModels { record.model = Self.otherModel }
             if pool != nil { s.pending.append((record, spent, saved, savedByCompression)) }
             s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
             s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)

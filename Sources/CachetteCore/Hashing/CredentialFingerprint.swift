@@ -1,13 +1,22 @@
-import CXXHash
+/// A short tag for a credential, for log lines: a keyed hash (SHA-256 over a secret
+/// salt and the credential), so a weak key cannot be recovered from logs by hashing
+/// guesses. The salt is random per cache database (`CacheStore.fingerprintSalt`), so
+/// one credential keeps its tag across restarts of the same sidecar.
+public struct CredentialFingerprint: Sendable {
+    private let salt: [UInt8]
 
-/// A short, non-reversible tag for a credential, for log lines and diagnostics.
-/// The key itself never leaves the request; this is what gets logged instead.
-public enum CredentialFingerprint {
-    public static func of(_ credential: String) -> String {
+    public init(salt: UInt64) {
+        self.salt = withUnsafeBytes(of: salt.littleEndian) { Array($0) }
+    }
+
+    /// A fresh random salt, for a sidecar without a database.
+    public static func random() -> CredentialFingerprint {
+        CredentialFingerprint(salt: UInt64.random(in: .min ... .max))
+    }
+
+    public func of(_ credential: String) -> String {
         if credential.isEmpty { return "anonymous" }
-        var utf8 = Array(credential.utf8)
-        let h = utf8.withUnsafeMutableBytes { XXH3_64bits_withSeed($0.baseAddress, $0.count, 0x6361_6368_6574_7465) }
-        let hex = String(h, radix: 16)
-        return "cred:" + String(repeating: "0", count: 16 - hex.count) + hex.prefix(16)
+        let digest = (salt + Array(credential.utf8)).withUnsafeBytes { SHA256.hex($0) }
+        return "cred:" + digest.prefix(16)
     }
 }

@@ -94,6 +94,7 @@ public struct RequestKeyer: Sendable {
         guard let model, !model.isEmpty else {
             throw InvalidRequest("You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
         }
+        if let invalid = ModelName.problem(model) { throw invalid }
         return KeyedRequest(key: CacheKey(hashing: writer.output), model: model, stream: stream, includeUsage: includeUsage)
     }
 

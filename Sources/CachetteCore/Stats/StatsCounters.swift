@@ -22,6 +22,12 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var streamFailures = 0
     /// Clients cut off for reading nothing while `stream.max_buffered_bytes` behind.
     public var slowClientsDropped = 0
+    /// 2xx answers relayed but not stored: not the endpoint's shape, not JSON, not UTF-8,
+    /// encoded, or with bad usage counts.
+    public var invalidAnswers = 0
+    /// Requests refused because their Host or Origin header was not allowed (a web page).
+    public var refusedHosts = 0
+    public var refusedOrigins = 0
     /// Unix time the counters started.
     public var since: Double = 0
 
@@ -49,6 +55,7 @@ public final class StatsCounters: Sendable {
         ("input_tokens", \.inputTokens), ("output_tokens", \.outputTokens), ("cached_tokens", \.cachedTokens),
         ("streamed_requests", \.streamedRequests), ("streams_finished_after_disconnect", \.streamsFinishedAfterDisconnect),
         ("stream_failures", \.streamFailures), ("slow_clients_dropped", \.slowClientsDropped),
+        ("invalid_answers", \.invalidAnswers), ("refused_hosts", \.refusedHosts), ("refused_origins", \.refusedOrigins),
     ]
 
     public var snapshot: StatsSnapshot { state.withLock { $0 } }
@@ -94,6 +101,9 @@ public final class StatsCounters: Sendable {
         case finishedAfterDisconnect
         case failed
         case slowClientDropped
+        case invalidAnswer
+        case refusedHost
+        case refusedOrigin
     }
 
     public func record(_ event: StreamEvent) {
@@ -104,6 +114,9 @@ public final class StatsCounters: Sendable {
                 s.streamFailures += 1
                 s.upstreamErrors += 1
             case .slowClientDropped: s.slowClientsDropped += 1
+            case .invalidAnswer: s.invalidAnswers += 1
+            case .refusedHost: s.refusedHosts += 1
+            case .refusedOrigin: s.refusedOrigins += 1
             }
         }
     }

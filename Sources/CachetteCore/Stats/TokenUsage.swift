@@ -1,4 +1,10 @@
+import Synchronization
+
 /// Token counts as the upstream reported them in `usage`.
+///
+/// Every count read from an answer is clamped to `0...maxCount`, so no upstream value
+/// (negative, fractional, past `Int64`) can overflow a sum or trap; each clamp is
+/// counted in `clamps`, which /metrics and /stats show.
 public struct TokenUsage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
@@ -8,6 +14,14 @@ public struct TokenUsage: Sendable, Equatable {
     /// Prompt tokens written to the provider's prompt cache (Anthropic's
     /// `cache_creation_input_tokens`), which cost more than plain input.
     public var cacheWritePromptTokens: Int
+
+    /// No request comes near 2^32 tokens; at this bound the all-time sums of billions
+    /// of requests still fit an `Int`.
+    public static let maxCount = 1 << 32
+
+    /// Usage values clamped since the process started (negative, too large, not whole).
+    public static var clamps: Int { clampCounter.load(ordering: .relaxed) }
+    private static let clampCounter = Atomic<Int>(0)
 
     public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0) {
         self.promptTokens = promptTokens
@@ -29,22 +43,51 @@ public struct TokenUsage: Sendable, Equatable {
 
     public init?(usage: JSONValue) {
         guard usage.members != nil else { return nil }
-        if let input = usage["input_tokens"]?.intValue {
+        if usage["input_tokens"] != nil {
             // Anthropic counts cache writes and reads apart from `input_tokens`; the prompt is all three.
-            let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
-            let read = usage["cache_read_input_tokens"]?.intValue ?? 0
+            let input = Self.count(usage["input_tokens"])
+            let written = Self.count(usage["cache_creation_input_tokens"])
+            let read = Self.count(usage["cache_read_input_tokens"])
             self.init(
-                promptTokens: input + written + read, completionTokens: usage["output_tokens"]?.intValue ?? 0, cachedPromptTokens: read,
+                promptTokens: input + written + read, completionTokens: Self.count(usage["output_tokens"]), cachedPromptTokens: read,
                 cacheWritePromptTokens: written
             )
             return
         }
-        let prompt = usage["prompt_tokens"]?.intValue
-        let completion = usage["completion_tokens"]?.intValue ?? usage["output_tokens"]?.intValue
-        guard prompt != nil || completion != nil else { return nil }
-        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue
-        // Set by Cachette's (and LiteLLM's) translation of Anthropic's usage.
-        let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
-        self.init(promptTokens: prompt ?? 0, completionTokens: completion ?? 0, cachedPromptTokens: cached ?? 0, cacheWritePromptTokens: written)
+        let completionValue = usage["completion_tokens"] ?? usage["output_tokens"]
+        guard usage["prompt_tokens"] != nil || completionValue != nil else { return nil }
+        self.init(
+            promptTokens: Self.count(usage["prompt_tokens"]), completionTokens: Self.count(completionValue),
+            cachedPromptTokens: Self.count(usage["prompt_tokens_details"]?["cached_tokens"]),
+            // Set by Cachette's (and LiteLLM's) translation of Anthropic's usage.
+            cacheWritePromptTokens: Self.count(usage["cache_creation_input_tokens"])
+        )
+    }
+
+    /// A count from an answer, clamped to `0...maxCount`; absent or null is 0.
+    public static func count(_ value: JSONValue?) -> Int {
+        guard let value, value != .null else { return 0 }
+        if let exact = wellFormedCount(value) { return exact }
+        clampCounter.add(1, ordering: .relaxed)
+        guard case .number(let text) = value else { return 0 }
+        if text.hasPrefix("-") { return 0 }
+        guard let double = Double(text), double.isFinite else { return 0 }
+        return double >= Double(maxCount) ? maxCount : max(0, Int(double))
+    }
+
+    /// The value when it is a well-formed count (`JSONValue.countValue`).
+    public static func wellFormedCount(_ value: JSONValue) -> Int? { value.countValue }
+
+    /// Whether every token count in a `usage` object (a member named `*_tokens`, in
+    /// details too) is well formed. Other numbers (a provider's `cost`) are not counts.
+    public static func isWellFormed(usage: JSONValue) -> Bool {
+        guard case .object(let members) = usage else { return false }
+        return members.allSatisfy { member in
+            switch member.value {
+            case .number: !member.key.hasSuffix("tokens") || wellFormedCount(member.value) != nil
+            case .object: isWellFormed(usage: member.value)
+            default: true
+            }
+        }
     }
 }

@@ -369,6 +369,17 @@ public final class CacheStore: Sendable {
 
     // MARK: Counters shared with the stats
 
+    /// The secret that keys credential fingerprints in logs: made once per database, at random.
+    public func fingerprintSalt() throws -> UInt64 {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO counters (name, value) VALUES ('fingerprint_salt', ?)",
+                arguments: [Int64.random(in: .min ... .max)]
+            )
+            return UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'fingerprint_salt'") ?? 0)
+        }
+    }
+
     public func loadCounters() throws -> [String: Int] {
         try pool.read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {

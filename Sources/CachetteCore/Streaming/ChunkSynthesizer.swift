@@ -21,8 +21,8 @@ public enum ChunkSynthesizer {
             if let usage { members.append(.init("usage", usage)) }
             return .object(members)
         }
-        func choice(_ index: Int, _ fields: [JSONValue.Member], finish: JSONValue = .null) -> JSONValue {
-            .object([.init("index", .int(index))] + fields + [.init("logprobs", .null), .init("finish_reason", finish)])
+        func choice(_ index: Int, _ fields: [JSONValue.Member], finish: JSONValue = .null, logprobs: JSONValue = .null) -> JSONValue {
+            .object([.init("index", .int(index))] + fields + [.init("logprobs", logprobs), .init("finish_reason", finish)])
         }
 
         var out: [JSONValue] = []
@@ -33,6 +33,9 @@ public enum ChunkSynthesizer {
                 let message = original["message"] ?? .object([:])
                 let role = message["role"] ?? .string("assistant")
                 out.append(chunk([choice(index, [.init("delta", .object(["role": role, "content": .string("")]))])]))
+                for piece in pieces(message["reasoning_content"]?.stringValue ?? "") {
+                    out.append(chunk([choice(index, [.init("delta", .object(["reasoning_content": .string(piece)]))])]))
+                }
                 for piece in pieces(message["content"]?.stringValue ?? "") {
                     out.append(chunk([choice(index, [.init("delta", .object(["content": .string(piece)]))])]))
                 }
@@ -55,12 +58,20 @@ public enum ChunkSynthesizer {
                         out.append(chunk([choice(index, [.init("delta", .object(["tool_calls": .array([delta])]))])]))
                     }
                 }
-                out.append(chunk([choice(index, [.init("delta", .object([:]))], finish: original["finish_reason"] ?? .null)]))
+                // Whatever else the message holds (audio, annotations, …) arrives whole, once.
+                let rest = (message.members ?? []).filter { !Self.streamedPieces.contains($0.key) && $0.value != .null }
+                if !rest.isEmpty { out.append(chunk([choice(index, [.init("delta", .object(rest))])])) }
+                // The logprobs of every token at once: appended to nothing, they are the answer's.
+                out.append(chunk([choice(
+                    index, [.init("delta", .object([:]))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
+                )]))
             } else {
                 for piece in pieces(original["text"]?.stringValue ?? "") {
                     out.append(chunk([choice(index, [.init("text", .string(piece))])]))
                 }
-                out.append(chunk([choice(index, [.init("text", .string(""))], finish: original["finish_reason"] ?? .null)]))
+                out.append(chunk([choice(
+                    index, [.init("text", .string(""))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
+                )]))
             }
         }
         if includeUsage, let usage = answer["usage"], usage != .null {
@@ -68,6 +79,9 @@ public enum ChunkSynthesizer {
         }
         return out
     }
+
+    /// Message members sent in pieces of their own.
+    static let streamedPieces: Set<String> = ["role", "content", "refusal", "tool_calls", "reasoning_content"]
 
     /// The chunks as SSE events, one buffer each, ending with `data: [DONE]`.
     public static func events(_ chunks: [JSONValue]) -> [ByteBuffer] {

@@ -6,7 +6,12 @@ public enum DeltaAccumulator {
     public enum Failure: Error, Equatable {
         case listEntryWithoutIndex
         case listEntryNotAnObject
+        /// A list index that is not a whole number in `0...maxListIndex`.
+        case listIndexOutOfRange
     }
+
+    /// More tool calls than any answer makes; past it a stream is not kept.
+    public static let maxListIndex = 1024
 
     public static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
         for member in delta {
@@ -33,7 +38,8 @@ public enum DeltaAccumulator {
                 } else {
                     for entry in b {
                         guard case .object(let entryMembers) = entry else { throw .listEntryNotAnObject }
-                        guard let index = entry["index"]?.intValue else { throw .listEntryWithoutIndex }
+                        guard let given = entry["index"] else { throw .listEntryWithoutIndex }
+                        guard let index = given.countValue, index <= maxListIndex else { throw .listIndexOutOfRange }
                         if index < a.count, case .object(var existing) = a[index] {
                             try accumulate(&existing, entryMembers)
                             a[index] = .object(existing)
@@ -58,7 +64,10 @@ public enum DeltaAccumulator {
     }
 
     private static func add(_ a: String, _ b: String) -> JSONValue {
-        if let x = Int(a), let y = Int(b) { return .int(x + y) }
+        if let x = Int(a), let y = Int(b) {
+            let (sum, overflow) = x.addingReportingOverflow(y)
+            if !overflow { return .int(sum) }
+        }
         return .double((Double(a) ?? 0) + (Double(b) ?? 0))
     }
 }

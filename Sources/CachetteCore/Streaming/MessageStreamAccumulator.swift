@@ -26,11 +26,11 @@ public struct MessageStreamAccumulator: Sendable {
             usage = event["message"]?["usage"]
         case "content_block_start":
             guard message != nil else { throw .noMessageStart }
-            let index = event["index"]?.intValue ?? blocks.count
+            let index = event["index"].map { $0.countValue ?? -1 } ?? blocks.count
             guard index == blocks.count else { throw .blockOutOfOrder(index) }
             blocks.append(event["content_block"]?.members ?? [])
         case "content_block_delta":
-            let index = event["index"]?.intValue ?? -1
+            let index = event["index"]?.countValue ?? -1
             guard blocks.indices.contains(index), let delta = event["delta"] else { throw .blockOutOfOrder(index) }
             switch delta["type"]?.stringValue {
             case "text_delta": Self.append(&blocks[index], "text", delta["text"]?.stringValue)
@@ -44,15 +44,16 @@ public struct MessageStreamAccumulator: Sendable {
             default: break
             }
         case "content_block_stop":
-            let index = event["index"]?.intValue ?? -1
+            let index = event["index"]?.countValue ?? -1
             guard blocks.indices.contains(index) else { throw .blockOutOfOrder(index) }
             if let json = partialJSON.removeValue(forKey: index) {
                 guard let input = json.isEmpty ? .object([]) : try? JSONValue.parse(json) else { throw .badToolInput(index) }
                 blocks[index].set("input", input)
             }
         case "message_delta":
-            guard message != nil else { throw .noMessageStart }
-            for member in event["delta"]?.members ?? [] { message!.set(member.key, member.value) }
+            guard var updated = message else { throw .noMessageStart }
+            for member in event["delta"]?.members ?? [] { updated.set(member.key, member.value) }
+            message = updated
             if let update = event["usage"]?.members {
                 var merged = usage ?? .object([])
                 for member in update where member.value != .null { merged.set(member.key, member.value) }

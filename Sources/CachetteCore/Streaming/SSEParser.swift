@@ -9,50 +9,80 @@ public struct SSEEvent: Sendable, Equatable {
     public var data: String
     /// A block of comment lines only (a keep-alive): relayed live, never an event to record.
     public var isComment = false
+    /// A piece of an event longer than the parser's limit: relayed as it is, never parsed or recorded.
+    public var isOversized = false
 
     /// OpenAI's end-of-stream marker.
     public var isDone: Bool { data == "[DONE]" }
 }
 
 /// An incremental SSE parser: feed it bytes as they arrive, get whole events back.
-/// Accepts LF, CRLF and CR line endings; comment lines (":") belong to the event they
+/// Accepts LF, CR and CRLF line endings; comment lines (":") belong to the event they
 /// precede, and a block of comments alone comes back as an `isComment` event.
+///
+/// Work is linear in the bytes fed: the scan for an event's end resumes where the last
+/// feed stopped. An event longer than `maxEventBytes` is not held whole: its bytes come
+/// back as they arrive, as `isOversized` pieces, so memory stays bounded.
 public struct SSEParser: Sendable {
-    /// Only the event still arriving is kept, so rescanning it on each feed stays cheap.
+    /// Only the event still arriving is kept (from `start`).
     private var pending: [UInt8] = []
+    private var start = 0
+    /// Where the scan for the current event's end resumes, and whether it is at a line start.
+    private var scan = 0
+    private var lineStart = true
+    /// Inside an event that outgrew `maxEventBytes`.
+    private var overflowing = false
+    public let maxEventBytes: Int
 
-    public init() {}
+    public init(maxEventBytes: Int = 64 << 20) {
+        self.maxEventBytes = max(1, maxEventBytes)
+    }
 
     /// Bytes received but not yet part of a complete event.
-    public var bufferedBytes: Int { pending.count }
+    public var bufferedBytes: Int { pending.count - start }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
         pending.append(contentsOf: bytes)
         var events: [SSEEvent] = []
         while let end = eventEnd() {
-            let raw = Array(pending[..<end])
-            pending.removeSubrange(..<end)
-            events.append(Self.parse(raw))
+            let raw = Array(pending[start..<end])
+            events.append(overflowing ? SSEEvent(raw: raw, name: nil, data: "", isOversized: true) : Self.parse(raw))
+            overflowing = false
+            start = end
+            scan = end
+            lineStart = true
+        }
+        if overflowing || pending.count - start > maxEventBytes {
+            // Pass on what was scanned; a CR at the very end waits to see if an LF follows.
+            if scan > start { events.append(SSEEvent(raw: Array(pending[start..<scan]), name: nil, data: "", isOversized: true)) }
+            start = scan
+            overflowing = true
+        }
+        if start > 0 {
+            pending.removeFirst(start)
+            scan -= start
+            start = 0
         }
         return events
     }
 
-    /// The index just past the blank line ending the first event, if it has arrived.
-    private func eventEnd() -> Int? {
-        var i = 0
-        var lineStart = true
+    /// The index just past the blank line ending the current event, if it has arrived.
+    private mutating func eventEnd() -> Int? {
+        var i = scan
+        defer { scan = i }
         while i < pending.count {
             let b = pending[i]
             if b == 0x0A || b == 0x0D {
                 var next = i + 1
+                let hasBytes = i > start || overflowing
                 if b == 0x0D {
                     // A CR at the very end may be the first half of CRLF, so a data line
                     // waits for the next byte. A blank line ends the event either way; an
                     // LF that follows then leads the next event's raw bytes.
-                    guard next < pending.count else { return lineStart && i > 0 ? next : nil }
+                    guard next < pending.count else { return lineStart && hasBytes ? next : nil }
                     if pending[next] == 0x0A { next += 1 }
                 }
-                if lineStart && i > 0 { return next }
+                if lineStart && hasBytes { return next }
                 lineStart = true
                 i = next
                 continue

@@ -1,8 +1,12 @@
 /// Builds the non-streamed answer from a stream's chunks, as the OpenAI SDK's
 /// `ChatCompletionStreamState` does: the first chunk sets id, model and created;
 /// each choice's `delta` accumulates into its `message` (`DeltaAccumulator` rules,
-/// so tool-call arguments concatenate by index); `finish_reason` and `usage` take
-/// their last value. Text completions accumulate the choice itself (`text`).
+/// so tool-call arguments concatenate by index); `logprobs` lists append;
+/// `finish_reason` and `usage` take their last value. Text completions accumulate
+/// the choice itself (`text`).
+///
+/// A choice without a whole-number `index` in `0...maxChoiceIndex` fails the stream
+/// rather than being dropped: an answer missing a choice must not be stored.
 public struct StreamAccumulator: Sendable {
     private var header: [JSONValue.Member] = []
     private var choices: [Int: [JSONValue.Member]] = [:]
@@ -10,10 +14,14 @@ public struct StreamAccumulator: Sendable {
     private var isChat = true
     public private(set) var chunkCount = 0
 
+    /// OpenAI allows `n` up to 128.
+    public static let maxChoiceIndex = 1024
+
     public init() {}
 
     public enum Failure: Error, Equatable {
         case notAnObject
+        case choiceWithoutIndex
         case badDelta(DeltaAccumulator.Failure)
     }
 
@@ -28,7 +36,9 @@ public struct StreamAccumulator: Sendable {
         chunkCount += 1
         if let u = chunk["usage"], u != .null { usage = u }
         for choice in chunk["choices"]?.arrayValue ?? [] {
-            guard case .object(let fields) = choice, let index = choice["index"]?.intValue else { continue }
+            guard case .object(let fields) = choice, let index = choice["index"]?.countValue,
+                  index <= Self.maxChoiceIndex
+            else { throw .choiceWithoutIndex }
             var acc = choices[index] ?? [.init("index", .int(index))]
             do {
                 if isChat {
@@ -37,25 +47,42 @@ public struct StreamAccumulator: Sendable {
                         try DeltaAccumulator.accumulate(&message, delta)
                     }
                     acc.set("message", .object(message))
-                    for key in ["finish_reason", "logprobs"] {
-                        if let value = choice[key], value != .null { acc.set(key, value) }
-                    }
+                    if let value = choice["finish_reason"], value != .null { acc.set("finish_reason", value) }
                 } else {
-                    try DeltaAccumulator.accumulate(&acc, fields.filter { $0.key != "index" })
+                    try DeltaAccumulator.accumulate(&acc, fields.filter { $0.key != "index" && $0.key != "logprobs" })
                 }
             } catch {
                 throw .badDelta(error)
             }
+            if let logprobs = choice["logprobs"], logprobs != .null {
+                acc.set("logprobs", Self.appending(logprobs, to: acc.first(where: { $0.key == "logprobs" })?.value))
+            }
             choices[index] = acc
         }
+    }
+
+    /// Each chunk carries the logprobs of its own tokens: lists append (`content`,
+    /// `refusal`; `tokens`, `token_logprobs`, `top_logprobs`, `text_offset` for text
+    /// completions), anything else takes the latest value.
+    static func appending(_ next: JSONValue, to current: JSONValue?) -> JSONValue {
+        guard case .object(var merged) = current ?? .null, case .object(let update) = next else { return next }
+        for member in update {
+            if case .array(let items) = member.value,
+               case .array(let existing)? = merged.first(where: { $0.key == member.key })?.value {
+                merged.set(member.key, .array(existing + items))
+            } else if member.value != .null || !merged.contains(where: { $0.key == member.key }) {
+                merged.set(member.key, member.value)
+            }
+        }
+        return .object(merged)
     }
 
     /// The assembled `chat.completion` (or `text_completion`) object.
     public var result: JSONValue {
         var out = header
         out.insert(.init("object", .string(isChat ? "chat.completion" : "text_completion")), at: min(1, out.count))
-        let built: [JSONValue] = choices.keys.sorted().map { index in
-            var fields = choices[index]!
+        let built: [JSONValue] = choices.sorted { $0.key < $1.key }.map { _, accumulated in
+            var fields = accumulated
             if isChat {
                 var message = fields.first(where: { $0.key == "message" })?.value.members ?? []
                 if !message.contains(where: { $0.key == "role" }) { message.insert(.init("role", .string("assistant")), at: 0) }

@@ -29,7 +29,7 @@ public struct StreamRecorder: Sendable {
         case failed(String)
     }
 
-    private var parser = SSEParser()
+    private var parser: SSEParser
     private let dialect: Dialect
     private var accumulator = StreamAccumulator()
     private var messages = MessageStreamAccumulator()
@@ -46,6 +46,7 @@ public struct StreamRecorder: Sendable {
     public init(limit: Int, dialect: Dialect = .openai) {
         self.limit = limit
         self.dialect = dialect
+        parser = SSEParser(maxEventBytes: limit)
     }
 
     public var isRecording: Bool { recording != nil }
@@ -54,6 +55,12 @@ public struct StreamRecorder: Sendable {
         var out: [Event] = []
         for event in parser.feed(buffer.readableBytesView) where !sawEnd {
             let bytes = ByteBuffer(bytes: event.raw)
+            if event.isOversized || !Self.isUTF8(event.raw) {
+                // Relayed as it came; an answer with it cannot be kept (or kept faithfully).
+                recording = nil
+                out.append(Event(bytes: bytes, isUsage: false))
+                continue
+            }
             if event.isComment {
                 out.append(Event(bytes: bytes, isUsage: false))
                 continue
@@ -127,6 +134,11 @@ public struct StreamRecorder: Sendable {
         return Event(bytes: bytes, isUsage: false)
     }
 
+    static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        // Most events are ASCII: checked without building a String.
+        bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
+    }
+
     private mutating func record(_ raw: [UInt8], isUsage: Bool) {
         guard recording != nil else { return }
         if recording!.byteCount + raw.count > limit {
@@ -144,10 +156,14 @@ public struct StreamRecorder: Sendable {
         case .openai:
             guard sawEnd else { return .failed("The upstream stream ended before data: [DONE].") }
             guard let recording, accumulator.chunkCount > 0 else { return .complete(nil, answer: nil, usage: usage) }
-            return .complete(recording, answer: accumulator.result, usage: usage)
+            let answer = accumulator.result
+            guard AnswerShape.completion.problem(in: answer) == nil else { return .complete(nil, answer: nil, usage: usage) }
+            return .complete(recording, answer: answer, usage: usage)
         case .anthropic:
             guard sawEnd else { return .failed("The upstream stream ended before message_stop.") }
-            guard let recording, let message = messages.result else { return .complete(nil, answer: nil, usage: usage) }
+            guard let recording, let message = messages.result, AnswerShape.message.problem(in: message) == nil else {
+                return .complete(nil, answer: nil, usage: usage)
+            }
             return .complete(recording, answer: message, usage: usage)
         }
     }

@@ -16,10 +16,11 @@ public enum MessagesAnswerTranslator {
     /// as `input_tokens`, and the reads are `prompt_tokens_details.cached_tokens`. The
     /// two Anthropic counts stay beside them, as LiteLLM puts them, so writes can be priced.
     public static func usage(_ usage: JSONValue) -> JSONValue {
-        let input = usage["input_tokens"]?.intValue ?? 0
-        let written = usage["cache_creation_input_tokens"]?.intValue ?? 0
-        let read = usage["cache_read_input_tokens"]?.intValue ?? 0
-        let output = usage["output_tokens"]?.intValue ?? 0
+        // Clamped, so no upstream number can overflow the sums.
+        let input = TokenUsage.count(usage["input_tokens"])
+        let written = TokenUsage.count(usage["cache_creation_input_tokens"])
+        let read = TokenUsage.count(usage["cache_read_input_tokens"])
+        let output = TokenUsage.count(usage["output_tokens"])
         return .object([
             "prompt_tokens": .int(input + written + read),
             "completion_tokens": .int(output),

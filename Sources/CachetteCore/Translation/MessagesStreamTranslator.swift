@@ -44,7 +44,7 @@ public struct MessagesStreamTranslator: Sendable {
             id = message["id"] ?? id
             model = message["model"] ?? model
             inputUsage = message["usage"] ?? inputUsage
-            outputTokens = inputUsage["output_tokens"]?.intValue ?? 0
+            outputTokens = TokenUsage.count(inputUsage["output_tokens"])
             chunk(.object(["role": .string("assistant"), "content": .string("")]), into: &out)
         case "content_block_start":
             let index = data["index"]?.intValue ?? 0
@@ -78,7 +78,7 @@ public struct MessagesStreamTranslator: Sendable {
                 break  // signatures and citations have no OpenAI counterpart
             }
         case "message_delta":
-            if let tokens = data["usage"]?["output_tokens"]?.intValue { outputTokens = tokens }
+            if let tokens = data["usage"]?["output_tokens"] { outputTokens = TokenUsage.count(tokens) }
             if let reason = data["delta"]?["stop_reason"], reason != .null {
                 chunk(.object([:]), finish: MessagesAnswerTranslator.finishReason(reason), into: &out)
             }

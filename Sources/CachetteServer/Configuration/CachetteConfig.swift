@@ -19,7 +19,20 @@ public struct CachetteConfig: Sendable {
     public struct Server: Sendable {
         public var host = "127.0.0.1"
         public var port = 8766
+        /// Largest body of a cached endpoint's request.
         public var maxBodyBytes = 10 << 20
+        /// Largest body of a passthrough request (uploads), streamed through.
+        public var maxPassthroughBytes = 512 << 20
+        /// Names besides `localhost` and IP literals that `Host` may carry (`BrowserGuard`).
+        public var allowedHosts: [String] = []
+        /// Origins (`https://app.example`) whose pages may call the sidecar.
+        public var allowedOrigins: [String] = []
+        /// Longest time to receive a request, from the connection's opening or the head's arrival to the body's end.
+        public var readTimeout: Duration = .seconds(30)
+        /// Longest wait for the next request on a kept-alive connection.
+        public var idleTimeout: Duration = .seconds(120)
+        /// Connections served at once; more wait until one closes.
+        public var maxConnections = 1024
     }
 
     public struct Upstream: Sendable {
@@ -101,6 +114,8 @@ public struct CachetteConfig: Sendable {
         public var scope = Scope.credential
         public var keyFields = KeyFields.all
         public var compressionLevel = 3
+        /// Further headers that carry a credential, part of every entry's scope.
+        public var credentialHeaders: [String] = []
     }
 
     public struct Stream: Sendable {
@@ -118,6 +133,8 @@ public struct CachetteConfig: Sendable {
         public var prices = PriceTable(CachetteConfig.shippedPrices)
         /// How long each request's ledger row is kept; per-model all-time sums are kept for good.
         public var ledgerRetention: Duration = .seconds(30 * 86400)
+        /// Distinct model names kept apart in /stats, /metrics and the ledger; later ones are booked as `other`.
+        public var maxModels = 200
     }
 
     /// The price table shipped in the package (`config/pricing.yaml` is the same file).

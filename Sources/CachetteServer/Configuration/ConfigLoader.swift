@@ -67,9 +67,10 @@ public enum ConfigLoader {
             case "compression": try applyCompression(node, &config.compression)
             case "pricing": try applyPricing(node, &config.accounting, directory: directory)
             case "ledger": try applyLedger(node, &config.accounting)
+            case "accounting": try applyAccounting(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
             default:
-                throw ConfigError(name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger or logging)")
+                throw ConfigError(name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger, accounting or logging)")
             }
         }
     }
@@ -81,6 +82,16 @@ public enum ConfigLoader {
             case "host": server.host = try string(value, key)
             case "port": server.port = try port(scalar(value, key), key)
             case "max_body_bytes": server.maxBodyBytes = try size(value, key)
+            case "max_passthrough_bytes": server.maxPassthroughBytes = try size(value, key)
+            case "allowed_hosts": server.allowedHosts = try strings(value, key)
+            case "allowed_origins":
+                server.allowedOrigins = try strings(value, key)
+                for origin in server.allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+                    throw ConfigError(key, "expected origins such as https://app.example, got \"\(origin)\"")
+                }
+            case "read_timeout": server.readTimeout = try duration(value, key)
+            case "idle_timeout": server.idleTimeout = try duration(value, key)
+            case "max_connections": server.maxConnections = try positiveInt(value, key)
             default: throw unknown(key)
             }
         }
@@ -159,6 +170,7 @@ public enum ConfigLoader {
                 let level = try positiveInt(value, key)
                 guard (1...19).contains(level) else { throw ConfigError(key, "must be between 1 and 19, got \(level)") }
                 cache.compressionLevel = level
+            case "credential_headers": cache.credentialHeaders = try strings(value, key).map { $0.lowercased() }
             default: throw unknown(key)
             }
         }
@@ -207,6 +219,15 @@ public enum ConfigLoader {
             switch name {
             case "retention": accounting.ledgerRetention = try duration(value, "ledger.\(name)")
             default: throw unknown("ledger.\(name)")
+            }
+        }
+    }
+
+    private static func applyAccounting(_ node: Node, _ accounting: inout CachetteConfig.Accounting) throws(ConfigError) {
+        for (name, value) in try mapping(node, "accounting") {
+            switch name {
+            case "max_models": accounting.maxModels = try positiveInt(value, "accounting.\(name)")
+            default: throw unknown("accounting.\(name)")
             }
         }
     }
@@ -318,6 +339,11 @@ public enum ConfigLoader {
         guard config.upstream.timeout > .zero else { throw ConfigError("upstream.timeout", "must be greater than zero") }
         guard config.upstream.connectTimeout > .zero else { throw ConfigError("upstream.connect_timeout", "must be greater than zero") }
         guard config.upstream.idleTimeout > .zero else { throw ConfigError("upstream.idle_timeout", "must be greater than zero") }
+        guard config.server.readTimeout > .zero else { throw ConfigError("server.read_timeout", "must be greater than zero") }
+        guard config.server.idleTimeout > .zero else { throw ConfigError("server.idle_timeout", "must be greater than zero") }
+        guard config.server.maxPassthroughBytes > 0 else { throw ConfigError("server.max_passthrough_bytes", "must be greater than zero") }
+        // Recorded streams index their events with 32-bit offsets.
+        guard config.stream.maxBufferedBytes <= 1 << 30 else { throw ConfigError("stream.max_buffered_bytes", "must be at most 1GiB") }
     }
 
     // MARK: Value helpers

@@ -28,8 +28,7 @@ struct StatsEndpoint: Sendable {
         let spent = models.values.reduce(0) { $0 + $1.spentUSD }
         let saved = models.values.reduce(0) { $0 + $1.savedUSD }
         let savedByCompression = models.values.reduce(0) { $0 + $1.savedCompressionUSD }
-        let perModel = models.keys.sorted().map { name -> JSONValue.Member in
-            let t = models[name]!
+        let perModel = models.sorted { $0.key < $1.key }.map { name, t -> JSONValue.Member in
             return JSONValue.Member(name, .object([
                 "requests": .int(t.requests),
                 "hits": .int(t.hits),
@@ -76,6 +75,12 @@ struct StatsEndpoint: Sendable {
                 "failures": .int(s.streamFailures),
                 "finished_after_disconnect": .int(s.streamsFinishedAfterDisconnect),
                 "slow_clients_dropped": .int(s.slowClientsDropped),
+            ]),
+            "refused": .object([
+                "invalid_answers": .int(s.invalidAnswers),
+                "usage_clamped": .int(TokenUsage.clamps),
+                "hosts": .int(s.refusedHosts),
+                "origins": .int(s.refusedOrigins),
             ]),
             "cache": .object([
                 "entries": .int(totals.entries),

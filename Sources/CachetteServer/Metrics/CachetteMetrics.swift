@@ -19,6 +19,12 @@ final class CachetteMetrics: Sendable {
     private let tokens: [String: CoreMetrics.Counter]
     private let bytesStored: CoreMetrics.Gauge
     private let entriesStored: CoreMetrics.Gauge
+    /// 2xx answers relayed but not stored (`StatsSnapshot.invalidAnswers`).
+    let invalidAnswers: CoreMetrics.Counter
+    /// Requests a browser guard refused, by `reason` (host, origin).
+    let refusedHost: CoreMetrics.Counter
+    let refusedOrigin: CoreMetrics.Counter
+    private let usageClamped: CoreMetrics.Gauge
 
     init(routes: [String]) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -47,6 +53,10 @@ final class CachetteMetrics: Sendable {
         })
         bytesStored = CoreMetrics.Gauge(label: "cachette_cache_bytes", factory: factory)
         entriesStored = CoreMetrics.Gauge(label: "cachette_cache_entries", factory: factory)
+        invalidAnswers = CoreMetrics.Counter(label: "cachette_invalid_answers_total", factory: factory)
+        refusedHost = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "host")], factory: factory)
+        refusedOrigin = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "origin")], factory: factory)
+        usageClamped = CoreMetrics.Gauge(label: "cachette_usage_clamped_total", factory: factory)
     }
 
     func request(route: String, outcome: String) {
@@ -65,6 +75,8 @@ final class CachetteMetrics: Sendable {
     func scrape(totals: StoreTotals) -> [UInt8] {
         bytesStored.record(totals.bytes)
         entriesStored.record(totals.entries)
+        // Process-wide: counted where usage is parsed, in CachetteCore.
+        usageClamped.record(TokenUsage.clamps)
         return registry.emitToBuffer()
     }
 }

@@ -19,12 +19,15 @@ struct CachedEndpoint: Sendable {
     private let compresses: Bool
     /// The wire format the route speaks, and so the upstreams it may go to.
     private let format: CachetteConfig.Route.Format
+    /// What an answer must look like to be stored.
+    private let shape: AnswerShape
 
     init(route: String, sidecar: Sidecar) {
         self.route = route
         self.sidecar = sidecar
         compresses = route == "/v1/chat/completions" || route == "/v1/completions"
         format = route == "/v1/messages" ? .anthropic : .openai
+        shape = AnswerShape(path: route) ?? .completion
     }
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
@@ -39,7 +42,7 @@ struct CachedEndpoint: Sendable {
                 "status": "\(response.status.code)",
                 "cache": "\(response.headers[CachetteHeaders.xCache] ?? "-")",
                 "key": "\(response.headers[CachetteHeaders.key] ?? "-")",
-                "credential": "\(CredentialFingerprint.of(ForwardedHeaders.credential(request.headers)))",
+                "credential": "\(sidecar.fingerprint.of(sidecar.scope.credential(request.headers)))",
                 "ms": "\((ContinuousClock.now - started).seconds * 1000)",
             ]
         )
@@ -52,15 +55,7 @@ struct CachedEndpoint: Sendable {
             body = try await read(request)
             controls = try CacheControls(request.headers)
             level = compresses ? controls.compression ?? sidecar.config.compression.level : .off
-            var scope = sidecar.config.cache.scope == .shared ? "" : ForwardedHeaders.credential(request.headers)
-            // An answer to a prompt that lost text is not an answer to the original prompt.
-            if level == .aggressive { scope += "\u{0}compress=aggressive" }
-            // Beta features and API versions change what Anthropic answers, and how.
-            if format == .anthropic {
-                scope += "\u{0}beta=" + request.headers[values: CachetteHeaders.anthropicBeta].joined(separator: ",")
-                scope += "\u{0}version=" + (request.headers[CachetteHeaders.anthropicVersion] ?? "")
-            }
-            keyed = try key(body, scope: scope)
+            keyed = try key(body, scope: sidecar.scope.scope(request.head, level: level))
         } catch {
             RequestAccount(sidecar: sidecar, route: route, model: "", streamed: false).rejected()
             throw error
@@ -262,7 +257,7 @@ struct CachedEndpoint: Sendable {
         let (exchange, outgoing) = try prepare(request, body: forwarded, keyed: keyed)
         var answer: UpstreamAnswer
         do {
-            answer = exchange.answer(try await sidecar.upstream.fetch(outgoing, route: exchange.route, logger: sidecar.logger))
+            answer = try exchange.answer(await sidecar.upstream.fetch(outgoing, route: exchange.route, logger: sidecar.logger))
         } catch {
             account(keyed).forwarded(bypassed: bypassed, usage: nil, upstreamError: true, compression: tally)
             throw error
@@ -318,12 +313,16 @@ struct CachedEndpoint: Sendable {
         return UsageCounter.count(request: parsed, answer: answer, model: model)
     }
 
-    /// Only complete 2xx answers are stored, and never against `no-store`.
+    /// Only complete, well-formed 2xx answers are stored, and never against `no-store`.
     private func storeIfAllowed(
         _ answer: UpstreamAnswer, usage: TokenUsage?, keyed: KeyedRequest, controls: CacheControls, in store: CacheStore,
         events: RecordedStream? = nil
     ) {
         guard answer.isSuccess, !controls.noStore else { return }
+        if let problem = storageProblem(answer) {
+            refusedToStore(problem)
+            return
+        }
         let now = Date().timeIntervalSince1970
         let lifetime = controls.ttl ?? sidecar.config.cache.ttl.seconds
         let cached = CachedResponse(
@@ -331,6 +330,27 @@ struct CachedEndpoint: Sendable {
             createdAt: now, expiresAt: now + lifetime, usage: usage ?? .zero, events: events
         )
         store.store(keyed.key, NewEntry(route: route, model: keyed.model, response: cached))
+    }
+
+    /// Why a 2xx answer to a non-streamed request may not be stored, if it may not.
+    private func storageProblem(_ answer: UpstreamAnswer) -> String? {
+        if let encoding = answer.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            return "the answer is \(encoding)-encoded, which the client did not ask for"
+        }
+        guard Self.isJSON(answer.contentType) else { return "the answer's Content-Type is \(answer.contentType), not JSON" }
+        return answer.body.withUnsafeReadableBytes { shape.problem(in: $0) }
+    }
+
+    /// A 2xx answer that is relayed as it came but never served again.
+    private func refusedToStore(_ problem: String) {
+        sidecar.stats.record(.invalidAnswer)
+        sidecar.metrics.invalidAnswers.increment()
+        sidecar.logger.warning("upstream answer not stored", metadata: ["route": "\(route)", "reason": "\(problem)"])
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 
     /// An upstream answer as it came, or, for a streaming request that got a whole
@@ -382,7 +402,8 @@ struct CachedEndpoint: Sendable {
         switch started {
         case .answer(let answer, let usage):
             account.forwarded(bypassed: bypassed, usage: usage, upstreamError: !answer.isSuccess, compression: tally)
-            if let store, let controls { storeIfAllowed(answer, usage: usage, keyed: keyed, controls: controls, in: store) }
+            // A whole answer to a stream request is relayed, never stored: the request asked for events.
+            if answer.isSuccess, store != nil, controls?.noStore == false { refusedToStore("a stream request was answered with \(answer.contentType)") }
         case .stream:
             account.streamStarted(bypassed: bypassed)
         }

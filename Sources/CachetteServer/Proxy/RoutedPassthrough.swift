@@ -20,6 +20,7 @@ struct RoutedPassthrough: Sendable {
         guard let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue else {
             throw APIError(status: .badRequest, message: "The request needs a \"model\" string.", code: "missing_model", param: "model")
         }
+        if let invalid = ModelName.problem(model) { throw APIError.badRequest(invalid) }
         let route = try sidecar.route(for: model, path: request.uri.path, format: format)
         return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: .bytes(body)), route: route)
     }

@@ -12,6 +12,10 @@ final class Sidecar: Sendable {
     let ledger: Ledger
     let metrics = CachetteMetrics(routes: CachetteApplication.cachedRoutes + [Passthrough.route])
     let keyer: RequestKeyer
+    /// Whose entries a request may see.
+    let scope: RequestScope
+    /// Tags credentials in logs.
+    let fingerprint: CredentialFingerprint
     let upstream: UpstreamClient
     /// `config.routes`, tried in order.
     let routes: [CachetteConfig.Route]
@@ -25,6 +29,8 @@ final class Sidecar: Sendable {
         self.stats = stats
         self.ledger = ledger
         self.keyer = RequestKeyer(keyFields: config.cache.keyFields)
+        self.scope = RequestScope(cache: config.cache)
+        self.fingerprint = (try? store?.fingerprintSalt()).flatMap { $0.map(CredentialFingerprint.init(salt:)) } ?? .random()
         self.upstream = UpstreamClient(config: config.upstream)
         self.routes = config.routes
         self.logger = logger
@@ -40,15 +46,8 @@ extension Sidecar {
         return route
     }
 
-    /// Where requests without a model (files, batches, …) go: the `default` route, else the first.
+    /// Who owns models no upstream lists, in `/v1/models`: the `default` route, else the first.
     var fallbackRoute: CachetteConfig.Route { routes.first(where: \.isDefault) ?? routes[0] }
-
-    /// The same for `path`: Anthropic's own paths (`/v1/messages/batches`, …) go to the
-    /// first `anthropic` route, if there is one.
-    func fallbackRoute(for path: String) -> CachetteConfig.Route {
-        if path.hasPrefix("/v1/messages/"), let anthropic = routes.first(where: { $0.format == .anthropic }) { return anthropic }
-        return fallbackRoute
-    }
 
     /// Sends a request upstream and streams the answer back as it arrives, uncached
     /// (`X-Cache: BYPASS`): the endpoints Cachette does not cache.

@@ -66,7 +66,7 @@ final class StreamFlight: Sendable {
         var headers = ForwardedHeaders.response(response.headers)
         let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
         guard (200..<300).contains(status.code), isEventStream else {
-            let answer = exchange.answer(try await sidecar.upstream.collect(response))
+            let answer = try exchange.answer(await sidecar.upstream.collect(response))
             return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
         }
         if exchange.translates { headers[.contentLength] = nil }

@@ -1,5 +1,6 @@
 import CachetteCore
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Builds the sidecar: the store, the routes and the background services.
@@ -23,10 +24,24 @@ public enum CachetteApplication {
             )
             : nil
         let stats = StatsCounters(restoring: try store?.loadCounters() ?? [:])
-        let ledger = try Ledger(store: store, prices: config.accounting.prices, retention: config.accounting.ledgerRetention)
+        let ledger = try Ledger(store: store, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels)
         let sidecar = Sidecar(config: config, store: store, stats: stats, ledger: ledger, logger: logger)
 
         let router = Router()
+        // First, so a web page's request is refused before anything else reads it.
+        router.add(middleware: BrowserGuard(
+            allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
+            onRefusal: { [stats, metrics = sidecar.metrics] refusal in
+                switch refusal {
+                case .host:
+                    stats.record(.refusedHost)
+                    metrics.refusedHost.increment()
+                case .origin:
+                    stats.record(.refusedOrigin)
+                    metrics.refusedOrigin.increment()
+                }
+            }
+        ))
         router.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
         let health = HealthEndpoint(sidecar: sidecar)
@@ -60,9 +75,17 @@ public enum CachetteApplication {
 
         let host = config.server.host
         let startupLogger = logger
+        let readTimeout = config.server.readTimeout
         return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestReadTimeout(timeout: readTimeout)],
+                idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
+            )),
+            configuration: .init(
+                address: .hostname(host, port: config.server.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(config.server.maxConnections)
+            ),
             services: [MaintenanceService(sidecar: sidecar)],
             onServerRunning: { channel in
                 startupLogger.info(

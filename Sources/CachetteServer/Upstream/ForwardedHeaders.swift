@@ -31,7 +31,7 @@ enum ForwardedHeaders {
                 || routeHeaders.contains(name) {
                 continue
             }
-            if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key") { continue }
+            if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key" || name == "x-goog-api-key") { continue }
             if translated && name == "authorization" {
                 if fields[CachetteHeaders.xAPIKey] == nil, field.value.lowercased().hasPrefix("bearer ") {
                     headers.add(name: "x-api-key", value: String(field.value.dropFirst(7)))
@@ -66,7 +66,8 @@ enum ForwardedHeaders {
         fields.reserveCapacity(headers.count + 2)
         for (name, value) in headers {
             let lower = name.lowercased()
-            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            // The upstream's CORS grants are not the sidecar's: BrowserGuard decides those.
+            if hopByHop.contains(lower) || named.contains(lower) || lower.hasPrefix("access-control-") { continue }
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         return fields
@@ -80,11 +81,4 @@ enum ForwardedHeaders {
         return named
     }
 
-    /// The value that decides whose cache entries a request may see.
-    static func credential(_ fields: HTTPFields) -> String {
-        let authorization = fields[.authorization] ?? ""
-        let apiKey = fields[CachetteHeaders.xAPIKey] ?? fields[CachetteHeaders.azureAPIKey] ?? ""
-        if apiKey.isEmpty { return authorization }
-        return authorization + "\u{1}" + apiKey
-    }
 }

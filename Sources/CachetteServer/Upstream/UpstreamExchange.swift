@@ -49,15 +49,19 @@ struct UpstreamExchange: Sendable {
     }
 
     /// A whole answer in the client's format: a message as a chat completion, an
-    /// Anthropic error as an OpenAI one. Anything else passes as it came.
-    func answer(_ answer: UpstreamAnswer) -> UpstreamAnswer {
-        guard translates, let parsed = try? JSONValue.parse(answer.body.readableBytesView) else { return answer }
+    /// Anthropic error as an OpenAI one. An error that is not JSON passes as it came; a
+    /// 2xx that is not a message cannot be put in the client's format, and is a 502.
+    func answer(_ answer: UpstreamAnswer) throws(APIError) -> UpstreamAnswer {
+        guard translates else { return answer }
+        let parsed = try? JSONValue.parse(answer.body.readableBytesView)
         let rewritten: JSONValue?
         if answer.isSuccess {
-            rewritten = parsed["type"]?.stringValue == "message"
-                ? MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970)) : nil
+            guard let parsed, AnswerShape.message.problem(in: parsed) == nil else {
+                throw APIError.upstreamInvalid("a 2xx answer from \(route.name) is not an Anthropic message, so it cannot be translated")
+            }
+            rewritten = MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970))
         } else {
-            rewritten = MessagesAnswerTranslator.error(parsed)
+            rewritten = parsed.flatMap(MessagesAnswerTranslator.error)
         }
         guard let rewritten else { return answer }
         var out = answer

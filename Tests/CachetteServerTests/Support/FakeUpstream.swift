@@ -14,6 +14,12 @@ final class FakeUpstream: Sendable {
         var body: String?
         /// What a `stream: true` request gets; nil: three events, the second held until `releaseStreams()`.
         var stream: [Step]?
+        /// Raw bytes in place of `body`, for answers no String can hold (invalid UTF-8).
+        var bytes: [UInt8]?
+        /// The Content-Type of a whole answer.
+        var contentType = "application/json"
+        /// Further headers on every answer (an unrequested Content-Encoding, CORS grants).
+        var headers: [String: String] = [:]
     }
 
     /// One step of a scripted stream.
@@ -72,6 +78,10 @@ final class FakeUpstream: Sendable {
         "choices":[{"index":0,"message":{"role":"assistant","content":"answer number \(call)"},"finish_reason":"stop"}],\
         "usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}
         """
+    }
+
+    static func embedding(call: Int) -> String {
+        #"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.\#(call),0.5]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}"#
     }
 
     /// An Anthropic Messages answer, with prompt-cache usage.
@@ -133,7 +143,7 @@ final class FakeUpstream: Sendable {
             if String(buffer: body).contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
                 return self.scripted(reply.stream ?? [.raw(Self.anthropicStream(call: call))], includeUsage: false, status: reply.status)
             }
-            return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"],
+            return Response(status: .init(code: reply.status), headers: Self.headers(reply),
                             body: .init(byteBuffer: ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
         }
         router.post("/v1/messages/count_tokens") { request, _ -> Response in
@@ -183,12 +193,20 @@ final class FakeUpstream: Sendable {
             guard let steps = reply.stream else { return streamResponse(call: call) }
             return scripted(steps, includeUsage: text.contains(#""include_usage":true"#), status: reply.status)
         }
-        let answer = reply.body ?? Self.completion(call: call)
+        let answer = reply.body ?? (path == "/v1/embeddings" ? Self.embedding(call: call) : Self.completion(call: call))
+        var headers = Self.headers(reply)
+        headers[HTTPField.Name("x-upstream-call")!] = String(call)
         return Response(
             status: .init(code: reply.status),
-            headers: [.contentType: "application/json", HTTPField.Name("x-upstream-call")!: String(call)],
-            body: .init(byteBuffer: ByteBuffer(string: answer))
+            headers: headers,
+            body: .init(byteBuffer: reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: answer))
         )
+    }
+
+    static func headers(_ reply: Reply) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: reply.contentType]
+        for (name, value) in reply.headers { headers[HTTPField.Name(name)!] = value }
+        return headers
     }
 
     struct Dropped: Error {}
@@ -218,7 +236,9 @@ final class FakeUpstream: Sendable {
                 throw error
             }
         }
-        return Response(status: .init(code: status), headers: [.contentType: "text/event-stream"], body: body)
+        var headers: HTTPFields = [.contentType: "text/event-stream"]
+        for (name, value) in state.withLock({ $0.reply.headers }) { headers[HTTPField.Name(name)!] = value }
+        return Response(status: .init(code: status), headers: headers, body: body)
     }
 
     // MARK: Stream scripts

@@ -12,7 +12,14 @@ final class RawSocket: Sendable {
 
     struct Failure: Error { let what: String }
 
-    init(port: Int, body: String, receiveBuffer: Int32? = nil) throws {
+    convenience init(port: Int, body: String, receiveBuffer: Int32? = nil) throws {
+        let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Authorization: Bearer sk-test-one\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+        try self.init(port: port, raw: request, receiveBuffer: receiveBuffer)
+    }
+
+    /// Sends `raw` as it is: any Host, any framing, or half a request.
+    init(port: Int, raw request: String, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(what: "socket") }
         if var size = receiveBuffer {
@@ -26,8 +33,6 @@ final class RawSocket: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure(what: "connect") }
-        let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + "Authorization: Bearer sk-test-one\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
         let bytes = Array(request.utf8)
         guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else { throw Failure(what: "send") }
     }

@@ -1,0 +1,53 @@
+/// What a stored answer must look like, by endpoint. Only an answer that parses as its
+/// endpoint's shape is stored: anything else is relayed once and never served again.
+public enum AnswerShape: Sendable, Equatable {
+    /// `/v1/chat/completions`, `/v1/completions`: `choices`, a non-empty array of
+    /// objects, each with a whole-number `index` of 0 or more.
+    case completion
+    /// `/v1/embeddings`: `data`, a non-empty array of objects with such an `index`.
+    case embedding
+    /// `/v1/messages`: a `message` with a `content` array.
+    case message
+
+    public init?(path: String) {
+        switch path {
+        case "/v1/chat/completions", "/v1/completions": self = .completion
+        case "/v1/embeddings": self = .embedding
+        case "/v1/messages": self = .message
+        default: return nil
+        }
+    }
+
+    /// Why `body` may not be stored, or nil when it may. The body must also be valid
+    /// UTF-8 and its `usage`, when present, hold only well-formed counts.
+    public func problem(in body: UnsafeRawBufferPointer) -> String? {
+        guard String(validating: body.bindMemory(to: UInt8.self), as: UTF8.self) != nil else { return "the answer is not valid UTF-8" }
+        guard let parsed = try? JSONValue.parse(body) else { return "the answer is not JSON" }
+        return problem(in: parsed)
+    }
+
+    public func problem(in answer: JSONValue) -> String? {
+        guard answer.members != nil else { return "the answer is not a JSON object" }
+        if let usage = answer["usage"], usage != .null, !TokenUsage.isWellFormed(usage: usage) {
+            return "usage holds a count that is negative, fractional or too large"
+        }
+        switch self {
+        case .completion: return Self.indexed(answer["choices"], "choices")
+        case .embedding: return Self.indexed(answer["data"], "data")
+        case .message:
+            guard answer["type"]?.stringValue == "message" else { return "the answer is not a message" }
+            guard answer["content"]?.arrayValue != nil else { return "the message has no content array" }
+            return nil
+        }
+    }
+
+    private static func indexed(_ list: JSONValue?, _ name: String) -> String? {
+        guard let items = list?.arrayValue, !items.isEmpty else { return "\(name) is not a non-empty array" }
+        for item in items {
+            guard item.members != nil, let index = item["index"], TokenUsage.wellFormedCount(index) != nil else {
+                return "an entry of \(name) is not an object with a whole-number index of 0 or more"
+            }
+        }
+        return nil
+    }
+}

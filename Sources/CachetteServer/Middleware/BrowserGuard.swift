@@ -1,0 +1,110 @@
+import HTTPTypes
+import Hummingbird
+
+/// Keeps web pages from using the sidecar. A page in the user's browser can reach
+/// 127.0.0.1, and the sidecar spends the keys it holds, so:
+/// - a `Host` that is not `localhost`, an IP literal or a name in `server.allowed_hosts`
+///   gets a 421: DNS rebinding needs a name of the attacker's;
+/// - a request with an `Origin` that is not the sidecar's own or in
+///   `server.allowed_origins` gets a 403, even one no preflight guards (`text/plain`);
+/// - `OPTIONS` is answered here, never forwarded, and grants CORS to allowed origins only.
+/// Requests without `Origin` (SDKs, curl, LiteLLM) are not affected.
+struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
+    enum Refusal: Sendable { case host, origin }
+
+    /// Lower-cased names, without ports.
+    let allowedHosts: Set<String>
+    /// Lower-cased origins, `scheme://host[:port]`.
+    let allowedOrigins: Set<String>
+    let onRefusal: @Sendable (Refusal) -> Void
+
+    init(allowedHosts: [String], allowedOrigins: [String], onRefusal: @escaping @Sendable (Refusal) -> Void) {
+        self.allowedHosts = Set(allowedHosts.map { $0.lowercased() })
+        self.allowedOrigins = Set(allowedOrigins.map { Self.normalized(origin: $0) })
+        self.onRefusal = onRefusal
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let authority = request.head.authority ?? ""
+        // HTTP/1.0 without Host cannot come from a browser; everything else is checked.
+        guard authority.isEmpty || isAllowed(host: Self.hostName(authority)) else {
+            onRefusal(.host)
+            return APIError(
+                status: .misdirectedRequest,
+                message: "This sidecar does not answer requests for host \"\(Self.hostName(authority))\". Add the name to server.allowed_hosts if it is meant to reach the sidecar.",
+                code: "host_not_allowed"
+            ).response
+        }
+        let origin = request.headers[.origin]
+        if let origin, !isAllowed(origin: origin, authority: authority) {
+            onRefusal(.origin)
+            return APIError(
+                status: .forbidden,
+                message: "Requests from web pages (Origin \(origin)) are refused: the sidecar holds API keys. List the origin in server.allowed_origins to allow it.",
+                code: "origin_not_allowed"
+            ).response
+        }
+        if request.method == .options { return Self.preflight(request, origin: origin) }
+        var response = try await next(request, context)
+        if let origin {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlExposeHeaders] = "X-Cache, x-cachette-key, x-cachette-tokens-saved, Age"
+            response.headers.append(HTTPField(name: .vary, value: "Origin"))
+        }
+        return response
+    }
+
+    /// `OPTIONS`: the methods, and for an allowed origin's preflight the CORS grant.
+    static func preflight(_ request: Request, origin: String?) -> Response {
+        var headers: HTTPFields = [.allow: "GET, POST, OPTIONS"]
+        if let origin {
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "authorization, content-type"
+            headers[.accessControlMaxAge] = "600"
+            headers[.vary] = "Origin"
+        }
+        return Response(status: .noContent, headers: headers)
+    }
+
+    func isAllowed(host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host == "localhost." || Self.isIPLiteral(host) || allowedHosts.contains(host)
+    }
+
+    /// The sidecar's own origin (a page it served, as reached through this `Host`), or a listed one.
+    func isAllowed(origin: String, authority: String) -> Bool {
+        let origin = Self.normalized(origin: origin)
+        if allowedOrigins.contains(origin) { return true }
+        let host = Self.hostName(authority).lowercased()
+        let isLoopback = host == "localhost" || host == "[::1]" || host.hasPrefix("127.")
+        return isLoopback && origin == "http://" + authority.lowercased()
+    }
+
+    /// `name:port` without the port; `[v6]:port` keeps its brackets.
+    static func hostName(_ authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") { return String(authority[...close]) }
+        return String(authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+
+    static func isIPLiteral(_ host: String) -> Bool {
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            let inner = host.dropFirst().dropLast()
+            return !inner.isEmpty && inner.contains(":") && inner.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" || $0.isLetter }
+        }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCIIDigit) && (Int(part) ?? 256) <= 255
+        }
+    }
+
+    static func normalized(origin: String) -> String {
+        var origin = origin.lowercased()
+        while origin.hasSuffix("/") { origin.removeLast() }
+        return origin
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}
