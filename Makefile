@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test integration bench micro clean
+.PHONY: deps build run test integration bench micro fuzz clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 deps:
@@ -47,6 +47,11 @@ bench: deps
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target CachetteBenchmarks
+
+# libFuzzer on keying, streams, translation, compression, the tokenizer and the config
+# loader, FUZZ_SECONDS each (default 60); non-zero on a crash. See Fuzz/run.sh.
+fuzz: deps
+	Fuzz/run.sh
 
 clean:
 	rm -rf .build Benchmarks/.build

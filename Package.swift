@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -98,3 +99,23 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer entry points (`make fuzz`), only in a build made for them: they have no
+// `main` of their own, so they are kept out of `swift build` and `swift test`.
+if ProcessInfo.processInfo.environment["CACHETTE_FUZZ"] != nil {
+    let fuzzers: [(String, Target.Dependency)] = [
+        ("FuzzKeying", "CachetteCore"), ("FuzzStreams", "CachetteCore"), ("FuzzTranslation", "CachetteCore"),
+        ("FuzzCompression", "CachetteCore"), ("FuzzTokenizer", "CachetteCore"), ("FuzzConfig", "CachetteServer"),
+    ]
+    package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
+    for (name, dependency) in fuzzers {
+        package.targets.append(.executableTarget(
+            name: name,
+            dependencies: [dependency, "CFuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/\(name)",
+            // libFuzzer supplies main; `make fuzz` instruments every module with -sanitize=fuzzer,address.
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -21,6 +21,13 @@ struct ConfigTests {
         let defaults = try ConfigLoader.load(file: nil, environment: ["HOME": "/home/u"])
         #expect(shipped.server.host == "127.0.0.1" && shipped.server.port == 8766)
         #expect(shipped.server.maxBodyBytes == defaults.server.maxBodyBytes)
+        #expect(shipped.server.maxPassthroughBytes == defaults.server.maxPassthroughBytes && defaults.server.maxPassthroughBytes == 512 << 20)
+        #expect(shipped.server.allowedHosts.isEmpty && shipped.server.allowedOrigins.isEmpty)
+        #expect(shipped.server.readTimeout == .seconds(30) && defaults.server.readTimeout == .seconds(30))
+        #expect(shipped.server.idleTimeout == .seconds(120) && defaults.server.idleTimeout == .seconds(120))
+        #expect(shipped.server.maxConnections == 1024 && defaults.server.maxConnections == 1024)
+        #expect(shipped.cache.credentialHeaders.isEmpty)
+        #expect(shipped.accounting.maxModels == 200 && defaults.accounting.maxModels == 200)
         #expect(shipped.upstream.baseURL == defaults.upstream.baseURL)
         #expect(shipped.upstream.apiKey == nil)
         // The example routing table: no keys, so clients' own keys pass through.
@@ -44,6 +51,23 @@ struct ConfigTests {
         #expect(shipped.compression.level == .safe && shipped.compression.dedupMinTokens == 64 && !shipped.compression.system)
         #expect(shipped.compression.maxToolOutputTokens == 4096 && defaults.compression.maxToolOutputTokens == 4096)
         #expect(shipped.logging.level == .info)
+    }
+
+    @Test("the hardening settings: hosts, origins, timeouts, limits, credential headers, max models")
+    func hardeningSettings() throws {
+        let config = try load("""
+            server: {allowed_hosts: [cachette], allowed_origins: ["https://app.example"], read_timeout: 5s, idle_timeout: 1m, max_connections: 10, max_passthrough_bytes: 1GiB}
+            cache: {credential_headers: [X-Portkey-Api-Key]}
+            accounting: {max_models: 7}
+            """)
+        #expect(config.server.allowedHosts == ["cachette"] && config.server.allowedOrigins == ["https://app.example"])
+        #expect(config.server.readTimeout == .seconds(5) && config.server.idleTimeout == .seconds(60))
+        #expect(config.server.maxConnections == 10 && config.server.maxPassthroughBytes == 1 << 30)
+        #expect(config.cache.credentialHeaders == ["x-portkey-api-key"])
+        #expect(config.accounting.maxModels == 7)
+        #expect(throws: ConfigError.self) { try load("server: {allowed_origins: [app.example]}") }
+        #expect(throws: ConfigError.self) { try load("accounting: {max_models: 0}") }
+        #expect(throws: ConfigError.self) { try load("server: {read_timeout: 0s}") }
     }
 
     @Test("file, then environment, then flags")

@@ -324,7 +324,7 @@ public enum ConfigLoader {
         if let database = o.database { config.cache.path = expandHome(database) }
     }
 
-    static func validate(_ config: CachetteConfig) throws(ConfigError) {
+    public static func validate(_ config: CachetteConfig) throws(ConfigError) {
         guard !config.server.host.isEmpty else { throw ConfigError("server.host", "must not be empty") }
         try checkURL(config.upstream.baseURL, "upstream.base_url")
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }

@@ -1,0 +1,31 @@
+import CachetteCore
+import NIOCore
+
+/// The SSE parser, both recorders and both accumulators, fed the input in pieces whose
+/// sizes come from the input's first byte; then what was kept, replayed.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzStreams(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    let piece = Int(data[0]) % 64 + 1
+    let bytes = UnsafeBufferPointer(start: data + 1, count: size - 1)
+    for dialect in [StreamRecorder.Dialect.openai, .anthropic] {
+        var recorder = StreamRecorder(limit: 64 << 10, dialect: dialect)
+        var relayed = 0
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + piece, bytes.count)
+            for event in recorder.feed(ByteBuffer(bytes: bytes[start..<end])) { relayed += event.bytes.readableBytes }
+            start = end
+        }
+        if case .complete(let recording?, let answer?, _) = recorder.end() {
+            _ = recording.replay(includeUsage: false)
+            if let decoded = try? RecordedStream(decoding: recording.encoded()), decoded != recording { fatalError("recording round trip") }
+            switch dialect {
+            case .openai: _ = ChunkSynthesizer.sse(ChunkSynthesizer.chunks(from: answer, includeUsage: true))
+            case .anthropic: _ = MessageEventSynthesizer.events(from: answer)
+            }
+        }
+        if relayed > bytes.count { fatalError("relayed more bytes than arrived") }
+    }
+    return 0
+}
