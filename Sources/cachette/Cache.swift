@@ -40,7 +40,15 @@ struct Cache: AsyncParsableCommand {
         @OptionGroup var target: Target
 
         func run() async throws {
-            let info = try target.open().info()
+            // Only looks: a mistyped --db is not created, and a damaged file is reported, never moved.
+            let config = try target.file.load(.init(database: target.db))
+            let info: StoreInfo
+            do {
+                info = try CacheStore.info(readingOnly: config.cache.path, maxBytes: config.cache.maxBytes)
+            } catch {
+                FileHandle.standardError.write(Data("cachette: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             func date(_ t: Double?) -> String { t.map { Date(timeIntervalSince1970: $0).formatted(.iso8601) } ?? "-" }
             var rows: [(String, String)] = [
                 ("database", info.path),

@@ -61,6 +61,37 @@ struct CacheStoreTests {
         #expect(reopened.lookup(key(2), now: 1_002) == nil)
     }
 
+    @Test("when SQLite refuses writes (disk full), the write queue stays bounded, drops are counted, and memory still serves")
+    func writesUnderFailure() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path, memoryBytes: 1 << 20, maxQueuedBytes: 64 << 10), logger: logger)
+        // A full disk, for real: the writer connection may not grow the file past its current pages.
+        try await store.pool.write { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+        }
+        // Random text, so zstd cannot make it fit in the pages the file already has.
+        var rng = SystemRandomNumberGenerator()
+        let body = String((0..<4096).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x21...0x7E, using: &rng))) })
+        var failures = 0
+        for n in 0..<100 {
+            store.store(key(n), entry(body + String(n)))
+            do { try await store.flush(now: 1_001) } catch { failures += 1 }
+            #expect(store.queuedBytes <= 64 << 10)
+        }
+        #expect(failures >= 95, "SQLite refused the writes")
+        #expect(store.totals.droppedWrites >= 100 - (64 << 10) / 4096 - 5)
+        // What was queued is still served from memory.
+        #expect(store.lookup(key(10), now: 1_001).map { String(buffer: $0.body) } == body + "10")
+        // Once the disk has room again, the queue drains and new answers are taken.
+        try await store.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try await store.flush(now: 1_001)
+        #expect(store.queuedBytes == 0 && store.totals.entries > 0)
+        store.store(key(1000), entry(body))
+        try await store.flush(now: 1_001)
+        #expect(store.lookup(key(1000), now: 1_001) != nil)
+    }
+
     @Test("expired entries are misses and are removed on flush")
     func ttl() async throws {
         let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)

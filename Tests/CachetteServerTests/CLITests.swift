@@ -82,6 +82,25 @@ struct CLITests {
         for flag in ["--host", "--port", "--config", "--upstream", "--db"] { #expect(help.contains(flag), "\(flag)") }
     }
 
+    @Test("cache info only reads: a mistyped --db is a one-line error and is not created; a damaged file is reported, not moved")
+    func cacheInfoReadsOnly() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-missing-\(UUID().uuidString)")
+        let missing = folder.appendingPathComponent("typo.sqlite").path
+        let info = try await CLI.run(["cache", "info", "--db", missing])
+        #expect(info.status == 1)
+        #expect(info.stderr.contains("does not exist") && info.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "neither the file nor its folder is created")
+
+        let damaged = Harness.temporaryDatabase()
+        FileManager.default.createFile(atPath: damaged, contents: Data(repeating: 0x42, count: 8192))
+        let report = try await CLI.run(["cache", "info", "--db", damaged])
+        #expect(report.status == 1)
+        #expect(report.stderr.contains("cannot be read"))
+        #expect(FileManager.default.contents(atPath: damaged) == Data(repeating: 0x42, count: 8192), "left where and as it was")
+        let dir = URL(fileURLWithPath: damaged).deletingLastPathComponent().path
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains("corrupt") })
+    }
+
     @Test("cache info, prune and clear work on a real database")
     func cacheCommands() async throws {
         let database = Harness.temporaryDatabase()

@@ -25,23 +25,56 @@ public struct PruneResult: Sendable {
 
 extension CacheStore {
     public func info(now: Double = Date().timeIntervalSince1970) throws -> StoreInfo {
-        let totals = self.totals
-        return try pool.read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), coalesce(sum(stored_size), 0), coalesce(sum(raw_size), 0),
-                       min(created_at), max(created_at), coalesce(sum(expires_at <= ?), 0)
-                FROM entries
-                """, arguments: [now])!
-            let routes = try Row.fetchAll(db, sql: "SELECT route, count(*) FROM entries GROUP BY route ORDER BY 2 DESC").map {
-                (route: $0[0] as String, entries: $0[1] as Int)
+        try pool.read { db in try Self.info(db, path: options.path, maxBytes: options.maxBytes, now: now) }
+    }
+
+    /// Why a file could not be read as a cache, in a sentence.
+    public struct ReadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// What the cache file at `path` holds, read without writing anything: a missing
+    /// file is not created, a damaged one is reported, not moved aside, and no
+    /// migration runs. For commands that only look (`cachette cache info`).
+    public static func info(readingOnly path: String, maxBytes: Int, now: Double = Date().timeIntervalSince1970) throws(ReadError) -> StoreInfo {
+        guard FileManager.default.fileExists(atPath: path) else { throw ReadError(description: "\(path) does not exist") }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                guard try db.tableExists("entries"), try db.tableExists("counters") else {
+                    throw ReadError(description: "\(path) is not a Cachette cache (no entries table)")
+                }
+                return try info(db, path: path, maxBytes: maxBytes, now: now)
             }
-            return StoreInfo(
-                path: options.path, entries: row[0], storedBytes: row[1], rawBytes: row[2],
-                fileBytes: fileBytes(), expiredEntries: row[5], maxBytes: options.maxBytes,
-                oldest: row[3], newest: row[4], evictions: totals.evictions, expirations: totals.expirations,
-                routes: routes
-            )
+        } catch let error as ReadError {
+            throw error
+        } catch let error as DatabaseError {
+            throw ReadError(description: "\(path) cannot be read as a cache database (damaged?): SQLite error \(error.resultCode)")
+        } catch {
+            throw ReadError(description: "\(path) cannot be read: \(error)")
         }
+    }
+
+    private static func info(_ db: Database, path: String, maxBytes: Int, now: Double) throws -> StoreInfo {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT count(*), coalesce(sum(stored_size), 0), coalesce(sum(raw_size), 0),
+                   min(created_at), max(created_at), coalesce(sum(expires_at <= ?), 0)
+            FROM entries
+            """, arguments: [now]) ?? Row()
+        let routes = try Row.fetchAll(db, sql: "SELECT route, count(*) FROM entries GROUP BY route ORDER BY 2 DESC").map {
+            (route: $0[0] as String, entries: $0[1] as Int)
+        }
+        let counters = try Dictionary(
+            Row.fetchAll(db, sql: "SELECT name, value FROM counters").map { ($0[0] as String, $0[1] as Int) }, uniquingKeysWith: { $1 }
+        )
+        return StoreInfo(
+            path: path, entries: row[0] ?? 0, storedBytes: row[1] ?? 0, rawBytes: row[2] ?? 0,
+            fileBytes: fileBytes(path), expiredEntries: row[5] ?? 0, maxBytes: maxBytes,
+            oldest: row[3], newest: row[4], evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0,
+            routes: routes
+        )
     }
 
     /// Removes expired entries, enforces the byte budget, and gives freed pages back to the filesystem.
@@ -77,9 +110,11 @@ extension CacheStore {
         }
     }
 
-    func fileBytes() -> Int {
+    func fileBytes() -> Int { Self.fileBytes(options.path) }
+
+    static func fileBytes(_ path: String) -> Int {
         ["", "-wal"].reduce(0) { sum, suffix in
-            let size = (try? FileManager.default.attributesOfItem(atPath: options.path + suffix)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0
             return sum + size
         }
     }

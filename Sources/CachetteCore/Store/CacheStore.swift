@@ -11,12 +11,19 @@ public struct CacheStoreOptions: Sendable {
     /// Budget for the in-memory hot tier (uncompressed bodies).
     public var memoryBytes: Int
     public var compressionLevel: Int32
+    /// Most bytes of answers waiting to be written. While SQLite refuses writes (disk
+    /// full, busy, read-only) the queue stops here: later answers are dropped, counted,
+    /// not queued.
+    public var maxQueuedBytes: Int
 
-    public init(path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3) {
+    public init(
+        path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20
+    ) {
         self.path = path
         self.maxBytes = maxBytes
         self.memoryBytes = memoryBytes
         self.compressionLevel = compressionLevel
+        self.maxQueuedBytes = maxQueuedBytes
     }
 }
 
@@ -39,6 +46,8 @@ public struct StoreTotals: Sendable, Equatable {
     public var bytes = 0
     public var evictions = 0
     public var expirations = 0
+    /// Answers not written because the write queue was full (since start).
+    public var droppedWrites = 0
 
     public init(entries: Int = 0, bytes: Int = 0, evictions: Int = 0, expirations: Int = 0) {
         self.entries = entries
@@ -77,6 +86,9 @@ public final class CacheStore: Sendable {
         var puts: [CacheKey: (generation: UInt64, entry: NewEntry)] = [:]
         var accesses: [CacheKey: (time: Double, hits: Int)] = [:]
         var generation: UInt64 = 0
+        var bytes = 0
+        /// A drop was logged since the last write that went through.
+        var loggedDrop = false
     }
 
     public init(options: CacheStoreOptions, logger: Logger) throws {
@@ -171,13 +183,34 @@ public final class CacheStore: Sendable {
 
     /// Queues an entry. It is served from memory at once and reaches SQLite on the next flush.
     public func store(_ key: CacheKey, _ entry: NewEntry) {
-        hot.insert(key, entry.response)
-        queue.withLock { q in
+        let size = entry.response.size
+        let (queued, logDrop) = queue.withLock { q -> (Bool, Bool) in
+            let replaced = q.puts[key]?.entry.response.size ?? 0
+            guard q.bytes - replaced + size <= options.maxQueuedBytes else {
+                defer { q.loggedDrop = true }
+                return (false, !q.loggedDrop)
+            }
             q.generation += 1
             q.puts[key] = (q.generation, entry)
+            q.bytes += size - replaced
+            return (true, false)
         }
+        guard queued else {
+            totalsState.withLock { $0.droppedWrites += 1 }
+            if logDrop {
+                logger.error(
+                    "cache write queue is full (SQLite is not taking writes); new answers are not stored until it drains",
+                    metadata: ["max_queued_bytes": "\(options.maxQueuedBytes)"]
+                )
+            }
+            return
+        }
+        hot.insert(key, entry.response)
         wake.yield()
     }
+
+    /// Bytes of answers waiting to be written.
+    public var queuedBytes: Int { queue.withLock { $0.bytes } }
 
     /// Writes queued entries and access times in one transaction, then enforces TTL and the byte budget.
     public func flush(now: Double = Date().timeIntervalSince1970) async throws {
@@ -193,6 +226,7 @@ public final class CacheStore: Sendable {
         // Compress outside the write transaction; readers keep being served meanwhile.
         var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8], events: [UInt8]?)] = []
         rows.reserveCapacity(puts.count)
+        var unstorable: [(CacheKey, UInt64)] = []
         for (key, put) in puts {
             do {
                 let compressed = try compressor.compress(put.entry.response.body)
@@ -200,6 +234,7 @@ public final class CacheStore: Sendable {
                 rows.append((key, put.generation, put.entry, compressed, events))
             } catch {
                 logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
+                unstorable.append((key, put.generation))
             }
         }
         let maxBytes = options.maxBytes
@@ -288,9 +323,10 @@ public final class CacheStore: Sendable {
         hot.remove(outcome.rejected)
         // Forget the written puts, unless a newer answer for the same key arrived meanwhile.
         queue.withLock { q in
-            for row in rows where q.puts[row.key]?.generation == row.generation {
-                q.puts.removeValue(forKey: row.key)
+            for (key, generation) in rows.map({ ($0.key, $0.generation) }) + unstorable where q.puts[key]?.generation == generation {
+                if let removed = q.puts.removeValue(forKey: key) { q.bytes -= removed.entry.response.size }
             }
+            q.loggedDrop = false
         }
         if !outcome.evicted.isEmpty {
             logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evicted.count)"])

@@ -86,6 +86,7 @@ struct StatsEndpoint: Sendable {
                 "entries": .int(totals.entries),
                 "bytes": .int(totals.bytes),
                 "evictions": .int(totals.evictions),
+                "dropped_writes": .int(totals.droppedWrites),
                 "expirations": .int(totals.expirations),
             ]),
             "since": .string(since),

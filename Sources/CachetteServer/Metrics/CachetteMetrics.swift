@@ -25,6 +25,7 @@ final class CachetteMetrics: Sendable {
     let refusedHost: CoreMetrics.Counter
     let refusedOrigin: CoreMetrics.Counter
     private let usageClamped: CoreMetrics.Gauge
+    private let droppedWrites: CoreMetrics.Gauge
 
     init(routes: [String]) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -57,6 +58,7 @@ final class CachetteMetrics: Sendable {
         refusedHost = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "host")], factory: factory)
         refusedOrigin = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "origin")], factory: factory)
         usageClamped = CoreMetrics.Gauge(label: "cachette_usage_clamped_total", factory: factory)
+        droppedWrites = CoreMetrics.Gauge(label: "cachette_cache_dropped_writes_total", factory: factory)
     }
 
     func request(route: String, outcome: String) {
@@ -77,6 +79,7 @@ final class CachetteMetrics: Sendable {
         entriesStored.record(totals.entries)
         // Process-wide: counted where usage is parsed, in CachetteCore.
         usageClamped.record(TokenUsage.clamps)
+        droppedWrites.record(totals.droppedWrites)
         return registry.emitToBuffer()
     }
 }
