@@ -92,6 +92,21 @@ struct CacheStoreTests {
         #expect(store.lookup(key(1000), now: 1_001) != nil)
     }
 
+    @Test("an expired entry is kept for the stale window, served only as stale, and removed when both are over")
+    func staleWindow() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path, memoryBytes: 0, staleSeconds: 100), logger: logger)
+        store.store(key(1), entry("old answer", now: 1_000, ttl: 10))
+        try await store.flush(now: 1_050)
+        #expect(store.totals.entries == 1, "kept past its TTL")
+        #expect(store.lookup(key(1), now: 1_050) == nil, "never a hit once expired")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 3600).map { String(buffer: $0.body) } == "old answer")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 30) == nil, "a request's narrower window wins")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 0) == nil)
+        try await store.flush(now: 1_111)
+        #expect(store.totals.entries == 0 && store.lookupStale(key(1), now: 1_111, within: 3600) == nil)
+    }
+
     @Test("expired entries are misses and are removed on flush")
     func ttl() async throws {
         let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)

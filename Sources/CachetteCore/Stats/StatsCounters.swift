@@ -28,6 +28,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     /// Requests refused because their Host or Origin header was not allowed (a web page).
     public var refusedHosts = 0
     public var refusedOrigins = 0
+    /// Failed misses answered with an entry past its TTL (stale-if-error).
+    public var staleServed = 0
     /// Unix time the counters started.
     public var since: Double = 0
 
@@ -56,6 +58,7 @@ public final class StatsCounters: Sendable {
         ("streamed_requests", \.streamedRequests), ("streams_finished_after_disconnect", \.streamsFinishedAfterDisconnect),
         ("stream_failures", \.streamFailures), ("slow_clients_dropped", \.slowClientsDropped),
         ("invalid_answers", \.invalidAnswers), ("refused_hosts", \.refusedHosts), ("refused_origins", \.refusedOrigins),
+        ("stale_served", \.staleServed),
     ]
 
     public var snapshot: StatsSnapshot { state.withLock { $0 } }
@@ -104,6 +107,7 @@ public final class StatsCounters: Sendable {
         case invalidAnswer
         case refusedHost
         case refusedOrigin
+        case staleServed
     }
 
     public func record(_ event: StreamEvent) {
@@ -117,6 +121,7 @@ public final class StatsCounters: Sendable {
             case .invalidAnswer: s.invalidAnswers += 1
             case .refusedHost: s.refusedHosts += 1
             case .refusedOrigin: s.refusedOrigins += 1
+            case .staleServed: s.staleServed += 1
             }
         }
     }

@@ -15,15 +15,20 @@ public struct CacheStoreOptions: Sendable {
     /// full, busy, read-only) the queue stops here: later answers are dropped, counted,
     /// not queued.
     public var maxQueuedBytes: Int
+    /// Seconds an entry is kept past its TTL, to be served when the upstream fails
+    /// (stale-if-error); it is removed when both are over.
+    public var staleSeconds: Double
 
     public init(
-        path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20
+        path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20,
+        staleSeconds: Double = 0
     ) {
         self.path = path
         self.maxBytes = maxBytes
         self.memoryBytes = memoryBytes
         self.compressionLevel = compressionLevel
         self.maxQueuedBytes = maxQueuedBytes
+        self.staleSeconds = staleSeconds
     }
 }
 
@@ -141,6 +146,15 @@ public final class CacheStore: Sendable {
         return queued
     }
 
+    /// An entry past its TTL by less than `window` seconds (and still kept), for serving
+    /// when the upstream fails: memory, then not yet written, then one indexed read.
+    public func lookupStale(_ key: CacheKey, now: Double, within window: Double) -> CachedResponse? {
+        guard window > 0 else { return nil }
+        let candidate = hot.get(key) ?? queue.withLock({ $0.puts[key]?.entry.response }) ?? readFromDatabase(key)
+        guard let candidate, now < candidate.expiresAt + min(window, options.staleSeconds) else { return nil }
+        return candidate
+    }
+
     private func readFromDatabase(_ key: CacheKey) -> CachedResponse? {
         do {
             return try pool.unsafeRead { db -> CachedResponse? in
@@ -238,6 +252,7 @@ public final class CacheStore: Sendable {
             }
         }
         let maxBytes = options.maxBytes
+        let staleSeconds = options.staleSeconds
         let written = rows
         let outcome = try await pool.write { db -> FlushOutcome in
             var outcome = FlushOutcome()
@@ -280,7 +295,7 @@ public final class CacheStore: Sendable {
                 outcome.byteDelta += storedSize - (previous ?? 0)
             }
             let expired = try Row.fetchAll(
-                db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now]
+                db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now - staleSeconds]
             )
             for row in expired {
                 outcome.expired.append(CacheKey(bytes: row[0] as Data)!)

@@ -116,6 +116,8 @@ public struct CachetteConfig: Sendable {
         public var compressionLevel = 3
         /// Further headers that carry a credential, part of every entry's scope.
         public var credentialHeaders: [String] = []
+        /// How long past its TTL an entry is kept and served when the upstream fails (RFC 5861).
+        public var staleIfError: Duration = .seconds(24 * 3600)
     }
 
     public struct Stream: Sendable {

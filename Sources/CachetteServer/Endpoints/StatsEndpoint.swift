@@ -67,6 +67,7 @@ struct StatsEndpoint: Sendable {
             "requests": .int(s.requests),
             "hits": .int(s.hits),
             "misses": .int(s.misses),
+            "stale": .int(s.staleServed),
             "bypassed": .int(s.bypassed),
             "hit_ratio": .double((s.hitRatio * 10000).rounded() / 10000),
             "upstream_errors": .int(s.upstreamErrors),

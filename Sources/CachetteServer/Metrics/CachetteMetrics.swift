@@ -26,6 +26,8 @@ final class CachetteMetrics: Sendable {
     let refusedOrigin: CoreMetrics.Counter
     private let usageClamped: CoreMetrics.Gauge
     private let droppedWrites: CoreMetrics.Gauge
+    /// Failed misses answered stale (stale-if-error).
+    let staleServed: CoreMetrics.Counter
 
     init(routes: [String]) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -59,6 +61,7 @@ final class CachetteMetrics: Sendable {
         refusedOrigin = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "origin")], factory: factory)
         usageClamped = CoreMetrics.Gauge(label: "cachette_usage_clamped_total", factory: factory)
         droppedWrites = CoreMetrics.Gauge(label: "cachette_cache_dropped_writes_total", factory: factory)
+        staleServed = CoreMetrics.Counter(label: "cachette_stale_served_total", factory: factory)
     }
 
     func request(route: String, outcome: String) {

@@ -6,19 +6,32 @@ import HTTPTypes
 /// - `Cache-Control: no-store`: do not store the answer.
 /// - `x-cachette-ttl: SECONDS`: this answer's lifetime; 0 means do not store.
 /// - `x-cachette-compress: off|safe|aggressive`: this request's compression level.
+/// - `Cache-Control: stale-if-error=N`: serve an answer up to N seconds past its TTL
+///   when the upstream fails (RFC 5861); 0 turns it off.
 struct CacheControls: Sendable {
     var noCache = false
     var noStore = false
+    var staleIfError: Double?
     var ttl: Double?
     var compression: CompressionLevel?
 
     init(_ headers: HTTPFields) throws(APIError) {
         for value in headers[values: .cacheControl] {
             for directive in value.split(separator: ",") {
-                switch directive.trimmingCharacters(in: " ").lowercased() {
+                let directive = directive.trimmingCharacters(in: " ").lowercased()
+                switch directive {
                 case "no-cache": noCache = true
                 case "no-store": noStore = true
-                default: break
+                default:
+                    guard directive.hasPrefix("stale-if-error=") else { break }
+                    let value = directive.dropFirst("stale-if-error=".count)
+                    guard let seconds = Int(value), seconds >= 0 else {
+                        throw APIError(
+                            status: .badRequest, message: "Cache-Control: stale-if-error must be a whole number of seconds, got \"\(value)\".",
+                            code: "invalid_cache_control", param: "cache-control"
+                        )
+                    }
+                    staleIfError = Double(seconds)
                 }
             }
         }

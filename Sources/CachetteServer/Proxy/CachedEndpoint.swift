@@ -72,7 +72,40 @@ struct CachedEndpoint: Sendable {
         if controls.noCache {
             return try await forward(request, body: body, keyed: keyed, level: level, outcome: "BYPASS", storeIn: store, controls: controls)
         }
-        return try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
+        let staleWindow = controls.staleIfError ?? sidecar.config.cache.staleIfError.seconds
+        return try await servingStaleOnFailure(keyed, store: store, window: staleWindow) {
+            try await missOrJoin(request, body: body, keyed: keyed, level: level, store: store, controls: controls)
+        }
+    }
+
+    // MARK: Stale
+
+    /// stale-if-error (RFC 5861): when the upstream answers 5xx or 429, times out or
+    /// cannot be reached, an answer past its TTL by less than `window` is served
+    /// instead (`X-Cache: STALE`). The request stays booked as the failed miss it was.
+    private func servingStaleOnFailure(
+        _ keyed: KeyedRequest, store: CacheStore, window: Double, _ miss: () async throws -> Response
+    ) async throws -> Response {
+        let response: Response
+        do {
+            response = try await miss()
+        } catch let error as APIError where error.status == .badGateway || error.status == .gatewayTimeout {
+            guard let stale = staleResponse(keyed, store: store, window: window) else { throw error }
+            return stale
+        }
+        let code = response.status.code
+        guard code >= 500 || code == 429, let stale = staleResponse(keyed, store: store, window: window) else { return response }
+        return stale
+    }
+
+    private func staleResponse(_ keyed: KeyedRequest, store: CacheStore, window: Double) -> Response? {
+        let now = Date().timeIntervalSince1970
+        guard let entry = store.lookupStale(keyed.key, now: now, within: window) else { return nil }
+        sidecar.stats.record(.staleServed)
+        sidecar.metrics.staleServed.increment()
+        var response = Self.response(for: entry, key: keyed.key, now: now, keyed: keyed)
+        response.headers[CachetteHeaders.xCache] = "STALE"
+        return response
     }
 
     private func account(_ keyed: KeyedRequest) -> RequestAccount {

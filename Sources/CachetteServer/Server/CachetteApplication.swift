@@ -18,7 +18,8 @@ public enum CachetteApplication {
             ? try CacheStore(
                 options: CacheStoreOptions(
                     path: config.cache.path, maxBytes: config.cache.maxBytes,
-                    memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel)
+                    memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel),
+                    staleSeconds: config.cache.staleIfError.seconds
                 ),
                 logger: logger
             )
