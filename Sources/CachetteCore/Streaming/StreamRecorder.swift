@@ -85,6 +85,7 @@ public struct StreamRecorder: Sendable {
                 continue
             }
             var isUsage = false
+            if let chunk, !Self.hasWellFormedUsage(chunk) { recording = nil }
             if let chunk {
                 if let reported = chunk["usage"], let parsed = TokenUsage(usage: reported) {
                     usage = parsed
@@ -121,6 +122,7 @@ public struct StreamRecorder: Sendable {
             break
         }
         if let data {
+            if !Self.hasWellFormedUsage(data) { recording = nil }
             do {
                 try messages.add(data)
                 if let reported = messages.usage { usage = TokenUsage(usage: reported) }
@@ -132,6 +134,15 @@ public struct StreamRecorder: Sendable {
         }
         record(event.raw, isUsage: false)
         return Event(bytes: bytes, isUsage: false)
+    }
+
+    /// Every event's `usage` (and `message.usage`) must hold well-formed counts: a later
+    /// event's good value does not make an earlier bad one, replayed as it came, right.
+    static func hasWellFormedUsage(_ event: JSONValue) -> Bool {
+        for usage in [event["usage"], event["message"]?["usage"]] {
+            if let usage, usage != .null, !TokenUsage.isWellFormed(usage: usage) { return false }
+        }
+        return true
     }
 
     static func isUTF8(_ bytes: [UInt8]) -> Bool {

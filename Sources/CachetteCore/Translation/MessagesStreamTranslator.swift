@@ -6,8 +6,15 @@ import NIOCore
 /// finish chunk at `message_delta`, and at `message_stop` the usage chunk and
 /// `data: [DONE]`. An `error` event becomes an OpenAI error event. The output then goes
 /// through the same recorder as any OpenAI stream.
+///
+/// The Anthropic message is assembled alongside, so a stream that is not a well-formed
+/// message (a delta for a block never started, bad usage, an oversized event) is known
+/// not to be `isFaithful`, and its translation is relayed but not stored.
 public struct MessagesStreamTranslator: Sendable {
-    private var parser = SSEParser()
+    private var parser: SSEParser
+    private var message = MessageStreamAccumulator()
+    /// Every event so far was a well-formed part of a message, and, once it stopped, the message is whole.
+    public private(set) var isFaithful = true
     private let created: Int
     private var id = JSONValue.string("")
     private var model = JSONValue.string("")
@@ -17,22 +24,39 @@ public struct MessagesStreamTranslator: Sendable {
     private var toolIndex: [Int: Int] = [:]
     private var stopped = false
 
-    public init(created: Int) {
+    /// - Parameter maxEventBytes: the longest event translated; a longer one is an error.
+    public init(created: Int, maxEventBytes: Int = 64 << 20) {
         self.created = created
+        parser = SSEParser(maxEventBytes: maxEventBytes)
     }
 
     public mutating func feed(_ bytes: ByteBuffer) -> ByteBuffer {
         var out: [UInt8] = []
         for event in parser.feed(bytes.readableBytesView) where !stopped {
+            if event.isOversized {
+                if isFaithful { SSEWriter.append(Self.upstreamError("The upstream sent an event too large to translate."), to: &out) }
+                isFaithful = false
+                continue
+            }
             if event.isComment {
                 out += event.raw
                 continue
             }
             guard let data = try? JSONValue.parse(event.data) else {
+                isFaithful = false
                 SSEWriter.append(Self.upstreamError("The upstream sent an event that is not JSON."), to: &out)
                 continue
             }
+            do {
+                try message.add(data)
+            } catch {
+                isFaithful = false
+            }
+            if !StreamRecorder.hasWellFormedUsage(data) { isFaithful = false }
             translate(data, name: event.name, into: &out)
+            if stopped, isFaithful {
+                isFaithful = message.result.map { AnswerShape.message.problem(in: $0) == nil } ?? false
+            }
         }
         return ByteBuffer(bytes: out)
     }

@@ -73,7 +73,7 @@ final class StreamFlight: Sendable {
         let flight = StreamFlight(
             status: status, headers: headers, dialect: exchange.dialect, includeUsage: includeUsage, tokensSaved: tokensSaved, sidecar: sidecar
         )
-        let translator = exchange.streamTranslator()
+        let translator = exchange.streamTranslator(maxEventBytes: sidecar.config.stream.maxBufferedBytes)
         flight.producer.withLock { task in
             task = Task {
                 await flight.relay(
@@ -119,7 +119,8 @@ final class StreamFlight: Sendable {
             if let usage { sidecar.stats.recordUpstreamUsage(usage) }
             onEnd(usage, false, counted && usage != nil, ContinuousClock.now - started)
             let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
-            if let recording, let answerBytes { onComplete(recording, answerBytes, usage) }
+            // A translation of a stream that was not a well-formed message is relayed, not kept.
+            if let recording, let answerBytes, translator?.isFaithful ?? true { onComplete(recording, answerBytes, usage) }
             if broadcast.readerCount == 0 { sidecar.stats.record(.finishedAfterDisconnect) }
             finish(.complete(answer: answerBytes, usage: usage))
         case .failed(let reason):

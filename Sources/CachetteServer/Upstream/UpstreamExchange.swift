@@ -44,8 +44,8 @@ struct UpstreamExchange: Sendable {
     var dialect: StreamRecorder.Dialect { route.format == .anthropic && !translates ? .anthropic : .openai }
 
     /// Rewrites the upstream's events for the client, when the formats differ.
-    func streamTranslator() -> MessagesStreamTranslator? {
-        translates ? MessagesStreamTranslator(created: Int(Date().timeIntervalSince1970)) : nil
+    func streamTranslator(maxEventBytes: Int) -> MessagesStreamTranslator? {
+        translates ? MessagesStreamTranslator(created: Int(Date().timeIntervalSince1970), maxEventBytes: maxEventBytes) : nil
     }
 
     /// A whole answer in the client's format: a message as a chat completion, an
@@ -56,7 +56,8 @@ struct UpstreamExchange: Sendable {
         let parsed = try? JSONValue.parse(answer.body.readableBytesView)
         let rewritten: JSONValue?
         if answer.isSuccess {
-            guard let parsed, AnswerShape.message.problem(in: parsed) == nil else {
+            // Checked on the bytes: parsing would quietly repair invalid UTF-8.
+            guard let parsed, answer.body.withUnsafeReadableBytes({ AnswerShape.message.problem(in: $0) }) == nil else {
                 throw APIError.upstreamInvalid("a 2xx answer from \(route.name) is not an Anthropic message, so it cannot be translated")
             }
             rewritten = MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970))

@@ -144,7 +144,7 @@ final class FakeUpstream: Sendable {
                 return self.scripted(reply.stream ?? [.raw(Self.anthropicStream(call: call))], includeUsage: false, status: reply.status)
             }
             return Response(status: .init(code: reply.status), headers: Self.headers(reply),
-                            body: .init(byteBuffer: ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
+                            body: .init(byteBuffer: reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
         }
         router.post("/v1/messages/count_tokens") { request, _ -> Response in
             self.record(request, path: "/v1/messages/count_tokens", body: [])
