@@ -72,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
     # OpenAI
 
     def chat(self, request, number):
+        if "(golden," in json.dumps(request.get("messages")):
+            return self.golden(request, number)
         model = request.get("model", "")
         text = f"Fake answer number {number} from {model}."
         tool = bool(request.get("tools"))
@@ -102,6 +104,40 @@ class Handler(BaseHTTPRequestHandler):
             for part in pieces(text):
                 self.event(chunk({"content": part}))
         self.event(chunk({}, "tool_calls" if tool else "stop"))
+        if (request.get("stream_options") or {}).get("include_usage"):
+            self.event(dict(base, object="chat.completion.chunk", choices=[], usage=usage))
+        self.event("[DONE]")
+
+    def golden(self, request, number):
+        """An answer with reasoning and, when asked, per-token logprobs, streamed or not."""
+        model = request.get("model", "")
+        reasoning = f"The user wants a greeting; answer {number} says hello."
+        tokens = ["Hello", ",", " world", "!", f" #{number}"]
+        usage = {"prompt_tokens": 14, "completion_tokens": len(tokens), "total_tokens": 14 + len(tokens),
+                 "completion_tokens_details": {"reasoning_tokens": 12}}
+        base = {"id": f"chatcmpl-g{number}", "created": 1700000000 + number, "model": model, "system_fingerprint": "fp_fake"}
+
+        def logprob(token, i):
+            return {"token": token, "logprob": -0.01 * (i + 1), "bytes": list(token.encode()),
+                    "top_logprobs": [{"token": token, "logprob": -0.01 * (i + 1), "bytes": list(token.encode())}]}
+        want = bool(request.get("logprobs"))
+        if not request.get("stream"):
+            message = {"role": "assistant", "content": "".join(tokens), "refusal": None, "reasoning_content": reasoning}
+            logprobs = {"content": [logprob(t, i) for i, t in enumerate(tokens)], "refusal": None} if want else None
+            choice = {"index": 0, "message": message, "logprobs": logprobs, "finish_reason": "stop"}
+            self.send_json(200, dict(base, object="chat.completion", choices=[choice], usage=usage))
+            return
+
+        def chunk(delta, finish=None, logprobs=None):
+            return dict(base, object="chat.completion.chunk",
+                        choices=[{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}])
+        self.start_stream()
+        self.event(chunk({"role": "assistant", "content": "", "refusal": None}))
+        for part in pieces(reasoning, 9):
+            self.event(chunk({"reasoning_content": part}))
+        for i, token in enumerate(tokens):
+            self.event(chunk({"content": token}, logprobs={"content": [logprob(token, i)], "refusal": None} if want else None))
+        self.event(chunk({}, "stop"))
         if (request.get("stream_options") or {}).get("include_usage"):
             self.event(dict(base, object="chat.completion.chunk", choices=[], usage=usage))
         self.event("[DONE]")

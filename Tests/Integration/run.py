@@ -159,6 +159,54 @@ def sdk_flows(run):
     check(run.calls("/v1/chat/completions") == before + 1, "streamed: one upstream call for two requests")
 
 
+def golden_flows(run):
+    """Cross-mode answers, field by field against the openai SDK's own stream accumulation."""
+    print("openai SDK: a recorded stream served whole, and a stored answer served as a stream")
+    client = openai.OpenAI(base_url=f"{run.sidecar}/v1", api_key="sk-int-golden", max_retries=0)
+
+    def streamed(messages):
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=messages, logprobs=True, stream=True, stream_options={"include_usage": True})
+        state = ChatCompletionStreamState()
+        for chunk in raw.parse():
+            state.handle_chunk(chunk)
+        return raw.headers.get("x-cache"), state.get_final_completion()
+
+    def whole(messages):
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, logprobs=True)
+        return raw.headers.get("x-cache"), raw.parse()
+
+    def fields(completion):
+        choice = completion.choices[0]
+        message = choice.message
+        return {
+            "id": completion.id, "model": completion.model, "created": completion.created,
+            "content": message.content, "reasoning_content": getattr(message, "reasoning_content", None),
+            "finish_reason": choice.finish_reason,
+            "logprobs": [(t.token, t.logprob, t.bytes, [(x.token, x.logprob) for x in t.top_logprobs]) for t in choice.logprobs.content]
+            if choice.logprobs and choice.logprobs.content else None,
+            "usage": completion.usage.model_dump() if completion.usage else None,
+        }
+
+    messages = [{"role": "user", "content": "Say hello (golden, stream first)"}]
+    before = run.calls("/v1/chat/completions")
+    (stream_cache, from_stream), (whole_cache, from_store) = streamed(messages), whole(messages)
+    check(stream_cache == "MISS" and whole_cache == "HIT", f"stream first: MISS then a whole HIT (got {stream_cache}, {whole_cache})")
+    a, b = fields(from_stream), fields(from_store)
+    for name in a:
+        check(a[name] == b[name], f"stream first: {name} of the whole answer equals the SDK's accumulation")
+    check(a["logprobs"] is not None and len(a["logprobs"]) == 5, "stream first: every chunk's logprobs kept (5 of 5)")
+    check(a["reasoning_content"], "stream first: reasoning_content kept")
+
+    messages = [{"role": "user", "content": "Say hello (golden, whole first)"}]
+    (whole_cache, stored), (stream_cache, replayed) = whole(messages), streamed(messages)
+    check(whole_cache == "MISS" and stream_cache == "HIT", f"whole first: MISS then a streamed HIT (got {whole_cache}, {stream_cache})")
+    a, b = fields(stored), fields(replayed)
+    for name in a:
+        check(a[name] == b[name], f"whole first: {name} the SDK accumulates from the synthesized stream equals the stored answer")
+    check(run.calls("/v1/chat/completions") == before + 2, "two upstream calls for four requests")
+
+
 def litellm_flows(run):
     print("litellm.completion(openai/<m>) -> Cachette -> fake OpenAI")
     kwargs = dict(model="openai/gpt-4o-mini", api_base=f"{run.sidecar}/v1", api_key="sk-int-litellm")
@@ -256,6 +304,7 @@ def main():
         try:
             run = Run(work)
             sdk_flows(run)
+            golden_flows(run)
             litellm_flows(run)
             translation_flows(run)
             proxy_flows(run)
