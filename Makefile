@@ -38,11 +38,13 @@ integration: deps
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
-# the tokenizer next to tiktoken on the same texts, then prompt compression on a corpus.
+# the tokenizer next to tiktoken on the same texts, then prompt compression on a corpus,
+# then RSS over a million unique misses (BENCH_REQUESTS).
 bench: deps
 	Benchmarks/scripts/load.sh
 	Benchmarks/scripts/tokenizer.sh
 	Benchmarks/scripts/compression.sh
+	Benchmarks/scripts/rss.sh
 
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps

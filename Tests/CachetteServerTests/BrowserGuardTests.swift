@@ -75,6 +75,12 @@ struct BrowserGuardTests {
             // The sidecar's own origin (a page it serves) is allowed through the Host it was reached by.
             let own = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://127.0.0.1:\(h.port)", "Content-Type: application/json"])
             #expect(own.hasPrefix("HTTP/1.1 200"))
+            let otherName = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://localhost:\(h.port)", "Content-Type: application/json"])
+            #expect(otherName.hasPrefix("HTTP/1.1 200"), "localhost and 127.0.0.1 are both the sidecar's own")
+            for foreign in ["http://localhost:1", "https://127.0.0.1:\(h.port)", "http://127.0.0.1.evil.example:\(h.port)"] {
+                let refused = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: \(foreign)", "Content-Type: application/json"])
+                #expect(refused.hasPrefix("HTTP/1.1 403"), "\(foreign)")
+            }
             // SDKs and curl send no Origin and are unaffected.
             #expect(try await h.post().status == .ok)
         }

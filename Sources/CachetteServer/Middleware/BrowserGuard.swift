@@ -72,13 +72,27 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
         return host == "localhost" || host == "localhost." || Self.isIPLiteral(host) || allowedHosts.contains(host)
     }
 
-    /// The sidecar's own origin (a page it served, as reached through this `Host`), or a listed one.
+    /// A listed origin, or the sidecar's own: a page it served, reached over loopback
+    /// (`http://127.0.0.1:PORT`, `http://localhost:PORT`, `http://[::1]:PORT`) on the
+    /// port this request came to.
     func isAllowed(origin: String, authority: String) -> Bool {
         let origin = Self.normalized(origin: origin)
         if allowedOrigins.contains(origin) { return true }
-        let host = Self.hostName(authority).lowercased()
-        let isLoopback = host == "localhost" || host == "[::1]" || host.hasPrefix("127.")
-        return isLoopback && origin == "http://" + authority.lowercased()
+        guard origin.hasPrefix("http://"), Self.isLoopback(Self.hostName(authority).lowercased()) else { return false }
+        let originAuthority = String(origin.dropFirst("http://".count))
+        return Self.isLoopback(Self.hostName(originAuthority)) && Self.port(originAuthority) == Self.port(authority)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "[::1]" || (host.hasPrefix("127.") && isIPLiteral(host))
+    }
+
+    /// The port of `host[:port]`, 80 when none is given (the sidecar speaks plain HTTP).
+    static func port(_ authority: String) -> Int? {
+        let host = hostName(authority)
+        let rest = authority.dropFirst(host.count)
+        guard rest.hasPrefix(":") else { return rest.isEmpty ? 80 : nil }
+        return Int(rest.dropFirst())
     }
 
     /// `name:port` without the port; `[v6]:port` keeps its brackets.
