@@ -49,9 +49,16 @@ pids+=($!)
 
 echo
 echo "== RSS: $requests unique misses, $connections connections, cache.memory_bytes ${memory_mib} MiB"
+misses_now() { curl -fs "http://127.0.0.1:$sidecar_port/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["misses"])'; }
 start=$(date +%s)
-BENCH_RUN="$$" BENCH_REQUESTS="$requests" BENCH_THREADS="$threads" wrk -t"$threads" -c"$connections" -d3600s -s "$here/unique.lua" \
-  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/rss.txt"
+round=0
+# Rounds of 10 s until the sidecar has counted the misses asked for (wrk has no request count).
+while [ "$(misses_now)" -lt "$requests" ]; do
+  round=$((round + 1))
+  BENCH_RUN="$$-$round" wrk -t"$threads" -c"$connections" -d10s -s "$here/unique.lua" \
+    "http://127.0.0.1:$sidecar_port/v1/chat/completions" >>"$work/rss.txt"
+  awk -v r="$round" -v k="$(rss_kib)" -v m="$(misses_now)" 'BEGIN { if (r % 6 == 0) printf "  %d misses, rss %.1f MiB\n", m, k/1024 }'
+done
 elapsed=$(( $(date +%s) - start ))
 sleep 2  # the writer's last flush
 ended_kib=$(rss_kib)
@@ -59,7 +66,7 @@ peak_kib=$(sort -n "$work/rss.samples" | tail -1)
 stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
 misses=$(echo "$stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["misses"])')
 entries=$(echo "$stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cache"]["entries"])')
-grep -E "Requests/sec|Non-2xx|Socket errors" "$work/rss.txt" || true
+grep -E "Non-2xx|Socket errors" "$work/rss.txt" | sort | uniq -c || true
 awk -v s="$started_kib" -v p="$peak_kib" -v e="$ended_kib" -v m="$memory_mib" -v n="$misses" -v t="$elapsed" -v k="$entries" 'BEGIN {
   printf "rss: %d misses in %d s (%d entries kept on disk); at start %.1f MiB, peak %.1f MiB, at end %.1f MiB\n", n, t, k, s/1024, p/1024, e/1024
   printf "rss: peak minus cache.memory_bytes (%d MiB) = %.1f MiB fixed overhead\n", m, p/1024 - m

@@ -27,7 +27,7 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let authority = request.head.authority ?? ""
         // HTTP/1.0 without Host cannot come from a browser; everything else is checked.
-        guard authority.isEmpty || isAllowed(host: Self.hostName(authority)) else {
+        guard authority.isEmpty || Self.isPlainLoopback(authority) || isAllowed(host: Self.hostName(authority)) else {
             onRefusal(.host)
             return APIError(
                 status: .misdirectedRequest,
@@ -71,6 +71,19 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
         let host = host.lowercased()
         return host == "localhost" || host == "localhost." || Self.isIPLiteral(host) || allowedHosts.contains(host)
     }
+
+    /// The common case, decided on bytes without allocating: `127.0.0.1` or `localhost`,
+    /// with or without a port.
+    static func isPlainLoopback(_ authority: String) -> Bool {
+        var authority = authority
+        return authority.withUTF8 { bytes in
+            for name in loopbackAuthorities where bytes.count >= name.count && bytes.starts(with: name) {
+                if bytes.count == name.count || bytes[name.count] == UInt8(ascii: ":") { return true }
+            }
+            return false
+        }
+    }
+
 
     /// A listed origin, or the sidecar's own: a page it served, reached over loopback
     /// (`http://127.0.0.1:PORT`, `http://localhost:PORT`, `http://[::1]:PORT`) on the
@@ -118,6 +131,9 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
         return origin
     }
 }
+
+/// The hosts most requests name, checked on bytes first.
+private let loopbackAuthorities: [[UInt8]] = [Array("127.0.0.1".utf8), Array("localhost".utf8)]
 
 extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }

@@ -34,21 +34,33 @@ struct RequestScope: Sendable {
     /// The credential alone, for a log fingerprint.
     func credential(_ fields: HTTPFields) -> String {
         var out = ""
-        for name in credentialHeaders {
-            for value in fields[values: name] { out += name.canonicalName + "=" + value + "\u{0}" }
-        }
+        Self.append(credentialHeaders, of: fields, separator: "\u{0}", to: &out)
         return out
+    }
+
+    /// Every value of each named header, in the names' order (not the headers'), so
+    /// the same headers always give the same scope. On the hit path: no allocation
+    /// but the scope string itself.
+    private static func append(_ names: [HTTPField.Name], of fields: HTTPFields, separator: String, to out: inout String) {
+        for name in names {
+            for field in fields where field.name == name {
+                out += separator
+                out += name.canonicalName
+                out += "="
+                out += field.value
+            }
+        }
     }
 
     /// The scope string hashed into the key. The query string is forwarded upstream,
     /// so it is in the scope whatever `cache.scope` says (`?key=`, `api-version`).
     func scope(_ request: HTTPRequest, level: CompressionLevel) -> String {
         var scope = sharesAcrossCredentials ? "" : credential(request.headerFields)
-        for name in Self.answerHeaders {
-            let values = request.headerFields[values: name]
-            if !values.isEmpty { scope += "\u{1}" + name.canonicalName + "=" + values.joined(separator: ",") }
+        Self.append(Self.answerHeaders, of: request.headerFields, separator: "\u{1}", to: &scope)
+        if let path = request.path, let query = path.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            scope += "\u{1}query="
+            scope += path[query...]
         }
-        if let path = request.path, let query = path.firstIndex(of: "?") { scope += "\u{1}query=" + path[query...] }
         // An answer to a prompt that lost text is not an answer to the original prompt.
         if level == .aggressive { scope += "\u{1}compress=aggressive" }
         return scope
