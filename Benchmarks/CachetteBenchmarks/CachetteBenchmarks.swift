@@ -139,4 +139,22 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations { blackHole(try Zstd.decompress(compressed)) }
         }
     }
+
+    // Stream assembly must stay linear in the answer's size: the same 1 MB of content in
+    // 1,000 or in 10,000 chunks should take about the same time per byte.
+    for chunks in [1_000, 10_000] {
+        let piece = String(repeating: "a", count: (1 << 20) / chunks)
+        var text = ""
+        for _ in 0..<chunks {
+            text += #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\#(piece)"}}]}"# + "\n\n"
+        }
+        let stream = ByteBuffer(string: text + "data: [DONE]\n\n")
+        Benchmark("stream-assembly/1MB-in-\(chunks)-chunks") { benchmark in
+            for _ in benchmark.scaledIterations {
+                var recorder = StreamRecorder(limit: 64 << 20)
+                blackHole(recorder.feed(stream))
+                blackHole(recorder.end())
+            }
+        }
+    }
 }

@@ -80,6 +80,15 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The value, leaving `.null` in its place. Taking a string, array or object out of
+    /// its container before changing it leaves it uniquely referenced, so appends happen
+    /// in place instead of copying what was accumulated so far (streams grow by appends).
+    public mutating func take() -> JSONValue {
+        let value = self
+        self = .null
+        return value
+    }
+
     /// Sets an object member, replacing every earlier one of that name. No effect on non-objects.
     public mutating func set(_ key: String, _ value: JSONValue) {
         guard case .object(var members) = self else { return }

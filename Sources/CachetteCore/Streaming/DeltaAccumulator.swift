@@ -13,26 +13,37 @@ public enum DeltaAccumulator {
     /// More tool calls than any answer makes; past it a stream is not kept.
     public static let maxListIndex = 1024
 
+    /// Linear in the delta's size: each accumulated value is taken out of `acc` before
+    /// it grows, so strings and lists are appended to in place.
     public static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
         for member in delta {
             guard let at = acc.firstIndex(where: { $0.key == member.key }) else {
                 acc.append(member)
                 continue
             }
-            let current = acc[at].value
-            if current == .null || member.key == "index" || member.key == "type" {
+            if acc[at].value == .null || member.key == "index" || member.key == "type" {
                 acc[at].value = member.value
                 continue
             }
-            switch (current, member.value) {
-            case (.string(let a), .string(let b)):
-                acc[at].value = .string(a + b)
-            case (.number(let a), .number(let b)):
-                acc[at].value = add(a, b)
-            case (.object(var a), .object(let b)):
+            var current = acc[at].value.take()
+            defer { acc[at].value = current }
+            switch member.value {
+            case .string(let b):
+                guard case .string(var a) = current else { break }
+                current = .null
+                a += b
+                current = .string(a)
+            case .number(let b):
+                guard case .number(let a) = current else { break }
+                current = add(a, b)
+            case .object(let b):
+                guard case .object(var a) = current else { break }
+                current = .null
                 try accumulate(&a, b)
-                acc[at].value = .object(a)
-            case (.array(var a), .array(let b)):
+                current = .object(a)
+            case .array(let b):
+                guard case .array(var a) = current else { break }
+                current = .null
                 if a.allSatisfy(isScalar) {
                     a.append(contentsOf: b)
                 } else {
@@ -40,7 +51,8 @@ public enum DeltaAccumulator {
                         guard case .object(let entryMembers) = entry else { throw .listEntryNotAnObject }
                         guard let given = entry["index"] else { throw .listEntryWithoutIndex }
                         guard let index = given.countValue, index <= maxListIndex else { throw .listIndexOutOfRange }
-                        if index < a.count, case .object(var existing) = a[index] {
+                        if index < a.count, case .object = a[index] {
+                            guard case .object(var existing) = a[index].take() else { continue }
                             try accumulate(&existing, entryMembers)
                             a[index] = .object(existing)
                         } else {
@@ -48,10 +60,9 @@ public enum DeltaAccumulator {
                         }
                     }
                 }
-                acc[at].value = .array(a)
+                current = .array(a)
             default:
-                // Mismatched kinds: the SDK keeps the accumulated value.
-                break
+                break  // mismatched kinds: the SDK keeps the accumulated value
             }
         }
     }

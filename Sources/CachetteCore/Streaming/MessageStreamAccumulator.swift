@@ -72,8 +72,17 @@ public struct MessageStreamAccumulator: Sendable {
         return .object(message)
     }
 
+    /// In place: the text is taken out of the block before it grows.
     private static func append(_ block: inout [JSONValue.Member], _ key: String, _ text: String?) {
-        let current = block.first(where: { $0.key == key })?.value.stringValue ?? ""
-        block.set(key, .string(current + (text ?? "")))
+        guard let at = block.firstIndex(where: { $0.key == key }) else {
+            block.append(.init(key, .string(text ?? "")))
+            return
+        }
+        guard case .string(var current) = block[at].value.take() else {
+            block[at].value = .string(text ?? "")
+            return
+        }
+        current += text ?? ""
+        block[at].value = .string(current)
     }
 }

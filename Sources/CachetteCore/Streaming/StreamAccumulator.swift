@@ -39,10 +39,14 @@ public struct StreamAccumulator: Sendable {
             guard case .object(let fields) = choice, let index = choice["index"]?.countValue,
                   index <= Self.maxChoiceIndex
             else { throw .choiceWithoutIndex }
-            var acc = choices[index] ?? [.init("index", .int(index))]
+            // Taken out of the table (and the message out of it) so that both grow in place.
+            var acc = choices.removeValue(forKey: index) ?? [.init("index", .int(index))]
             do {
                 if isChat {
-                    var message = acc.first(where: { $0.key == "message" })?.value.members ?? []
+                    var message: [JSONValue.Member] = []
+                    if let at = acc.firstIndex(where: { $0.key == "message" }), case .object(let taken) = acc[at].value.take() {
+                        message = taken
+                    }
                     if case .object(let delta) = choice["delta"] ?? .null {
                         try DeltaAccumulator.accumulate(&message, delta)
                     }
@@ -55,7 +59,8 @@ public struct StreamAccumulator: Sendable {
                 throw .badDelta(error)
             }
             if let logprobs = choice["logprobs"], logprobs != .null {
-                acc.set("logprobs", Self.appending(logprobs, to: acc.first(where: { $0.key == "logprobs" })?.value))
+                let earlier = acc.firstIndex(where: { $0.key == "logprobs" }).map { acc[$0].value.take() }
+                acc.set("logprobs", Self.appending(logprobs, to: earlier))
             }
             choices[index] = acc
         }
@@ -67,9 +72,11 @@ public struct StreamAccumulator: Sendable {
     static func appending(_ next: JSONValue, to current: JSONValue?) -> JSONValue {
         guard case .object(var merged) = current ?? .null, case .object(let update) = next else { return next }
         for member in update {
-            if case .array(let items) = member.value,
-               case .array(let existing)? = merged.first(where: { $0.key == member.key })?.value {
-                merged.set(member.key, .array(existing + items))
+            if case .array(let items) = member.value, let at = merged.firstIndex(where: { $0.key == member.key }),
+               case .array = merged[at].value {
+                guard case .array(var existing) = merged[at].value.take() else { continue }
+                existing.append(contentsOf: items)
+                merged[at].value = .array(existing)
             } else if member.value != .null || !merged.contains(where: { $0.key == member.key }) {
                 merged.set(member.key, member.value)
             }

@@ -91,10 +91,13 @@ public struct StreamRecorder: Sendable {
                     usage = parsed
                     isUsage = chunk["choices"]?.arrayValue?.isEmpty ?? true
                 }
-                do {
-                    try accumulator.add(chunk)
-                } catch {
-                    recording = nil
+                // Once the stream cannot be kept, there is no answer to assemble.
+                if recording != nil {
+                    do {
+                        try accumulator.add(chunk)
+                    } catch {
+                        recording = nil
+                    }
                 }
             } else {
                 recording = nil  // not JSON: relayed as it is, but there is no answer to assemble
