@@ -67,13 +67,18 @@ struct HostileUpstreamTests {
         ("no [DONE]", [chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)]),
         ("a 5 MB line", [.raw("data: " + String(repeating: "x", count: 5 << 20) + "\n\n"), .done]),
         ("cut mid-stream", [chunk(#"{"index":0,"delta":{"content":"hi"}}"#), .fail]),
+        ("stalls past upstream.idle_timeout", [chunk(#"{"index":0,"delta":{"content":"hi"}}"#), .sleep(.seconds(3)), .done]),
+        ("unrequested gzip", [.raw("data: \u{1F}\u{8B}\u{08}junk\n\n"), .done]),
     ]
 
     @Test("bad streams are relayed and never stored", arguments: badStreams.map(\.0))
     func streamed(name: String) async throws {
         let steps = try #require(Self.badStreams.first { $0.0 == name }?.1)
-        try await Harness.run(configure: { $0.stream.maxBufferedBytes = 1 << 20 }) { h in
-            h.upstream.reply(.init(stream: steps))
+        try await Harness.run(configure: {
+            $0.stream.maxBufferedBytes = 1 << 20
+            $0.upstream.idleTimeout = .seconds(1)
+        }) { h in
+            h.upstream.reply(.init(stream: steps, headers: name == "unrequested gzip" ? ["Content-Encoding": "gzip"] : [:]))
             let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}"#
             for _ in 0..<2 {
                 let response = try await HTTPClient.shared.execute(h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: body))), timeout: .seconds(30))
@@ -129,6 +134,42 @@ struct BoundedResourceTests {
             let models = try await h.json("/stats")["models"]?.members?.map(\.key) ?? []
             #expect(models == ["model-0", "model-1", "model-2", "other"])
             #expect(try await h.json("/stats")["models"]?["other"]?["requests"]?.intValue == 3)
+        }
+    }
+
+    @Test("a passthrough body over server.max_passthrough_bytes is a 413, declared or chunked, and never reaches the upstream whole")
+    func passthroughLimit() async throws {
+        try await Harness.run(configure: { $0.server.maxPassthroughBytes = 4096 }) { h in
+            let big = String(repeating: "x", count: 8192)
+            let declared = try await h.post("/v1/files", big, headers: [.contentType: "multipart/form-data; boundary=b"])
+            #expect(declared.status == .contentTooLarge && declared.text.contains("server.max_passthrough_bytes"))
+            #expect(h.upstream.calls(to: "/v1/files") == 0)
+            var request = h.clientRequest("/v1/files", .stream([ByteBuffer(string: String(big.prefix(3000))), ByteBuffer(string: String(big.dropFirst(3000)))].async, length: .unknown))
+            request.headers.replaceOrAdd(name: "content-type", value: "multipart/form-data; boundary=b")
+            let chunked = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(chunked.status.code >= 400)
+            #expect(h.upstream.calls(to: "/v1/files") == 0 || h.upstream.lastBody.utf8.count <= 4096)
+            let small = try await h.post("/v1/files", "small upload", headers: [.contentType: "multipart/form-data; boundary=b"])
+            #expect(small.status == .ok)
+        }
+    }
+
+    @Test("past server.max_connections a connection is closed at once; a slot frees when one closes")
+    func maxConnections() async throws {
+        try await Harness.run(configure: { $0.server.maxConnections = 2 }) { h in
+            let probe = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            // The test client's own connection is one; an idle socket takes the other.
+            let idle = try RawSocket(port: h.port, raw: "")
+            try await Task.sleep(for: .milliseconds(200))
+            let refused = try RawSocket(port: h.port, raw: probe)
+            #expect(await refused.readToEnd().isEmpty, "closed without an answer")
+            refused.close()
+            idle.close()
+            try await Task.sleep(for: .milliseconds(200))
+            let served = try RawSocket(port: h.port, raw: probe)
+            #expect(await served.readToEnd().hasPrefix("HTTP/1.1 200"))
+            served.close()
+            #expect(try await h.post().status == .ok)
         }
     }
 

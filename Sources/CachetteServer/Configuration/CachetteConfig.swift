@@ -31,7 +31,7 @@ public struct CachetteConfig: Sendable {
         public var readTimeout: Duration = .seconds(30)
         /// Longest wait for the next request on a kept-alive connection.
         public var idleTimeout: Duration = .seconds(120)
-        /// Connections served at once; more wait until one closes.
+        /// Connections open at once; one over the limit is closed when accepted.
         public var maxConnections = 1024
     }
 

@@ -1,6 +1,5 @@
 import CachetteCore
 import Hummingbird
-import HummingbirdCore
 import Logging
 
 /// Builds the sidecar: the store, the routes and the background services.
@@ -77,16 +76,14 @@ public enum CachetteApplication {
         let host = config.server.host
         let startupLogger = logger
         let readTimeout = config.server.readTimeout
+        let connections = ConnectionLimit(maximum: config.server.maxConnections)
         return Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestReadTimeout(timeout: readTimeout)],
+                additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
                 idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
             )),
-            configuration: .init(
-                address: .hostname(host, port: config.server.port), serverName: nil,
-                availableConnectionsDelegate: MaximumAvailableConnections(config.server.maxConnections)
-            ),
+            configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             services: [MaintenanceService(sidecar: sidecar)],
             onServerRunning: { channel in
                 startupLogger.info(
