@@ -14,17 +14,8 @@ sidecar_port=${BENCH_SIDECAR_PORT:-18766}
 (cd "$root" && swift build -c release --product cachette)
 (cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay)
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$root/Benchmarks/.build/release/BenchUpstream" "$upstream_port" >"$work/upstream.log" 2>&1 &
-pids+=($!)
+. "$here/common.sh"
+start_upstream
 # claude-* goes to the same fake as an Anthropic upstream: the translated miss.
 cat >"$work/bench.yaml" <<YAML
 logging:
