@@ -1,6 +1,7 @@
 import CachetteCore
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs the real `cachette` executable, which `swift test` builds beside the test bundle.
@@ -25,6 +26,8 @@ struct CLI {
         }
     }
 
+    private static let launches = Mutex(())
+
     private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = binary
@@ -36,7 +39,9 @@ struct CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        // One launch at a time: Foundation's Process.run crashed (a bad memcpy inside
+        // it) when the parallel CLI tests launched at the same moment.
+        try launches.withLock { _ in try process.run() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
