@@ -11,4 +11,7 @@ enum CachetteHeaders {
     static let azureAPIKey = HTTPField.Name("api-key")!
     static let anthropicBeta = HTTPField.Name("anthropic-beta")!
     static let anthropicVersion = HTTPField.Name("anthropic-version")!
+    static let googleAPIKey = HTTPField.Name("x-goog-api-key")!
+    static let openAIOrganization = HTTPField.Name("openai-organization")!
+    static let openAIProject = HTTPField.Name("openai-project")!
 }

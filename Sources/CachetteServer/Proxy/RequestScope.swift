@@ -14,12 +14,11 @@ struct RequestScope: Sendable {
 
     /// Forwarded headers that change what the upstream answers, on every route.
     static let answerHeaders: [HTTPField.Name] = [
-        HTTPField.Name("openai-organization")!, HTTPField.Name("openai-project")!,
-        CachetteHeaders.anthropicBeta, CachetteHeaders.anthropicVersion,
+        CachetteHeaders.openAIOrganization, CachetteHeaders.openAIProject, CachetteHeaders.anthropicBeta, CachetteHeaders.anthropicVersion,
     ]
 
     static let standardCredentialHeaders: [HTTPField.Name] = [
-        .authorization, CachetteHeaders.xAPIKey, CachetteHeaders.azureAPIKey, HTTPField.Name("x-goog-api-key")!,
+        .authorization, CachetteHeaders.xAPIKey, CachetteHeaders.azureAPIKey, CachetteHeaders.googleAPIKey,
     ]
 
     init(cache: CachetteConfig.Cache) {
