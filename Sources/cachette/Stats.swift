@@ -16,7 +16,9 @@ struct Stats: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["1h", "24h", "7d", "all"].contains(window) else { throw ValidationError("--window must be 1h, 24h, 7d or all") }
+        guard LedgerWindow(rawValue: window) != nil else {
+            throw ValidationError("--window must be one of \(LedgerWindow.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {

@@ -33,13 +33,8 @@ public struct CanonicalJSONWriter {
     }
 
     public static func canonicalize(_ document: [UInt8]) throws(JSONError) -> [UInt8] {
-        do {
-            return try document.withUnsafeBytes { raw in try canonicalize(raw) }
-        } catch let error as JSONError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
-        }
+        // Through Result, so the error keeps its type across withUnsafeBytes.
+        try document.withUnsafeBytes { raw in Result { () throws(JSONError) in try canonicalize(raw) } }.get()
     }
 
     // MARK: Values

@@ -109,14 +109,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     public static func parse<Bytes: Sequence<UInt8>>(_ bytes: Bytes) throws(JSONError) -> JSONValue {
-        let array = Array(bytes)
-        do {
-            return try array.withUnsafeBytes { raw in try parse(raw) }
-        } catch let error as JSONError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
-        }
+        try Array(bytes).withUnsafeBytes { raw in Result { () throws(JSONError) in try parse(raw) } }.get()
     }
 
     public static func parse(_ text: String) throws(JSONError) -> JSONValue {

@@ -99,13 +99,7 @@ public struct RequestKeyer: Sendable {
     }
 
     public func key(route: String, scope: String, body: [UInt8]) throws(InvalidRequest) -> KeyedRequest {
-        do {
-            return try body.withUnsafeBytes { raw in try key(route: route, scope: scope, body: raw) }
-        } catch let error as InvalidRequest {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
-        }
+        try body.withUnsafeBytes { raw in Result { () throws(InvalidRequest) in try key(route: route, scope: scope, body: raw) } }.get()
     }
 
     private func isKept(_ name: ArraySlice<UInt8>) -> Bool {

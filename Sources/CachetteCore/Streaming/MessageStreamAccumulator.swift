@@ -17,8 +17,6 @@ public struct MessageStreamAccumulator: Sendable {
         case badToolInput(Int)
     }
 
-    public var hasMessage: Bool { message != nil }
-
     public mutating func add(_ event: JSONValue) throws(Failure) {
         switch event["type"]?.stringValue {
         case "message_start":

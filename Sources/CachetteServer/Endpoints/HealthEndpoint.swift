@@ -21,9 +21,3 @@ struct HealthEndpoint: Sendable {
         return JSONResponse.make(body)
     }
 }
-
-enum JSONResponse {
-    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
-    }
-}

@@ -12,7 +12,8 @@ struct StatsEndpoint: Sendable {
         let name = request.uri.queryParameters["window"].map(String.init) ?? "all"
         guard let window = LedgerWindow(rawValue: name) else {
             throw APIError(
-                status: .badRequest, message: "window must be one of 1h, 24h, 7d or all, got \"\(name)\".",
+                status: .badRequest,
+                message: "window must be one of \(LedgerWindow.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\".",
                 code: "invalid_window", param: "window"
             )
         }

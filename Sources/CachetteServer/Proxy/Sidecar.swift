@@ -52,6 +52,9 @@ extension Sidecar {
     /// Sends a request upstream and streams the answer back as it arrives, uncached
     /// (`X-Cache: BYPASS`): the endpoints Cachette does not cache.
     func relay(_ outgoing: HTTPClientRequest, route: CachetteConfig.Route) async throws -> Response {
+        let started = ContinuousClock.now
+        // Time to the response head, as for the cached routes.
+        defer { metrics.duration(route: Passthrough.route, ContinuousClock.now - started) }
         let response: HTTPClientResponse
         do {
             response = try await upstream.send(outgoing, route: route, logger: logger)
