@@ -158,31 +158,29 @@ struct BoundedResourceTests {
     func maxConnections() async throws {
         try await Harness.run(configure: { $0.server.maxConnections = 2 }) { h in
             let probe = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-            /// Whether a new connection is answered or closed unanswered.
             func probeAnswered() async throws -> Bool {
                 let socket = try RawSocket(port: h.port, raw: probe)
                 defer { socket.close() }
                 return await socket.readToEnd().hasPrefix("HTTP/1.1 200")
             }
-            // The test client's own connection is one (a request makes sure it is open);
-            // an idle socket takes the other. Probes are answered until the server has
-            // accepted it (a busy machine may take a moment).
+            // Two connections certainly open: the test client's (a request made it), and a
+            // stream the fake upstream holds after its first event.
             #expect(try await h.post().status == .ok)
-            let idle = try RawSocket(port: h.port, raw: "")
-            var refused = false
-            for _ in 0..<50 where !refused {
-                refused = try await !probeAnswered()
-                if !refused { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            #expect(refused, "a connection over the limit is closed without an answer")
-            idle.close()
+            var holding = h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","messages":[{"role":"user","content":"hold"}],"stream":true}"#)))
+            holding.headers.add(name: "connection", value: "close")
+            let held = try await HTTPClient.shared.execute(holding, timeout: .seconds(30))
+            var events = held.body.makeAsyncIterator()
+            _ = try await events.next()
+            #expect(try await !probeAnswered(), "a third connection is closed without an answer")
+            // The held stream ends and its connection closes: the slot is free again.
+            h.upstream.releaseStreams()
+            while try await events.next() != nil {}
             var served = false
             for _ in 0..<50 where !served {
                 served = try await probeAnswered()
                 if !served { try await Task.sleep(for: .milliseconds(100)) }
             }
-            #expect(served, "the slot the idle socket held is free again")
-            #expect(try await h.post().status == .ok)
+            #expect(served, "the held connection's slot is free again")
         }
     }
 
