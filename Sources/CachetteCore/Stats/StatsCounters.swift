@@ -100,7 +100,8 @@ public final class StatsCounters: Sendable {
         }
     }
 
-    public enum StreamEvent: Sendable {
+    /// Counted events besides requests: streams' fates, refusals, stale answers.
+    public enum Event: Sendable {
         case finishedAfterDisconnect
         case failed
         case slowClientDropped
@@ -110,7 +111,7 @@ public final class StatsCounters: Sendable {
         case staleServed
     }
 
-    public func record(_ event: StreamEvent) {
+    public func record(_ event: Event) {
         state.withLock { s in
             switch event {
             case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1

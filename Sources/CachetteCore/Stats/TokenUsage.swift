@@ -67,7 +67,7 @@ public struct TokenUsage: Sendable, Equatable {
     /// A count from an answer, clamped to `0...maxCount`; absent or null is 0.
     public static func count(_ value: JSONValue?) -> Int {
         guard let value, value != .null else { return 0 }
-        if let exact = wellFormedCount(value) { return exact }
+        if let exact = value.countValue { return exact }
         clampCounter.add(1, ordering: .relaxed)
         guard case .number(let text) = value else { return 0 }
         if text.hasPrefix("-") { return 0 }
@@ -75,16 +75,13 @@ public struct TokenUsage: Sendable, Equatable {
         return double >= Double(maxCount) ? maxCount : max(0, Int(double))
     }
 
-    /// The value when it is a well-formed count (`JSONValue.countValue`).
-    public static func wellFormedCount(_ value: JSONValue) -> Int? { value.countValue }
-
     /// Whether every token count in a `usage` object (a member named `*_tokens`, in
     /// details too) is well formed. Other numbers (a provider's `cost`) are not counts.
     public static func isWellFormed(usage: JSONValue) -> Bool {
         guard case .object(let members) = usage else { return false }
         return members.allSatisfy { member in
             switch member.value {
-            case .number: !member.key.hasSuffix("tokens") || wellFormedCount(member.value) != nil
+            case .number: !member.key.hasSuffix("tokens") || member.value.countValue != nil
             case .object: isWellFormed(usage: member.value)
             default: true
             }

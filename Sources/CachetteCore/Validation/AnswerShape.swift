@@ -44,7 +44,7 @@ public enum AnswerShape: Sendable, Equatable {
     private static func indexed(_ list: JSONValue?, _ name: String) -> String? {
         guard let items = list?.arrayValue, !items.isEmpty else { return "\(name) is not a non-empty array" }
         for item in items {
-            guard item.members != nil, let index = item["index"], TokenUsage.wellFormedCount(index) != nil else {
+            guard item.members != nil, let index = item["index"], index.countValue != nil else {
                 return "an entry of \(name) is not an object with a whole-number index of 0 or more"
             }
         }

@@ -23,10 +23,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(status: .badRequest, message: invalid.message, code: invalid.code, param: invalid.param)
     }
 
-    public static func tooLarge(limit: Int) -> APIError {
+    /// - Parameter setting: the setting that sets `limit`.
+    public static func tooLarge(limit: Int, setting: String = "server.max_body_bytes") -> APIError {
         APIError(
             status: .contentTooLarge,
-            message: "The request body is larger than the \(limit)-byte limit (server.max_body_bytes).",
+            message: "The request body is larger than the \(limit)-byte limit (\(setting)).",
             code: "request_too_large"
         )
     }

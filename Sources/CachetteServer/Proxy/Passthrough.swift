@@ -13,13 +13,14 @@ import NIOCore
 struct Passthrough: Sendable {
     /// The `route` label of these requests in /metrics.
     static let route = "passthrough"
+    static let limitSetting = "server.max_passthrough_bytes"
 
     let sidecar: Sidecar
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let limits = sidecar.config.server
         let declared = request.headers[.contentLength].flatMap { Int64($0) }
-        if let declared, declared > Int64(limits.maxPassthroughBytes) { throw Self.tooLarge(limits.maxPassthroughBytes) }
+        if let declared, declared > Int64(limits.maxPassthroughBytes) { throw APIError.tooLarge(limit: limits.maxPassthroughBytes, setting: Self.limitSetting) }
         // A body small enough to read is read, to find its model; multipart uploads never name one in JSON.
         if let declared, declared > 0, declared <= Int64(limits.maxBodyBytes), !Self.isMultipart(request.headers) {
             let body = try await request.body.collect(upTo: limits.maxBodyBytes)
@@ -59,14 +60,6 @@ struct Passthrough: Sendable {
     static func isMultipart(_ headers: HTTPFields) -> Bool {
         headers[.contentType]?.lowercased().hasPrefix("multipart/") ?? false
     }
-
-    static func tooLarge(_ limit: Int) -> APIError {
-        APIError(
-            status: .contentTooLarge,
-            message: "The request body is larger than the \(limit)-byte limit for passthrough requests (server.max_passthrough_bytes).",
-            code: "request_too_large"
-        )
-    }
 }
 
 /// A streamed request body that fails once it has passed `limit` bytes, for uploads
@@ -84,7 +77,7 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
         mutating func next() async throws -> ByteBuffer? {
             guard let buffer = try await base.next() else { return nil }
             seen += buffer.readableBytes
-            if seen > limit { throw Passthrough.tooLarge(limit) }
+            if seen > limit { throw APIError.tooLarge(limit: limit, setting: Passthrough.limitSetting) }
             return buffer
         }
     }

@@ -30,7 +30,9 @@ final class Sidecar: Sendable {
         self.ledger = ledger
         self.keyer = RequestKeyer(keyFields: config.cache.keyFields)
         self.scope = RequestScope(cache: config.cache)
-        self.fingerprint = (try? store?.fingerprintSalt()).flatMap { $0.map(CredentialFingerprint.init(salt:)) } ?? .random()
+        // Keyed per cache file, so tags stay stable across restarts; random without one.
+        let salt = try? store?.fingerprintSalt()
+        self.fingerprint = salt.map(CredentialFingerprint.init(salt:)) ?? .random()
         self.upstream = UpstreamClient(config: config.upstream)
         self.routes = config.routes
         self.logger = logger
