@@ -8,8 +8,8 @@ public func fuzzStreams(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let piece = Int(data[0]) % 64 + 1
     let bytes = UnsafeBufferPointer(start: data + 1, count: size - 1)
-    for dialect in [StreamRecorder.Dialect.openai, .anthropic] {
-        var recorder = StreamRecorder(limit: 64 << 10, dialect: dialect)
+    for format in APIFormat.allCases {
+        var recorder = StreamRecorder(limit: 64 << 10, format: format)
         var relayed = 0
         var start = 0
         while start < bytes.count {
@@ -20,10 +20,7 @@ public func fuzzStreams(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if case .complete(let recording?, let answer?, _) = recorder.end() {
             _ = recording.replay(includeUsage: false)
             if let decoded = try? RecordedStream(decoding: recording.encoded()), decoded != recording { fatalError("recording round trip") }
-            switch dialect {
-            case .openai: _ = ChunkSynthesizer.sse(ChunkSynthesizer.chunks(from: answer, includeUsage: true))
-            case .anthropic: _ = MessageEventSynthesizer.events(from: answer)
-            }
+            _ = format.dialect.events(answering: answer, includeUsage: true)
         }
         if relayed > bytes.count { fatalError("relayed more bytes than arrived") }
     }

@@ -50,20 +50,10 @@ struct Compress: ParsableCommand {
             ),
             tokenizer: tokenizer
         )
-        var rows: [(String, Int, Int)] = []
-        if let messages = request["messages"]?.arrayValue {
-            let (rewritten, report) = compressor.compress(messages: messages)
-            request.set("messages", .array(rewritten))
-            for (i, message) in messages.enumerated() {
-                rows.append(("\(i + 1) \(message["role"]?.stringValue ?? "?")", report.before[i], report.after[i]))
-            }
-        } else if let prompt = request["prompt"]?.stringValue {
-            let result = compressor.compress(prompt: prompt)
-            request.set("prompt", .string(result.prompt))
-            rows.append(("prompt", result.before, result.after))
-        } else {
+        guard let compression = compressor.compress(request: &request) else {
             InputFile.fail("the request has neither messages nor a prompt string")
         }
+        let rows = compression.parts.map { ($0.label, $0.before, $0.after) }
         print(request.jsonString)
         FileHandle.standardError.write(Data(Self.table(rows).utf8))
     }

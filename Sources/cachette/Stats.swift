@@ -63,8 +63,10 @@ enum StatsTable {
         let rows: [(String, String)] = [
             ("requests", int(s["requests"])),
             ("cache hits", int(s["hits"])),
+            ("stale answers", int(s["stale"])),
             ("cache misses", int(s["misses"])),
             ("bypassed", int(s["bypassed"])),
+            ("rejected", int(s["rejected"])),
             ("hit ratio", ratio),
             ("upstream errors", int(s["upstream_errors"])),
             ("streamed requests", int(streams?["requests"])),

@@ -198,13 +198,15 @@ struct CacheStoreTests {
         let path = temporaryDatabasePath()
         let store = try CacheStore(options: .init(path: path), logger: logger)
         let stats = StatsCounters(now: 42)
-        stats.recordHit(usage: .init(promptTokens: 5, completionTokens: 6))
-        stats.recordForwarded(bypassed: false, cacheable: true, usage: .init(promptTokens: 7, completionTokens: 8), upstreamError: false)
+        stats.record(.hit, usage: .init(promptTokens: 5, completionTokens: 6), streamed: false)
+        stats.record(.miss, usage: .init(promptTokens: 7, completionTokens: 8), streamed: false)
+        stats.record(.rejected, usage: nil, streamed: false)
         try await store.saveCounters(stats.persistable)
         let restored = StatsCounters(restoring: try CacheStore(options: .init(path: path), logger: logger).loadCounters())
         #expect(restored.snapshot == stats.snapshot)
         #expect(restored.snapshot.since == 42)
         #expect(restored.snapshot.cachedTokens == 11)
+        #expect(restored.snapshot.rejected == 1)
     }
 }
 

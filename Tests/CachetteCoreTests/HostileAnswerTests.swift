@@ -11,8 +11,8 @@ struct HostileAnswerTests {
         return #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[\#(choices)]\#(tail)}"# + "\n\n"
     }
 
-    static func record(_ text: String, limit: Int = 1 << 20, dialect: StreamRecorder.Dialect = .openai) -> StreamRecorder.Outcome {
-        var recorder = StreamRecorder(limit: limit, dialect: dialect)
+    static func record(_ text: String, limit: Int = 1 << 20, format: APIFormat = .openai) -> StreamRecorder.Outcome {
+        var recorder = StreamRecorder(limit: limit, format: format)
         _ = recorder.feed(ByteBuffer(string: text))
         return recorder.end()
     }
@@ -92,7 +92,7 @@ struct HostileAnswerTests {
         let answer = try JSONValue.parse(#"""
         {"id":"c9","object":"chat.completion","created":5,"model":"o3","choices":[{"index":0,"message":{"role":"assistant","content":"Four.","reasoning_content":"Two plus two is four.","refusal":null,"audio":{"id":"au_1","data":"AAA=","transcript":"Four."},"annotations":[{"type":"url_citation","url_citation":{"url":"https://x"}}]},"logprobs":{"content":[{"token":"Four","logprob":-0.1,"bytes":[70],"top_logprobs":[]},{"token":".","logprob":-0.2,"bytes":[46],"top_logprobs":[]}],"refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
         """#)
-        let sse = ChunkSynthesizer.sse(ChunkSynthesizer.chunks(from: answer, includeUsage: true))
+        let sse = OpenAIChunkSynthesizer.sse(OpenAIChunkSynthesizer.chunks(from: answer, includeUsage: true))
         let back = try #require(Self.kept(Self.record(String(decoding: sse, as: UTF8.self))))
         let original = try #require(answer["choices"]?.arrayValue?.first)
         let rebuilt = try #require(back["choices"]?.arrayValue?.first)
@@ -193,6 +193,6 @@ struct HostileAnswerTests {
         var text = #"event: message_start"# + "\n" + #"data: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}"# + "\n\n"
         text += "event: x\ndata: \(event)\n\n"
         text += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
-        #expect(Self.kept(Self.record(text, dialect: .anthropic)) == nil)
+        #expect(Self.kept(Self.record(text, format: .anthropic)) == nil)
     }
 }

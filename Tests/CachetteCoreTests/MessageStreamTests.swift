@@ -5,7 +5,7 @@ import Testing
 @Suite("Anthropic message streams: recorded, assembled, synthesized")
 struct MessageStreamTests {
     static func record(_ sse: String, limit: Int = 1 << 20) -> (StreamRecorder, [StreamRecorder.Event]) {
-        var recorder = StreamRecorder(limit: limit, dialect: .anthropic)
+        var recorder = StreamRecorder(limit: limit, format: .anthropic)
         let events = recorder.feed(ByteBuffer(string: sse))
         return (recorder, events)
     }
@@ -45,10 +45,10 @@ struct MessageStreamTests {
         } else {
             message = try JSONValue.parse(TranslationTests.fixture("\(name).anthropic.json"))
         }
-        let events = MessageEventSynthesizer.events(from: message)
+        let events = AnthropicEventSynthesizer.events(from: message)
         #expect(String(buffer: events[0]).hasPrefix("event: message_start\n"))
         #expect(String(buffer: events.last!) == "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
-        var recorder = StreamRecorder(limit: 1 << 20, dialect: .anthropic)
+        var recorder = StreamRecorder(limit: 1 << 20, format: .anthropic)
         for event in events { _ = recorder.feed(event) }
         guard case .complete(_, let back?, _) = recorder.end() else {
             Issue.record("a synthesized stream must complete")

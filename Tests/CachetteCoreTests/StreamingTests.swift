@@ -58,7 +58,7 @@ struct StreamAccumulatorTests {
 
     @Test("content, tool-call arguments, finish_reason and usage assemble into a chat.completion")
     func chat() throws {
-        var acc = StreamAccumulator()
+        var acc = OpenAIStreamAccumulator()
         let chunks = [
             Self.chunk(#"{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}"#),
             Self.chunk(#"{"index":0,"delta":{"content":"Hel"},"finish_reason":null}"#),
@@ -91,7 +91,7 @@ struct StreamAccumulatorTests {
 
     @Test("several choices accumulate apart; a message with no content reads null")
     func multipleChoices() throws {
-        var acc = StreamAccumulator()
+        var acc = OpenAIStreamAccumulator()
         try acc.add(Self.chunk(#"{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}"#))
         try acc.add(Self.chunk(#"{"index":0,"delta":{"content":"A"},"finish_reason":"stop"},{"index":1,"delta":{},"finish_reason":"length"}"#))
         try acc.add(Self.chunk(#"{"index":2,"delta":{"role":"assistant"},"finish_reason":"stop"}"#))
@@ -103,7 +103,7 @@ struct StreamAccumulatorTests {
 
     @Test("text completions accumulate text")
     func textCompletion() throws {
-        var acc = StreamAccumulator()
+        var acc = OpenAIStreamAccumulator()
         for piece in ["Once", " upon", " a time"] {
             try acc.add(JSONValue.parse(#"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"\#(piece)","logprobs":null,"finish_reason":null}]}"#))
         }
@@ -136,7 +136,7 @@ struct StreamAccumulatorTests {
         }
         text += "data: " + Self.chunk(#"{"index":0,"delta":{},"finish_reason":"stop"}"#).jsonString + "\n\ndata: [DONE]\n\n"
         var parser = SSEParser()
-        var acc = StreamAccumulator()
+        var acc = OpenAIStreamAccumulator()
         for event in parser.feed(Array(text.utf8)) where !event.isDone {
             try acc.add(JSONValue.parse(event.data))
         }
@@ -196,9 +196,9 @@ struct ChunkSynthesizerTests {
         var rng = SplitMix64(state: 0x5EED)
         for _ in 0..<200 {
             let original = Self.answer(&rng)
-            let bytes = ChunkSynthesizer.sse(ChunkSynthesizer.chunks(from: original, includeUsage: true))
+            let bytes = OpenAIChunkSynthesizer.sse(OpenAIChunkSynthesizer.chunks(from: original, includeUsage: true))
             var parser = SSEParser()
-            var acc = StreamAccumulator()
+            var acc = OpenAIStreamAccumulator()
             let events = parser.feed(bytes)
             #expect(events.last?.isDone == true)
             for event in events where !event.isDone { try acc.add(JSONValue.parse(event.data)) }
@@ -211,8 +211,8 @@ struct ChunkSynthesizerTests {
     func shape() throws {
         var rng = SplitMix64(state: 42)
         let original = Self.answer(&rng)
-        let without = ChunkSynthesizer.chunks(from: original, includeUsage: false)
-        let with = ChunkSynthesizer.chunks(from: original, includeUsage: true)
+        let without = OpenAIChunkSynthesizer.chunks(from: original, includeUsage: false)
+        let with = OpenAIChunkSynthesizer.chunks(from: original, includeUsage: true)
         #expect(with.count == without.count + 1)
         #expect(without.allSatisfy { $0["usage"] == nil && $0["object"]?.stringValue == "chat.completion.chunk" })
         #expect(with.last?["choices"]?.arrayValue?.isEmpty == true && with.last?["usage"] != nil)
@@ -223,8 +223,8 @@ struct ChunkSynthesizerTests {
     @Test("text completions synthesise text pieces")
     func textCompletion() throws {
         let original = try JSONValue.parse(#"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"Once upon a time there was a cache that answered every question twice as fast.","logprobs":null,"finish_reason":"stop"}]}"#)
-        var acc = StreamAccumulator()
-        for chunk in ChunkSynthesizer.chunks(from: original, includeUsage: false) { try acc.add(chunk) }
+        var acc = OpenAIStreamAccumulator()
+        for chunk in OpenAIChunkSynthesizer.chunks(from: original, includeUsage: false) { try acc.add(chunk) }
         #expect(acc.result["choices"]?.arrayValue?.first?["text"] == original["choices"]?.arrayValue?.first?["text"])
         #expect(acc.result["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue == "stop")
         #expect(acc.chunkCount > 2)

@@ -17,7 +17,7 @@ struct RoutingTests {
             .init(name: "default", baseURL: "http://d/v1"),
             .init(name: "late", baseURL: "http://x/v1", models: ["gpt-4o"]),
         ]
-        func route(_ model: String) -> String? { CachetteConfig.route(for: model, in: config.routes)?.name }
+        func route(_ model: String) -> String? { CachetteConfig.upstream(for: model, in: config.resolvedUpstreams)?.name }
         #expect(route("claude-sonnet-4-6") == "anthropic")
         #expect(route("claude-local") == "anthropic", "first match wins")
         #expect(route("llama3.1:8b") == "local")
@@ -26,7 +26,7 @@ struct RoutingTests {
         config.upstreams.removeAll { $0.isDefault }
         #expect(route("mistral-large") == nil)
         // No table: one default route from upstream.base_url.
-        #expect(CachetteConfig().routes.map(\.name) == ["default"])
+        #expect(CachetteConfig().resolvedUpstreams.map(\.name) == ["default"])
     }
 
     @Test("upstreams in YAML: fields, env keys, headers, and the mistakes named")
@@ -47,7 +47,7 @@ struct RoutingTests {
         let first = try #require(config.upstreams.first)
         #expect(first.format == .anthropic && first.models == ["claude-*"] && first.apiKey == "sk-ant-x" && first.timeout == .seconds(90))
         #expect(first.headers == [.init(name: "anthropic-beta", value: "prompt-caching-2024-07-31")])
-        #expect(config.routes.map(\.name) == ["anthropic", "default"])
+        #expect(config.resolvedUpstreams.map(\.name) == ["anthropic", "default"])
         for (yaml, key) in [
             ("upstreams:\n  - name: a\n    base_url: http://x/v1", "upstreams.a.models"),
             ("upstreams:\n  - name: default\n    base_url: http://x/v1\n    models: [a]", "upstreams.default.models"),
@@ -64,7 +64,7 @@ struct RoutingTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString).yaml").path
         try "upstreams:\n  - name: default\n    base_url: http://file/v1\n".write(toFile: file, atomically: true, encoding: .utf8)
         let overridden = try ConfigLoader.load(file: file, environment: [:], overrides: .init(upstream: "http://flag/v1"))
-        #expect(overridden.routes.map(\.baseURL) == ["http://flag/v1"])
+        #expect(overridden.resolvedUpstreams.map(\.baseURL) == ["http://flag/v1"])
     }
 
     @Test("requests go to the upstream their model routes to, with its key, headers and path; /v1/models merges")
@@ -74,7 +74,7 @@ struct RoutingTests {
             let localURL = "http://127.0.0.1:\(localClient.port!)/v1"
             try await Harness.run(configure: { config in
                 let defaultURL = config.upstream.baseURL
-                var route = CachetteConfig.Route(name: "local", baseURL: localURL, models: ["llama*"], apiKey: "sk-local")
+                var route = CachetteConfig.Upstream(name: "local", baseURL: localURL, models: ["llama*"], apiKey: "sk-local")
                 route.headers = [.init(name: "x-route", value: "local")]
                 config.upstreams = [route, .init(name: "default", baseURL: defaultURL)]
             }) { h in

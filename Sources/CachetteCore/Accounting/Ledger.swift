@@ -2,16 +2,12 @@ import Foundation
 import GRDB
 import Synchronization
 
-public enum LedgerOutcome: String, Sendable, CaseIterable {
-    case hit, miss, bypass, error
-}
-
 /// One request as the ledger keeps it.
 public struct LedgerRecord: Sendable, Equatable {
     public var time: Double
     public var route: String
     public var model: String
-    public var outcome: LedgerOutcome
+    public var outcome: RequestOutcome
     /// For a hit: the tokens of the stored answer, which nobody paid for again.
     public var promptTokens: Int
     public var completionTokens: Int
@@ -28,7 +24,7 @@ public struct LedgerRecord: Sendable, Equatable {
     public var latencyMs: Double
 
     public init(
-        time: Double, route: String, model: String, outcome: LedgerOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
+        time: Double, route: String, model: String, outcome: RequestOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
         cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0, savedCompressionTokens: Int = 0,
         promptTokensBeforeCompression: Int = 0, counted: Bool = false, latencyMs: Double = 0
     ) {

@@ -7,6 +7,9 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var hits = 0
     public var misses = 0
     public var bypassed = 0
+    /// Requests refused before reaching the cache or an upstream (bad input, no upstream).
+    public var rejected = 0
+    /// Requests the upstream did not answer with a 2xx (`RequestOutcome.error`).
     public var upstreamErrors = 0
     public var compressedRequests = 0
     /// Upstream-reported usage of forwarded requests.
@@ -14,11 +17,11 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var outputTokens = 0
     /// Prompt + completion tokens of answers served from cache: tokens not paid for again.
     public var cachedTokens = 0
-    /// `stream: true` requests (also counted as hits, misses or bypassed).
+    /// `stream: true` requests (also counted under their outcome).
     public var streamedRequests = 0
     /// Streams read to the end and stored after every client reading them had gone.
     public var streamsFinishedAfterDisconnect = 0
-    /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`); also upstream errors.
+    /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`); their requests are errors.
     public var streamFailures = 0
     /// Clients cut off for reading nothing while `stream.max_buffered_bytes` behind.
     public var slowClientsDropped = 0
@@ -58,7 +61,7 @@ public final class StatsCounters: Sendable {
         ("streamed_requests", \.streamedRequests), ("streams_finished_after_disconnect", \.streamsFinishedAfterDisconnect),
         ("stream_failures", \.streamFailures), ("slow_clients_dropped", \.slowClientsDropped),
         ("invalid_answers", \.invalidAnswers), ("refused_hosts", \.refusedHosts), ("refused_origins", \.refusedOrigins),
-        ("stale_served", \.staleServed),
+        ("stale_served", \.staleServed), ("rejected", \.rejected),
     ]
 
     public var snapshot: StatsSnapshot { state.withLock { $0 } }
@@ -69,70 +72,52 @@ public final class StatsCounters: Sendable {
         return Self.fields.map { ($0.0, s[keyPath: $0.1]) } + [("since", Int(s.since))]
     }
 
-    public func recordHit(usage: TokenUsage, streamed: Bool = false) {
-        state.withLock { s in
-            s.requests += 1
-            s.hits += 1
-            s.cachedTokens += usage.total
-            if streamed { s.streamedRequests += 1 }
-        }
-    }
-
-    /// A forwarded request. `cacheable` requests that were not bypassed count as misses.
-    public func recordForwarded(bypassed: Bool, cacheable: Bool, usage: TokenUsage?, upstreamError: Bool, streamed: Bool = false) {
+    /// One request, by how it ended. `usage` is what a hit served (tokens not paid
+    /// again) or what a forwarded request paid for.
+    public func record(_ outcome: RequestOutcome, usage: TokenUsage?, streamed: Bool, compressed: Bool = false) {
         state.withLock { s in
             s.requests += 1
             if streamed { s.streamedRequests += 1 }
-            if bypassed { s.bypassed += 1 } else if cacheable { s.misses += 1 }
-            if upstreamError { s.upstreamErrors += 1 }
-            if let usage {
+            if compressed { s.compressedRequests += 1 }
+            switch outcome {
+            case .hit: s.hits += 1
+            case .stale: s.staleServed += 1
+            case .miss: s.misses += 1
+            case .bypass: s.bypassed += 1
+            case .rejected: s.rejected += 1
+            case .error: s.upstreamErrors += 1
+            }
+            guard let usage else { return }
+            if outcome == .hit {
+                s.cachedTokens += usage.total
+            } else if outcome.wentUpstream {
                 s.inputTokens += usage.promptTokens
                 s.outputTokens += usage.completionTokens
             }
         }
     }
 
-    /// Tokens an upstream stream reported, counted once however many clients read it.
-    public func recordUpstreamUsage(_ usage: TokenUsage) {
-        state.withLock { s in
-            s.inputTokens += usage.promptTokens
-            s.outputTokens += usage.completionTokens
-        }
-    }
-
-    /// Counted events besides requests: streams' fates, refusals, stale answers.
+    /// Counted events besides requests: streams' fates, refusals, answers not stored.
     public enum Event: Sendable {
         case finishedAfterDisconnect
+        /// An upstream stream broke (its request is booked as an `error` when it ends).
         case failed
         case slowClientDropped
         case invalidAnswer
         case refusedHost
         case refusedOrigin
-        case staleServed
     }
 
     public func record(_ event: Event) {
         state.withLock { s in
             switch event {
             case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1
-            case .failed:
-                s.streamFailures += 1
-                s.upstreamErrors += 1
+            case .failed: s.streamFailures += 1
             case .slowClientDropped: s.slowClientsDropped += 1
             case .invalidAnswer: s.invalidAnswers += 1
             case .refusedHost: s.refusedHosts += 1
             case .refusedOrigin: s.refusedOrigins += 1
-            case .staleServed: s.staleServed += 1
             }
         }
-    }
-
-    /// A forwarded request whose prompt the compressor made smaller.
-    public func recordCompressed() {
-        state.withLock { $0.compressedRequests += 1 }
-    }
-
-    public func recordRejected() {
-        state.withLock { $0.requests += 1 }
     }
 }

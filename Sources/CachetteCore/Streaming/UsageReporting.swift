@@ -7,12 +7,19 @@ public enum UsageReporting {
     /// The request body with `include_usage` set and the client's other stream options kept.
     /// A body that is not a JSON object is returned as it is (the keyer refuses those anyway).
     public static func requested(in body: ByteBuffer) -> ByteBuffer {
-        guard var request = try? JSONValue.parse(body.readableBytesView), request.members != nil else { return body }
+        guard var parsed = try? JSONValue.parse(body.readableBytesView), request(in: &parsed) else { return body }
+        return ByteBuffer(bytes: parsed.serialized())
+    }
+
+    /// Sets `include_usage` in a parsed request; false when it was already set (or the
+    /// request is not an object), and nothing changed.
+    public static func request(in request: inout JSONValue) -> Bool {
+        guard request.members != nil else { return false }
         var options = request["stream_options"] ?? .object([])
         if options.members == nil { options = .object([]) }
-        guard options["include_usage"] != .bool(true) else { return body }
+        guard options["include_usage"] != .bool(true) else { return false }
         options.set("include_usage", .bool(true))
         request.set("stream_options", options)
-        return ByteBuffer(bytes: request.serialized())
+        return true
     }
 }

@@ -12,7 +12,7 @@ import NIOCore
 /// not to be `isFaithful`, and its translation is relayed but not stored.
 public struct MessagesStreamTranslator: Sendable {
     private var parser: SSEParser
-    private var message = MessageStreamAccumulator()
+    private var message = AnthropicStreamAccumulator()
     /// Every event so far was a well-formed part of a message, and, once it stopped, the message is whole.
     public private(set) var isFaithful = true
     private let created: Int
@@ -52,7 +52,7 @@ public struct MessagesStreamTranslator: Sendable {
             } catch {
                 isFaithful = false
             }
-            if !StreamRecorder.hasWellFormedUsage(data) { isFaithful = false }
+            if !StreamReading.hasWellFormedUsage(data) { isFaithful = false }
             translate(data, name: event.name, into: &out)
             if stopped, isFaithful {
                 isFaithful = message.result.map { AnswerShape.message.problem(in: $0) == nil } ?? false

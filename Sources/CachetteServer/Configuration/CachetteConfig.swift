@@ -5,9 +5,9 @@ import Logging
 /// Every setting, with its default. `config/cachette.yaml` documents each one.
 public struct CachetteConfig: Sendable {
     public var server = Server()
-    public var upstream = Upstream()
-    /// The routing table; empty means one `default` route to `upstream.base_url`.
-    public var upstreams: [Route] = []
+    public var upstream = UpstreamSettings()
+    /// `upstreams:`, tried in order; empty means one `default` upstream at `upstream.base_url`.
+    public var upstreams: [Upstream] = []
     public var cache = Cache()
     public var stream = Stream()
     public var accounting = Accounting()
@@ -35,7 +35,8 @@ public struct CachetteConfig: Sendable {
         public var maxConnections = 1024
     }
 
-    public struct Upstream: Sendable {
+    /// `upstream:`: the settings every upstream shares, and the default upstream's URL and key.
+    public struct UpstreamSettings: Sendable {
         public var baseURL = "https://api.openai.com/v1"
         /// Replaces the client's credential when set. Never logged.
         public var apiKey: String?
@@ -50,16 +51,11 @@ public struct CachetteConfig: Sendable {
     }
 
     /// One entry of `upstreams:`: where requests for matching models go.
-    public struct Route: Sendable, Equatable {
-        public enum Format: String, Sendable, CaseIterable {
-            case openai
-            case anthropic
-        }
-
+    public struct Upstream: Sendable, Equatable {
         public var name: String
         public var baseURL: String
-        public var format = Format.openai
-        /// Glob patterns of model names. The route named `default` takes every model.
+        public var format = APIFormat.openai
+        /// Glob patterns of model names. The upstream named `default` takes every model.
         public var models: [String] = []
         /// Replaces the client's credential when set. Never logged.
         public var apiKey: String?
@@ -73,7 +69,7 @@ public struct CachetteConfig: Sendable {
             public var value: String
         }
 
-        public init(name: String, baseURL: String, format: Format = .openai, models: [String] = [], apiKey: String? = nil) {
+        public init(name: String, baseURL: String, format: APIFormat = .openai, models: [String] = [], apiKey: String? = nil) {
             self.name = name
             self.baseURL = baseURL
             self.format = format
@@ -88,14 +84,14 @@ public struct CachetteConfig: Sendable {
         }
     }
 
-    /// The routes in force: `upstreams`, or one `default` route built from `upstream`.
-    public var routes: [Route] {
-        upstreams.isEmpty ? [Route(name: "default", baseURL: upstream.baseURL, apiKey: upstream.apiKey)] : upstreams
+    /// The upstreams in force: `upstreams`, or one `default` upstream built from `upstream`.
+    public var resolvedUpstreams: [Upstream] {
+        upstreams.isEmpty ? [Upstream(name: "default", baseURL: upstream.baseURL, apiKey: upstream.apiKey)] : upstreams
     }
 
-    /// The first route whose patterns match the model, else the `default` route.
-    public static func route(for model: String, in routes: [Route]) -> Route? {
-        routes.first { !$0.isDefault && $0.matches(model: model) } ?? routes.first(where: \.isDefault)
+    /// The first upstream whose patterns match the model, else the `default` one.
+    public static func upstream(for model: String, in upstreams: [Upstream]) -> Upstream? {
+        upstreams.first { !$0.isDefault && $0.matches(model: model) } ?? upstreams.first(where: \.isDefault)
     }
 
     public enum Scope: String, Sendable, CaseIterable {

@@ -97,7 +97,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func applyUpstream(_ node: Node, _ upstream: inout CachetteConfig.Upstream, _ env: [String: String]) throws(ConfigError) {
+    private static func applyUpstream(_ node: Node, _ upstream: inout CachetteConfig.UpstreamSettings, _ env: [String: String]) throws(ConfigError) {
         for (name, value) in try mapping(node, "upstream") {
             let key = "upstream.\(name)"
             switch name {
@@ -114,15 +114,15 @@ public enum ConfigLoader {
     }
 
     /// `upstreams:`, a list of routes tried in order.
-    private static func routes(_ node: Node, _ env: [String: String]) throws(ConfigError) -> [CachetteConfig.Route] {
+    private static func routes(_ node: Node, _ env: [String: String]) throws(ConfigError) -> [CachetteConfig.Upstream] {
         guard case .sequence(let items) = node else { throw ConfigError("upstreams", "expected a list of upstreams") }
-        var routes: [CachetteConfig.Route] = []
+        var routes: [CachetteConfig.Upstream] = []
         for (index, item) in items.enumerated() {
             let members = try mapping(item, "upstreams[\(index)]")
             guard let nameNode = members.first(where: { $0.0 == "name" })?.1 else { throw ConfigError("upstreams[\(index)]", "needs a name") }
             let name = try string(nameNode, "upstreams[\(index)].name")
             guard !routes.contains(where: { $0.name == name }) else { throw ConfigError("upstreams.\(name)", "is listed twice") }
-            var route = CachetteConfig.Route(name: name, baseURL: "")
+            var route = CachetteConfig.Upstream(name: name, baseURL: "")
             for (field, value) in members {
                 let key = "upstreams.\(name).\(field)"
                 switch field {

@@ -10,24 +10,31 @@ import NIOCore
 /// are asked with their own `api_key`, or none. `GET /v1/models/{id}` goes to the
 /// upstream that serves that model.
 struct ModelsEndpoint: Sendable {
-    let sidecar: Sidecar
+    let router: UpstreamRouter
+    let relay: Relay
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/v1/models") { request, context in try await list(request, context: context) }
+        router.get("/v1/models/**") { request, context in try await one(request, context: context) }
+    }
 
     func list(_ request: Request, context: some RequestContext) async throws -> Response {
         // One upstream: its answer as it is, streamed.
-        guard sidecar.routes.count > 1 else {
-            let route = sidecar.routes[0]
-            return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
+        guard router.upstreams.count > 1 else {
+            let upstream = router.upstreams[0]
+            return try await relay.relay(relay.client.makeRequest(request, upstream: upstream, body: nil), to: upstream)
         }
-        let upstreams = distinctRoutes()
-        let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { group in
-            let fallback = sidecar.fallbackRoute.name
-            for (index, route) in upstreams.enumerated() {
+        let started = ContinuousClock.now
+        let upstreams = router.distinct
+        let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { [relay] group in
+            let fallback = router.fallback.name
+            for (index, upstream) in upstreams.enumerated() {
                 group.addTask {
                     // The client's key goes only where its requests go by default; other
                     // upstreams are asked with their own key, or none (a local server).
-                    let outgoing = sidecar.upstream.makeRequest(request, route: route, body: nil, clientCredential: route.name == fallback)
+                    let outgoing = relay.client.makeRequest(request, upstream: upstream, body: nil, clientCredential: upstream.name == fallback)
                     do throws(APIError) {
-                        return (index, .success(try await sidecar.upstream.fetch(outgoing, route: route, logger: sidecar.logger)))
+                        return (index, .success(try await relay.client.fetch(outgoing, upstream: upstream, logger: relay.logger)))
                     } catch {
                         return (index, .failure(error))
                     }
@@ -40,16 +47,16 @@ struct ModelsEndpoint: Sendable {
         var seen: Set<String> = []
         var models: [JSONValue] = []
         var answered = false
-        for (route, result) in zip(upstreams, answers) {
+        for (upstream, result) in zip(upstreams, answers) {
             guard case .success(let answer) = result, answer.isSuccess,
                   let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
             else {
-                sidecar.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(route.name)"])
+                relay.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(upstream.name)"])
                 continue
             }
             answered = true
             for entry in data {
-                guard let model = Self.openAIModel(entry, owner: route.name), let id = model["id"]?.stringValue, seen.insert(id).inserted
+                guard let model = Self.openAIModel(entry, owner: upstream.name), let id = model["id"]?.stringValue, seen.insert(id).inserted
                 else { continue }
                 models.append(model)
             }
@@ -57,11 +64,15 @@ struct ModelsEndpoint: Sendable {
         guard answered else {
             // Nobody answered: the first upstream's own answer (or failure) tells the client why.
             switch answers[0] {
-            case .success(let answer): return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
-            case .failure(let error): throw error
+            case .success(let answer):
+                relay.book(.error, since: started)
+                return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
+            case .failure(let error):
+                relay.book(.error, since: started)
+                throw error
             }
         }
-        sidecar.metrics.request(route: Passthrough.route, outcome: "bypass")
+        relay.book(.bypass, since: started)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[CachetteHeaders.xCache] = "BYPASS"
@@ -72,14 +83,10 @@ struct ModelsEndpoint: Sendable {
     /// `GET /v1/models/{id}`, relayed to the upstream that serves `id`.
     func one(_ request: Request, context: some RequestContext) async throws -> Response {
         let id = String(request.uri.path.dropFirst("/v1/models/".count))
-        let route = try sidecar.route(for: id.removingPercentEncoding ?? id, path: request.uri.path, format: nil)
-        return try await sidecar.relay(sidecar.upstream.makeRequest(request, route: route, body: nil), route: route)
-    }
-
-    /// Each upstream once, even when several routes share a base URL.
-    private func distinctRoutes() -> [CachetteConfig.Route] {
-        var seen: Set<String> = []
-        return sidecar.routes.filter { seen.insert($0.baseURL).inserted }
+        return try await relay.relay { () throws(APIError) in
+            let upstream = try router.upstream(for: id.removingPercentEncoding ?? id, path: request.uri.path, format: nil)
+            return (relay.client.makeRequest(request, upstream: upstream, body: nil), upstream)
+        }
     }
 
     /// An OpenAI model object; Anthropic's (`type: model`, `display_name`, `created_at`) converted.

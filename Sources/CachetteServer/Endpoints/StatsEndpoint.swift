@@ -6,7 +6,13 @@ import Hummingbird
 /// `compressed_requests`, `token_usage`) at the top level, Cachette's own beside them
 /// (all since `since`), and the ledger's dollars and per-model figures for the window.
 struct StatsEndpoint: Sendable {
-    let sidecar: Sidecar
+    let stats: StatsCounters
+    let ledger: Ledger
+    let store: CacheStore?
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/stats") { request, context in try await respond(to: request, context: context) }
+    }
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let name = request.uri.queryParameters["window"].map(String.init) ?? "all"
@@ -17,8 +23,8 @@ struct StatsEndpoint: Sendable {
                 code: "invalid_window", param: "window"
             )
         }
-        let models = try await sidecar.ledger.totals(window)
-        var document = Self.document(stats: sidecar.stats.snapshot, totals: sidecar.store?.totals ?? StoreTotals())
+        let models = try await ledger.totals(window)
+        var document = Self.document(stats: stats.snapshot, totals: store?.totals ?? StoreTotals())
         for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
         return JSONResponse.make(document)
     }
@@ -70,6 +76,7 @@ struct StatsEndpoint: Sendable {
             "misses": .int(s.misses),
             "stale": .int(s.staleServed),
             "bypassed": .int(s.bypassed),
+            "rejected": .int(s.rejected),
             "hit_ratio": .double((s.hitRatio * 10000).rounded() / 10000),
             "upstream_errors": .int(s.upstreamErrors),
             "streams": .object([

@@ -6,6 +6,10 @@ import Hummingbird
 struct TokenCountEndpoint: Sendable {
     let maxBodyBytes: Int
 
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.post("/v1/tokens/count") { request, context in try await respond(to: request, context: context) }
+    }
+
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         // An oversized body surfaces as NIOTooManyBytesError, which the error middleware answers with a 413.
         let body = try await request.body.collect(upTo: maxBodyBytes)

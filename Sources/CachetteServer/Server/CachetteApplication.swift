@@ -4,9 +4,6 @@ import Logging
 
 /// Builds the sidecar: the store, the routes and the background services.
 public enum CachetteApplication {
-    /// The POST endpoints answered from the cache.
-    public static let cachedRoutes = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages"]
-
     static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
     public static func build(config: CachetteConfig, logger baseLogger: Logger? = nil) throws -> some ApplicationProtocol {
@@ -25,52 +22,57 @@ public enum CachetteApplication {
             : nil
         let stats = StatsCounters(restoring: try store?.loadCounters() ?? [:])
         let ledger = try Ledger(store: store, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels)
-        let sidecar = Sidecar(config: config, store: store, stats: stats, ledger: ledger, logger: logger)
+        let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
+        let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
+        let client = UpstreamClient(config: config.upstream)
+        let router = UpstreamRouter(config.resolvedUpstreams)
+        let relay = Relay(client: client, accounting: accounting, logger: logger)
 
-        let router = Router()
+        let routes = Router()
         // First, so a web page's request is refused before anything else reads it.
-        router.add(middleware: BrowserGuard(
+        routes.add(middleware: BrowserGuard(
             allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
-            onRefusal: { [stats, metrics = sidecar.metrics] refusal in
-                switch refusal {
-                case .host:
-                    stats.record(.refusedHost)
-                    metrics.refusedHost.increment()
-                case .origin:
-                    stats.record(.refusedOrigin)
-                    metrics.refusedOrigin.increment()
-                }
-            }
+            onRefusal: { refusal in accounting.note(refusal == .host ? .refusedHost : .refusedOrigin) }
         ))
-        router.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
+        routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
-        let health = HealthEndpoint(sidecar: sidecar)
-        let statsEndpoint = StatsEndpoint(sidecar: sidecar)
-        router.get("/health") { request, context in health.respond(to: request, context: context) }
-        router.get("/stats") { request, context in try await statsEndpoint.respond(to: request, context: context) }
-        let metrics = MetricsEndpoint(sidecar: sidecar)
-        router.get("/metrics") { request, context in metrics.respond(to: request, context: context) }
-        let tokenCount = TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes)
-        router.post("/v1/tokens/count") { request, context in try await tokenCount.respond(to: request, context: context) }
+        HealthEndpoint(store: store, startedAt: .now).addRoutes(to: routes)
+        StatsEndpoint(stats: stats, ledger: ledger, store: store).addRoutes(to: routes)
+        MetricsEndpoint(metrics: metrics, store: store).addRoutes(to: routes)
+        TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
-        let passthrough = Passthrough(sidecar: sidecar)
-        for route in cachedRoutes {
-            let endpoint = CachedEndpoint(route: route, sidecar: sidecar)
-            router.post(RouterPath(route)) { request, context in try await endpoint.respond(to: request, context: context) }
+        let passthrough = Passthrough(
+            router: router, relay: relay, maxBodyBytes: config.server.maxBodyBytes, maxPassthroughBytes: config.server.maxPassthroughBytes
+        )
+        let storage = store.map { StorePolicy(store: $0, ttl: config.cache.ttl.seconds, accounting: accounting, logger: logger) }
+        let forwarder = Forwarder(
+            router: router, client: client, compression: config.compression,
+            streams: .init(maxBufferedBytes: config.stream.maxBufferedBytes, finishOnDisconnect: config.stream.finishOnDisconnect),
+            accounting: accounting, logger: logger
+        )
+        // Keyed per cache file, so tags stay stable across restarts; random without one.
+        let fingerprint = (try? store?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
+        let flights = SingleFlight<CacheKey, FlightResult>()
+        let keyer = RequestKeyer(keyFields: config.cache.keyFields)
+        let scope = RequestScope(cache: config.cache)
+        for route in CachedRoute.allCases {
+            CachedEndpoint(
+                intake: RequestIntake(
+                    route: route, maxBodyBytes: config.server.maxBodyBytes, keyer: keyer, scope: scope, compression: config.compression.level
+                ),
+                storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
+                staleIfError: config.cache.staleIfError.seconds, fingerprint: fingerprint
+            ).addRoutes(to: routes)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
             for method in passthroughMethods where method != .post {
-                router.on(RouterPath(route), method: method) { request, context in
-                    try await passthrough.respond(to: request, context: context)
-                }
+                routes.on(RouterPath(route.path), method: method) { request, context in try await passthrough.respond(to: request, context: context) }
             }
         }
-        let countTokens = RoutedPassthrough(sidecar: sidecar, format: .anthropic)
-        router.post("/v1/messages/count_tokens") { request, context in try await countTokens.respond(to: request, context: context) }
-        let models = ModelsEndpoint(sidecar: sidecar)
-        router.get("/v1/models") { request, context in try await models.list(request, context: context) }
-        router.get("/v1/models/**") { request, context in try await models.one(request, context: context) }
+        let countTokens = RoutedPassthrough(router: router, relay: relay, format: .anthropic, maxBodyBytes: config.server.maxBodyBytes)
+        routes.post("/v1/messages/count_tokens") { request, context in try await countTokens.respond(to: request, context: context) }
+        ModelsEndpoint(router: router, relay: relay).addRoutes(to: routes)
         for method in passthroughMethods {
-            router.on("/v1/**", method: method) { request, context in try await passthrough.respond(to: request, context: context) }
+            routes.on("/v1/**", method: method) { request, context in try await passthrough.respond(to: request, context: context) }
         }
 
         let host = config.server.host
@@ -78,19 +80,19 @@ public enum CachetteApplication {
         let readTimeout = config.server.readTimeout
         let connections = ConnectionLimit(maximum: config.server.maxConnections)
         return Application(
-            router: router,
+            router: routes,
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
                 idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
             )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
-            services: [MaintenanceService(sidecar: sidecar)],
+            services: [MaintenanceService(store: store, stats: stats, ledger: ledger, client: client, logger: logger)],
             onServerRunning: { channel in
                 startupLogger.info(
                     "cachette listening",
                     metadata: [
                         "address": "\(channel.localAddress?.description ?? host)",
-                        "upstreams": "\(config.routes.map { "\($0.name)=\($0.baseURL)" }.joined(separator: " "))",
+                        "upstreams": "\(router.upstreams.map { "\($0.name)=\($0.baseURL)" }.joined(separator: " "))",
                         "cache": "\(config.cache.enabled ? config.cache.path : "disabled")",
                         "scope": "\(config.cache.scope.rawValue)",
                     ]

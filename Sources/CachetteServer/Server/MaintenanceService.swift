@@ -5,12 +5,16 @@ import ServiceLifecycle
 /// Background work: writes queued cache entries, access times, ledger rows and counters, and on
 /// shutdown writes the last of them before the process exits, so nothing is lost.
 struct MaintenanceService: Service {
-    let sidecar: Sidecar
+    let store: CacheStore?
+    let stats: StatsCounters
+    let ledger: Ledger
+    let client: UpstreamClient
+    let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                if let store = sidecar.store {
+                if let store {
                     group.addTask { await store.runWriter() }
                 }
                 group.addTask { await persistCountersPeriodically() }
@@ -18,7 +22,7 @@ struct MaintenanceService: Service {
             }
         }
         await finalFlush()
-        try await sidecar.upstream.shutdown()
+        try await client.shutdown()
     }
 
     /// Loads (and checks) the vocabularies now, so the first request that needs a token
@@ -28,43 +32,43 @@ struct MaintenanceService: Service {
             do {
                 _ = try Tokenizer.shared(encoding)
             } catch {
-                sidecar.logger.error("tokenizer unavailable; token counts and compression will be skipped", metadata: ["error": "\(error)"])
+                logger.error("tokenizer unavailable; token counts and compression will be skipped", metadata: ["error": "\(error)"])
             }
         }
     }
 
     private func persistCountersPeriodically() async {
-        var saved = sidecar.stats.snapshot
+        var saved = stats.snapshot
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             do {
-                try await sidecar.ledger.flush()
+                try await ledger.flush()
             } catch is CancellationError {
                 return
             } catch {
-                sidecar.logger.error("could not write the ledger", metadata: ["error": "\(error)"])
+                logger.error("could not write the ledger", metadata: ["error": "\(error)"])
             }
-            let current = sidecar.stats.snapshot
+            let current = stats.snapshot
             guard current != saved else { continue }
             do {
-                try await sidecar.store?.saveCounters(sidecar.stats.persistable)
+                try await store?.saveCounters(stats.persistable)
                 saved = current
             } catch is CancellationError {
                 return  // shutting down; finalFlush saves them
             } catch {
-                sidecar.logger.error("could not save counters", metadata: ["error": "\(error)"])
+                logger.error("could not save counters", metadata: ["error": "\(error)"])
             }
         }
     }
 
     private func finalFlush() async {
-        guard let store = sidecar.store else { return }
+        guard let store else { return }
         do {
             try await store.flush()
-            try await sidecar.ledger.flush()
-            try await store.saveCounters(sidecar.stats.persistable)
+            try await ledger.flush()
+            try await store.saveCounters(stats.persistable)
         } catch {
-            sidecar.logger.error("final cache flush failed", metadata: ["error": "\(error)"])
+            logger.error("final cache flush failed", metadata: ["error": "\(error)"])
         }
     }
 }

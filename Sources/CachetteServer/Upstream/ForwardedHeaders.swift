@@ -11,7 +11,7 @@ enum ForwardedHeaders {
 
     /// Client → upstream. Drops hop-by-hop headers (and any the Connection header names),
     /// our own `x-cachette-*` controls, and Accept-Encoding so the answer arrives as plain
-    /// bytes we can read usage from and store. The route's `api_key` replaces the
+    /// bytes we can read usage from and store. The upstream's `api_key` replaces the
     /// client's credential, and its `headers` are added over the client's.
     ///
     /// - Parameters:
@@ -19,16 +19,16 @@ enum ForwardedHeaders {
     ///     did not address to this upstream must not carry its key there).
     ///   - translated: an OpenAI request sent to an Anthropic upstream; its bearer token
     ///     becomes `x-api-key`, where Anthropic looks for an API key.
-    static func request(_ fields: HTTPFields, route: CachetteConfig.Route, clientCredential: Bool = true, translated: Bool = false) -> HTTPHeaders {
+    static func request(_ fields: HTTPFields, upstream: CachetteConfig.Upstream, clientCredential: Bool = true, translated: Bool = false) -> HTTPHeaders {
         let named = connectionTokens(fields)
-        let routeHeaders = Set(route.headers.map { $0.name.lowercased() })
-        let replaceCredential = route.apiKey != nil || !clientCredential
+        let upstreamHeaders = Set(upstream.headers.map { $0.name.lowercased() })
+        let replaceCredential = upstream.apiKey != nil || !clientCredential
         var headers = HTTPHeaders()
-        headers.reserveCapacity(fields.count + route.headers.count + 1)
+        headers.reserveCapacity(fields.count + upstream.headers.count + 1)
         for field in fields {
             let name = field.name.canonicalName
             if hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cachette-") || name == "accept-encoding"
-                || routeHeaders.contains(name) {
+                || upstreamHeaders.contains(name) {
                 continue
             }
             if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key" || name == "x-goog-api-key") { continue }
@@ -40,14 +40,14 @@ enum ForwardedHeaders {
             }
             headers.add(name: field.name.rawName, value: field.value)
         }
-        for header in route.headers { headers.add(name: header.name, value: header.value) }
-        if let key = route.apiKey {
-            switch route.format {
+        for header in upstream.headers { headers.add(name: header.name, value: header.value) }
+        if let key = upstream.apiKey {
+            switch upstream.format {
             case .openai: headers.add(name: "authorization", value: "Bearer \(key)")
             case .anthropic: headers.add(name: "x-api-key", value: key)
             }
         }
-        if route.format == .anthropic, !headers.contains(name: "anthropic-version") {
+        if upstream.format == .anthropic, !headers.contains(name: "anthropic-version") {
             headers.add(name: "anthropic-version", value: Self.anthropicVersion)
         }
         return headers

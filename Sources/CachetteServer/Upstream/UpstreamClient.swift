@@ -6,23 +6,13 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A complete, non-streamed upstream answer.
-struct UpstreamAnswer: Sendable {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var body: ByteBuffer
-
-    var isSuccess: Bool { (200..<300).contains(status.code) }
-    var contentType: String { headers[.contentType] ?? "application/json" }
-}
-
 /// Forwards requests to the upstreams over one pooled AsyncHTTPClient.
 final class UpstreamClient: Sendable {
     let http: HTTPClient
     private let timeout: Duration
     private let maxResponseBytes: Int
 
-    init(config: CachetteConfig.Upstream) {
+    init(config: CachetteConfig.UpstreamSettings) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .nanoseconds(Int64(config.connectTimeout.seconds * 1e9)),
@@ -46,12 +36,12 @@ final class UpstreamClient: Sendable {
     }
 
     /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
-    /// route's base URL, which already ends in `/v1`.
+    /// upstream's base URL, which already ends in `/v1`.
     func makeRequest(
-        _ request: Request, route: CachetteConfig.Route, body: HTTPClientRequest.Body?, clientCredential: Bool = true,
+        _ request: Request, upstream: CachetteConfig.Upstream, body: HTTPClientRequest.Body?, clientCredential: Bool = true,
         path: String? = nil, translated: Bool = false
     ) -> HTTPClientRequest {
-        var base = Substring(route.baseURL)
+        var base = Substring(upstream.baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
         var tail = Substring(path ?? request.uri.path)
         if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
@@ -59,28 +49,28 @@ final class UpstreamClient: Sendable {
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = ForwardedHeaders.request(request.headers, route: route, clientCredential: clientCredential, translated: translated)
+        outgoing.headers = ForwardedHeaders.request(request.headers, upstream: upstream, clientCredential: clientCredential, translated: translated)
         outgoing.body = body
         return outgoing
     }
 
-    /// The time `route` allows for the response head.
-    private func deadline(_ route: CachetteConfig.Route) -> TimeAmount {
-        .nanoseconds(Int64((route.timeout ?? timeout).seconds * 1e9))
+    /// The time `upstream` allows for the response head.
+    private func deadline(_ upstream: CachetteConfig.Upstream) -> TimeAmount {
+        .nanoseconds(Int64((upstream.timeout ?? timeout).seconds * 1e9))
     }
 
     /// Sends a request and returns once the response head has arrived.
-    func send(_ request: HTTPClientRequest, route: CachetteConfig.Route, logger: Logger) async throws(APIError) -> HTTPClientResponse {
+    func send(_ request: HTTPClientRequest, upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> HTTPClientResponse {
         do {
-            return try await http.execute(request, timeout: deadline(route), logger: logger)
+            return try await http.execute(request, timeout: deadline(upstream), logger: logger)
         } catch {
             throw Self.classify(error)
         }
     }
 
     /// Sends a request and reads the whole answer.
-    func fetch(_ request: HTTPClientRequest, route: CachetteConfig.Route, logger: Logger) async throws(APIError) -> UpstreamAnswer {
-        try await collect(send(request, route: route, logger: logger))
+    func fetch(_ request: HTTPClientRequest, upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> UpstreamAnswer {
+        try await collect(send(request, upstream: upstream, logger: logger))
     }
 
     /// Reads the whole body of a response whose head has arrived.

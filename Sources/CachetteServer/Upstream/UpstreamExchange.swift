@@ -9,39 +9,34 @@ import NIOCore
 /// Messages request whose answer, and stream, are translated back. The cache key and
 /// the stored answer are the client's side of the exchange, so hits need none of this.
 struct UpstreamExchange: Sendable {
-    let route: CachetteConfig.Route
-    /// The client's format differs from the route's.
+    let upstream: CachetteConfig.Upstream
+    /// The client's format differs from the upstream's.
     let translates: Bool
-
-    init(sidecar: Sidecar, model: String, path: String, format: CachetteConfig.Route.Format) throws(APIError) {
-        route = try sidecar.route(for: model, path: path, format: nil)
-        translates = route.format != format
-        guard !translates || (format == .openai && path == "/v1/chat/completions") else {
-            throw APIError.needsTranslation(route: route.name, path: path)
-        }
-    }
 
     /// The request to send. OpenAI streams ask for `usage` whatever the client asked, so
     /// every recorded stream knows its tokens; translated requests go to `/v1/messages`.
-    func outgoing(_ request: Request, body: ByteBuffer, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
+    func outgoing(_ request: Request, body: OutboundBody, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
+        var body = body
         guard translates else {
-            let payload = stream && route.format == .openai ? UsageReporting.requested(in: body) : body
-            return client.makeRequest(request, route: route, body: .bytes(payload))
+            if stream && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
+            return client.makeRequest(request, upstream: upstream, body: .bytes(body.bytes))
+        }
+        guard let parsed = body.current else {
+            throw APIError.badRequest(InvalidRequest("The request body is not valid JSON.", code: "invalid_json"))
         }
         let translated: JSONValue
         do {
-            translated = try MessagesRequestTranslator.translate(JSONValue.parse(body.readableBytesView))
-        } catch let invalid as InvalidRequest {
-            throw APIError.badRequest(invalid)
+            translated = try MessagesRequestTranslator.translate(parsed)
         } catch {
-            throw APIError.badRequest(InvalidRequest("The request body is not valid JSON.", code: "invalid_json"))
+            throw APIError.badRequest(error)
         }
-        return client.makeRequest(request, route: route, body: .bytes(ByteBuffer(bytes: translated.serialized())), path: "/v1/messages", translated: true)
+        return client.makeRequest(
+            request, upstream: upstream, body: .bytes(ByteBuffer(bytes: translated.serialized())), path: "/v1/messages", translated: true
+        )
     }
 
-    /// How the stream's events are read: a translated stream is read as the OpenAI
-    /// chunks it becomes.
-    var dialect: StreamRecorder.Dialect { route.format == .anthropic && !translates ? .anthropic : .openai }
+    /// Whose event sequence clients are sent: a translated stream becomes OpenAI chunks.
+    var clientFormat: APIFormat { translates ? .openai : upstream.format }
 
     /// Rewrites the upstream's events for the client, when the formats differ.
     func streamTranslator(maxEventBytes: Int) -> MessagesStreamTranslator? {
@@ -58,7 +53,7 @@ struct UpstreamExchange: Sendable {
         if answer.isSuccess {
             // Checked on the bytes: parsing would quietly repair invalid UTF-8.
             guard let parsed, answer.body.withUnsafeReadableBytes({ AnswerShape.message.problem(in: $0) }) == nil else {
-                throw APIError.upstreamInvalid("a 2xx answer from \(route.name) is not an Anthropic message, so it cannot be translated")
+                throw APIError.upstreamInvalid("a 2xx answer from \(upstream.name) is not an Anthropic message, so it cannot be translated")
             }
             rewritten = MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970))
         } else {

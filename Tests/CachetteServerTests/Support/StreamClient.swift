@@ -26,7 +26,7 @@ struct ReceivedStream: Sendable {
 
     /// The answer as the OpenAI SDK would assemble it from the chunks.
     var accumulated: JSONValue {
-        var accumulator = StreamAccumulator()
+        var accumulator = OpenAIStreamAccumulator()
         for chunk in chunks where chunk["error"] == nil { try? accumulator.add(chunk) }
         return accumulator.result
     }

@@ -4,9 +4,9 @@ import NIOCore
 /// carried, for a streaming request served from a non-streamed entry:
 /// the role chunk, content pieces, `tool_calls` deltas (id, type and name first, then
 /// the arguments in pieces), a finish chunk, and the usage chunk if asked for.
-/// Accumulating the result with `StreamAccumulator` gives back the answer's content,
+/// Accumulating the result with `OpenAIStreamAccumulator` gives back the answer's content,
 /// tool calls, finish reasons and usage.
-public enum ChunkSynthesizer {
+public enum OpenAIChunkSynthesizer {
     /// Pieces are cut at character boundaries, about this many bytes each, so a client
     /// renders text progressively as it would from the upstream.
     public static let pieceBytes = 48

@@ -8,14 +8,13 @@ import Prometheus
 /// in the tests, never share counters). Every handle is made up front, so recording
 /// on the hit path is an atomic add, never a lookup by name.
 final class CachetteMetrics: Sendable {
-    static let outcomes = ["hit", "miss", "bypass", "error", "rejected"]
     static let tokenKinds = ["input", "output", "saved_cache", "saved_compression"]
 
     let registry = PrometheusCollectorRegistry()
-    private let requests: [String: [String: CoreMetrics.Counter]]
+    private let requests: [String: [RequestOutcome: CoreMetrics.Counter]]
     private let durations: [String: CoreMetrics.Timer]
-    let hits: CoreMetrics.Counter
-    let misses: CoreMetrics.Counter
+    private let hits: CoreMetrics.Counter
+    private let misses: CoreMetrics.Counter
     private let tokens: [String: CoreMetrics.Counter]
     private let bytesStored: CoreMetrics.Gauge
     private let entriesStored: CoreMetrics.Gauge
@@ -37,12 +36,12 @@ final class CachetteMetrics: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
         ]
-        var requests: [String: [String: CoreMetrics.Counter]] = [:]
+        var requests: [String: [RequestOutcome: CoreMetrics.Counter]] = [:]
         var durations: [String: CoreMetrics.Timer] = [:]
         for route in routes {
-            for outcome in Self.outcomes {
+            for outcome in RequestOutcome.allCases {
                 requests[route, default: [:]][outcome] = CoreMetrics.Counter(
-                    label: "cachette_requests_total", dimensions: [("route", route), ("outcome", outcome)], factory: factory
+                    label: "cachette_requests_total", dimensions: [("route", route), ("outcome", outcome.rawValue)], factory: factory
                 )
             }
             durations[route] = CoreMetrics.Timer(label: "cachette_request_duration_seconds", dimensions: [("route", route)], factory: factory)
@@ -64,8 +63,9 @@ final class CachetteMetrics: Sendable {
         staleServed = CoreMetrics.Counter(label: "cachette_stale_served_total", factory: factory)
     }
 
-    func request(route: String, outcome: String) {
+    func request(route: String, outcome: RequestOutcome) {
         requests[route]?[outcome]?.increment()
+        if outcome == .hit { hits.increment() } else if outcome == .miss { misses.increment() }
     }
 
     func duration(route: String, _ elapsed: Duration) {

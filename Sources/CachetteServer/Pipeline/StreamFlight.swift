@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CachetteCore
 import Hummingbird
 import NIOCore
+import Logging
 import Synchronization
 
 /// One upstream stream: relayed to every client reading it as events arrive, recorded
@@ -17,12 +18,20 @@ final class StreamFlight: Sendable {
         case failed(APIError)
     }
 
-    /// What sending a streaming request produced.
-    enum Started: Sendable {
-        /// The upstream answered with something other than a 2xx event stream (an error,
-        /// or a whole JSON answer): it is read in full and treated like any other answer.
-        case answer(UpstreamAnswer, usage: TokenUsage?)
-        case stream(StreamFlight)
+    /// `stream:` settings.
+    struct Settings: Sendable {
+        /// `stream.max_buffered_bytes`: the most of one stream held, per stream.
+        var maxBufferedBytes: Int
+        /// `stream.finish_on_disconnect`.
+        var finishOnDisconnect: Bool
+    }
+
+    /// How the upstream stream ended, for booking the request that started it.
+    struct Ending: Sendable {
+        var usage: TokenUsage?
+        var failed: Bool
+        /// The tokens were counted here: the stream reported none.
+        var counted: Bool
     }
 
     let status: HTTPResponse.Status
@@ -31,74 +40,63 @@ final class StreamFlight: Sendable {
     /// The reader opened for the request that started the flight, before any event could pass it by.
     let leaderReader: Int
     /// Whose event sequence the clients are sent (after any translation).
-    private let dialect: StreamRecorder.Dialect
+    private let dialect: any StreamDialect.Type
+    private let format: APIFormat
     private let finishOnDisconnect: Bool
     /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
     private let tokensSaved: Int
     private let outcomeState = Mutex<Outcome?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
+    /// Books the stream's events besides requests (failures, slow clients).
+    private let accounting: Accounting
 
-    private init(
-        status: HTTPResponse.Status, headers: HTTPFields, dialect: StreamRecorder.Dialect, includeUsage: Bool, tokensSaved: Int, sidecar: Sidecar
+    init(
+        status: HTTPResponse.Status, headers: HTTPFields, format: APIFormat, includeUsage: Bool, tokensSaved: Int, settings: Settings,
+        accounting: Accounting
     ) {
         self.tokensSaved = tokensSaved
-        self.dialect = dialect
+        self.format = format
+        self.dialect = format.dialect
         self.status = status
         self.headers = headers
-        self.broadcast = StreamBroadcast(capacity: sidecar.config.stream.maxBufferedBytes)
-        self.leaderReader = broadcast.subscribe(includeUsage: includeUsage)!
-        self.finishOnDisconnect = sidecar.config.stream.finishOnDisconnect
+        self.broadcast = StreamBroadcast(capacity: settings.maxBufferedBytes)
+        self.leaderReader = broadcast.subscribe(includeUsage: includeUsage) ?? 0
+        self.finishOnDisconnect = settings.finishOnDisconnect
+        self.accounting = accounting
     }
 
     var outcome: Outcome? { outcomeState.withLock { $0 } }
 
-    /// Sends `outgoing`, a `stream: true` request made by `exchange`, and once the
-    /// response head is in, starts relaying. `body` is the client's request, for
-    /// counting tokens when the upstream reports none.
-    static func start(
-        _ outgoing: HTTPClientRequest, body: ByteBuffer, model: String, exchange: UpstreamExchange, includeUsage: Bool, tokensSaved: Int,
-        sidecar: Sidecar,
+    /// Starts reading the upstream's body in a task of its own. `countUsage` counts the
+    /// tokens of the assembled answer when the stream reported none.
+    func relay(
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, logger: Logger,
+        countUsage: @escaping @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
-        onEnd: @escaping @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
-    ) async throws(APIError) -> Started {
-        let response = try await sidecar.upstream.send(outgoing, route: exchange.route, logger: sidecar.logger)
-        let status = HTTPResponse.Status(code: Int(response.status.code))
-        var headers = ForwardedHeaders.response(response.headers)
-        let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
-        guard (200..<300).contains(status.code), isEventStream else {
-            let answer = try exchange.answer(await sidecar.upstream.collect(response))
-            return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) })
-        }
-        if exchange.translates { headers[.contentLength] = nil }
-        let flight = StreamFlight(
-            status: status, headers: headers, dialect: exchange.dialect, includeUsage: includeUsage, tokensSaved: tokensSaved, sidecar: sidecar
-        )
-        let translator = exchange.streamTranslator(maxEventBytes: sidecar.config.stream.maxBufferedBytes)
-        flight.producer.withLock { task in
+        onEnd: @escaping @Sendable (Ending) -> Void
+    ) {
+        producer.withLock { task in
             task = Task {
-                await flight.relay(
-                    response.body, translator: translator, requestBody: body, model: model, sidecar: sidecar, onComplete: onComplete, onEnd: onEnd
-                )
+                await read(body, translator: translator, logger: logger, countUsage: countUsage, onComplete: onComplete, onEnd: onEnd)
             }
         }
-        return .stream(flight)
     }
 
     /// Reads the upstream to its end, publishing each event as it arrives.
-    private func relay(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, requestBody: ByteBuffer, model: String, sidecar: Sidecar,
+    private func read(
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, logger: Logger,
+        countUsage: @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
-        onEnd: @Sendable (TokenUsage?, _ failed: Bool, _ counted: Bool, Duration) -> Void
+        onEnd: @Sendable (Ending) -> Void
     ) async {
-        let started = ContinuousClock.now
-        var recorder = StreamRecorder(limit: broadcast.capacity, dialect: dialect)
+        var recorder = StreamRecorder(limit: broadcast.capacity, format: format)
         var translator = translator
         var readError: APIError?
         do {
             for try await buffer in body {
                 let events = recorder.feed(translator?.feed(buffer) ?? buffer)
                 let cut = await broadcast.publish(events, patience: Self.readerPatience)
-                for _ in 0..<cut { sidecar.stats.record(.slowClientDropped) }
+                for _ in 0..<cut { accounting.note(.slowClientDropped) }
                 if !recorder.isRecording { broadcast.stopRetaining() }
                 if Task.isCancelled { break }
             }
@@ -108,26 +106,28 @@ final class StreamFlight: Sendable {
         if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.
             finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
-            onEnd(nil, true, false, ContinuousClock.now - started)
+            onEnd(Ending(usage: nil, failed: true, counted: false))
             return
         }
         switch recorder.end(error: readError?.message) {
         case .complete(let recording, let answer, var usage):
             // No usage chunk (an upstream that ignores include_usage): count the tokens here.
-            let counted = usage == nil && answer != nil
-            if usage == nil, let answer { usage = CachedEndpoint.countedUsage(request: requestBody, answer: answer, model: model) }
-            if let usage { sidecar.stats.recordUpstreamUsage(usage) }
-            onEnd(usage, false, counted && usage != nil, ContinuousClock.now - started)
+            var counted = false
+            if usage == nil, let answer {
+                usage = countUsage(answer)
+                counted = usage != nil
+            }
+            onEnd(Ending(usage: usage, failed: false, counted: counted))
             let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
             // A translation of a stream that was not a well-formed message is relayed, not kept.
             if let recording, let answerBytes, translator?.isFaithful ?? true { onComplete(recording, answerBytes, usage) }
-            if broadcast.readerCount == 0 { sidecar.stats.record(.finishedAfterDisconnect) }
+            if broadcast.readerCount == 0 { accounting.note(.finishedAfterDisconnect) }
             finish(.complete(answer: answerBytes, usage: usage))
         case .failed(let reason):
-            sidecar.stats.record(.failed)
-            onEnd(recorder.usage, true, false, ContinuousClock.now - started)
+            accounting.note(.failed)
+            onEnd(Ending(usage: recorder.usage, failed: true, counted: false))
             let error = readError ?? APIError(status: .badGateway, message: reason, type: "upstream_error", code: "upstream_stream_failed")
-            sidecar.logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
+            logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
             finish(.failed(error), trailer: recorder.sentErrorEvent ? nil : event(error))
         }
     }
@@ -153,15 +153,7 @@ final class StreamFlight: Sendable {
 
     /// The event that tells a client the stream failed, in the stream's own shape.
     func event(_ error: APIError) -> ByteBuffer {
-        switch dialect {
-        case .openai:
-            var event = ByteBuffer(string: "data: ")
-            event.writeImmutableBuffer(error.body)
-            event.writeString("\n\n")
-            return event
-        case .anthropic:
-            return MessageEventSynthesizer.error(type: error.type == "invalid_request_error" ? error.type : "api_error", message: error.message)
-        }
+        dialect.errorEvent(message: error.message, type: error.type, code: error.code, param: error.param)
     }
 
     // MARK: Clients
@@ -173,7 +165,12 @@ final class StreamFlight: Sendable {
         headers[CachetteHeaders.xCache] = xCache
         headers[CachetteHeaders.key] = key.hex
         if reader == leaderReader && tokensSaved > 0 { headers[CachetteHeaders.tokensSaved] = String(tokensSaved) }
+        let lease = ReaderLease { [self] in
+            leave(reader)
+            onEnd(nil)
+        }
         let body = ResponseBody { [self] writer in
+            lease.disarm()
             var finished = false
             do {
                 reading: while true {
@@ -211,4 +208,25 @@ final class StreamFlight: Sendable {
         message: "This client stopped reading while stream.max_buffered_bytes behind the stream, and was cut off.",
         type: "upstream_error", code: "stream_reader_too_slow"
     )
+}
+
+/// Gives up a reader whose response was dropped unwritten, as when its client left
+/// before the response head: Hummingbird then never runs the body, so the reader
+/// would otherwise hold the stream back and keep it from counting as finished after
+/// its clients left.
+private final class ReaderLease: Sendable {
+    private let release: Mutex<(@Sendable () -> Void)?>
+
+    init(_ release: @escaping @Sendable () -> Void) {
+        self.release = Mutex(release)
+    }
+
+    /// The body is being written: it gives the reader up itself.
+    func disarm() {
+        release.withLock { $0 = nil }
+    }
+
+    deinit {
+        release.withLock { $0 }?()
+    }
 }

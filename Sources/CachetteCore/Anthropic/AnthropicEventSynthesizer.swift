@@ -4,8 +4,8 @@ import NIOCore
 /// would have sent for it, for a `stream: true` request served from that entry:
 /// `message_start` (no content yet, no output tokens), each block's start, deltas and
 /// stop, `message_delta` with the stop reason and output tokens, and `message_stop`.
-/// `MessageStreamAccumulator` assembles the events back into the message.
-public enum MessageEventSynthesizer {
+/// `AnthropicStreamAccumulator` assembles the events back into the message.
+public enum AnthropicEventSynthesizer {
     public static func events(from message: JSONValue) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
         func event(_ name: String, _ data: JSONValue) {
@@ -36,13 +36,13 @@ public enum MessageEventSynthesizer {
                 for citation in block["citations"]?.arrayValue ?? [] {
                     deltas.append(.object(["type": .string("citations_delta"), "citation": citation]))
                 }
-                for piece in ChunkSynthesizer.pieces(block["text"]?.stringValue ?? "") {
+                for piece in OpenAIChunkSynthesizer.pieces(block["text"]?.stringValue ?? "") {
                     deltas.append(.object(["type": .string("text_delta"), "text": .string(piece)]))
                 }
             case "thinking":
                 start.set("thinking", .string(""))
                 start.set("signature", .string(""))
-                for piece in ChunkSynthesizer.pieces(block["thinking"]?.stringValue ?? "") {
+                for piece in OpenAIChunkSynthesizer.pieces(block["thinking"]?.stringValue ?? "") {
                     deltas.append(.object(["type": .string("thinking_delta"), "thinking": .string(piece)]))
                 }
                 if let signature = block["signature"]?.stringValue, !signature.isEmpty {
@@ -50,7 +50,7 @@ public enum MessageEventSynthesizer {
                 }
             case "tool_use", "server_tool_use":
                 start.set("input", .object([]))
-                for piece in ChunkSynthesizer.pieces((block["input"] ?? .object([])).jsonString) {
+                for piece in OpenAIChunkSynthesizer.pieces((block["input"] ?? .object([])).jsonString) {
                     deltas.append(.object(["type": .string("input_json_delta"), "partial_json": .string(piece)]))
                 }
             default:

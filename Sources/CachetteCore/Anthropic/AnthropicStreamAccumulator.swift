@@ -3,7 +3,7 @@
 /// gathers its deltas (text, thinking, signature, citations, and `partial_json`, parsed
 /// into `input` when the block stops); `message_delta` sets the stop reason and updates
 /// `usage`.
-public struct MessageStreamAccumulator: Sendable {
+public struct AnthropicStreamAccumulator: Sendable {
     private var message: [JSONValue.Member]?
     private var blocks: [[JSONValue.Member]] = []
     private var partialJSON: [Int: String] = [:]

@@ -7,7 +7,7 @@
 ///
 /// A choice without a whole-number `index` in `0...maxChoiceIndex` fails the stream
 /// rather than being dropped: an answer missing a choice must not be stored.
-public struct StreamAccumulator: Sendable {
+public struct OpenAIStreamAccumulator: Sendable {
     private var header: [JSONValue.Member] = []
     private var choices: [Int: [JSONValue.Member]] = [:]
     private var usage: JSONValue?

@@ -1,0 +1,31 @@
+/// How a request ended: one word for `X-Cache`, /stats, /metrics' `outcome` label and
+/// the ledger, so they always agree.
+public enum RequestOutcome: String, Sendable, CaseIterable {
+    /// Served from the cache, or from an identical request's answer: nothing paid again.
+    case hit
+    /// The upstream failed, and an answer past its TTL was served (stale-if-error).
+    case stale
+    /// Not in the cache: the upstream answered (2xx), and the answer may be stored.
+    case miss
+    /// Forwarded past the cache (`no-cache`, no cache, passthrough paths) and answered (2xx).
+    case bypass
+    /// Refused before reaching the cache or an upstream: bad input, no upstream for the model.
+    case rejected
+    /// Sent upstream (or joined a request that was) and not answered with a 2xx: an
+    /// error status, a timeout, a stream that broke.
+    case error
+
+    /// Its `X-Cache` value, for the outcomes that have one.
+    public var xCache: String? {
+        switch self {
+        case .hit: "HIT"
+        case .stale: "STALE"
+        case .miss: "MISS"
+        case .bypass: "BYPASS"
+        case .rejected, .error: nil
+        }
+    }
+
+    /// The upstream was paid for this request (or would have been, had it answered).
+    public var wentUpstream: Bool { self == .miss || self == .bypass || self == .error }
+}

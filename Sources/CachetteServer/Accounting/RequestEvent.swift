@@ -1,0 +1,21 @@
+import CachetteCore
+
+/// One request as it is booked, once, when its outcome is known.
+struct RequestEvent: Sendable {
+    /// The cached path, or `Passthrough.route` for everything forwarded uncached.
+    var route: String
+    /// Empty when the request named none (or was refused before it was read).
+    var model: String
+    var outcome: RequestOutcome
+    var streamed = false
+    /// A hit's: the stored answer's tokens, not paid again. A forwarded request's: what
+    /// the upstream reported (or what was counted here, `counted`).
+    var usage: TokenUsage?
+    var counted = false
+    var compression = CompressionTally()
+    /// From arrival to the end of the answer for streams, to the response head otherwise.
+    var latency: Duration = .zero
+    /// Booked per model in the ledger: the cached routes' requests that reached the
+    /// cache or an upstream.
+    var inLedger: Bool { route != Passthrough.route && outcome != .rejected }
+}

@@ -1,0 +1,57 @@
+import CachetteCore
+import Hummingbird
+import NIOCore
+
+/// The respond stage: a stored entry or an upstream answer as the client asked for it,
+/// whole or, for `stream: true`, as events in the route's format.
+enum AnswerResponse {
+    /// A stored answer: as stored, or as a stream for `stream: true` (the recorded
+    /// events when it was streamed, else events made from the answer).
+    static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, xCache: String = "HIT") -> Response {
+        var headers = HTTPFields()
+        headers.reserveCapacity(5)
+        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.key] = request.key.hex
+        headers[.age] = String(entry.age(at: now))
+        let status = HTTPResponse.Status(code: entry.status)
+        guard request.stream else {
+            headers[.contentType] = entry.contentType
+            return Response(status: status, headers: headers, body: .init(byteBuffer: entry.body))
+        }
+        if let events = entry.events {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            // One buffer, so head and body go out in one write; the SSE event boundaries are the recorded ones.
+            return Response(status: status, headers: headers, body: .init(byteBuffer: events.replay(includeUsage: request.keyed.includeUsage)))
+        }
+        guard let events = synthesizedEvents(from: entry.body, for: request) else {
+            // Not a completion (nothing to stream): the answer as it was stored.
+            headers[.contentType] = entry.contentType
+            return Response(status: status, headers: headers, body: .init(byteBuffer: entry.body))
+        }
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: status, headers: headers, body: .init(contentsOf: events))
+    }
+
+    /// An upstream answer as it came, or, for a streaming request that got a whole 2xx
+    /// answer (from a non-streaming flight it joined), as events.
+    static func upstream(_ answer: UpstreamAnswer, for request: ProxyRequest, xCache: String) -> Response {
+        var headers = answer.headers
+        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.key] = request.key.hex
+        if request.stream, answer.isSuccess, let events = synthesizedEvents(from: answer.body, for: request) {
+            headers[.contentType] = "text/event-stream"
+            headers[.contentLength] = nil
+            headers[.cacheControl] = "no-cache"
+            return Response(status: answer.status, headers: headers, body: .init(contentsOf: events))
+        }
+        return Response(status: answer.status, headers: headers, body: .init(byteBuffer: answer.body))
+    }
+
+    /// The events a stream would have carried for a whole answer, in the route's format.
+    private static func synthesizedEvents(from answer: ByteBuffer, for request: ProxyRequest) -> [ByteBuffer]? {
+        guard let parsed = try? JSONValue.parse(answer.readableBytesView) else { return nil }
+        return request.route.format.dialect.events(answering: parsed, includeUsage: request.keyed.includeUsage)
+    }
+}

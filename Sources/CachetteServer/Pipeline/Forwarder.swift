@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import CachetteCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The upstream stage of a cached request: compress it, route it (translated where the
+/// formats differ), send it, and count the tokens of an answer that reported none.
+struct Forwarder: Sendable {
+    let router: UpstreamRouter
+    let client: UpstreamClient
+    /// `compression:`; the level is the request's own.
+    let compression: CompressionOptions
+    let streams: StreamFlight.Settings
+    /// Streams book their failures and slow clients as they happen.
+    let accounting: Accounting
+    let logger: Logger
+
+    /// A request ready to send, and what compression took off it.
+    struct Outbound: Sendable {
+        let exchange: UpstreamExchange
+        let outgoing: HTTPClientRequest
+        var body: OutboundBody
+        let compression: CompressionTally
+    }
+
+    /// What sending produced. Never thrown: every outcome is booked by the caller.
+    enum Sent: Sendable {
+        case answer(UpstreamAnswer, usage: TokenUsage?, counted: Bool)
+        /// A 2xx event stream, being relayed; it books its leader when it ends.
+        case stream(StreamFlight)
+        case failed(APIError)
+    }
+
+    /// Compresses and routes the request. A refusal here (no upstream for the model, a
+    /// parameter that cannot be translated) comes before any upstream call.
+    func outbound(_ request: ProxyRequest) throws(APIError) -> Outbound {
+        let exchange = try router.exchange(for: request.model, route: request.route)
+        var body = OutboundBody(request.body)
+        var tally = CompressionTally()
+        if request.level != .off, let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(request.model).encoding) {
+            var options = compression
+            options.level = request.level
+            let compressor = PromptCompressor(options: options, tokenizer: tokenizer)
+            body.edit { parsed in
+                tally = compressor.compress(request: &parsed)?.tally ?? CompressionTally()
+                return tally.saved > 0
+            }
+        }
+        let outgoing = try exchange.outgoing(request.request, body: body, stream: request.stream, client: client)
+        return Outbound(exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
+    }
+
+    /// One upstream call for a whole answer.
+    func fetch(_ outbound: Outbound, model: String) async -> Sent {
+        var body = outbound.body
+        do {
+            var answer = try outbound.exchange.answer(
+                await client.fetch(outbound.outgoing, upstream: outbound.exchange.upstream, logger: logger)
+            )
+            let saved = outbound.compression.saved
+            if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
+            let (usage, counted) = Self.usage(of: answer, request: &body, model: model)
+            return .answer(answer, usage: usage, counted: counted)
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// Sends a streaming request. A 2xx event stream starts relaying at once; anything
+    /// else (an error, or a whole JSON answer) is read in full like a fetch.
+    func stream(_ outbound: Outbound, request: ProxyRequest, onEnd: @escaping @Sendable (StreamFlight.Ending) -> Void,
+                onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void) async -> Sent {
+        let exchange = outbound.exchange
+        let response: HTTPClientResponse
+        do {
+            response = try await client.send(outbound.outgoing, upstream: exchange.upstream, logger: logger)
+        } catch {
+            return .failed(error)
+        }
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        var headers = ForwardedHeaders.response(response.headers)
+        let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
+        guard (200..<300).contains(status.code), isEventStream else {
+            do {
+                let answer = try exchange.answer(await client.collect(response))
+                return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }, counted: false)
+            } catch {
+                return .failed(error)
+            }
+        }
+        if exchange.translates { headers[.contentLength] = nil }
+        let flight = StreamFlight(
+            status: status, headers: headers, format: exchange.clientFormat, includeUsage: request.keyed.includeUsage,
+            tokensSaved: outbound.compression.saved, settings: streams, accounting: accounting
+        )
+        let body = outbound.body
+        let model = request.model
+        flight.relay(
+            response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes), logger: logger,
+            countUsage: { answer in
+                var body = body
+                return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
+            },
+            onComplete: onComplete, onEnd: onEnd
+        )
+        return .stream(flight)
+    }
+
+    /// The upstream's `usage`, else, for a 2xx answer without one, the tokens counted here.
+    static func usage(of answer: UpstreamAnswer, request: inout OutboundBody, model: String) -> (TokenUsage?, counted: Bool) {
+        if let usage = answer.body.withUnsafeReadableBytes({ TokenUsage(responseBody: $0) }) { return (usage, false) }
+        guard answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView), let client = request.client(),
+              let counted = UsageCounter.count(request: client, answer: parsed, model: model)
+        else { return (nil, false) }
+        return (counted, true)
+    }
+}

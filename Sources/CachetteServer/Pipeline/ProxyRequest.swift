@@ -1,0 +1,58 @@
+import CachetteCore
+import Hummingbird
+import NIOCore
+
+/// One cached-route request, built once by `RequestIntake` and taken by every later
+/// stage: its body as sent, its key, its controls and its compression level.
+struct ProxyRequest: Sendable {
+    let route: CachedRoute
+    /// The client's request; its body is already read into `body`.
+    let request: Request
+    let body: ByteBuffer
+    let keyed: KeyedRequest
+    let controls: CacheControls
+    let level: CompressionLevel
+    let arrived: ContinuousClock.Instant
+
+    var key: CacheKey { keyed.key }
+    var model: String { keyed.model }
+    var stream: Bool { keyed.stream }
+
+    /// The request booked with `outcome`, its latency measured to now.
+    func event(
+        _ outcome: RequestOutcome, usage: TokenUsage? = nil, counted: Bool = false, compression: CompressionTally = CompressionTally(),
+        latency: Duration? = nil
+    ) -> RequestEvent {
+        RequestEvent(
+            route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
+            compression: compression, latency: latency ?? ContinuousClock.now - arrived
+        )
+    }
+}
+
+/// The prepare stage: reads the body (once), parses the controls, and keys the request
+/// in one pass over the body, one hash.
+struct RequestIntake: Sendable {
+    let route: CachedRoute
+    let maxBodyBytes: Int
+    let keyer: RequestKeyer
+    let scope: RequestScope
+    /// `compression.level`, for requests that do not set their own.
+    let compression: CompressionLevel
+
+    func prepare(_ request: Request, arrived: ContinuousClock.Instant) async throws(APIError) -> ProxyRequest {
+        let body = try await BodyReader.read(request, limit: maxBodyBytes)
+        let controls = try CacheControls(request.headers)
+        let level = route.compresses ? controls.compression ?? compression : .off
+        let scope = scope.scope(request.head, level: level)
+        let result = body.withUnsafeReadableBytes { raw in
+            Result { () throws(InvalidRequest) in try keyer.key(route: route.path, scope: scope, body: raw) }
+        }
+        switch result {
+        case .success(let keyed):
+            return ProxyRequest(route: route, request: request, body: body, keyed: keyed, controls: controls, level: level, arrived: arrived)
+        case .failure(let invalid):
+            throw APIError.badRequest(invalid)
+        }
+    }
+}

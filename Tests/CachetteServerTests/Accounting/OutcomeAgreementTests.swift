@@ -1,0 +1,61 @@
+import CachetteCore
+import HTTPTypes
+import Testing
+
+/// One request of each outcome, then every place that counts them: /stats, /metrics,
+/// the ledger (its per-model rows in /stats) and `cachette stats`.
+@Suite("One vocabulary of outcomes")
+struct OutcomeAgreementTests {
+    static func chat(_ prompt: String) -> String {
+        #"{"model":"gpt-4o","messages":[{"role":"user","content":"\#(prompt)"}]}"#
+    }
+
+    @Test("hit, stale, miss, bypass, rejected and error are counted alike everywhere")
+    func agree() async throws {
+        try await Harness.run { h in
+            let ttl = HTTPField.Name("x-cachette-ttl")!
+            expectCache(try await h.post("/v1/chat/completions", Self.chat("soon stale"), headers: [ttl: "1"]), "MISS")
+            try await Task.sleep(for: .milliseconds(1100))
+            expectCache(try await h.post("/v1/chat/completions", Self.chat("kept")), "MISS")
+            expectCache(try await h.post("/v1/chat/completions", Self.chat("kept")), "HIT")
+            expectCache(try await h.post("/v1/chat/completions", Self.chat("kept"), headers: [.cacheControl: "no-cache"]), "BYPASS")
+            let passthrough = try await h.get("/v1/models")
+            #expect(passthrough.status == .ok && passthrough.xCache == "BYPASS")
+            let rejected = try await h.post("/v1/chat/completions", "not json")
+            #expect(rejected.status == .badRequest && rejected.xCache == nil)
+            h.upstream.reply(.init(status: 500, body: #"{"error":{"message":"down"}}"#))
+            expectCache(try await h.post("/v1/chat/completions", Self.chat("soon stale")), "STALE")
+            let failed = try await h.post("/v1/chat/completions", Self.chat("never stored"))
+            #expect(failed.status == .internalServerError)
+
+            // requests = 8: 1 hit, 1 stale, 2 misses, 2 bypassed (one passthrough), 1 rejected, 1 error.
+            let expected: [(stats: String, outcome: String, count: Int)] = [
+                ("hits", "hit", 1), ("stale", "stale", 1), ("misses", "miss", 2), ("bypassed", "bypass", 2),
+                ("rejected", "rejected", 1), ("upstream_errors", "error", 1),
+            ]
+            let stats = try await h.json("/stats")
+            #expect(stats["requests"]?.intValue == 8)
+            for row in expected { #expect(stats[row.stats]?.intValue == row.count, "/stats \(row.stats)") }
+            #expect(stats["hit_ratio"]?.doubleValue == 0.3333)
+
+            let metrics = MetricsTests.samples(try await h.get("/metrics").text)
+            for row in expected {
+                let counted = metrics.filter { $0.key.hasPrefix("cachette_requests_total{") && $0.key.contains(#"outcome="\#(row.outcome)""#) }
+                #expect(counted.values.reduce(0, +) == Double(row.count), "/metrics outcome=\(row.outcome)")
+            }
+            #expect(metrics["cachette_cache_hits_total"] == 1 && metrics["cachette_cache_misses_total"] == 2)
+            #expect(metrics["cachette_stale_served_total"] == 1)
+
+            // The ledger books the cached routes' requests that reached the cache or an upstream: all but the
+            // passthrough and the refusal.
+            try await eventually { try await h.json("/stats")["models"]?["gpt-4o"]?["requests"]?.intValue == 6 }
+            #expect(try await h.json("/stats")["models"]?["gpt-4o"]?["hits"]?.intValue == 1)
+
+            let table = try await CLI.run(["stats", "--url", h.baseURL])
+            for (label, count) in [("requests", 8), ("cache hits", 1), ("stale answers", 1), ("cache misses", 2), ("bypassed", 2),
+                                   ("rejected", 1), ("upstream errors", 1)] {
+                #expect(table.stdout.range(of: "(^|\n)\(label)\\s+\(count)\n", options: .regularExpression) != nil, "cachette stats: \(label)")
+            }
+        }
+    }
+}
