@@ -48,8 +48,8 @@ struct PriceTableTests {
 struct LedgerTests {
     static let prices = PriceTable(["gpt-4o*": ModelPrice(input: 2.5, output: 10, cachedInput: 1.25)])
 
-    func store(_ path: String) throws -> CacheStore {
-        try CacheStore(options: CacheStoreOptions(path: path), logger: Logger(label: "test"))
+    func database(_ path: String) throws -> CachetteDatabase {
+        try CachetteDatabase(path: path, logger: Logger(label: "test"))
     }
 
     static func path() -> String {
@@ -58,7 +58,7 @@ struct LedgerTests {
 
     @Test("windows sum the rows of their span; all is everything; dollars are fixed at recording")
     func windows() async throws {
-        let ledger = try Ledger(store: try store(Self.path()), prices: Self.prices, retention: .seconds(30 * 86400))
+        let ledger = try Ledger(database: try database(Self.path()), prices: Self.prices, retention: .seconds(30 * 86400))
         let now = 1_800_000_000.0
         for (age, outcome) in [(60.0, RequestOutcome.miss), (1800, .hit), (7200, .miss), (2 * 86400, .hit), (10 * 86400, .miss)] {
             ledger.record(LedgerRecord(time: now - age, route: "/v1/chat/completions", model: "gpt-4o", outcome: outcome,
@@ -84,14 +84,14 @@ struct LedgerTests {
         let path = Self.path()
         let now = Date().timeIntervalSince1970
         do {
-            let ledger = try Ledger(store: try store(path), prices: Self.prices, retention: .seconds(86400))
+            let ledger = try Ledger(database: try database(path), prices: Self.prices, retention: .seconds(86400))
             ledger.record(LedgerRecord(time: now - 2 * 86400, route: "r", model: "gpt-4o", outcome: .miss, promptTokens: 10))
             ledger.record(LedgerRecord(time: now - 60, route: "r", model: "gpt-4o", outcome: .hit, promptTokens: 10, completionTokens: 5))
             ledger.record(LedgerRecord(time: now - 30, route: "r", model: "other", outcome: .miss, promptTokens: 7))
             try await ledger.flush(now: now)
             #expect(try await ledger.rowCount() == 2, "the 2-day-old row is past a 1-day retention")
         }
-        let reopened = try Ledger(store: try store(path), prices: Self.prices, retention: .seconds(86400))
+        let reopened = try Ledger(database: try database(path), prices: Self.prices, retention: .seconds(86400))
         let all = try await reopened.totals(.all)
         #expect(all["gpt-4o"]?.requests == 2, "all-time sums keep what retention dropped")
         #expect(all["gpt-4o"]?.savedTokens == 15)

@@ -259,13 +259,15 @@ struct StreamDisconnectTests {
     @Test("a client that leaves before the response head: the stream is still read, stored and counted as finished after disconnect")
     func leavesBeforeHead() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(delay: .seconds(1), stream: FakeUpstream.chatStream()))
+        // Paced, so the sidecar notices the hang-up before the stream ends.
+        let paced = FakeUpstream.chatStream().flatMap { [$0, FakeUpstream.Step.sleep(.milliseconds(100))] }
+        upstream.reply(.init(delay: .seconds(1), stream: paced))
         try await Harness.run(upstream: upstream) { h in
             let socket = try RawSocket(port: h.port, body: Harness.streamBody())
             try await eventually { upstream.calls == 1 }
             socket.close()  // the head has not come: the upstream is still waiting out its delay
-            try await eventually { try await h.statsValue("cache", "entries") == 1 }
-            try await eventually { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
+            try await eventually(within: .seconds(30)) { try await h.statsValue("cache", "entries") == 1 }
+            try await eventually(within: .seconds(30)) { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
             let replay = try await h.stream()
             #expect(replay.xCache == "HIT" && replay.endsWithDone)
             #expect(upstream.calls == 1)

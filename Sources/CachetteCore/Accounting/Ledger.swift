@@ -132,9 +132,9 @@ public final class Ledger: Sendable {
 
     private let state: Mutex<State>
 
-    /// - Parameter store: where rows go; without one (cache disabled) the ledger lives in memory only.
-    public init(store: CacheStore?, prices: PriceTable, retention: Duration, maxModels: Int = 200) throws {
-        self.pool = store?.pool
+    /// - Parameter database: where rows go; without one (cache disabled) the ledger lives in memory only.
+    public init(database: CachetteDatabase?, prices: PriceTable, retention: Duration, maxModels: Int = 200) throws {
+        self.pool = database?.pool
         self.prices = prices
         self.retention = retention
         self.maxModels = maxModels

@@ -1,6 +1,6 @@
 /// A short tag for a credential, for log lines: a keyed hash (SHA-256 over a secret
 /// salt and the credential), so a weak key cannot be recovered from logs by hashing
-/// guesses. The salt is random per cache database (`CacheStore.fingerprintSalt`), so
+/// guesses. The salt is random per cache database (`CachetteDatabase.fingerprintSalt`), so
 /// one credential keeps its tag across restarts of the same sidecar.
 public struct CredentialFingerprint: Sendable {
     private let salt: [UInt8]

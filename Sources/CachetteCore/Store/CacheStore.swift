@@ -69,6 +69,7 @@ public struct StoreTotals: Sendable, Equatable {
 /// and applied by `flush` in one transaction, which also enforces TTL and the byte budget.
 public final class CacheStore: Sendable {
     public let options: CacheStoreOptions
+    public let database: CachetteDatabase
     let pool: DatabasePool
     let hot: HotTier
     private let queue = Mutex(WriteQueue())
@@ -96,10 +97,12 @@ public final class CacheStore: Sendable {
         var loggedDrop = false
     }
 
-    public init(options: CacheStoreOptions, logger: Logger) throws {
+    /// A store in `database`, which the ledger and the counters share.
+    public init(database: CachetteDatabase, options: CacheStoreOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
-        self.pool = try CacheDatabase.open(path: options.path, logger: logger)
+        self.database = database
+        self.pool = database.pool
         self.hot = HotTier(budget: options.memoryBytes)
         self.compressor = ZstdCompressor(level: options.compressionLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -115,6 +118,11 @@ public final class CacheStore: Sendable {
         }
         totalsState = Mutex(totals)
         lastDataVersion = Mutex(try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! })
+    }
+
+    /// A store with a database of its own, at `options.path`.
+    public convenience init(options: CacheStoreOptions, logger: Logger) throws {
+        try self.init(database: CachetteDatabase(path: options.path, logger: logger), options: options, logger: logger)
     }
 
     public var totals: StoreTotals { totalsState.withLock { $0 } }
@@ -320,7 +328,7 @@ public final class CacheStore: Sendable {
             }
             if !outcome.evicted.isEmpty || !outcome.expired.isEmpty {
                 let totals = self.totals
-                try Self.saveCounters(db, [
+                try CachetteDatabase.saveCounters(db, [
                     ("evictions", totals.evictions + outcome.evicted.count),
                     ("expirations", totals.expirations + outcome.expired.count),
                 ])
@@ -415,40 +423,6 @@ public final class CacheStore: Sendable {
         totalsState.withLock { t in
             t.entries = 0
             t.bytes = 0
-        }
-    }
-
-    // MARK: Counters shared with the stats
-
-    /// The secret that keys credential fingerprints in logs: made once per database, at random.
-    public func fingerprintSalt() throws -> UInt64 {
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO counters (name, value) VALUES ('fingerprint_salt', ?)",
-                arguments: [Int64.random(in: .min ... .max)]
-            )
-            return UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'fingerprint_salt'") ?? 0)
-        }
-    }
-
-    public func loadCounters() throws -> [String: Int] {
-        try pool.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
-                ($0[0] as String, $0[1] as Int)
-            })
-        }
-    }
-
-    public func saveCounters(_ values: [(String, Int)]) async throws {
-        try await pool.write { db in try Self.saveCounters(db, values) }
-    }
-
-    static func saveCounters(_ db: Database, _ values: [(String, Int)]) throws {
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
-            """)
-        for (name, value) in values {
-            try upsert.execute(arguments: [name, value])
         }
     }
 }

@@ -10,8 +10,10 @@ public enum CachetteApplication {
         var logger = baseLogger ?? Logger(label: "cachette")
         logger.logLevel = config.logging.level
 
-        let store: CacheStore? = config.cache.enabled
-            ? try CacheStore(
+        let database = config.cache.enabled ? try CachetteDatabase(path: config.cache.path, logger: logger) : nil
+        let store: CacheStore? = try database.map {
+            try CacheStore(
+                database: $0,
                 options: CacheStoreOptions(
                     path: config.cache.path, maxBytes: config.cache.maxBytes,
                     memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel),
@@ -19,9 +21,9 @@ public enum CachetteApplication {
                 ),
                 logger: logger
             )
-            : nil
-        let stats = StatsCounters(restoring: try store?.loadCounters() ?? [:])
-        let ledger = try Ledger(store: store, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels)
+        }
+        let stats = StatsCounters(restoring: try database?.loadCounters() ?? [:])
+        let ledger = try Ledger(database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels)
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
         let client = UpstreamClient(config: config.upstream)
@@ -51,7 +53,7 @@ public enum CachetteApplication {
             accounting: accounting, logger: logger
         )
         // Keyed per cache file, so tags stay stable across restarts; random without one.
-        let fingerprint = (try? store?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
+        let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
         let flights = SingleFlight<CacheKey, FlightResult>()
         let keyer = RequestKeyer(keyFields: config.cache.keyFields)
         let scope = RequestScope(cache: config.cache)
@@ -86,7 +88,7 @@ public enum CachetteApplication {
                 idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
             )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
-            services: [MaintenanceService(store: store, stats: stats, ledger: ledger, client: client, logger: logger)],
+            services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)],
             onServerRunning: { channel in
                 startupLogger.info(
                     "cachette listening",

@@ -6,6 +6,7 @@ import ServiceLifecycle
 /// shutdown writes the last of them before the process exits, so nothing is lost.
 struct MaintenanceService: Service {
     let store: CacheStore?
+    let database: CachetteDatabase?
     let stats: StatsCounters
     let ledger: Ledger
     let client: UpstreamClient
@@ -51,7 +52,7 @@ struct MaintenanceService: Service {
             let current = stats.snapshot
             guard current != saved else { continue }
             do {
-                try await store?.saveCounters(stats.persistable)
+                try await database?.saveCounters(stats.persistable)
                 saved = current
             } catch is CancellationError {
                 return  // shutting down; finalFlush saves them
@@ -66,7 +67,7 @@ struct MaintenanceService: Service {
         do {
             try await store.flush()
             try await ledger.flush()
-            try await store.saveCounters(stats.persistable)
+            try await store.database.saveCounters(stats.persistable)
         } catch {
             logger.error("final cache flush failed", metadata: ["error": "\(error)"])
         }

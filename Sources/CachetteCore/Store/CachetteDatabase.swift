@@ -2,11 +2,20 @@ import Foundation
 import GRDB
 import Logging
 
-/// Opens the cache's SQLite file in WAL mode and brings its schema up to date.
+/// The sidecar's SQLite file: one connection pool and one schema, shared by the cache
+/// store, the ledger and the counters. Opened in WAL mode, its migrations run on open.
 /// A file that is not a database, or is damaged, is moved aside and replaced by a
 /// fresh one: a cache can always be rebuilt, and the sidecar must come up.
-enum CacheDatabase {
-    static func open(path: String, logger: Logger) throws -> DatabasePool {
+public final class CachetteDatabase: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String, logger: Logger) throws {
+        self.path = path
+        pool = try Self.open(path: path, logger: logger)
+    }
+
+    private static func open(path: String, logger: Logger) throws -> DatabasePool {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         do {
@@ -115,5 +124,40 @@ enum CacheDatabase {
                 """)
         }
         return migrator
+    }
+
+    // MARK: Counters
+
+    /// The secret that keys credential fingerprints in logs: made once per database, at random.
+    public func fingerprintSalt() throws -> UInt64 {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO counters (name, value) VALUES ('fingerprint_salt', ?)",
+                arguments: [Int64.random(in: .min ... .max)]
+            )
+            return UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'fingerprint_salt'") ?? 0)
+        }
+    }
+
+    /// The /stats counters as last saved.
+    public func loadCounters() throws -> [String: Int] {
+        try pool.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                ($0[0] as String, $0[1] as Int)
+            })
+        }
+    }
+
+    public func saveCounters(_ values: [(String, Int)]) async throws {
+        try await pool.write { db in try Self.saveCounters(db, values) }
+    }
+
+    static func saveCounters(_ db: Database, _ values: [(String, Int)]) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
+            """)
+        for (name, value) in values {
+            try upsert.execute(arguments: [name, value])
+        }
     }
 }
