@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test integration bench micro fuzz clean
+.PHONY: deps build run test integration bench micro fuzz format format-check clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 deps:
@@ -54,6 +54,16 @@ micro: deps
 # loader, FUZZ_SECONDS each (default 60); non-zero on a crash. See Fuzz/run.sh.
 fuzz: deps
 	Fuzz/run.sh
+
+# swift format (shipped with the toolchain) with the settings in .swift-format: layout
+# only, no lint rules. CI fails on a tree that `make format` would change.
+FORMAT_PATHS := Sources Tests Fuzz Package.swift Benchmarks/Package.swift Benchmarks/CachetteBenchmarks \
+  Benchmarks/BenchUpstream Benchmarks/CompressionBench Benchmarks/StreamReplay Benchmarks/TokenizerSpeed
+format:
+	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
+
+format-check:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
 
 clean:
 	rm -rf .build Benchmarks/.build

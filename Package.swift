@@ -109,13 +109,14 @@ if ProcessInfo.processInfo.environment["CACHETTE_FUZZ"] != nil {
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for (name, dependency) in fuzzers {
-        package.targets.append(.executableTarget(
-            name: name,
-            dependencies: [dependency, "CFuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Fuzz/\(name)",
-            // libFuzzer supplies main; `make fuzz` instruments every module with -sanitize=fuzzer,address.
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ))
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: [dependency, "CFuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
+                path: "Fuzz/\(name)",
+                // libFuzzer supplies main; `make fuzz` instruments every module with -sanitize=fuzzer,address.
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            ))
         package.products.append(.executable(name: name, targets: [name]))
     }
 }

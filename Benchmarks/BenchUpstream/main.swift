@@ -16,13 +16,20 @@ let answer = """
 /// usage chunk when asked for, as OpenAI does.
 func stream(includeUsage: Bool) -> [ByteBuffer] {
     func chunk(_ delta: String, finish: String = "null", usage: String = "") -> ByteBuffer {
-        ByteBuffer(string: #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish)}]\#(usage)}"# + "\n\n")
+        ByteBuffer(
+            string:
+                #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish)}]\#(usage)}"#
+                + "\n\n")
     }
     var events = [chunk(#"{"role":"assistant","content":""}"#)]
     for i in 0..<197 { events.append(chunk(#"{"content":"token \#(i) "}"#)) }
     events.append(chunk("{}", finish: #""stop""#))
     if includeUsage {
-        events.append(ByteBuffer(string: #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":197,"total_tokens":239}}"# + "\n\n"))
+        events.append(
+            ByteBuffer(
+                string:
+                    #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":197,"total_tokens":239}}"#
+                    + "\n\n"))
     }
     events.append(ByteBuffer(string: "data: [DONE]\n\n"))
     return events
@@ -34,10 +41,12 @@ for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
         let body = String(buffer: try await request.body.collect(upTo: 16 << 20))
         if body.contains(#""stream":true"#) {
             let events = stream(includeUsage: body.contains(#""include_usage":true"#))
-            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
-                for event in events { try await writer.write(event) }
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream"],
+                body: .init { writer in
+                    for event in events { try await writer.write(event) }
+                    try await writer.finish(nil)
+                })
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }

@@ -64,9 +64,11 @@ let benchmarks: @Sendable () -> Void = {
 
     let now = Date().timeIntervalSince1970
     func entry(_ body: ByteBuffer) -> NewEntry {
-        NewEntry(route: "/v1/chat/completions", model: "gpt-4o", response: CachedResponse(
-            status: 200, contentType: "application/json", body: body, createdAt: now, expiresAt: now + 86400, usage: .zero
-        ))
+        NewEntry(
+            route: "/v1/chat/completions", model: "gpt-4o",
+            response: CachedResponse(
+                status: 200, contentType: "application/json", body: body, createdAt: now, expiresAt: now + 86400, usage: .zero
+            ))
     }
     let oneKB = answer(bytes: 1024)
 
@@ -146,7 +148,9 @@ let benchmarks: @Sendable () -> Void = {
         let piece = String(repeating: "a", count: (1 << 20) / chunks)
         var text = ""
         for _ in 0..<chunks {
-            text += #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\#(piece)"}}]}"# + "\n\n"
+            text +=
+                #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\#(piece)"}}]}"#
+                + "\n\n"
         }
         let stream = ByteBuffer(string: text + "data: [DONE]\n\n")
         Benchmark("stream-assembly/1MB-in-\(chunks)-chunks") { benchmark in

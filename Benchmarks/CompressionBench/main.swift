@@ -38,8 +38,9 @@ for level in CompressionLevel.allCases where level != .off {
         byKind[kind] = entry
         for (before, after) in zip(messages, out) {
             if after["content"]?.stringValue?.contains("[… Cachette cut ") == true { toolOutputsCut += 1 }
-            guard level == .safe, let text = before["content"]?.stringValue, let value = try? JSONValue.parse(text), value.members != nil || value.arrayValue != nil,
-                  let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same")
+            guard level == .safe, let text = before["content"]?.stringValue, let value = try? JSONValue.parse(text),
+                value.members != nil || value.arrayValue != nil,
+                let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same")
             else { continue }
             jsonChecked += 1
             if (try? JSONValue.parse(rewritten)) != value { jsonChanged += 1 }
@@ -50,11 +51,15 @@ for level in CompressionLevel.allCases where level != .off {
     for kind in byKind.keys.sorted() {
         let k = byKind[kind]!
         total = (total.0 + k.before, total.1 + k.after)
-        print(String(format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", kind, k.requests, k.before, k.after,
-                     Double(k.before - k.after) * 100 / Double(max(k.before, 1))))
+        print(
+            String(
+                format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", kind, k.requests, k.before, k.after,
+                Double(k.before - k.after) * 100 / Double(max(k.before, 1))))
     }
-    print(String(format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", "all", rows.count, total.0, total.1,
-                 Double(total.0 - total.1) * 100 / Double(max(total.0, 1))))
+    print(
+        String(
+            format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", "all", rows.count, total.0, total.1,
+            Double(total.0 - total.1) * 100 / Double(max(total.0, 1))))
     if level == .safe { print("JSON values checked: \(jsonChecked), changed: \(jsonChanged)") }
     if level == .aggressive { print("tool outputs cut to head and tail: \(toolOutputsCut)") }
 
@@ -70,8 +75,10 @@ for level in CompressionLevel.allCases where level != .off {
         }
         times.append(p50(samples))
     }
-    print(String(format: "time per request: p50 %.0f µs, max %.0f µs (bodies %d to %d bytes)",
-                 p50(times) * 1e6, times.max()! * 1e6, bodies.map(\.count).min()!, bodies.map(\.count).max()!))
+    print(
+        String(
+            format: "time per request: p50 %.0f µs, max %.0f µs (bodies %d to %d bytes)",
+            p50(times) * 1e6, times.max()! * 1e6, bodies.map(\.count).min()!, bodies.map(\.count).max()!))
     // 32 KB requests of agent-trace turns (a tool call and its result), as many as fit:
     // JSON results only, and one test log among JSON results.
     let turns = rows.filter { $0["kind"]?.stringValue == "agent_trace" }.flatMap { row -> [[JSONValue]] in

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Replays one cached 200-chunk stream to concurrent clients and reports, per stream,
@@ -14,10 +14,9 @@ let port = arguments.first.flatMap(UInt16.init) ?? 18766
 let clients = arguments.count > 1 ? Int(arguments[1]) ?? 16 : 16
 let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 10 : 10
 let body = #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"replay benchmark"}]}"#
-let request = Array((
-    "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + "Authorization: Bearer sk-bench\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
-).utf8)
+let request = Array(
+    ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Authorization: Bearer sk-bench\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
 
 struct Failure: Error { var what: String }
 struct Sample: Sendable { var firstByte: UInt64; var total: UInt64; var hit: Bool; var bytes: Int }
@@ -120,7 +119,13 @@ func percentile(_ values: [UInt64], _ p: Double) -> String {
     return String(format: "%.0f us", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
 }
 let hits = samples.filter(\.hit).count
-print("streams: \(samples.count) in \(Int(seconds)) s with \(clients) clients (\(Int(Double(samples.count) / seconds))/s), \(hits) hits, \(samples.first?.bytes ?? 0) bytes each")
-print("time to first byte: p50 \(percentile(samples.map(\.firstByte), 0.5))  p90 \(percentile(samples.map(\.firstByte), 0.9))  p99 \(percentile(samples.map(\.firstByte), 0.99))")
-print("time to [DONE]:     p50 \(percentile(samples.map(\.total), 0.5))  p90 \(percentile(samples.map(\.total), 0.9))  p99 \(percentile(samples.map(\.total), 0.99))")
+print(
+    "streams: \(samples.count) in \(Int(seconds)) s with \(clients) clients (\(Int(Double(samples.count) / seconds))/s), \(hits) hits, \(samples.first?.bytes ?? 0) bytes each"
+)
+print(
+    "time to first byte: p50 \(percentile(samples.map(\.firstByte), 0.5))  p90 \(percentile(samples.map(\.firstByte), 0.9))  p99 \(percentile(samples.map(\.firstByte), 0.99))"
+)
+print(
+    "time to [DONE]:     p50 \(percentile(samples.map(\.total), 0.5))  p90 \(percentile(samples.map(\.total), 0.9))  p99 \(percentile(samples.map(\.total), 0.99))"
+)
 if !failures.isEmpty { print("failures: \(failures.count), e.g. \(failures[0])") }

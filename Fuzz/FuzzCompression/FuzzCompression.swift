@@ -16,7 +16,8 @@ public func fuzzCompression(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         messages += list
     }
     for level in [CompressionLevel.safe, .aggressive] {
-        let compressor = PromptCompressor(options: CompressionOptions(level: level, dedupMinTokens: 8, maxToolOutputTokens: 256), tokenizer: tokenizer)
+        let compressor = PromptCompressor(
+            options: CompressionOptions(level: level, dedupMinTokens: 8, maxToolOutputTokens: 256), tokenizer: tokenizer)
         let (_, report) = compressor.compress(messages: messages)
         if report.tally.after > report.tally.before { fatalError("compression grew the prompt") }
         _ = compressor.compress(prompt: text)

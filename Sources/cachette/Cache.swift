@@ -77,7 +77,9 @@ struct Cache: AsyncParsableCommand {
 
         func run() async throws {
             let result = try await target.open().prune()
-            print("removed \(result.expired) expired and \(result.evicted) over-budget entries; file \(ByteCount.format(result.fileBytesBefore)) -> \(ByteCount.format(result.fileBytesAfter))")
+            print(
+                "removed \(result.expired) expired and \(result.evicted) over-budget entries; file \(ByteCount.format(result.fileBytesBefore)) -> \(ByteCount.format(result.fileBytesAfter))"
+            )
         }
     }
 

@@ -60,10 +60,12 @@ struct Compress: ParsableCommand {
 
     static func table(_ rows: [(String, Int, Int)]) -> String {
         let total = rows.reduce((0, 0)) { ($0.0 + $1.1, $0.1 + $1.2) }
-        let all = [("message", "before", "after", "saved")] + (rows + [("total", total.0, total.1)]).map { row in
-            let saved = row.1 == 0 ? "0%" : String(format: "%.1f%%", Double(row.1 - row.2) * 100 / Double(row.1))
-            return (row.0, String(row.1), String(row.2), saved)
-        }
+        let all =
+            [("message", "before", "after", "saved")]
+            + (rows + [("total", total.0, total.1)]).map { row in
+                let saved = row.1 == 0 ? "0%" : String(format: "%.1f%%", Double(row.1 - row.2) * 100 / Double(row.1))
+                return (row.0, String(row.1), String(row.2), saved)
+            }
         let w0 = all.map(\.0.count).max()!, w1 = all.map(\.1.count).max()!, w2 = all.map(\.2.count).max()!, w3 = all.map(\.3.count).max()!
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: w - s.count) + s }
         return all.map { "\($0.0.padding(toLength: w0, withPad: " ", startingAt: 0))  \(right($0.1, w1))  \(right($0.2, w2))  \(right($0.3, w3))" }

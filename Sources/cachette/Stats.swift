@@ -106,13 +106,15 @@ enum StatsTable {
             ])
         }
         let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-        return out + table.map { row in
-            row.enumerated().map { column, cell in
-                // The model name reads left to right; figures line up on the right.
-                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[column] - cell.count) + cell
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        return out
+            + table.map { row in
+                row.enumerated().map { column, cell in
+                    // The model name reads left to right; figures line up on the right.
+                    column == 0
+                        ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[column] - cell.count) + cell
+                }.joined(separator: "  ")
+            }.joined(separator: "\n")
     }
 
     static func dollars(_ value: JSONValue?) -> String {

@@ -26,9 +26,10 @@ struct Tokens: ParsableCommand {
         guard let text = String(data: data, encoding: .utf8) else { InputFile.fail("\(file) is not UTF-8 text") }
         let count = try TokenCounter.count(text: text, model: model)
         if json {
-            print(JSONValue.object([
-                "tokens": .int(count.tokens), "encoding": .string(count.encoding.rawValue), "estimated": .bool(count.estimated),
-            ]).jsonString)
+            print(
+                JSONValue.object([
+                    "tokens": .int(count.tokens), "encoding": .string(count.encoding.rawValue), "estimated": .bool(count.estimated),
+                ]).jsonString)
         } else {
             print("\(count.tokens) tokens (\(count.encoding.rawValue)\(count.estimated ? ", estimated: \(model) is not a known OpenAI model" : ""))")
         }

@@ -61,8 +61,10 @@ struct LedgerTests {
         let ledger = try Ledger(database: try database(Self.path()), prices: Self.prices, retention: .seconds(30 * 86400))
         let now = 1_800_000_000.0
         for (age, outcome) in [(60.0, RequestOutcome.miss), (1800, .hit), (7200, .miss), (2 * 86400, .hit), (10 * 86400, .miss)] {
-            ledger.record(LedgerRecord(time: now - age, route: "/v1/chat/completions", model: "gpt-4o", outcome: outcome,
-                                       promptTokens: 1000, completionTokens: 100, cachedPromptTokens: outcome == .miss ? 200 : 0))
+            ledger.record(
+                LedgerRecord(
+                    time: now - age, route: "/v1/chat/completions", model: "gpt-4o", outcome: outcome,
+                    promptTokens: 1000, completionTokens: 100, cachedPromptTokens: outcome == .miss ? 200 : 0))
         }
         let hour = try await ledger.totals(.hour, now: now)["gpt-4o"]!
         #expect(hour.requests == 2 && hour.hits == 1)

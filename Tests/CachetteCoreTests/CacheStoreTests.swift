@@ -12,10 +12,12 @@ func temporaryDatabasePath() -> String {
 }
 
 func entry(_ text: String, now: Double = 1_000, ttl: Double = 3600, usage: TokenUsage = .init(promptTokens: 3, completionTokens: 4)) -> NewEntry {
-    NewEntry(route: "/v1/chat/completions", model: "gpt-4o", response: CachedResponse(
-        status: 200, contentType: "application/json", body: ByteBuffer(string: text),
-        createdAt: now, expiresAt: now + ttl, usage: usage
-    ))
+    NewEntry(
+        route: "/v1/chat/completions", model: "gpt-4o",
+        response: CachedResponse(
+            status: 200, contentType: "application/json", body: ByteBuffer(string: text),
+            createdAt: now, expiresAt: now + ttl, usage: usage
+        ))
 }
 
 /// Waits for background work to reach a state; a deadline, not a timing assertion.

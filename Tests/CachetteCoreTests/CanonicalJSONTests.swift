@@ -10,20 +10,23 @@ struct CanonicalJSONTests {
     @Test("keys are sorted at every depth and whitespace disappears")
     func sortsAndMinifies() throws {
         #expect(try canonical(#"{ "b": 2, "a": 1 }"#) == #"{"a":1,"b":2}"#)
-        #expect(try canonical("{\n\t\"z\": {\"y\": [ 1 , {\"d\":1,\"c\":2} ], \"x\": null}, \"a\": true}") ==
-            #"{"a":true,"z":{"x":null,"y":[1,{"c":2,"d":1}]}}"#)
+        #expect(
+            try canonical("{\n\t\"z\": {\"y\": [ 1 , {\"d\":1,\"c\":2} ], \"x\": null}, \"a\": true}")
+                == #"{"a":true,"z":{"x":null,"y":[1,{"c":2,"d":1}]}}"#)
         #expect(try canonical("[]") == "[]")
         #expect(try canonical(" { } ") == "{}")
     }
 
-    @Test("numbers have one spelling per value", arguments: [
-        ("1", "1"), ("1.0", "1"), ("1.50", "1.5"), ("10e-1", "1"), ("0.1E1", "1"), ("-0", "0"), ("-0.0e5", "0"),
-        ("100", "100"), ("1e2", "100"), ("1.5e3", "1500"), ("0.05", "0.05"), ("5e-2", "0.05"),
-        ("1e21", "1e+21"), ("123e20", "1.23e+22"), ("1e-7", "1e-7"), ("0.000001", "0.000001"),
-        ("-2.500", "-2.5"), ("12345678901234567890123", "1.2345678901234567890123e+22"), ("0.7", "0.7"),
-        ("123456789012345678901", "123456789012345678901"), ("1.23456789012345678901e20", "123456789012345678901"),
-        ("1.2345678901234567890123e22", "1.2345678901234567890123e+22"),
-    ])
+    @Test(
+        "numbers have one spelling per value",
+        arguments: [
+            ("1", "1"), ("1.0", "1"), ("1.50", "1.5"), ("10e-1", "1"), ("0.1E1", "1"), ("-0", "0"), ("-0.0e5", "0"),
+            ("100", "100"), ("1e2", "100"), ("1.5e3", "1500"), ("0.05", "0.05"), ("5e-2", "0.05"),
+            ("1e21", "1e+21"), ("123e20", "1.23e+22"), ("1e-7", "1e-7"), ("0.000001", "0.000001"),
+            ("-2.500", "-2.5"), ("12345678901234567890123", "1.2345678901234567890123e+22"), ("0.7", "0.7"),
+            ("123456789012345678901", "123456789012345678901"), ("1.23456789012345678901e20", "123456789012345678901"),
+            ("1.2345678901234567890123e22", "1.2345678901234567890123e+22"),
+        ])
     func numbers(input: String, expected: String) throws {
         #expect(try canonical(input) == expected)
     }
@@ -55,10 +58,12 @@ struct CanonicalJSONTests {
         #expect(try canonical(#"{"a":1,"a":2}"#) == #"{"a":2}"#)
     }
 
-    @Test("malformed documents are rejected with a position", arguments: [
-        "", "{", "[1,]", #"{"a":1,}"#, #"{"a" 1}"#, "{,}", "01", "1.", "1e", "-", "tru", "nul", #""abc"#,
-        "\"a\u{1}b\"", #""\x""#, #""\u12G4""#, "[1 2]", "{} {}", "{'a':1}",
-    ])
+    @Test(
+        "malformed documents are rejected with a position",
+        arguments: [
+            "", "{", "[1,]", #"{"a":1,}"#, #"{"a" 1}"#, "{,}", "01", "1.", "1e", "-", "tru", "nul", #""abc"#,
+            "\"a\u{1}b\"", #""\x""#, #""\u12G4""#, "[1 2]", "{} {}", "{'a':1}",
+        ])
     func rejectsMalformed(input: String) {
         #expect(throws: JSONError.self) { try canonical(input) }
     }
@@ -86,7 +91,8 @@ struct CanonicalJSONTests {
 
     @Test("usage is found past nested values, tricky strings and numbers; the rest is only skipped")
     func usageExtraction() {
-        let openAI = #"{"id":"x","choices":[{"message":{"content":"a \"usage\": {\"prompt_tokens\": 99} \\","role":"assistant"}}],"n":-1.5e3,"ok":true,"none":null,"usage":{"prompt_tokens":11,"completion_tokens":7}}"#
+        let openAI =
+            #"{"id":"x","choices":[{"message":{"content":"a \"usage\": {\"prompt_tokens\": 99} \\","role":"assistant"}}],"n":-1.5e3,"ok":true,"none":null,"usage":{"prompt_tokens":11,"completion_tokens":7}}"#
         #expect(usage(openAI) == TokenUsage(promptTokens: 11, completionTokens: 7))
         #expect(usage(#"{"usage":{"input_tokens":5,"output_tokens":9},"type":"message"}"#) == TokenUsage(promptTokens: 5, completionTokens: 9))
         // Anthropic's prompt is input plus cache writes plus cache reads.

@@ -29,9 +29,13 @@ struct CompressionGoldenTests {
 
     @Test("prose whitespace: trailing spaces, blank-line runs and space runs; indentation and fences untouched")
     func whitespace() {
-        let text = "Hello   there,  world.   \n\n\n\nNext line\n    indented   keeps  its  spaces\n```\ncode    stays   \n\n\n```\nSearch  \"exact   phrase\"  now"
+        let text =
+            "Hello   there,  world.   \n\n\n\nNext line\n    indented   keeps  its  spaces\n```\ncode    stays   \n\n\n```\nSearch  \"exact   phrase\"  now"
         let (out, _) = compressor().compress(messages: [message("user", text)])
-        #expect(out[0]["content"] == .string("Hello there, world.\n\nNext line\n    indented keeps its spaces\n```\ncode    stays   \n\n\n```\nSearch \"exact   phrase\" now"))
+        #expect(
+            out[0]["content"]
+                == .string(
+                    "Hello there, world.\n\nNext line\n    indented keeps its spaces\n```\ncode    stays   \n\n\n```\nSearch \"exact   phrase\" now"))
     }
 
     @Test("a repeated block of enough tokens becomes a reference to the earliest copy, which is never changed")
@@ -65,9 +69,11 @@ struct CompressionGoldenTests {
         ]
         let (out, report) = compressor().compress(messages: messages)
         #expect(out[0] == messages[0])
-        #expect(out[2]["content"] == .string(
-            "[Same paragraph as in message 1 above.]\n\n[Same paragraph as in message 1 above.]\n\nQuestion: what do returns need?"
-        ))
+        #expect(
+            out[2]["content"]
+                == .string(
+                    "[Same paragraph as in message 1 above.]\n\n[Same paragraph as in message 1 above.]\n\nQuestion: what do returns need?"
+                ))
         #expect(report.after[2] < report.before[2] / 4)
     }
 
@@ -75,8 +81,9 @@ struct CompressionGoldenTests {
     func system() {
         let text = "Be   brief.\n\n\n\nAlways."
         #expect(compressor().compress(messages: [message("system", text)]).messages[0]["content"] == .string(text))
-        #expect(compressor(CompressionOptions(system: true)).compress(messages: [message("system", text)]).messages[0]["content"]
-            == .string("Be brief.\n\nAlways."))
+        #expect(
+            compressor(CompressionOptions(system: true)).compress(messages: [message("system", text)]).messages[0]["content"]
+                == .string("Be brief.\n\nAlways."))
     }
 
     @Test("off changes nothing")
@@ -97,9 +104,15 @@ struct ConversationGenerator {
     mutating func text() -> String {
         switch rng.next() % 9 {
         case 6: return "Patch:\n```python\n# helper \(rng.next() % 4)\nx = f('#not', \"//no\")  # why\n```\nand\n```js\n/* a */ let y = 2; // b\n```"
-        case 7: return (0..<(3 + Int(rng.next() % 5))).map { _ in "the service answered every request within the agreed latency budget" }.joined(separator: "\n")
-        case 8: return (0..<(100 + Int(rng.next() % 200))).map { "line \($0): worker \($0 % 5) finished a batch in \($0 * 7 % 90) ms" }.joined(separator: "\n")
-        case 0: return "{\n  \"id\": \(rng.next() % 1000),\n  \"name\": \"item  \(rng.next() % 9)\",\n  \"tags\": [\n    \"a\",\n    \"b\"\n  ],\n  \"price\": 1.250\n}"
+        case 7:
+            return (0..<(3 + Int(rng.next() % 5))).map { _ in "the service answered every request within the agreed latency budget" }.joined(
+                separator: "\n")
+        case 8:
+            return (0..<(100 + Int(rng.next() % 200))).map { "line \($0): worker \($0 % 5) finished a batch in \($0 * 7 % 90) ms" }.joined(
+                separator: "\n")
+        case 0:
+            return
+                "{\n  \"id\": \(rng.next() % 1000),\n  \"name\": \"item  \(rng.next() % 9)\",\n  \"tags\": [\n    \"a\",\n    \"b\"\n  ],\n  \"price\": 1.250\n}"
         case 1: return "Some   prose with  spaces.   \n\n\n\nAnother paragraph \(rng.next() % 5).  "
         case 2: return "Look:\n```python\ndef f(x):\n    return  x   * 2   \n\n\n```\nDone   now."
         case 3: return pick(Self.documents)
@@ -118,21 +131,25 @@ struct ConversationGenerator {
         for _ in 0..<(2 + Int(rng.next() % 7)) {
             switch rng.next() % 5 {
             case 0:
-                messages.append(.object([
-                    "role": .string("user"),
-                    "content": .array([
-                        .object(["type": .string("text"), "text": .string(text())]),
-                        .object(["type": .string("image_url"), "image_url": .object(["url": .string("https://example.com/a.png")])]),
-                    ]),
-                ]))
+                messages.append(
+                    .object([
+                        "role": .string("user"),
+                        "content": .array([
+                            .object(["type": .string("text"), "text": .string(text())]),
+                            .object(["type": .string("image_url"), "image_url": .object(["url": .string("https://example.com/a.png")])]),
+                        ]),
+                    ]))
             case 1:
-                messages.append(.object([
-                    "role": .string("assistant"), "content": .null,
-                    "tool_calls": .array([.object([
-                        "id": .string("call_1"), "type": .string("function"),
-                        "function": .object(["name": .string("lookup"), "arguments": .string("{\n  \"q\":  \"x\"\n}")]),
-                    ])]),
-                ]))
+                messages.append(
+                    .object([
+                        "role": .string("assistant"), "content": .null,
+                        "tool_calls": .array([
+                            .object([
+                                "id": .string("call_1"), "type": .string("function"),
+                                "function": .object(["name": .string("lookup"), "arguments": .string("{\n  \"q\":  \"x\"\n}")]),
+                            ])
+                        ]),
+                    ]))
             case 2:
                 messages.append(.object(["role": .string("tool"), "tool_call_id": .string("call_1"), "content": .string(text())]))
             case 3:
@@ -178,7 +195,8 @@ struct CompressionInvariantTests {
             if level == .aggressive, before["role"]?.stringValue == "tool" { #expect(report.after[i] <= 600) }
             // safe never changes a parsed JSON value.
             if level == .safe, let text = before["content"]?.stringValue, let parsed = try? JSONValue.parse(text),
-               let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same") {
+                let rewritten = after["content"]?.stringValue, !rewritten.hasPrefix("[Same")
+            {
                 #expect(try JSONValue.parse(rewritten) == parsed)
             }
         }
@@ -210,15 +228,16 @@ struct AggressiveGoldenTests {
 
                 return total
             """
-        #expect(stripped("python", code) == """
-            #!/usr/bin/env python3
-            def settle(orders):
-                url = "http://example.com/#top"
-                doc = '''a # in a docstring'''
-                total = 0  # type: int
+        #expect(
+            stripped("python", code) == """
+                #!/usr/bin/env python3
+                def settle(orders):
+                    url = "http://example.com/#top"
+                    doc = '''a # in a docstring'''
+                    total = 0  # type: int
 
-                return total
-            """)
+                    return total
+                """)
     }
 
     @Test("JavaScript: line and block comments go; strings, templates and regex literals stay")
@@ -232,12 +251,13 @@ struct AggressiveGoldenTests {
             // eslint-disable-next-line no-console
             console.log(s); /* trailing */
             """
-        #expect(stripped("ts", code) == """
-            const re = /\\/\\//g;
-            const s = "a // b", t = `x ${"//"} y`, u = 'it\\'s // fine';
-            // eslint-disable-next-line no-console
-            console.log(s);
-            """)
+        #expect(
+            stripped("ts", code) == """
+                const re = /\\/\\//g;
+                const s = "a // b", t = `x ${"//"} y`, u = 'it\\'s // fine';
+                // eslint-disable-next-line no-console
+                console.log(s);
+                """)
     }
 
     @Test("Rust and Swift: nested block comments, lifetimes, char literals, raw strings, interpolation")
@@ -249,21 +269,23 @@ struct AggressiveGoldenTests {
                 q
             }
             """
-        #expect(stripped("rust", rust) == """
-            fn f<'a>(x: &'a str) -> char {
-                let q = '"'; let u = r#"http://x "quoted""#;
-                q
-            }
-            """)
+        #expect(
+            stripped("rust", rust) == """
+                fn f<'a>(x: &'a str) -> char {
+                    let q = '"'; let u = r#"http://x "quoted""#;
+                    q
+                }
+                """)
         let swift = """
             /// Doc comment.
             let u = "\\(link("http://x"))" // interpolated
             let r = #"C:\\ // raw"#
             """
-        #expect(stripped("swift", swift) == """
-            let u = "\\(link("http://x"))"
-            let r = #"C:\\ // raw"#
-            """)
+        #expect(
+            stripped("swift", swift) == """
+                let u = "\\(link("http://x"))"
+                let r = #"C:\\ // raw"#
+                """)
     }
 
     @Test("Go, SQL, HTML, CSS: each language's own comments and strings")
@@ -301,12 +323,13 @@ struct AggressiveGoldenTests {
               at a fixed width, continued here
             - a second item
             """
-        #expect(ProseReflow.reflow(wrapped) == """
-            The quarterly report shows that the latency of the checkout service rose sharply after the deploy on the fourth, and that the rollback on the sixth brought it back within the agreed limits for the rest of the month.
+        #expect(
+            ProseReflow.reflow(wrapped) == """
+                The quarterly report shows that the latency of the checkout service rose sharply after the deploy on the fourth, and that the rollback on the sixth brought it back within the agreed limits for the rest of the month.
 
-            - the first item of a list that is long enough to be wrapped by the editor at a fixed width, continued here
-            - a second item
-            """)
+                - the first item of a list that is long enough to be wrapped by the editor at a fixed width, continued here
+                - a second item
+                """)
         // Short lines, `Key: value` lines, headings and hard breaks keep their lines.
         let kept = """
             Roses are red,
@@ -378,7 +401,9 @@ struct AggressiveGoldenTests {
     func levels() {
         let text = "Review:\n```python\n# explain\nx = 1  # one\n```"
         #expect(compressor().compress(messages: [message("user", text)]).messages[0]["content"]?.stringValue == text)
-        #expect(compressor(aggressive).compress(messages: [message("user", text)]).messages[0]["content"]?.stringValue == "Review:\n```python\nx = 1\n```")
+        #expect(
+            compressor(aggressive).compress(messages: [message("user", text)]).messages[0]["content"]?.stringValue == "Review:\n```python\nx = 1\n```"
+        )
         #expect(compressor(aggressive).compress(messages: [message("system", text)]).messages[0]["content"]?.stringValue == text)
     }
 }

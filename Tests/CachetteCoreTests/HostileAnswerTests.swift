@@ -24,7 +24,8 @@ struct HostileAnswerTests {
 
     @Test("a tool call with index -1 or past the bound is not kept", arguments: ["-1", "-9223372036854775808", "99999999999"])
     func negativeToolCallIndex(index: String) {
-        let text = Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"arguments":""}}]}}"#)
+        let text =
+            Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"arguments":""}}]}}"#)
             + Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":\#(index),"function":{"arguments":"x"}}]}}"#)
             + "data: [DONE]\n\n"
         #expect(Self.kept(Self.record(text)) == nil)
@@ -33,22 +34,31 @@ struct HostileAnswerTests {
     @Test("usage past Int64, negative or fractional is clamped and counted")
     func hugeUsage() throws {
         let before = TokenUsage.clamps
-        let usage = try #require(TokenUsage(usage: JSONValue.parse(#"{"prompt_tokens":1180591620717411303424,"completion_tokens":-5,"prompt_tokens_details":{"cached_tokens":2.5}}"#)))
+        let usage = try #require(
+            TokenUsage(
+                usage: JSONValue.parse(
+                    #"{"prompt_tokens":1180591620717411303424,"completion_tokens":-5,"prompt_tokens_details":{"cached_tokens":2.5}}"#)))
         #expect(usage.promptTokens == TokenUsage.maxCount)
         #expect(usage.completionTokens == 0)
         #expect(usage.cachedPromptTokens == 2)
         #expect(TokenUsage.clamps - before >= 3)
-        let max = try #require(TokenUsage(usage: JSONValue.parse(#"{"input_tokens":9223372036854775807,"cache_creation_input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"output_tokens":9223372036854775807}"#)))
+        let max = try #require(
+            TokenUsage(
+                usage: JSONValue.parse(
+                    #"{"input_tokens":9223372036854775807,"cache_creation_input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"output_tokens":9223372036854775807}"#
+                )))
         #expect(max.promptTokens == 3 * TokenUsage.maxCount)
         #expect(max.total > 0)
         // The translation sums Anthropic's counts too.
-        let translated = MessagesAnswerTranslator.usage(try JSONValue.parse(#"{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"output_tokens":1}"#))
+        let translated = MessagesAnswerTranslator.usage(
+            try JSONValue.parse(#"{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"output_tokens":1}"#))
         #expect(translated["total_tokens"]?.intValue == 2 * TokenUsage.maxCount + 1)
     }
 
     @Test("a stream whose usage overflows records, with its usage clamped, but is not kept")
     func streamUsageOverflow() {
-        let text = Self.chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)
+        let text =
+            Self.chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)
             + Self.chunk("", usage: #"{"prompt_tokens":1180591620717411303424,"completion_tokens":9223372036854775807,"total_tokens":-1}"#)
             + "data: [DONE]\n\n"
         let outcome = Self.record(text)
@@ -64,9 +74,11 @@ struct HostileAnswerTests {
         #expect(JSONValue.object(acc)["n"]?.doubleValue ?? 0 > 1e18)
     }
 
-    @Test("a choice without an index, or with a negative one, makes the stream unstorable", arguments: [
-        #"{"delta":{"content":"lost"}}"#, #"{"index":-5,"delta":{"content":"x"}}"#, #"{"index":"0","delta":{}}"#, #"[1]"#,
-    ])
+    @Test(
+        "a choice without an index, or with a negative one, makes the stream unstorable",
+        arguments: [
+            #"{"delta":{"content":"lost"}}"#, #"{"index":-5,"delta":{"content":"x"}}"#, #"{"index":"0","delta":{}}"#, #"[1]"#,
+        ])
     func choiceWithoutIndex(choice: String) {
         let text = Self.chunk(#"{"index":0,"delta":{"content":"kept"}}"#) + Self.chunk(choice) + "data: [DONE]\n\n"
         #expect(Self.kept(Self.record(text)) == nil)
@@ -89,9 +101,10 @@ struct HostileAnswerTests {
 
     @Test("reasoning, refusal, audio and logprobs survive a stored answer served as a stream and read back")
     func synthesizedStreamIsFaithful() throws {
-        let answer = try JSONValue.parse(#"""
-        {"id":"c9","object":"chat.completion","created":5,"model":"o3","choices":[{"index":0,"message":{"role":"assistant","content":"Four.","reasoning_content":"Two plus two is four.","refusal":null,"audio":{"id":"au_1","data":"AAA=","transcript":"Four."},"annotations":[{"type":"url_citation","url_citation":{"url":"https://x"}}]},"logprobs":{"content":[{"token":"Four","logprob":-0.1,"bytes":[70],"top_logprobs":[]},{"token":".","logprob":-0.2,"bytes":[46],"top_logprobs":[]}],"refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
-        """#)
+        let answer = try JSONValue.parse(
+            #"""
+            {"id":"c9","object":"chat.completion","created":5,"model":"o3","choices":[{"index":0,"message":{"role":"assistant","content":"Four.","reasoning_content":"Two plus two is four.","refusal":null,"audio":{"id":"au_1","data":"AAA=","transcript":"Four."},"annotations":[{"type":"url_citation","url_citation":{"url":"https://x"}}]},"logprobs":{"content":[{"token":"Four","logprob":-0.1,"bytes":[70],"top_logprobs":[]},{"token":".","logprob":-0.2,"bytes":[46],"top_logprobs":[]}],"refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
+            """#)
         let sse = OpenAIChunkSynthesizer.sse(OpenAIChunkSynthesizer.chunks(from: answer, includeUsage: true))
         let back = try #require(Self.kept(Self.record(String(decoding: sse, as: UTF8.self))))
         let original = try #require(answer["choices"]?.arrayValue?.first)
@@ -103,21 +116,23 @@ struct HostileAnswerTests {
         #expect(back["usage"] == answer["usage"])
     }
 
-    @Test("answers of the wrong shape are refused for storing", arguments: [
-        (#"{"choices":[[["x"]]]}"#, AnswerShape.completion),
-        (#"{"choices":[{"index":-5,"message":{}}]}"#, .completion),
-        (#"{"choices":[{"index":0,"message":{}}],"usage":{"prompt_tokens":-1}}"#, .completion),
-        (#"{"choices":[{"index":0}],"usage":{"prompt_tokens":1180591620717411303424}}"#, .completion),
-        (#"{"choices":null}"#, .completion),
-        (#"{"choices":[]}"#, .completion),
-        (#"{"choices":[{"message":{}}]}"#, .completion),
-        (#"<html>ok</html>"#, .completion),
-        ("", .completion),
-        (#"{"choices":[{"index":0}]"#, .completion),
-        (#"{"data":[]}"#, .embedding),
-        (#"{"type":"message"}"#, .message),
-        (#"{"type":"error","error":{}}"#, .message),
-    ])
+    @Test(
+        "answers of the wrong shape are refused for storing",
+        arguments: [
+            (#"{"choices":[[["x"]]]}"#, AnswerShape.completion),
+            (#"{"choices":[{"index":-5,"message":{}}]}"#, .completion),
+            (#"{"choices":[{"index":0,"message":{}}],"usage":{"prompt_tokens":-1}}"#, .completion),
+            (#"{"choices":[{"index":0}],"usage":{"prompt_tokens":1180591620717411303424}}"#, .completion),
+            (#"{"choices":null}"#, .completion),
+            (#"{"choices":[]}"#, .completion),
+            (#"{"choices":[{"message":{}}]}"#, .completion),
+            (#"<html>ok</html>"#, .completion),
+            ("", .completion),
+            (#"{"choices":[{"index":0}]"#, .completion),
+            (#"{"data":[]}"#, .embedding),
+            (#"{"type":"message"}"#, .message),
+            (#"{"type":"error","error":{}}"#, .message),
+        ])
     func wrongShapes(body: String, shape: AnswerShape) {
         let bytes = Array(body.utf8)
         #expect(bytes.withUnsafeBytes { shape.problem(in: $0) } != nil)
@@ -126,7 +141,10 @@ struct HostileAnswerTests {
     @Test("well-formed answers pass, a provider's cost in usage included")
     func rightShapes() {
         let cases: [(String, AnswerShape)] = [
-            (#"{"choices":[{"index":0,"message":{"content":"hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0.0012,"prompt_tokens_details":{"cached_tokens":0}}}"#, .completion),
+            (
+                #"{"choices":[{"index":0,"message":{"content":"hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0.0012,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+                .completion
+            ),
             (#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1]}]}"#, .embedding),
             (#"{"type":"message","content":[],"usage":{"input_tokens":1,"output_tokens":0}}"#, .message),
         ]
@@ -184,13 +202,18 @@ struct HostileAnswerTests {
         #expect(throws: InvalidRequest.self) { try RequestKeyer().key(route: "/v1/chat/completions", scope: "", body: Array(wrapped.utf8)) }
     }
 
-    @Test("Anthropic streams: out-of-range block indices and bad usage are not kept", arguments: [
-        #"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#,
-        #"{"type":"content_block_start","index":99999999999999999999,"content_block":{"type":"text","text":""}}"#,
-        #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":-7}}"#,
-    ])
+    @Test(
+        "Anthropic streams: out-of-range block indices and bad usage are not kept",
+        arguments: [
+            #"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#,
+            #"{"type":"content_block_start","index":99999999999999999999,"content_block":{"type":"text","text":""}}"#,
+            #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":-7}}"#,
+        ])
     func anthropicHostile(event: String) {
-        var text = #"event: message_start"# + "\n" + #"data: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}"# + "\n\n"
+        var text =
+            #"event: message_start"# + "\n"
+            + #"data: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}"#
+            + "\n\n"
         text += "event: x\ndata: \(event)\n\n"
         text += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
         #expect(Self.kept(Self.record(text, format: .anthropic)) == nil)

@@ -20,8 +20,11 @@ struct MessageStreamTests {
             return
         }
         #expect(recording.count == 16, "the ping is not recorded")
-        #expect(String(buffer: recording.replay(includeUsage: false)) == sse.replacingOccurrences(of: "event: ping\ndata: {\"type\": \"ping\"}\n\n", with: ""))
-        let expected = try JSONValue.parse("""
+        #expect(
+            String(buffer: recording.replay(includeUsage: false))
+                == sse.replacingOccurrences(of: "event: ping\ndata: {\"type\": \"ping\"}\n\n", with: ""))
+        let expected = try JSONValue.parse(
+            """
             {"id":"msg_01S","type":"message","role":"assistant","content":[
               {"type":"thinking","thinking":"Paris, so get_weather.","signature":"c2ln"},
               {"type":"text","text":"Checking now ✓"},
@@ -33,7 +36,8 @@ struct MessageStreamTests {
         #expect(usage == TokenUsage(promptTokens: 125, completionTokens: 38, cachedPromptTokens: 100))
     }
 
-    @Test("synthesized from a stored message, the events assemble back into that message", arguments: ["stream-tools", "answer-tools", "answer-length"])
+    @Test(
+        "synthesized from a stored message, the events assemble back into that message", arguments: ["stream-tools", "answer-tools", "answer-length"])
     func synthesized(name: String) throws {
         let message: JSONValue
         if name.hasPrefix("stream") {

@@ -87,9 +87,10 @@ enum Generator {
     static func chatRequest(_ rng: inout SplitMix64) -> JSONValue {
         .object([
             "model": .string(["gpt-4o", "gpt-4o-mini", "o3"].randomElement(using: &rng)!),
-            "messages": .array((0..<Int.random(in: 1...4, using: &rng)).map { _ in
-                .object(["role": .string("user"), "content": .string(string(&rng))])
-            }),
+            "messages": .array(
+                (0..<Int.random(in: 1...4, using: &rng)).map { _ in
+                    .object(["role": .string("user"), "content": .string(string(&rng))])
+                }),
             "temperature": .number(["0", "0.2", "1"].randomElement(using: &rng)!),
             "extra": value(&rng),
         ])
@@ -116,14 +117,17 @@ struct RequestKeyerTests {
         }
     }
 
-    static let base = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"top_p":1,"max_tokens":50,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","response_format":{"type":"text"},"seed":1,"n":1,"stop":["\n"]}"#
+    static let base =
+        #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"top_p":1,"max_tokens":50,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","response_format":{"type":"text"},"seed":1,"n":1,"stop":["\n"]}"#
 
-    @Test("property: changing any output-affecting field changes the key", arguments: [
-        "model", "messages", "temperature", "top_p", "max_tokens", "tools", "tool_choice", "response_format", "seed", "n",
-        "stop", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "max_completion_tokens",
-        "reasoning_effort", "parallel_tool_calls", "functions", "function_call", "modalities", "prediction", "audio",
-        "prompt", "input", "dimensions", "encoding_format", "suffix", "best_of", "echo",
-    ])
+    @Test(
+        "property: changing any output-affecting field changes the key",
+        arguments: [
+            "model", "messages", "temperature", "top_p", "max_tokens", "tools", "tool_choice", "response_format", "seed", "n",
+            "stop", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "max_completion_tokens",
+            "reasoning_effort", "parallel_tool_calls", "functions", "function_call", "modalities", "prediction", "audio",
+            "prompt", "input", "dimensions", "encoding_format", "suffix", "best_of", "echo",
+        ])
     func changedFieldChangesKey(field: String) throws {
         // A stable seed: String.hashValue changes from run to run.
         var rng = SplitMix64(state: field.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) })
@@ -181,11 +185,13 @@ struct RequestKeyerTests {
         #expect(try key(#"{"stream":true,"model":"m"}"#).key == key(#"{"model":"m"}"#).key)
     }
 
-    @Test("bad bodies are refused with a code", arguments: [
-        ("", "invalid_json"), ("[1]", "invalid_request_body"), ("\"s\"", "invalid_request_body"), ("{", "invalid_json"),
-        (#"{"messages":[]}"#, "missing_model"), (#"{"model":""}"#, "missing_model"), (#"{"model":null}"#, "missing_model"),
-        (#"{"model":"m"}x"#, "invalid_json"),
-    ])
+    @Test(
+        "bad bodies are refused with a code",
+        arguments: [
+            ("", "invalid_json"), ("[1]", "invalid_request_body"), ("\"s\"", "invalid_request_body"), ("{", "invalid_json"),
+            (#"{"messages":[]}"#, "missing_model"), (#"{"model":""}"#, "missing_model"), (#"{"model":null}"#, "missing_model"),
+            (#"{"model":"m"}x"#, "invalid_json"),
+        ])
     func refusals(body: String, code: String) {
         #expect { try key(body) } throws: { ($0 as? InvalidRequest)?.code == code }
     }

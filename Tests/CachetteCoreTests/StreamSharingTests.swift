@@ -109,9 +109,12 @@ struct StreamBroadcastTests {
 
 @Suite("Stream recorder")
 struct StreamRecorderTests {
-    static let chunk = #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#
-    static let finish = #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#
-    static let usage = #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}"#
+    static let chunk =
+        #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#
+    static let finish =
+        #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#
+    static let usage =
+        #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}"#
 
     func feed(_ text: String, limit: Int = 1 << 20, splitEvery n: Int = 7) -> (StreamRecorder, [StreamRecorder.Event]) {
         var recorder = StreamRecorder(limit: limit)
@@ -138,8 +141,9 @@ struct StreamRecorderTests {
         #expect(answer["choices"]?.arrayValue?.first?["message"]?["content"] == .string("hi"))
         let withoutUsage = String(buffer: recording.replay(includeUsage: false))
         #expect(withoutUsage == "data: \(Self.chunk)\n\ndata: \(Self.finish)\n\ndata: [DONE]\n\n")
-        #expect(String(buffer: recording.replay(includeUsage: true))
-            == text.replacingOccurrences(of: ": ping\n\n", with: ""))
+        #expect(
+            String(buffer: recording.replay(includeUsage: true))
+                == text.replacingOccurrences(of: ": ping\n\n", with: ""))
     }
 
     @Test("no [DONE], an error event, or a read error: a failure, nothing to store")
@@ -218,7 +222,8 @@ struct UsageReportingTests {
     func keyer() throws {
         let keyer = RequestKeyer()
         let plain = try keyer.key(route: "/v1/chat/completions", scope: "", body: Array(#"{"model":"m","stream":true}"#.utf8))
-        let asked = try keyer.key(route: "/v1/chat/completions", scope: "", body: Array(#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#.utf8))
+        let asked = try keyer.key(
+            route: "/v1/chat/completions", scope: "", body: Array(#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#.utf8))
         #expect(!plain.includeUsage)
         #expect(asked.includeUsage)
         #expect(plain.key == asked.key)

@@ -65,10 +65,13 @@ struct StreamAccumulatorTests {
             Self.chunk(#"{"index":0,"delta":{"content":"lo"},"finish_reason":null}"#),
             Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get","arguments":""}}]}}"#),
             Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]}}"#),
-            Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"put","arguments":"{}"}}]}}"#),
+            Self.chunk(
+                #"{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"put","arguments":"{}"}}]}}"#),
             Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\":1}"}}]}}"#),
             Self.chunk(#"{"index":0,"delta":{},"finish_reason":"tool_calls"}"#),
-            try JSONValue.parse(#"{"id":"c1","object":"chat.completion.chunk","created":7,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#),
+            try JSONValue.parse(
+                #"{"id":"c1","object":"chat.completion.chunk","created":7,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#
+            ),
         ]
         for c in chunks { try acc.add(c) }
         let result = acc.result
@@ -105,9 +108,14 @@ struct StreamAccumulatorTests {
     func textCompletion() throws {
         var acc = OpenAIStreamAccumulator()
         for piece in ["Once", " upon", " a time"] {
-            try acc.add(JSONValue.parse(#"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"\#(piece)","logprobs":null,"finish_reason":null}]}"#))
+            try acc.add(
+                JSONValue.parse(
+                    #"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"\#(piece)","logprobs":null,"finish_reason":null}]}"#
+                ))
         }
-        try acc.add(JSONValue.parse(#"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"#))
+        try acc.add(
+            JSONValue.parse(
+                #"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"#))
         let result = acc.result
         #expect(result["object"]?.stringValue == "text_completion")
         #expect(result["choices"]?.arrayValue?.first?["text"]?.stringValue == "Once upon a time")
@@ -117,7 +125,8 @@ struct StreamAccumulatorTests {
     @Test("the SDK's merge rules: index and type replace, numbers add, scalar lists extend, object lists need an index")
     func mergeRules() throws {
         var acc = try #require(JSONValue.parse(#"{"type":"a","index":0,"n":1,"s":"x","tags":["p"],"none":null}"#).members)
-        try DeltaAccumulator.accumulate(&acc, #require(JSONValue.parse(#"{"type":"b","index":3,"n":2,"s":"y","tags":["q"],"none":"now","new":true}"#).members))
+        try DeltaAccumulator.accumulate(
+            &acc, #require(JSONValue.parse(#"{"type":"b","index":3,"n":2,"s":"y","tags":["q"],"none":"now","new":true}"#).members))
         let merged = JSONValue.object(acc)
         #expect(merged.jsonString == #"{"type":"b","index":3,"n":3,"s":"xy","tags":["p","q"],"none":"now","new":true}"#)
         var list = try #require(JSONValue.parse(#"{"l":[{"index":0,"v":"a"}]}"#).members)
@@ -158,12 +167,19 @@ struct ChunkSynthesizerTests {
             var message: [JSONValue.Member] = [.init("role", .string("assistant")), .init("content", .string(randomText(&rng)))]
             let calls = Int.random(in: 0...2, using: &rng)
             if calls > 0 {
-                message.append(.init("tool_calls", .array((0..<calls).map { n in
-                    .object([
-                        "id": .string("call_\(index)_\(n)"), "type": .string("function"),
-                        "function": .object(["name": .string("fn\(n)"), "arguments": .string(#"{"q":"# + JSONValue.string(randomText(&rng, max: 120)).jsonString + "}")]),
-                    ])
-                })))
+                message.append(
+                    .init(
+                        "tool_calls",
+                        .array(
+                            (0..<calls).map { n in
+                                .object([
+                                    "id": .string("call_\(index)_\(n)"), "type": .string("function"),
+                                    "function": .object([
+                                        "name": .string("fn\(n)"),
+                                        "arguments": .string(#"{"q":"# + JSONValue.string(randomText(&rng, max: 120)).jsonString + "}"),
+                                    ]),
+                                ])
+                            })))
             }
             return .object([
                 "index": .int(index), "message": .object(message), "logprobs": .null,
@@ -182,8 +198,10 @@ struct ChunkSynthesizerTests {
         let choices = (answer["choices"]?.arrayValue ?? []).map { choice -> JSONValue in
             let message = choice["message"] ?? .null
             let calls = (message["tool_calls"]?.arrayValue ?? []).map { call -> JSONValue in
-                .object(["id": call["id"] ?? .null, "type": call["type"] ?? .null,
-                         "name": call["function"]?["name"] ?? .null, "arguments": call["function"]?["arguments"] ?? .null])
+                .object([
+                    "id": call["id"] ?? .null, "type": call["type"] ?? .null,
+                    "name": call["function"]?["name"] ?? .null, "arguments": call["function"]?["arguments"] ?? .null,
+                ])
             }
             let content = message["content"]?.stringValue ?? ""
             return .object(["content": .string(content), "calls": .array(calls), "finish": choice["finish_reason"] ?? .null])
@@ -222,7 +240,9 @@ struct ChunkSynthesizerTests {
 
     @Test("text completions synthesise text pieces")
     func textCompletion() throws {
-        let original = try JSONValue.parse(#"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"Once upon a time there was a cache that answered every question twice as fast.","logprobs":null,"finish_reason":"stop"}]}"#)
+        let original = try JSONValue.parse(
+            #"{"id":"t","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"Once upon a time there was a cache that answered every question twice as fast.","logprobs":null,"finish_reason":"stop"}]}"#
+        )
         var acc = OpenAIStreamAccumulator()
         for chunk in OpenAIChunkSynthesizer.chunks(from: original, includeUsage: false) { try acc.add(chunk) }
         #expect(acc.result["choices"]?.arrayValue?.first?["text"] == original["choices"]?.arrayValue?.first?["text"])

@@ -20,7 +20,9 @@ struct TranslationTests {
         try canonical(JSONValue.parse(text))
     }
 
-    @Test("requests: system, roles, multi-part content and images, tools, tool_choice, tool results, stop and sampling", arguments: ["request-full", "request-minimal"])
+    @Test(
+        "requests: system, roles, multi-part content and images, tools, tool_choice, tool results, stop and sampling",
+        arguments: ["request-full", "request-minimal"])
     func request(name: String) throws {
         let translated = try MessagesRequestTranslator.translate(JSONValue.parse(Self.fixture("\(name).openai.json")))
         #expect(try Self.canonical(translated) == Self.canonical(Self.fixture("\(name).anthropic.json")))
@@ -33,10 +35,12 @@ struct TranslationTests {
         #expect(try Self.canonical(completion) == Self.canonical(Self.fixture("\(name).openai.json")))
     }
 
-    @Test("finish reasons", arguments: [
-        ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
-        ("refusal", "content_filter"), ("pause_turn", "stop"), ("model_context_window_exceeded", "length"),
-    ])
+    @Test(
+        "finish reasons",
+        arguments: [
+            ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
+            ("refusal", "content_filter"), ("pause_turn", "stop"), ("model_context_window_exceeded", "length"),
+        ])
     func finishReason(stop: String, finish: String) {
         #expect(MessagesAnswerTranslator.finishReason(.string(stop)) == .string(finish))
     }
@@ -50,7 +54,9 @@ struct TranslationTests {
         }
     }
 
-    @Test("a stream, fed in pieces of every size, becomes OpenAI chunks with tool_calls, the finish chunk, usage and [DONE]", arguments: [1, 7, 64, 100_000])
+    @Test(
+        "a stream, fed in pieces of every size, becomes OpenAI chunks with tool_calls, the finish chunk, usage and [DONE]",
+        arguments: [1, 7, 64, 100_000])
     func stream(pieceSize: Int) throws {
         let input = Array(try Self.fixture("stream-tools.anthropic.sse").utf8)
         var translator = MessagesStreamTranslator(created: 1_700_000_000)
@@ -78,7 +84,8 @@ struct TranslationTests {
     @Test("an error event becomes an OpenAI error event; a cut stream never gets [DONE]")
     func streamError() throws {
         var translator = MessagesStreamTranslator(created: 1)
-        let start = #"event: message_start"# + "\n" + #"data: {"type":"message_start","message":{"id":"m","model":"c","usage":{"input_tokens":1}}}"# + "\n\n"
+        let start =
+            #"event: message_start"# + "\n" + #"data: {"type":"message_start","message":{"id":"m","model":"c","usage":{"input_tokens":1}}}"# + "\n\n"
         let error = #"event: error"# + "\n" + #"data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"# + "\n\n"
         let out = String(buffer: translator.feed(ByteBuffer(string: start + error)))
         #expect(out.hasSuffix(#"data: {"error":{"message":"Overloaded","type":"overloaded_error","param":null,"code":"overloaded_error"}}"# + "\n\n"))
@@ -97,21 +104,25 @@ struct TranslationTests {
 
     @Test("an Anthropic error body becomes OpenAI's error shape")
     func errorBody() throws {
-        let error = try #require(MessagesAnswerTranslator.error(JSONValue.parse(
-            #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: must be at most 8192"}}"#
-        )))
+        let error = try #require(
+            MessagesAnswerTranslator.error(
+                JSONValue.parse(
+                    #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: must be at most 8192"}}"#
+                )))
         #expect(error["error"]?["message"]?.stringValue == "max_tokens: must be at most 8192")
         #expect(error["error"]?["type"]?.stringValue == "invalid_request_error")
         #expect(try MessagesAnswerTranslator.error(JSONValue.parse(#"{"ok":true}"#)) == nil)
     }
 
-    @Test("what cannot be translated is refused, naming it", arguments: [
-        (#""n":2"#, "n"), (#""logprobs":true"#, "logprobs"), (#""top_logprobs":3"#, "top_logprobs"),
-        (#""temperature":1.5"#, "temperature"), (#""frequency_penalty":0.5"#, "frequency_penalty"),
-        (#""response_format":{"type":"json_object"}"#, "response_format"), (#""seed":7"#, "seed"),
-        (#""logit_bias":{"1":2}"#, "logit_bias"), (#""tools":[{"type":"custom","custom":{"name":"x"}}]"#, "tools[0].type"),
-        (#""tool_choice":"sometimes""#, "tool_choice"), (#""audio":{"voice":"alloy"}"#, "audio"),
-    ])
+    @Test(
+        "what cannot be translated is refused, naming it",
+        arguments: [
+            (#""n":2"#, "n"), (#""logprobs":true"#, "logprobs"), (#""top_logprobs":3"#, "top_logprobs"),
+            (#""temperature":1.5"#, "temperature"), (#""frequency_penalty":0.5"#, "frequency_penalty"),
+            (#""response_format":{"type":"json_object"}"#, "response_format"), (#""seed":7"#, "seed"),
+            (#""logit_bias":{"1":2}"#, "logit_bias"), (#""tools":[{"type":"custom","custom":{"name":"x"}}]"#, "tools[0].type"),
+            (#""tool_choice":"sometimes""#, "tool_choice"), (#""audio":{"voice":"alloy"}"#, "audio"),
+        ])
     func untranslatable(field: String, param: String) throws {
         let request = try JSONValue.parse(#"{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"Hi"}],\#(field)}"#)
         #expect {
@@ -122,14 +133,21 @@ struct TranslationTests {
         }
     }
 
-    @Test("messages that cannot be translated are refused, naming the part", arguments: [
-        (#"{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAA","format":"wav"}}]}"#, "messages[0].content[0].type"),
-        (#"{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}"#, "messages[0].content[0].type"),
-        (#"{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"not json"}}]}"#,
-         "messages[0].tool_calls[0].function.arguments"),
-        (#"{"role":"tool","content":"x"}"#, "messages[0].tool_call_id"),
-        (#"{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,notbase64"}}]}"#, "messages[0].content[0].image_url.url"),
-    ])
+    @Test(
+        "messages that cannot be translated are refused, naming the part",
+        arguments: [
+            (#"{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAA","format":"wav"}}]}"#, "messages[0].content[0].type"),
+            (#"{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}"#, "messages[0].content[0].type"),
+            (
+                #"{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"not json"}}]}"#,
+                "messages[0].tool_calls[0].function.arguments"
+            ),
+            (#"{"role":"tool","content":"x"}"#, "messages[0].tool_call_id"),
+            (
+                #"{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,notbase64"}}]}"#,
+                "messages[0].content[0].image_url.url"
+            ),
+        ])
     func badMessages(message: String, param: String) throws {
         let request = try JSONValue.parse(#"{"model":"claude-sonnet-4-6","messages":[\#(message)]}"#)
         #expect {

@@ -37,7 +37,11 @@ struct StatsSavingsTests {
     @Test("an answer without usage has its tokens counted, stored, and marked")
     func countedWhenMissing() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(body: #"{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hello world"},"finish_reason":"stop"}]}"#))
+        upstream.reply(
+            .init(
+                body:
+                    #"{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hello world"},"finish_reason":"stop"}]}"#
+            ))
         try await Harness.run(upstream: upstream) { h in
             expectCache(try await h.post(), "MISS")
             expectCache(try await h.post(), "HIT")
@@ -57,7 +61,9 @@ struct PricingConfigTests {
         let file = try ConfigLoader.priceFile(ConfigTests.repoRoot.appendingPathComponent("config/pricing.yaml").path, key: "pricing.file")
         #expect(file == CachetteConfig.shippedPrices)
         let table = PriceTable(file)
-        for model in ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "o3", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-pro", "gemini-2.5-flash"] {
+        for model in [
+            "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "o3", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-pro", "gemini-2.5-flash",
+        ] {
             #expect(table.price(for: model) != nil, "\(model)")
         }
         #expect(table.price(for: "gpt-4o-mini")?.input == 0.15)
@@ -66,13 +72,14 @@ struct PricingConfigTests {
     @Test("pricing.models overrides single entries; pricing.file replaces the table; bad prices name their key")
     func overrides() throws {
         var config = CachetteConfig()
-        try ConfigLoader.apply(yaml: """
-            pricing:
-              models:
-                "gpt-4o*": {input: 1, output: 2}
-                my-model: {input: 0.5, output: 0.5, cached_input: 0.1}
-            ledger: {retention: 7d}
-            """, to: &config)
+        try ConfigLoader.apply(
+            yaml: """
+                pricing:
+                  models:
+                    "gpt-4o*": {input: 1, output: 2}
+                    my-model: {input: 0.5, output: 0.5, cached_input: 0.1}
+                ledger: {retention: 7d}
+                """, to: &config)
         #expect(config.accounting.prices.price(for: "gpt-4o")?.input == 1)
         #expect(config.accounting.prices.price(for: "my-model")?.cachedInput == 0.1)
         #expect(config.accounting.prices.price(for: "claude-sonnet-4") != nil, "the rest of the shipped table stays")

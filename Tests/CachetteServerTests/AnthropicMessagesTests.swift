@@ -26,7 +26,8 @@ struct AnthropicMessagesTests {
             #expect(h.upstream.lastHeaders[HTTPField.Name("x-api-key")!] == "sk-ant-test")
             #expect(h.upstream.lastHeaders[HTTPField.Name("anthropic-version")!] == "2023-06-01")
             // Whitespace and key order do not change the key.
-            let reordered = #"{"messages":[{"content":"Say hello","role":"user"}], "max_tokens":64, "model":"claude-sonnet-4-6","system":"Be brief."}"#
+            let reordered =
+                #"{"messages":[{"content":"Say hello","role":"user"}], "max_tokens":64, "model":"claude-sonnet-4-6","system":"Be brief."}"#
             let hit = try await h.post("/v1/messages", reordered, headers: Self.headers)
             expectCache(hit, "HIT")
             #expect(hit.text == miss.text)
@@ -73,8 +74,9 @@ struct AnthropicMessagesTests {
             #expect(!h.upstream.lastBody.contains("stream_options"), "Anthropic is not asked for OpenAI's usage option")
             let hit = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
             #expect(hit.xCache == "HIT")
-            #expect(hit.text == miss.text.replacingOccurrences(of: "event: ping\ndata: {\"type\":\"ping\"}\n\n", with: ""),
-                    "the replay is the recording: every event but the keep-alive ping, byte for byte")
+            #expect(
+                hit.text == miss.text.replacingOccurrences(of: "event: ping\ndata: {\"type\":\"ping\"}\n\n", with: ""),
+                "the replay is the recording: every event but the keep-alive ping, byte for byte")
             #expect(upstream.calls(to: "/v1/messages") == 1)
 
             let whole = try await h.post("/v1/messages", Self.body, headers: Self.headers)
@@ -98,9 +100,10 @@ struct AnthropicMessagesTests {
             expectCache(try await h.post("/v1/messages", Self.body, headers: Self.headers), "MISS")
             let streamed = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
             #expect(streamed.xCache == "HIT")
-            #expect(streamed.events.map { $0.name ?? "" } == [
-                "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
-            ])
+            #expect(
+                streamed.events.map { $0.name ?? "" } == [
+                    "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
+                ])
             #expect(streamed.text.contains(#""text":"answer number 1""#))
 
             upstream.reply(.init(stream: FakeUpstream.anthropicToolStream(hold: true)))
@@ -132,8 +135,10 @@ struct AnthropicMessagesTests {
             #expect(try JSONValue.parse(last.data)["error"]?["type"]?.stringValue == "api_error")
             #expect(cut.events.filter { $0.name == "error" }.count == 1)
 
-            upstream.reply(.init(stream: Array(FakeUpstream.anthropicToolStream().prefix(3))
-                + [.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]))
+            upstream.reply(
+                .init(
+                    stream: Array(FakeUpstream.anthropicToolStream().prefix(3))
+                        + [.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]))
             let refused = try await h.stream(Self.streamBody, path: "/v1/messages", headers: Self.streamHeaders)
             #expect(refused.events.filter { $0.name == "error" }.count == 1, "the upstream's own error event, not a second one")
             #expect(refused.text.contains("overloaded_error"))

@@ -11,15 +11,17 @@ struct BadInputTests {
         try #require(JSONValue.parse(response.body.readableBytesView)["error"])
     }
 
-    @Test("bodies that are not JSON, not an object or lack a model are 400s", arguments: [
-        ("not json at all", "invalid_json"),
-        (#"{"model":"gpt-4o","messages":[}"#, "invalid_json"),
-        (#"["model","gpt-4o"]"#, "invalid_request_body"),
-        ("", "invalid_json"),
-        (#"{"messages":[{"role":"user","content":"hi"}]}"#, "missing_model"),
-        (#"{"model":42,"messages":[]}"#, "missing_model"),
-        (#"{"model":"gpt-4o"} trailing"#, "invalid_json"),
-    ])
+    @Test(
+        "bodies that are not JSON, not an object or lack a model are 400s",
+        arguments: [
+            ("not json at all", "invalid_json"),
+            (#"{"model":"gpt-4o","messages":[}"#, "invalid_json"),
+            (#"["model","gpt-4o"]"#, "invalid_request_body"),
+            ("", "invalid_json"),
+            (#"{"messages":[{"role":"user","content":"hi"}]}"#, "missing_model"),
+            (#"{"model":42,"messages":[]}"#, "missing_model"),
+            (#"{"model":"gpt-4o"} trailing"#, "invalid_json"),
+        ])
     func badBodies(body: String, code: String) async throws {
         try await Harness.run { h in
             let response = try await h.post("/v1/chat/completions", body)
@@ -43,7 +45,8 @@ struct BadInputTests {
             #expect(try Self.error(response)["code"]?.stringValue == "request_too_large")
             // Chunked, with no Content-Length to refuse it early: caught while reading.
             let chunks = [ByteBuffer(string: String(big.prefix(600))), ByteBuffer(string: String(big.dropFirst(600)))]
-            let chunked = try await HTTPClient.shared.execute(h.clientRequest("/v1/chat/completions", .stream(chunks.async, length: .unknown)), timeout: .seconds(10))
+            let chunked = try await HTTPClient.shared.execute(
+                h.clientRequest("/v1/chat/completions", .stream(chunks.async, length: .unknown)), timeout: .seconds(10))
             #expect(chunked.status.code == 413)
             let chunkedBody = try await chunked.body.collect(upTo: 1 << 16)
             #expect(try JSONValue.parse(chunkedBody.readableBytesView)["error"]?["code"]?.stringValue == "request_too_large")

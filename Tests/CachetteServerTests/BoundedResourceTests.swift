@@ -8,9 +8,11 @@ import Testing
 
 @Suite("Bounded resources")
 struct BoundedResourceTests {
-    @Test("a model name over 256 bytes or with control characters is a 400 invalid_model", arguments: [
-        String(repeating: "m", count: 1 << 20), "gpt-4o\\u0000", "gpt\\n4o", String(repeating: "m", count: 257),
-    ])
+    @Test(
+        "a model name over 256 bytes or with control characters is a 400 invalid_model",
+        arguments: [
+            String(repeating: "m", count: 1 << 20), "gpt-4o\\u0000", "gpt\\n4o", String(repeating: "m", count: 257),
+        ])
     func badModelNames(model: String) async throws {
         try await Harness.run { h in
             let response = try await h.post("/v1/chat/completions", #"{"model":"\#(model)","messages":[]}"#)
@@ -40,7 +42,9 @@ struct BoundedResourceTests {
             let declared = try await h.post("/v1/files", big, headers: [.contentType: "multipart/form-data; boundary=b"])
             #expect(declared.status == .contentTooLarge && declared.text.contains("server.max_passthrough_bytes"))
             #expect(h.upstream.calls(to: "/v1/files") == 0)
-            var request = h.clientRequest("/v1/files", .stream([ByteBuffer(string: String(big.prefix(3000))), ByteBuffer(string: String(big.dropFirst(3000)))].async, length: .unknown))
+            var request = h.clientRequest(
+                "/v1/files",
+                .stream([ByteBuffer(string: String(big.prefix(3000))), ByteBuffer(string: String(big.dropFirst(3000)))].async, length: .unknown))
             request.headers.replaceOrAdd(name: "content-type", value: "multipart/form-data; boundary=b")
             let chunked = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(chunked.status.code >= 400)
@@ -62,7 +66,9 @@ struct BoundedResourceTests {
             // Two connections certainly open: the test client's (a request made it), and a
             // stream the fake upstream holds after its first event.
             #expect(try await h.post().status == .ok)
-            var holding = h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","messages":[{"role":"user","content":"hold"}],"stream":true}"#)))
+            var holding = h.clientRequest(
+                "/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","messages":[{"role":"user","content":"hold"}],"stream":true}"#))
+            )
             holding.headers.add(name: "connection", value: "close")
             let held = try await HTTPClient.shared.execute(holding, timeout: .seconds(30))
             var events = held.body.makeAsyncIterator()

@@ -22,7 +22,8 @@ struct BrowserGuardTests {
     func crossSitePost() async throws {
         try await Harness.run { h in
             for contentType in ["text/plain", "application/json"] {
-                let answer = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: https://evil.example", "Content-Type: \(contentType)"])
+                let answer = try await Self.raw(
+                    h, host: "127.0.0.1:\(h.port)", headers: ["Origin: https://evil.example", "Content-Type: \(contentType)"])
                 #expect(answer.hasPrefix("HTTP/1.1 403"))
                 #expect(answer.contains(#""code":"origin_not_allowed""#) && answer.contains("server.allowed_origins"))
                 #expect(!answer.lowercased().contains("access-control-allow-origin"))
@@ -59,23 +60,28 @@ struct BrowserGuardTests {
         try await Harness.run(configure: { $0.server.allowedOrigins = ["https://app.example"] }) { h in
             h.upstream.reply(.init(headers: ["Access-Control-Allow-Origin": "*"]))
             let preflight = ["Access-Control-Request-Method: POST", "Access-Control-Request-Headers: authorization, content-type"]
-            let evil = try await Self.raw(h, host: "127.0.0.1:\(h.port)", method: "OPTIONS", headers: ["Origin: https://evil.example"] + preflight, body: "")
+            let evil = try await Self.raw(
+                h, host: "127.0.0.1:\(h.port)", method: "OPTIONS", headers: ["Origin: https://evil.example"] + preflight, body: "")
             #expect(evil.hasPrefix("HTTP/1.1 403") && !evil.lowercased().contains("access-control-allow"))
-            let allowed = try await Self.raw(h, host: "127.0.0.1:\(h.port)", method: "OPTIONS", headers: ["Origin: https://app.example"] + preflight, body: "")
+            let allowed = try await Self.raw(
+                h, host: "127.0.0.1:\(h.port)", method: "OPTIONS", headers: ["Origin: https://app.example"] + preflight, body: "")
             #expect(allowed.hasPrefix("HTTP/1.1 204"))
             #expect(allowed.lowercased().contains("access-control-allow-origin: https://app.example"))
             #expect(allowed.lowercased().contains("access-control-allow-headers: authorization, content-type"))
             #expect(h.upstream.calls == 0, "no OPTIONS reaches the upstream")
 
             // The allowed origin's real request gets its grant; the upstream's own CORS header is not passed on.
-            let answer = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: https://app.example", "Content-Type: application/json"])
+            let answer = try await Self.raw(
+                h, host: "127.0.0.1:\(h.port)", headers: ["Origin: https://app.example", "Content-Type: application/json"])
             #expect(answer.hasPrefix("HTTP/1.1 200"))
             #expect(answer.lowercased().contains("access-control-allow-origin: https://app.example"))
             #expect(!answer.contains("Access-Control-Allow-Origin: *") && !answer.contains("access-control-allow-origin: *"))
             // The sidecar's own origin (a page it serves) is allowed through the Host it was reached by.
-            let own = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://127.0.0.1:\(h.port)", "Content-Type: application/json"])
+            let own = try await Self.raw(
+                h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://127.0.0.1:\(h.port)", "Content-Type: application/json"])
             #expect(own.hasPrefix("HTTP/1.1 200"))
-            let otherName = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://localhost:\(h.port)", "Content-Type: application/json"])
+            let otherName = try await Self.raw(
+                h, host: "127.0.0.1:\(h.port)", headers: ["Origin: http://localhost:\(h.port)", "Content-Type: application/json"])
             #expect(otherName.hasPrefix("HTTP/1.1 200"), "localhost and 127.0.0.1 are both the sidecar's own")
             for foreign in ["http://localhost:1", "https://127.0.0.1:\(h.port)", "http://127.0.0.1.evil.example:\(h.port)"] {
                 let refused = try await Self.raw(h, host: "127.0.0.1:\(h.port)", headers: ["Origin: \(foreign)", "Content-Type: application/json"])

@@ -175,7 +175,9 @@ struct CLITests {
             #expect(result.stdout.range(of: #"tokens served from cache\s+18"#, options: .regularExpression) != nil)
             // Savings per model: gpt-4o, 2 requests, 1 hit, 11 in, 7 out, 18 saved.
             #expect(result.stdout.contains("savings (all time)"))
-            #expect(result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.0000975\s+\$0\.0000975"#, options: .regularExpression) != nil, "\(result.stdout)")
+            #expect(
+                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.0000975\s+\$0\.0000975"#, options: .regularExpression) != nil,
+                "\(result.stdout)")
             let hour = try await CLI.run(["stats", "--url", url, "--window", "1h"])
             #expect(hour.stdout.contains("savings (last 1h)"))
             let badWindow = try await CLI.run(["stats", "--url", url, "--window", "2h"])

@@ -34,15 +34,22 @@ struct CachePathTests {
     @Test("key order and whitespace do not change the key; a changed parameter does")
     func canonicalKeyOverHTTP() async throws {
         try await Harness.run { h in
-            let a = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2}"#)
-            let b = try await h.post("/v1/chat/completions", "{ \"temperature\" : 0.20,\n \"messages\": [ {\"content\":\"Say hello\", \"role\":\"user\"} ],\t\"model\":\"gpt-4o\" }")
+            let a = try await h.post(
+                "/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2}"#)
+            let b = try await h.post(
+                "/v1/chat/completions",
+                "{ \"temperature\" : 0.20,\n \"messages\": [ {\"content\":\"Say hello\", \"role\":\"user\"} ],\t\"model\":\"gpt-4o\" }")
             #expect(b.xCache == "HIT")
             #expect(a.cacheKey == b.cacheKey)
-            let c = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.3}"#)
+            let c = try await h.post(
+                "/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.3}"#)
             #expect(c.xCache == "MISS")
             #expect(c.cacheKey != a.cacheKey)
             // Delivery options are not part of the key.
-            let d = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2,"user":"u-42","metadata":{"x":"y"},"store":false}"#)
+            let d = try await h.post(
+                "/v1/chat/completions",
+                #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2,"user":"u-42","metadata":{"x":"y"},"store":false}"#
+            )
             #expect(d.xCache == "HIT")
             #expect(h.upstream.calls == 2)
         }
@@ -87,7 +94,8 @@ struct CachePathTests {
     func promptKeyFields() async throws {
         try await Harness.run(configure: { $0.cache.keyFields = .prompt }) { h in
             _ = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":0}"#)
-            let other = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":1,"seed":4}"#)
+            let other = try await h.post(
+                "/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":1,"seed":4}"#)
             #expect(other.xCache == "HIT")
             let otherModel = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#)
             #expect(otherModel.xCache == "MISS")

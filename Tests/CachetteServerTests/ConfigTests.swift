@@ -55,7 +55,8 @@ struct ConfigTests {
 
     @Test("the hardening settings: hosts, origins, timeouts, limits, credential headers, max models")
     func hardeningSettings() throws {
-        let config = try load("""
+        let config = try load(
+            """
             server: {allowed_hosts: [cachette], allowed_origins: ["https://app.example"], read_timeout: 5s, idle_timeout: 1m, max_connections: 10, max_passthrough_bytes: 1GiB}
             cache: {credential_headers: [X-Portkey-Api-Key]}
             accounting: {max_models: 7}
@@ -79,18 +80,22 @@ struct ConfigTests {
             """
         let fromFile = try load(yaml)
         #expect(fromFile.server.host == "0.0.0.0" && fromFile.server.port == 9000)
-        let env = ["CACHETTE_HOST": "127.0.0.2", "CACHETTE_PORT": "9001", "CACHETTE_UPSTREAM": "http://env.example/v1", "CACHETTE_DB": "/tmp/env.sqlite"]
+        let env = [
+            "CACHETTE_HOST": "127.0.0.2", "CACHETTE_PORT": "9001", "CACHETTE_UPSTREAM": "http://env.example/v1", "CACHETTE_DB": "/tmp/env.sqlite",
+        ]
         let fromEnv = try load(yaml, env: env)
         #expect(fromEnv.server.host == "127.0.0.2" && fromEnv.server.port == 9001)
         #expect(fromEnv.upstream.baseURL == "http://env.example/v1" && fromEnv.cache.path == "/tmp/env.sqlite")
-        let fromFlags = try load(yaml, env: env, overrides: .init(host: "127.0.0.3", port: 9002, upstream: "http://flag.example/v1", database: "/tmp/flag.sqlite"))
+        let fromFlags = try load(
+            yaml, env: env, overrides: .init(host: "127.0.0.3", port: 9002, upstream: "http://flag.example/v1", database: "/tmp/flag.sqlite"))
         #expect(fromFlags.server.host == "127.0.0.3" && fromFlags.server.port == 9002)
         #expect(fromFlags.upstream.baseURL == "http://flag.example/v1" && fromFlags.cache.path == "/tmp/flag.sqlite")
     }
 
     @Test("values in every accepted spelling")
     func values() throws {
-        let c = try load("""
+        let c = try load(
+            """
             server: {max_body_bytes: 512KiB}
             upstream: {timeout: 1500ms, idle_timeout: 2m, connect_timeout: 3, api_key: "env:TEST_KEY"}
             cache: {ttl: 7d, max_bytes: 2GB, memory_bytes: 0, scope: shared, key_fields: prompt, enabled: false}
@@ -107,31 +112,33 @@ struct ConfigTests {
         #expect(try load("").server.port == 8766)
     }
 
-    @Test("a bad setting names its key and the problem", arguments: [
-        ("cache:\n  tll: 1h", "cache.tll", "unknown setting"),
-        ("cache:\n  ttl: soon", "cache.ttl", "duration"),
-        ("cache:\n  ttl: 0", "cache.ttl", "greater than zero"),
-        ("cache:\n  max_bytes: lots", "cache.max_bytes", "size"),
-        ("cache:\n  scope: everyone", "cache.scope", "credential, shared"),
-        ("cache:\n  key_fields: some", "cache.key_fields", "all, prompt"),
-        ("cache:\n  enabled: maybe", "cache.enabled", "true or false"),
-        ("cache:\n  compression_level: 40", "cache.compression_level", "between 1 and 19"),
-        ("server:\n  port: 70000", "server.port", "port number"),
-        ("server:\n  port: [1]", "server.port", "single value"),
-        ("upstream:\n  base_url: ftp://x/v1", "upstream.base_url", "http"),
-        ("upstream:\n  api_key: env:CACHETTE_TEST_UNSET", "upstream.api_key", "CACHETTE_TEST_UNSET is not set"),
-        ("upstream:\n  max_connections: -1", "upstream.max_connections", "positive"),
-        ("logging:\n  level: loud", "logging.level", "expected one of"),
-        ("stream:\n  finish_on_disconnect: later", "stream.finish_on_disconnect", "true or false"),
-        ("stream:\n  max_buffered_bytes: 1KiB", "stream.max_buffered_bytes", "at least 64KiB"),
-        ("stream:\n  buffer: 1MiB", "stream.buffer", "unknown setting"),
-        ("compression:\n  level: max", "compression.level", "off, safe, aggressive"),
-        ("compression:\n  dedup_min_tokens: 0", "compression.dedup_min_tokens", "positive"),
-        ("compression:\n  max_tool_output_tokens: 100", "compression.max_tool_output_tokens", "at least 256"),
-        ("database: x", "database", "unknown section"),
-        ("server: [1, 2]", "server", "mapping"),
-        ("server: {host: [", "(file)", "not valid YAML"),
-    ])
+    @Test(
+        "a bad setting names its key and the problem",
+        arguments: [
+            ("cache:\n  tll: 1h", "cache.tll", "unknown setting"),
+            ("cache:\n  ttl: soon", "cache.ttl", "duration"),
+            ("cache:\n  ttl: 0", "cache.ttl", "greater than zero"),
+            ("cache:\n  max_bytes: lots", "cache.max_bytes", "size"),
+            ("cache:\n  scope: everyone", "cache.scope", "credential, shared"),
+            ("cache:\n  key_fields: some", "cache.key_fields", "all, prompt"),
+            ("cache:\n  enabled: maybe", "cache.enabled", "true or false"),
+            ("cache:\n  compression_level: 40", "cache.compression_level", "between 1 and 19"),
+            ("server:\n  port: 70000", "server.port", "port number"),
+            ("server:\n  port: [1]", "server.port", "single value"),
+            ("upstream:\n  base_url: ftp://x/v1", "upstream.base_url", "http"),
+            ("upstream:\n  api_key: env:CACHETTE_TEST_UNSET", "upstream.api_key", "CACHETTE_TEST_UNSET is not set"),
+            ("upstream:\n  max_connections: -1", "upstream.max_connections", "positive"),
+            ("logging:\n  level: loud", "logging.level", "expected one of"),
+            ("stream:\n  finish_on_disconnect: later", "stream.finish_on_disconnect", "true or false"),
+            ("stream:\n  max_buffered_bytes: 1KiB", "stream.max_buffered_bytes", "at least 64KiB"),
+            ("stream:\n  buffer: 1MiB", "stream.buffer", "unknown setting"),
+            ("compression:\n  level: max", "compression.level", "off, safe, aggressive"),
+            ("compression:\n  dedup_min_tokens: 0", "compression.dedup_min_tokens", "positive"),
+            ("compression:\n  max_tool_output_tokens: 100", "compression.max_tool_output_tokens", "at least 256"),
+            ("database: x", "database", "unknown section"),
+            ("server: [1, 2]", "server", "mapping"),
+            ("server: {host: [", "(file)", "not valid YAML"),
+        ])
     func badSettings(yaml: String, key: String, problem: String) {
         #expect {
             try load(yaml)
@@ -146,12 +153,17 @@ struct ConfigTests {
         #expect { try load("", env: ["CACHETTE_PORT": "eighty"]) } throws: { ($0 as? ConfigError)?.key == "CACHETTE_PORT" }
     }
 
-    @Test("durations and sizes", arguments: [("90", 90.0), ("90s", 90), ("500ms", 0.5), ("15m", 900), ("24h", 86400), ("1.5h", 5400), ("7d", 604800)])
+    @Test(
+        "durations and sizes", arguments: [("90", 90.0), ("90s", 90), ("500ms", 0.5), ("15m", 900), ("24h", 86400), ("1.5h", 5400), ("7d", 604800)])
     func durations(text: String, seconds: Double) {
         #expect(ConfigValues.duration(text)?.seconds == seconds)
     }
 
-    @Test("sizes", arguments: [("1024", 1024), ("1KiB", 1024), ("10MiB", 10 << 20), ("1GiB", 1 << 30), ("2GB", 2_000_000_000), ("5 MB", 5_000_000), ("64K", 65536)])
+    @Test(
+        "sizes",
+        arguments: [
+            ("1024", 1024), ("1KiB", 1024), ("10MiB", 10 << 20), ("1GiB", 1 << 30), ("2GB", 2_000_000_000), ("5 MB", 5_000_000), ("64K", 65536),
+        ])
     func sizes(text: String, bytes: Int) {
         #expect(ConfigValues.byteSize(text) == bytes)
     }

@@ -9,18 +9,22 @@ import Testing
 /// Different credentials never share entries, wherever the request carries them.
 @Suite("Credential scope fails closed")
 struct CredentialScopeTests {
-    static func post(_ h: Harness, path: String = "/v1/chat/completions", _ headers: HTTPFields, body: String = Harness.chatBody) async throws -> TestResponse {
+    static func post(_ h: Harness, path: String = "/v1/chat/completions", _ headers: HTTPFields, body: String = Harness.chatBody) async throws
+        -> TestResponse
+    {
         var headers = headers
         headers[.contentType] = "application/json"
         return try await h.client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
-    @Test("keys in the query string, x-goog-api-key or a configured header are part of the scope", arguments: [
-        ("/v1/chat/completions?key=AIza-secret", "", ""),
-        ("/v1/chat/completions", "x-goog-api-key", "AIza-secret"),
-        ("/v1/chat/completions", "x-portkey-api-key", "pk-secret"),
-        ("/v1/chat/completions", "authorization", "Bearer sk-secret"),
-    ])
+    @Test(
+        "keys in the query string, x-goog-api-key or a configured header are part of the scope",
+        arguments: [
+            ("/v1/chat/completions?key=AIza-secret", "", ""),
+            ("/v1/chat/completions", "x-goog-api-key", "AIza-secret"),
+            ("/v1/chat/completions", "x-portkey-api-key", "pk-secret"),
+            ("/v1/chat/completions", "authorization", "Bearer sk-secret"),
+        ])
     func credentialPlaces(path: String, header: String, value: String) async throws {
         var headers = HTTPFields()
         if !header.isEmpty { headers[HTTPField.Name(header)!] = value }
@@ -40,7 +44,9 @@ struct CredentialScopeTests {
         try await Harness.run { h in
             let base: HTTPFields = [.authorization: "Bearer sk-a"]
             expectCache(try await Self.post(h, base), "MISS")
-            for (name, value) in [("openai-organization", "org-1"), ("openai-project", "proj-1"), ("anthropic-beta", "x-1"), ("anthropic-version", "2023-01-01")] {
+            for (name, value) in [
+                ("openai-organization", "org-1"), ("openai-project", "proj-1"), ("anthropic-beta", "x-1"), ("anthropic-version", "2023-01-01"),
+            ] {
                 var headers = base
                 headers[HTTPField.Name(name)!] = value
                 expectCache(try await Self.post(h, headers), "MISS")
@@ -86,7 +92,8 @@ struct KeyRoutingTests {
                 ]
             }) { h in
                 // curl -d sends a form content type; the body is still JSON naming an OpenAI model.
-                let form = try await h.post("/v1/files", #"{"model":"gpt-4o","purpose":"batch"}"#, headers: [.contentType: "application/x-www-form-urlencoded"])
+                let form = try await h.post(
+                    "/v1/files", #"{"model":"gpt-4o","purpose":"batch"}"#, headers: [.contentType: "application/x-www-form-urlencoded"])
                 #expect(form.status == .ok)
                 #expect(h.upstream.calls(to: "/v1/files") == 1 && anthropic.calls == 0)
                 #expect(h.upstream.lastHeaders[.authorization] == "Bearer sk-test-one")

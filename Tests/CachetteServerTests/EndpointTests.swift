@@ -87,9 +87,10 @@ struct TokenCountEndpointTests {
         try await Harness.run { h in
             let text = try JSONValue.parse(try await h.post("/v1/tokens/count", #"{"model":"gpt-4o","text":"hello world"}"#).body.readableBytesView)
             #expect(text == .object(["tokens": .int(2), "encoding": .string("o200k_base"), "estimated": .bool(false)]))
-            let chat = try JSONValue.parse(try await h.post(
-                "/v1/tokens/count", #"{"model":"gpt-4","messages":[{"role":"user","content":"hello world"}]}"#
-            ).body.readableBytesView)
+            let chat = try JSONValue.parse(
+                try await h.post(
+                    "/v1/tokens/count", #"{"model":"gpt-4","messages":[{"role":"user","content":"hello world"}]}"#
+                ).body.readableBytesView)
             #expect(chat["tokens"]?.intValue == 3 + 3 + 1 + 2)
             #expect(chat["encoding"]?.stringValue == "cl100k_base")
             let unknown = try JSONValue.parse(try await h.post("/v1/tokens/count", #"{"model":"mistral-large","text":"hi"}"#).body.readableBytesView)

@@ -113,7 +113,8 @@ struct ForwardingTests {
     @Test("a stream is relayed event by event as it arrives, not buffered")
     func streamIsRelayedLive() async throws {
         try await Harness.run { h in
-            let request = h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)))
+            let request = h.clientRequest(
+                "/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(response.status == .ok)
             #expect(response.headers.first(name: "content-type") == "text/event-stream")

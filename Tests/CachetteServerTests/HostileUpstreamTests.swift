@@ -15,17 +15,32 @@ struct HostileUpstreamTests {
     /// Non-streamed 2xx answers that must be relayed but never stored.
     static let badAnswers: [(String, FakeUpstream.Reply)] = [
         ("nested choices", .init(body: #"{"choices":[[["x"]]]}"#)),
-        ("negative index and usage", .init(body: #"{"choices":[{"index":-5,"message":{"content":"x"}}],"usage":{"prompt_tokens":-3,"completion_tokens":-4}}"#)),
-        ("usage past Int64", .init(body: #"{"choices":[{"index":0,"message":{"content":"x"}}],"usage":{"prompt_tokens":\#(huge),"completion_tokens":9223372036854775807}}"#)),
+        (
+            "negative index and usage",
+            .init(body: #"{"choices":[{"index":-5,"message":{"content":"x"}}],"usage":{"prompt_tokens":-3,"completion_tokens":-4}}"#)
+        ),
+        (
+            "usage past Int64",
+            .init(
+                body:
+                    #"{"choices":[{"index":0,"message":{"content":"x"}}],"usage":{"prompt_tokens":\#(huge),"completion_tokens":9223372036854775807}}"#
+            )
+        ),
         ("choices null", .init(body: #"{"choices":null}"#)),
         ("choices without index", .init(body: #"{"choices":[{"message":{"content":"x"}}]}"#)),
         ("truncated JSON", .init(body: #"{"choices":[{"index":0,"message":{"content":"x"#)),
         ("HTML with 200", .init(body: "<html><body>Service Unavailable</body></html>", contentType: "text/html")),
         ("empty 200", .init(body: "")),
         ("invalid UTF-8", .init(bytes: Array(#"{"choices":[{"index":0,"message":{"content":""#.utf8) + [0xFF, 0xC3] + Array(#""}}]}"#.utf8))),
-        ("an event stream to a non-stream request", .init(body: "data: {\"choices\":[{\"index\":0,\"delta\":{}}]}\n\ndata: [DONE]\n\n", contentType: "text/event-stream")),
+        (
+            "an event stream to a non-stream request",
+            .init(body: "data: {\"choices\":[{\"index\":0,\"delta\":{}}]}\n\ndata: [DONE]\n\n", contentType: "text/event-stream")
+        ),
         ("unrequested gzip", .init(body: "\u{1F}\u{8B}not really gzip", headers: ["Content-Encoding": "gzip"])),
-        ("100,000 nested arrays", .init(body: #"{"choices":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}")),
+        (
+            "100,000 nested arrays",
+            .init(body: #"{"choices":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}")
+        ),
     ]
 
     @Test("bad non-streamed answers are relayed once and never served as hits", arguments: badAnswers.map(\.0))
@@ -47,22 +62,38 @@ struct HostileUpstreamTests {
             // Still serving: a good answer is stored and hit.
             h.upstream.reply(.init())
             _ = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"ok?"}]}"#)
-            try await eventually { try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"ok?"}]}"#).xCache == "HIT" }
+            try await eventually {
+                try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"ok?"}]}"#).xCache == "HIT"
+            }
         }
     }
 
     static func chunk(_ choices: String, usage: String? = nil) -> FakeUpstream.Step {
-        .data(#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[\#(choices)]\#(usage.map { #","usage":\#($0)"# } ?? "")}"#)
+        .data(
+            #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[\#(choices)]\#(usage.map { #","usage":\#($0)"# } ?? "")}"#
+        )
     }
 
     static let badStreams: [(String, [FakeUpstream.Step])] = [
-        ("tool call index -1", [
-            chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"f","arguments":""}}]}}"#),
-            chunk(#"{"index":0,"delta":{"tool_calls":[{"index":-1,"function":{"arguments":"x"}}]}}"#),
-            chunk(#"{"index":0,"delta":{},"finish_reason":"tool_calls"}"#), .done,
-        ]),
-        ("usage past Int64", [chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#), chunk("", usage: #"{"prompt_tokens":\#(huge),"completion_tokens":-1}"#), .done]),
-        ("choice without index", [chunk(#"{"delta":{"content":"lost"}}"#), chunk(#"{"index":0,"delta":{"content":"kept"},"finish_reason":"stop"}"#), .done]),
+        (
+            "tool call index -1",
+            [
+                chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"f","arguments":""}}]}}"#),
+                chunk(#"{"index":0,"delta":{"tool_calls":[{"index":-1,"function":{"arguments":"x"}}]}}"#),
+                chunk(#"{"index":0,"delta":{},"finish_reason":"tool_calls"}"#), .done,
+            ]
+        ),
+        (
+            "usage past Int64",
+            [
+                chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#),
+                chunk("", usage: #"{"prompt_tokens":\#(huge),"completion_tokens":-1}"#), .done,
+            ]
+        ),
+        (
+            "choice without index",
+            [chunk(#"{"delta":{"content":"lost"}}"#), chunk(#"{"index":0,"delta":{"content":"kept"},"finish_reason":"stop"}"#), .done]
+        ),
         ("non-JSON data", [.raw("data: this is not json\n\n"), chunk(#"{"index":0,"delta":{},"finish_reason":"stop"}"#), .done]),
         ("no [DONE]", [chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)]),
         ("a 5 MB line", [.raw("data: " + String(repeating: "x", count: 5 << 20) + "\n\n"), .done]),
@@ -81,7 +112,8 @@ struct HostileUpstreamTests {
             h.upstream.reply(.init(stream: steps, headers: name == "unrequested gzip" ? ["Content-Encoding": "gzip"] : [:]))
             let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}"#
             for _ in 0..<2 {
-                let response = try await HTTPClient.shared.execute(h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: body))), timeout: .seconds(30))
+                let response = try await HTTPClient.shared.execute(
+                    h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: body))), timeout: .seconds(30))
                 #expect(response.status == .ok)
                 #expect(response.headers["x-cache"].first == "MISS")
                 _ = try? await response.body.collect(upTo: 16 << 20)
@@ -120,32 +152,53 @@ struct HostileAnthropicTests {
 
     static let badAnswers: [(String, FakeUpstream.Reply)] = [
         ("no content", .init(body: #"{"id":"m","type":"message","role":"assistant"}"#)),
-        ("negative and huge usage", .init(body: #"{"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":-5,"output_tokens":\#(huge)}}"#)),
+        (
+            "negative and huge usage",
+            .init(
+                body:
+                    #"{"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":-5,"output_tokens":\#(huge)}}"#
+            )
+        ),
         ("not a message", .init(body: #"{"type":"completion","completion":"x"}"#)),
         ("truncated JSON", .init(body: #"{"id":"m","type":"message","content":[{"type":"text","text":"x"#)),
         ("HTML with 200", .init(body: "<html>busy</html>", contentType: "text/html")),
         ("empty 200", .init(body: "")),
         ("invalid UTF-8", .init(bytes: Array(#"{"type":"message","content":[{"type":"text","text":""#.utf8) + [0xFE] + Array(#""}]}"#.utf8))),
         ("unrequested gzip", .init(body: "\u{1F}\u{8B}junk", headers: ["Content-Encoding": "gzip"])),
-        ("100,000 nested arrays", .init(body: #"{"type":"message","content":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}")),
+        (
+            "100,000 nested arrays",
+            .init(body: #"{"type":"message","content":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}")
+        ),
     ]
 
     static func events(_ middle: [FakeUpstream.Step], stop: Bool = true) -> [FakeUpstream.Step] {
-        let start: FakeUpstream.Step = .event("message_start", #"{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":3,"output_tokens":1}}}"#)
-        let block: FakeUpstream.Step = .event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#)
-        let end: [FakeUpstream.Step] = [
-            .event("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
-            .event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#),
-        ] + (stop ? [.event("message_stop", #"{"type":"message_stop"}"#)] : [])
+        let start: FakeUpstream.Step = .event(
+            "message_start",
+            #"{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":3,"output_tokens":1}}}"#
+        )
+        let block: FakeUpstream.Step = .event(
+            "content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#)
+        let end: [FakeUpstream.Step] =
+            [
+                .event("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
+                .event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#),
+            ] + (stop ? [.event("message_stop", #"{"type":"message_stop"}"#)] : [])
         return [start, block] + middle + end
     }
 
     static let badStreams: [(String, [FakeUpstream.Step])] = [
-        ("delta for block -1", events([.event("content_block_delta", #"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#)])),
+        (
+            "delta for block -1",
+            events([.event("content_block_delta", #"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"x"}}"#)])
+        ),
         ("usage past Int64", events([.event("message_delta", #"{"type":"message_delta","delta":{},"usage":{"output_tokens":\#(huge)}}"#)])),
         ("negative usage", events([.event("message_delta", #"{"type":"message_delta","delta":{},"usage":{"output_tokens":-3}}"#)])),
         ("non-JSON data", events([.raw("event: content_block_delta\ndata: {not json\n\n")])),
-        ("no message_stop", events([.event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}"#)], stop: false)),
+        (
+            "no message_stop",
+            events(
+                [.event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}"#)], stop: false)
+        ),
         ("a 5 MB line", events([.raw("data: " + String(repeating: "y", count: 5 << 20) + "\n\n")])),
         ("cut mid-stream", Array(events([]).prefix(2)) + [.fail]),
     ]
@@ -187,7 +240,8 @@ struct HostileAnthropicTests {
                 let first = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
                 #expect(first.status == .ok && first.headers["x-cache"].first == "MISS")
                 _ = try? await first.body.collect(upTo: 16 << 20)
-                let second = try await HTTPClient.shared.execute(h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: chat))), timeout: .seconds(30))
+                let second = try await HTTPClient.shared.execute(
+                    h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: chat))), timeout: .seconds(30))
                 #expect(second.status == .ok && second.headers["x-cache"].first == "MISS")
                 _ = try? await second.body.collect(upTo: 16 << 20)
             }

@@ -32,18 +32,19 @@ struct RoutingTests {
     @Test("upstreams in YAML: fields, env keys, headers, and the mistakes named")
     func yaml() throws {
         var config = CachetteConfig()
-        try ConfigLoader.apply(yaml: """
-            upstreams:
-              - name: anthropic
-                base_url: https://api.anthropic.com/v1
-                format: anthropic
-                models: ["claude-*"]
-                api_key: env:ROUTE_TEST_KEY
-                timeout: 90s
-                headers: {anthropic-beta: "prompt-caching-2024-07-31"}
-              - name: default
-                base_url: https://api.openai.com/v1
-            """, to: &config, environment: ["ROUTE_TEST_KEY": "sk-ant-x"])
+        try ConfigLoader.apply(
+            yaml: """
+                upstreams:
+                  - name: anthropic
+                    base_url: https://api.anthropic.com/v1
+                    format: anthropic
+                    models: ["claude-*"]
+                    api_key: env:ROUTE_TEST_KEY
+                    timeout: 90s
+                    headers: {anthropic-beta: "prompt-caching-2024-07-31"}
+                  - name: default
+                    base_url: https://api.openai.com/v1
+                """, to: &config, environment: ["ROUTE_TEST_KEY": "sk-ant-x"])
         let first = try #require(config.upstreams.first)
         #expect(first.format == .anthropic && first.models == ["claude-*"] && first.apiKey == "sk-ant-x" && first.timeout == .seconds(90))
         #expect(first.headers == [.init(name: "anthropic-beta", value: "prompt-caching-2024-07-31")])
@@ -110,9 +111,11 @@ struct RoutingTests {
     func unrouted() async throws {
         try await Harness.run(configure: { config in
             // No default: the first route takes requests without a model.
-            config.upstreams = [.init(name: "down", baseURL: "http://127.0.0.1:9/v1", models: ["llama*"]),
-                                .init(name: "openai", baseURL: config.upstream.baseURL, models: ["gpt-*"]),
-                                .init(name: "claude", baseURL: config.upstream.baseURL, format: .anthropic, models: ["claude-*"])]
+            config.upstreams = [
+                .init(name: "down", baseURL: "http://127.0.0.1:9/v1", models: ["llama*"]),
+                .init(name: "openai", baseURL: config.upstream.baseURL, models: ["gpt-*"]),
+                .init(name: "claude", baseURL: config.upstream.baseURL, format: .anthropic, models: ["claude-*"]),
+            ]
         }) { h in
             let response = try await h.post("/v1/chat/completions", #"{"model":"mistral-large","messages":[]}"#)
             #expect(response.status == .notFound)
@@ -133,8 +136,14 @@ struct RoutingTests {
 
     @Test("Anthropic model entries become OpenAI model objects")
     func anthropicModels() throws {
-        let entry = try JSONValue.parse(#"{"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}"#)
+        let entry = try JSONValue.parse(
+            #"{"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}"#)
         let model = try #require(ModelsEndpoint.openAIModel(entry, owner: "anthropic"))
-        #expect(model == .object(["id": .string("claude-sonnet-4-6"), "object": .string("model"), "created": .number("1739923200"), "owned_by": .string("anthropic")]))
+        #expect(
+            model
+                == .object([
+                    "id": .string("claude-sonnet-4-6"), "object": .string("model"), "created": .number("1739923200"),
+                    "owned_by": .string("anthropic"),
+                ]))
     }
 }

@@ -35,7 +35,8 @@ struct StaleIfErrorTests {
             #expect(stats["stale"]?.intValue == 1)
             #expect(String(buffer: try await h.get("/metrics").body).contains("cachette_stale_served_total 1"))
             // A stream request gets the stale answer as a stream.
-            let streamed = try await h.post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2,"stream":true}"#)
+            let streamed = try await h.post(
+                "/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2,"stream":true}"#)
             #expect(streamed.xCache == "STALE" && streamed.text.contains("data: [DONE]"))
             h.upstream.releaseStreams()  // the fake's default stream, reached after the delay, waits for this
         }

@@ -28,8 +28,9 @@ struct StreamRecordReplayTests {
             #expect(replay.raw == miss.raw, "same events, same bytes")
             #expect(essentials(replay.accumulated) == essentials(miss.accumulated))
             #expect(essentials(miss.accumulated).first?["finish_reason"] == .string("tool_calls"))
-            #expect(miss.accumulated["choices"]?.arrayValue?.first?["message"]?["tool_calls"]?.arrayValue?.first?["function"]?["arguments"]
-                == .string(#"{"city": "Paris"}"#))
+            #expect(
+                miss.accumulated["choices"]?.arrayValue?.first?["message"]?["tool_calls"]?.arrayValue?.first?["function"]?["arguments"]
+                    == .string(#"{"city": "Paris"}"#))
 
             let withUsage = try await h.stream(Harness.streamBody(#","stream_options":{"include_usage":true}"#))
             #expect(withUsage.xCache == "HIT")
@@ -85,12 +86,13 @@ struct StreamRecordReplayTests {
     func textCompletions() async throws {
         let upstream = FakeUpstream()
         let object = "text_completion"
-        upstream.reply(.init(stream: [
-            .data(FakeUpstream.chunk(#""Once""#, object: object)),
-            .data(FakeUpstream.chunk(#"" upon""#, object: object)),
-            .data(FakeUpstream.chunk(#"" a time""#, finish: "length", object: object)),
-            .usage(prompt: 3, completion: 3), .done,
-        ]))
+        upstream.reply(
+            .init(stream: [
+                .data(FakeUpstream.chunk(#""Once""#, object: object)),
+                .data(FakeUpstream.chunk(#"" upon""#, object: object)),
+                .data(FakeUpstream.chunk(#"" a time""#, finish: "length", object: object)),
+                .usage(prompt: 3, completion: 3), .done,
+            ]))
         let body = #"{"model":"gpt-3.5-turbo-instruct","prompt":"Tell me","stream":true}"#
         try await Harness.run(upstream: upstream) { h in
             let miss = try await h.stream(body, path: "/v1/completions")
@@ -108,13 +110,20 @@ struct StreamRecordReplayTests {
             #expect(upstream.calls == 1)
 
             // And a non-streamed completion entry replays as a text_completion stream.
-            upstream.reply(.init(body: #"{"id":"cmpl-2","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"Fine.","finish_reason":"stop"}]}"#))
+            upstream.reply(
+                .init(
+                    body:
+                        #"{"id":"cmpl-2","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"Fine.","finish_reason":"stop"}]}"#
+                ))
             let other = #"{"model":"m","prompt":"How are you?"}"#
             expectCache(try await h.post("/v1/completions", other), "MISS")
             let synthesized = try await h.stream(#"{"model":"m","prompt":"How are you?","stream":true}"#, path: "/v1/completions")
             #expect(synthesized.xCache == "HIT")
             #expect(synthesized.chunks.allSatisfy { $0["object"] == .string("text_completion") })
-            #expect(essentials(synthesized.accumulated) == [.object(["content": .string("Fine."), "tool_calls": .null, "finish_reason": .string("stop")])])
+            #expect(
+                essentials(synthesized.accumulated) == [
+                    .object(["content": .string("Fine."), "tool_calls": .null, "finish_reason": .string("stop")])
+                ])
         }
     }
 
@@ -158,7 +167,10 @@ struct StreamFaultTests {
     static let cases: [(String, [FakeUpstream.Step])] = [
         ("connection dropped", Array(FakeUpstream.chatStream().prefix(3)) + [.fail]),
         ("ended without [DONE]", Array(FakeUpstream.chatStream().prefix(3))),
-        ("error event", Array(FakeUpstream.chatStream().prefix(3)) + [.data(#"{"error":{"message":"overloaded","type":"server_error","code":"overloaded"}}"#)]),
+        (
+            "error event",
+            Array(FakeUpstream.chatStream().prefix(3)) + [.data(#"{"error":{"message":"overloaded","type":"server_error","code":"overloaded"}}"#)]
+        ),
         ("named error event", Array(FakeUpstream.chatStream().prefix(3)) + [.raw("event: error\ndata: {\"type\":\"overloaded\"}\n\n"), .done]),
     ]
 
@@ -171,7 +183,9 @@ struct StreamFaultTests {
             let got = try await h.stream()
             #expect(got.status == 200, "\(name)")
             #expect(!got.endsWithDone, "\(name)")
-            #expect(got.chunks.prefix(3).compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue } == ["", "Hel", "lo, "], "\(name)")
+            #expect(
+                got.chunks.prefix(3).compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue } == ["", "Hel", "lo, "],
+                "\(name)")
             let error = try #require(got.lastError, "\(name): last event is an error")
             #expect(error["message"]?.stringValue?.isEmpty == false)
             #expect(error["type"] != nil && error["code"] != nil)
@@ -299,8 +313,10 @@ struct StreamSharingTests {
     @Test("late joiners get every event from the first, live, from one upstream stream")
     func lateJoiners() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(stream: [.data(FakeUpstream.chunk(#"{"role":"assistant","content":""}"#)), .wait]
-            + FakeUpstream.chatStream().dropFirst()))
+        upstream.reply(
+            .init(
+                stream: [.data(FakeUpstream.chunk(#"{"role":"assistant","content":""}"#)), .wait]
+                    + FakeUpstream.chatStream().dropFirst()))
         try await Harness.run(upstream: upstream) { h in
             let body = Harness.streamBody()
             // The leader's first event proves the stream is under way before anyone joins.

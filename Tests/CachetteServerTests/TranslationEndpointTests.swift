@@ -8,10 +8,14 @@ import Testing
 /// OpenAI chat requests for a model routed to an Anthropic-format upstream, end to end.
 @Suite("/v1/chat/completions translated to an Anthropic upstream")
 struct TranslationEndpointTests {
-    static let body = #"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"temperature":0.2}"#
-    static let streamBody = #"{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"stream":true}"#
+    static let body =
+        #"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"temperature":0.2}"#
+    static let streamBody =
+        #"{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"stream":true}"#
 
-    @Test("the request goes to /v1/messages in Anthropic's shape with the bearer key as x-api-key; the answer comes back as a chat completion and is cached")
+    @Test(
+        "the request goes to /v1/messages in Anthropic's shape with the bearer key as x-api-key; the answer comes back as a chat completion and is cached"
+    )
     func nonStreamed() async throws {
         try await Harness.run(configure: AnthropicMessagesTests.routed) { h in
             let miss = try await h.post("/v1/chat/completions", Self.body, headers: [.authorization: "Bearer sk-ant-client"])
@@ -59,7 +63,8 @@ struct TranslationEndpointTests {
             let hit = try await h.stream(Self.streamBody)
             #expect(hit.xCache == "HIT")
             #expect(hit.text == miss.text.replacingOccurrences(of: ": ping\n\n", with: ""), "the replay is the translated recording")
-            let withUsage = try await h.stream(Self.streamBody.replacingOccurrences(of: #""stream":true"#, with: #""stream":true,"stream_options":{"include_usage":true}"#))
+            let withUsage = try await h.stream(
+                Self.streamBody.replacingOccurrences(of: #""stream":true"#, with: #""stream":true,"stream_options":{"include_usage":true}"#))
             #expect(withUsage.usageChunks.first?["usage"]?["prompt_tokens"]?.intValue == 230)
 
             let whole = try await h.post("/v1/chat/completions", Self.streamBody.replacingOccurrences(of: #","stream":true"#, with: ""))
@@ -75,7 +80,8 @@ struct TranslationEndpointTests {
     func errors() async throws {
         let upstream = FakeUpstream()
         try await Harness.run(upstream: upstream, configure: AnthropicMessagesTests.routed) { h in
-            let refused = try await h.post("/v1/chat/completions", Self.body.replacingOccurrences(of: #""temperature":0.2"#, with: #""logprobs":true"#))
+            let refused = try await h.post(
+                "/v1/chat/completions", Self.body.replacingOccurrences(of: #""temperature":0.2"#, with: #""logprobs":true"#))
             #expect(refused.status == .badRequest)
             let error = try JSONValue.parse(refused.text)["error"]
             #expect(error?["param"]?.stringValue == "logprobs" && error?["code"]?.stringValue == "untranslatable_parameter")
@@ -84,7 +90,8 @@ struct TranslationEndpointTests {
             #expect(refusedStream.status == 400 && refusedStream.text.contains(#""param":"n""#))
             #expect(upstream.calls == 0)
 
-            upstream.reply(.init(status: 400, body: #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 99999 > 64000"}}"#))
+            upstream.reply(
+                .init(status: 400, body: #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 99999 > 64000"}}"#))
             let upstreamError = try await h.post("/v1/chat/completions", Self.body)
             #expect(upstreamError.status == .badRequest)
             let translated = try JSONValue.parse(upstreamError.text)["error"]
@@ -98,8 +105,10 @@ struct TranslationEndpointTests {
     @Test("a translated stream that fails ends with one OpenAI error event and is not stored")
     func streamFailure() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(stream: Array(FakeUpstream.anthropicToolStream().prefix(3))
-            + [.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]))
+        upstream.reply(
+            .init(
+                stream: Array(FakeUpstream.anthropicToolStream().prefix(3))
+                    + [.event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]))
         try await Harness.run(upstream: upstream, configure: AnthropicMessagesTests.routed) { h in
             let failed = try await h.stream(Self.streamBody)
             #expect(failed.lastError?["message"]?.stringValue == "Overloaded")

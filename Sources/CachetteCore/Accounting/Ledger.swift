@@ -163,10 +163,13 @@ public final class Ledger: Sendable {
                 if s.prices.count >= 1024 { s.prices.removeAll() }  // model names come from clients
                 s.prices[record.model] = .some(price)
             }
-            let spent = record.outcome == .hit ? 0 : price?.cost(
-                prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens,
-                cacheWritePrompt: record.cacheWritePromptTokens
-            ) ?? 0
+            let spent =
+                record.outcome == .hit
+                ? 0
+                : price?.cost(
+                    prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens,
+                    cacheWritePrompt: record.cacheWritePromptTokens
+                ) ?? 0
             let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
             let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
             let saved = savedByCache + savedByCompression
@@ -191,12 +194,13 @@ public final class Ledger: Sendable {
         let cutoff = now - Double(retention.components.seconds)
         do {
             try await pool.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                                        saved_cache_tokens, saved_compression_tokens, prompt_tokens_before_compression,
-                                        counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                                            saved_cache_tokens, saved_compression_tokens, prompt_tokens_before_compression,
+                                            counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
                 for (r, spent, saved, savedByCompression) in rows {
                     try insert.execute(arguments: [
                         r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.cachedPromptTokens,
@@ -204,19 +208,20 @@ public final class Ledger: Sendable {
                         r.counted, r.latencyMs, spent, saved, savedByCompression,
                     ])
                 }
-                let upsert = try db.cachedStatement(sql: """
-                    INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
-                                              saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(model) DO UPDATE SET
-                        requests = requests + excluded.requests, hits = hits + excluded.hits,
-                        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-                        cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-                        saved_tokens = saved_tokens + excluded.saved_tokens,
-                        saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
-                        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
-                        saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
-                    """)
+                let upsert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
+                                                  saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(model) DO UPDATE SET
+                            requests = requests + excluded.requests, hits = hits + excluded.hits,
+                            input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+                            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+                            saved_tokens = saved_tokens + excluded.saved_tokens,
+                            saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
+                            spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
+                            saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
+                        """)
                 for (model, t) in sums {
                     try upsert.execute(arguments: [
                         model, t.requests, t.hits, t.inputTokens, t.outputTokens, t.cachedInputTokens,
@@ -244,17 +249,19 @@ public final class Ledger: Sendable {
         try await flush(now: now)
         return try await pool.read { db in
             var totals: [String: ModelTotals] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT model, count(*) AS requests, sum(outcome = 'hit') AS hits,
-                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END) AS input_tokens,
-                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END) AS output_tokens,
-                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END) AS cached_input_tokens,
-                       sum(saved_cache_tokens + saved_compression_tokens) AS saved_tokens,
-                       sum(saved_compression_tokens) AS saved_compression_tokens,
-                       sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd,
-                       sum(saved_compression_usd) AS saved_compression_usd
-                FROM ledger WHERE time >= ? GROUP BY model
-                """, arguments: [now - seconds])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT model, count(*) AS requests, sum(outcome = 'hit') AS hits,
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END) AS input_tokens,
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END) AS output_tokens,
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END) AS cached_input_tokens,
+                           sum(saved_cache_tokens + saved_compression_tokens) AS saved_tokens,
+                           sum(saved_compression_tokens) AS saved_compression_tokens,
+                           sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd,
+                           sum(saved_compression_usd) AS saved_compression_usd
+                    FROM ledger WHERE time >= ? GROUP BY model
+                    """, arguments: [now - seconds])
             for row in rows { totals[row["model"]] = Self.totals(row) }
             return totals
         }

@@ -62,11 +62,13 @@ public enum AnthropicEventSynthesizer {
         }
         var finalUsage: [JSONValue.Member] = [.init("output_tokens", usage["output_tokens"] ?? .int(0))]
         if usage.members == nil { finalUsage = [] }
-        event("message_delta", .object([
-            "type": .string("message_delta"),
-            "delta": .object(["stop_reason": message["stop_reason"] ?? .null, "stop_sequence": message["stop_sequence"] ?? .null]),
-            "usage": .object(finalUsage),
-        ]))
+        event(
+            "message_delta",
+            .object([
+                "type": .string("message_delta"),
+                "delta": .object(["stop_reason": message["stop_reason"] ?? .null, "stop_sequence": message["stop_sequence"] ?? .null]),
+                "usage": .object(finalUsage),
+            ]))
         event("message_stop", .object(["type": .string("message_stop")]))
         return out
     }

@@ -68,7 +68,9 @@ enum CodeComments {
     )
     static let swift = Syntax(
         line: slashes, blocks: cBlock, nestedBlocks: true,
-        strings: [StringForm("#\"\"\"", "\"\"\"#", escapes: false), StringForm("#\"", "\"#", escapes: false), StringForm("\"\"\""), StringForm("\"")],
+        strings: [
+            StringForm("#\"\"\"", "\"\"\"#", escapes: false), StringForm("#\"", "\"#", escapes: false), StringForm("\"\"\""), StringForm("\""),
+        ],
         interpolation: true
     )
     static let python = Syntax(line: hash, strings: [StringForm("\"\"\""), StringForm("'''"), StringForm("\""), StringForm("'")])
@@ -95,7 +97,7 @@ enum CodeComments {
         let name = info.prefix { !$0.isWhitespace && $0 != "{" && $0 != "," }.lowercased()
         switch name {
         case "c", "h", "cpp", "c++", "cc", "cxx", "hpp", "hh", "objc", "objective-c", "objectivec", "cuda", "glsl", "hlsl",
-             "proto", "protobuf", "jsonc", "json5":
+            "proto", "protobuf", "jsonc", "json5":
             return cFamily
         case "java", "kotlin", "kt", "kts", "scala", "groovy": return java
         case "cs", "csharp", "c#": return csharp
@@ -106,7 +108,7 @@ enum CodeComments {
         case "python", "py", "python3", "py3": return python
         case "ruby", "rb": return ruby
         case "sh", "bash", "zsh", "shell", "dockerfile", "makefile", "make", "cmake", "perl", "pl", "r", "toml", "elixir", "ex", "exs",
-             "nginx", "powershell", "ps1":
+            "nginx", "powershell", "ps1":
             return shell
         case "yaml", "yml": return yaml
         case "sql", "psql", "mysql", "postgresql", "postgres", "plsql", "tsql", "sqlite": return sql
@@ -228,7 +230,9 @@ enum CodeComments {
         private func startsLineComment(_ marker: [UInt8]) -> Bool {
             let before = previous()
             if syntax.lineNeedsSpaceBefore {
-                guard before == nil || before == UInt8(ascii: " ") || before == UInt8(ascii: "\t") || before == UInt8(ascii: "\n") else { return false }
+                guard before == nil || before == UInt8(ascii: " ") || before == UInt8(ascii: "\t") || before == UInt8(ascii: "\n") else {
+                    return false
+                }
             }
             // `\/\/` in a JavaScript regex literal is not a comment.
             if before == UInt8(ascii: "\\") { return false }
@@ -380,7 +384,9 @@ enum CodeComments {
             var start = end
             while start > 0, out[start - 1] != UInt8(ascii: "\n") { start -= 1 }
             var j = end
-            while j > start, out[j - 1] == UInt8(ascii: "-") || out[j - 1] == UInt8(ascii: "+") || (out[j - 1] >= 0x31 && out[j - 1] <= 0x39) { j -= 1 }
+            while j > start, out[j - 1] == UInt8(ascii: "-") || out[j - 1] == UInt8(ascii: "+") || (out[j - 1] >= 0x31 && out[j - 1] <= 0x39) {
+                j -= 1
+            }
             guard j > start, out[j - 1] == UInt8(ascii: "|") || out[j - 1] == UInt8(ascii: ">") else { return nil }
             let indicator = j - 1
             guard indicator == start || out[indicator - 1] == UInt8(ascii: " ") else { return nil }

@@ -91,7 +91,7 @@ public struct PromptCompressor: Sendable {
                 case .array(var parts):
                     for p in parts.indices {
                         guard case .object(var fields) = parts[p], parts[p]["type"]?.stringValue == "text",
-                              let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
+                            let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
                         else { continue }
                         let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : unchanged(text, counter)
                         fields[t].value = .string(result.0)
@@ -156,7 +156,8 @@ public struct PromptCompressor: Sendable {
             keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
         }
         if aggressive, toolOutput, tokens > options.maxToolOutputTokens,
-           let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter) {
+            let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
+        {
             keep(ifSmaller: cut)
         }
         return (current, before, tokens)

@@ -60,7 +60,8 @@ enum ProseReflow {
             // paragraph or list item, so a short line before more plain text was meant.
             let endsChain = n + 1 == lines.count || lines[n + 1].kind != .plain || lines[n + 1].indent != chainIndent
             if previous.kind != .fixed, !previous.hardBreak, !previous.introduces, next.kind == .plain, next.indent == chainIndent,
-               isLong(previous), previous.width + 1 + next.firstWordWidth > widest, isLong(next) || endsChain {
+                isLong(previous), previous.width + 1 + next.firstWordWidth > widest, isLong(next) || endsChain
+            {
                 text = merged(text, next)
             } else {
                 out.append(text)
@@ -144,7 +145,7 @@ enum ProseReflow {
             guard digits >= 1, digits <= 9 else { return nil }
             let rest = bytes.dropFirst(digits)
             guard let punctuation = rest.first, punctuation == UInt8(ascii: ".") || punctuation == UInt8(ascii: ")"),
-                  rest.dropFirst().first == UInt8(ascii: " ")
+                rest.dropFirst().first == UInt8(ascii: " ")
             else { return nil }
             return digits + 2
         }

@@ -20,7 +20,8 @@ extension PromptCompressor {
             let (rewritten, report) = compress(messages: messages)
             if report.saved > 0 { request.set("messages", .array(rewritten)) }
             let parts = messages.indices.map { i in
-                RequestCompression.Part(label: "\(i + 1) \(messages[i]["role"]?.stringValue ?? "?")", before: report.before[i], after: report.after[i])
+                RequestCompression.Part(
+                    label: "\(i + 1) \(messages[i]["role"]?.stringValue ?? "?")", before: report.before[i], after: report.after[i])
             }
             return RequestCompression(parts: parts)
         }

@@ -129,7 +129,7 @@ enum TextTransforms {
             guard let info = segments[i].fence else { continue }
             let lines = lines(segments[i].text)
             guard lines.count >= 3, fenceMarker(lines.last!) != nil,
-                  let rewritten = rewrite(info, lines[1..<(lines.count - 1)].joined(separator: "\n"))
+                let rewritten = rewrite(info, lines[1..<(lines.count - 1)].joined(separator: "\n"))
             else { continue }
             segments[i].text = Substring(lines[0] + "\n" + String(decoding: rewritten, as: UTF8.self) + "\n" + lines.last!)
             changed = true

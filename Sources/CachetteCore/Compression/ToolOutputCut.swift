@@ -20,7 +20,8 @@ enum ToolOutputCut {
             let tail = String(decoding: bytes[tailStart...], as: UTF8.self)
             let cutLines = bytes[headEnd..<tailStart].lazy.filter { $0 == UInt8(ascii: "\n") }.count
             let cutTokens = total - counter.count(head) - counter.count(tail)
-            let result = head + (head.hasSuffix("\n") || head.isEmpty ? "" : "\n")
+            let result =
+                head + (head.hasSuffix("\n") || head.isEmpty ? "" : "\n")
                 + marker(tokens: max(cutTokens, 1), lines: cutLines) + "\n" + tail
             let count = counter.count(result)
             if count <= maxTokens { return result }

@@ -8,7 +8,8 @@ enum CanonicalNumber {
         if negative { i = 1 }
         // Fast path: a plain integer of up to 21 digits is already canonical, except negative zero.
         if lexeme.count - i <= 21,
-           !lexeme.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            !lexeme.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
+        {
             if negative && lexeme.count == 2 && lexeme[1] == UInt8(ascii: "0") {
                 out.append(UInt8(ascii: "0"))
             } else {

@@ -54,8 +54,8 @@ public enum JSONValue: Sendable, Equatable {
     /// `TokenUsage.maxCount`: what an index or a count from outside must be.
     public var countValue: Int? {
         guard case .number(let text) = self, text.utf8.count <= 12,
-              text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let n = Int(text), n <= TokenUsage.maxCount
+            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let n = Int(text), n <= TokenUsage.maxCount
         else { return nil }
         return n
     }

@@ -62,16 +62,22 @@ public enum OpenAIChunkSynthesizer {
                 let rest = (message.members ?? []).filter { !Self.streamedPieces.contains($0.key) && $0.value != .null }
                 if !rest.isEmpty { out.append(chunk([choice(index, [.init("delta", .object(rest))])])) }
                 // The logprobs of every token at once: appended to nothing, they are the answer's.
-                out.append(chunk([choice(
-                    index, [.init("delta", .object([:]))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
-                )]))
+                out.append(
+                    chunk([
+                        choice(
+                            index, [.init("delta", .object([:]))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
+                        )
+                    ]))
             } else {
                 for piece in pieces(original["text"]?.stringValue ?? "") {
                     out.append(chunk([choice(index, [.init("text", .string(piece))])]))
                 }
-                out.append(chunk([choice(
-                    index, [.init("text", .string(""))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
-                )]))
+                out.append(
+                    chunk([
+                        choice(
+                            index, [.init("text", .string(""))], finish: original["finish_reason"] ?? .null, logprobs: original["logprobs"] ?? .null
+                        )
+                    ]))
             }
         }
         if includeUsage, let usage = answer["usage"], usage != .null {

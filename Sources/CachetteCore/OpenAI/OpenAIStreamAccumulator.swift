@@ -37,7 +37,7 @@ public struct OpenAIStreamAccumulator: Sendable {
         if let u = chunk["usage"], u != .null { usage = u }
         for choice in chunk["choices"]?.arrayValue ?? [] {
             guard case .object(let fields) = choice, let index = choice["index"]?.countValue,
-                  index <= Self.maxChoiceIndex
+                index <= Self.maxChoiceIndex
             else { throw .choiceWithoutIndex }
             // Taken out of the table (and the message out of it) so that both grow in place.
             var acc = choices.removeValue(forKey: index) ?? [.init("index", .int(index))]
@@ -73,7 +73,8 @@ public struct OpenAIStreamAccumulator: Sendable {
         guard case .object(var merged) = current ?? .null, case .object(let update) = next else { return next }
         for member in update {
             if case .array(let items) = member.value, let at = merged.firstIndex(where: { $0.key == member.key }),
-               case .array = merged[at].value {
+                case .array = merged[at].value
+            {
                 guard case .array(var existing) = merged[at].value.take() else { continue }
                 existing.append(contentsOf: items)
                 merged[at].value = .array(existing)

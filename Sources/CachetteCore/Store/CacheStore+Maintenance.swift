@@ -58,11 +58,14 @@ extension CacheStore {
     }
 
     private static func info(_ db: Database, path: String, maxBytes: Int, now: Double) throws -> StoreInfo {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT count(*), coalesce(sum(stored_size), 0), coalesce(sum(raw_size), 0),
-                   min(created_at), max(created_at), coalesce(sum(expires_at <= ?), 0)
-            FROM entries
-            """, arguments: [now]) ?? Row()
+        let row =
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*), coalesce(sum(stored_size), 0), coalesce(sum(raw_size), 0),
+                           min(created_at), max(created_at), coalesce(sum(expires_at <= ?), 0)
+                    FROM entries
+                    """, arguments: [now]) ?? Row()
         let routes = try Row.fetchAll(db, sql: "SELECT route, count(*) FROM entries GROUP BY route ORDER BY 2 DESC").map {
             (route: $0[0] as String, entries: $0[1] as Int)
         }

@@ -108,9 +108,10 @@ public final class CacheStore: Sendable {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let totals = try pool.read { db -> StoreTotals in
             let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
-            let counters = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
-                ($0[0] as String, $0[1] as Int)
-            })
+            let counters = try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                    ($0[0] as String, $0[1] as Int)
+                })
             return StoreTotals(
                 entries: row[0] as Int, bytes: row[1] as Int,
                 evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0
@@ -166,10 +167,11 @@ public final class CacheStore: Sendable {
     private func readFromDatabase(_ key: CacheKey) -> CachedResponse? {
         do {
             return try pool.unsafeRead { db -> CachedResponse? in
-                let statement = try db.cachedStatement(sql: """
-                    SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body, events
-                    FROM entries WHERE key = ?
-                    """)
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body, events
+                        FROM entries WHERE key = ?
+                        """)
                 let cursor = try Row.fetchCursor(statement, arguments: [Data(key.bytes)])
                 guard let row = try cursor.next() else { return nil }
                 let body = try row.withUnsafeData(atIndex: 6) { data -> ByteBuffer in
@@ -264,25 +266,27 @@ public final class CacheStore: Sendable {
         let written = rows
         let outcome = try await pool.write { db -> FlushOutcome in
             var outcome = FlushOutcome()
-            let touch = try db.cachedStatement(sql: """
-                UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
-                """)
+            let touch = try db.cachedStatement(
+                sql: """
+                    UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
+                    """)
             for (key, access) in accesses {
                 try touch.execute(arguments: [access.time, access.hits, Data(key.bytes)])
             }
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO entries (key, route, model, status, content_type, body, events, raw_size, stored_size,
-                                     created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET
-                    route = excluded.route, model = excluded.model, status = excluded.status,
-                    content_type = excluded.content_type, body = excluded.body, events = excluded.events,
-                    raw_size = excluded.raw_size,
-                    stored_size = excluded.stored_size, created_at = excluded.created_at,
-                    accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
-                    prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-                    hit_count = 0
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO entries (key, route, model, status, content_type, body, events, raw_size, stored_size,
+                                         created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET
+                        route = excluded.route, model = excluded.model, status = excluded.status,
+                        content_type = excluded.content_type, body = excluded.body, events = excluded.events,
+                        raw_size = excluded.raw_size,
+                        stored_size = excluded.stored_size, created_at = excluded.created_at,
+                        accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
+                        prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+                        hit_count = 0
+                    """)
             let previousSize = try db.cachedStatement(sql: "SELECT stored_size FROM entries WHERE key = ?")
             for row in written {
                 let response = row.entry.response
@@ -328,10 +332,12 @@ public final class CacheStore: Sendable {
             }
             if !outcome.evicted.isEmpty || !outcome.expired.isEmpty {
                 let totals = self.totals
-                try CachetteDatabase.saveCounters(db, [
-                    ("evictions", totals.evictions + outcome.evicted.count),
-                    ("expirations", totals.expirations + outcome.expired.count),
-                ])
+                try CachetteDatabase.saveCounters(
+                    db,
+                    [
+                        ("evictions", totals.evictions + outcome.evicted.count),
+                        ("expirations", totals.expirations + outcome.expired.count),
+                    ])
             }
             return outcome
         }

@@ -59,69 +59,71 @@ public final class CachetteDatabase: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE entries (
-                    key BLOB NOT NULL PRIMARY KEY,
-                    route TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    content_type TEXT NOT NULL,
-                    body BLOB NOT NULL,
-                    raw_size INTEGER NOT NULL,
-                    stored_size INTEGER NOT NULL,
-                    created_at REAL NOT NULL,
-                    accessed_at REAL NOT NULL,
-                    expires_at REAL NOT NULL,
-                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-                    completion_tokens INTEGER NOT NULL DEFAULT 0,
-                    hit_count INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX entries_by_access ON entries(accessed_at);
-                CREATE INDEX entries_by_expiry ON entries(expires_at);
-                CREATE TABLE counters (
-                    name TEXT NOT NULL PRIMARY KEY,
-                    value INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE entries (
+                        key BLOB NOT NULL PRIMARY KEY,
+                        route TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        content_type TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        raw_size INTEGER NOT NULL,
+                        stored_size INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        accessed_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                        completion_tokens INTEGER NOT NULL DEFAULT 0,
+                        hit_count INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX entries_by_access ON entries(accessed_at);
+                    CREATE INDEX entries_by_expiry ON entries(expires_at);
+                    CREATE TABLE counters (
+                        name TEXT NOT NULL PRIMARY KEY,
+                        value INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v2: recorded streams") { db in
             // zstd of `RecordedStream.encoded()`; null for answers that were not streamed.
             try db.execute(sql: "ALTER TABLE entries ADD COLUMN events BLOB")
         }
         migrator.registerMigration("v3: ledger") { db in
-            try db.execute(sql: """
-                CREATE TABLE ledger (
-                    time REAL NOT NULL,
-                    route TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    outcome TEXT NOT NULL,
-                    prompt_tokens INTEGER NOT NULL,
-                    completion_tokens INTEGER NOT NULL,
-                    cached_prompt_tokens INTEGER NOT NULL,
-                    saved_cache_tokens INTEGER NOT NULL,
-                    saved_compression_tokens INTEGER NOT NULL,
-                    prompt_tokens_before_compression INTEGER NOT NULL,
-                    counted INTEGER NOT NULL,
-                    latency_ms REAL NOT NULL,
-                    spent_usd REAL NOT NULL,
-                    saved_usd REAL NOT NULL,
-                    saved_compression_usd REAL NOT NULL
-                );
-                CREATE INDEX ledger_by_time ON ledger(time);
-                CREATE TABLE model_totals (
-                    model TEXT NOT NULL PRIMARY KEY,
-                    requests INTEGER NOT NULL,
-                    hits INTEGER NOT NULL,
-                    input_tokens INTEGER NOT NULL,
-                    output_tokens INTEGER NOT NULL,
-                    cached_input_tokens INTEGER NOT NULL,
-                    saved_tokens INTEGER NOT NULL,
-                    saved_compression_tokens INTEGER NOT NULL,
-                    spent_usd REAL NOT NULL,
-                    saved_usd REAL NOT NULL,
-                    saved_compression_usd REAL NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE ledger (
+                        time REAL NOT NULL,
+                        route TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        prompt_tokens INTEGER NOT NULL,
+                        completion_tokens INTEGER NOT NULL,
+                        cached_prompt_tokens INTEGER NOT NULL,
+                        saved_cache_tokens INTEGER NOT NULL,
+                        saved_compression_tokens INTEGER NOT NULL,
+                        prompt_tokens_before_compression INTEGER NOT NULL,
+                        counted INTEGER NOT NULL,
+                        latency_ms REAL NOT NULL,
+                        spent_usd REAL NOT NULL,
+                        saved_usd REAL NOT NULL,
+                        saved_compression_usd REAL NOT NULL
+                    );
+                    CREATE INDEX ledger_by_time ON ledger(time);
+                    CREATE TABLE model_totals (
+                        model TEXT NOT NULL PRIMARY KEY,
+                        requests INTEGER NOT NULL,
+                        hits INTEGER NOT NULL,
+                        input_tokens INTEGER NOT NULL,
+                        output_tokens INTEGER NOT NULL,
+                        cached_input_tokens INTEGER NOT NULL,
+                        saved_tokens INTEGER NOT NULL,
+                        saved_compression_tokens INTEGER NOT NULL,
+                        spent_usd REAL NOT NULL,
+                        saved_usd REAL NOT NULL,
+                        saved_compression_usd REAL NOT NULL
+                    );
+                    """)
         }
         return migrator
     }
@@ -142,9 +144,10 @@ public final class CachetteDatabase: Sendable {
     /// The /stats counters as last saved.
     public func loadCounters() throws -> [String: Int] {
         try pool.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
-                ($0[0] as String, $0[1] as Int)
-            })
+            try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                    ($0[0] as String, $0[1] as Int)
+                })
         }
     }
 
@@ -153,9 +156,10 @@ public final class CachetteDatabase: Sendable {
     }
 
     static func saveCounters(_ db: Database, _ values: [(String, Int)]) throws {
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
-            """)
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
+                """)
         for (name, value) in values {
             try upsert.execute(arguments: [name, value])
         }

@@ -59,9 +59,9 @@ public struct RecordedStream: Sendable, Equatable {
     public init(decoding encoded: ByteBuffer) throws(FormatError) {
         var input = encoded
         guard input.readBytes(length: 4) == Self.magic,
-              let count = input.readInteger(endianness: .little, as: UInt32.self),
-              let usage = input.readInteger(endianness: .little, as: UInt32.self),
-              Int(count) <= input.readableBytes / 4
+            let count = input.readInteger(endianness: .little, as: UInt32.self),
+            let usage = input.readInteger(endianness: .little, as: UInt32.self),
+            Int(count) <= input.readableBytes / 4
         else { throw FormatError() }
         var ends: [UInt32] = []
         ends.reserveCapacity(Int(count))

@@ -42,18 +42,21 @@ public enum MessagesAnswerTranslator {
             case "text": text += block["text"]?.stringValue ?? ""
             case "thinking": reasoning += block["thinking"]?.stringValue ?? ""
             case "tool_use":
-                calls.append(.object([
-                    "id": block["id"] ?? .null,
-                    "type": .string("function"),
-                    "function": .object([
-                        "name": block["name"] ?? .string(""),
-                        "arguments": .string((block["input"] ?? .object([])).jsonString),
-                    ]),
-                ]))
+                calls.append(
+                    .object([
+                        "id": block["id"] ?? .null,
+                        "type": .string("function"),
+                        "function": .object([
+                            "name": block["name"] ?? .string(""),
+                            "arguments": .string((block["input"] ?? .object([])).jsonString),
+                        ]),
+                    ]))
             default: continue
             }
         }
-        var reply: [JSONValue.Member] = [.init("role", .string("assistant")), .init("content", text.isEmpty && !calls.isEmpty ? .null : .string(text))]
+        var reply: [JSONValue.Member] = [
+            .init("role", .string("assistant")), .init("content", text.isEmpty && !calls.isEmpty ? .null : .string(text)),
+        ]
         if !reasoning.isEmpty { reply.append(.init("reasoning_content", .string(reasoning))) }
         if !calls.isEmpty { reply.append(.init("tool_calls", .array(calls))) }
         var out: [JSONValue.Member] = [
@@ -61,12 +64,16 @@ public enum MessagesAnswerTranslator {
             .init("object", .string("chat.completion")),
             .init("created", .int(created)),
             .init("model", message["model"] ?? .string("")),
-            .init("choices", .array([.object([
-                .init("index", .int(0)),
-                .init("message", .object(reply)),
-                .init("logprobs", .null),
-                .init("finish_reason", finishReason(message["stop_reason"])),
-            ])])),
+            .init(
+                "choices",
+                .array([
+                    .object([
+                        .init("index", .int(0)),
+                        .init("message", .object(reply)),
+                        .init("logprobs", .null),
+                        .init("finish_reason", finishReason(message["stop_reason"])),
+                    ])
+                ])),
         ]
         if let usage = message["usage"], usage.members != nil { out.append(.init("usage", Self.usage(usage))) }
         return .object(out)
@@ -77,8 +84,10 @@ public enum MessagesAnswerTranslator {
     public static func error(_ body: JSONValue) -> JSONValue? {
         guard let error = body["error"], let message = error["message"]?.stringValue else { return nil }
         let type = error["type"]?.stringValue ?? "api_error"
-        return .object(["error": .object([
-            "message": .string(message), "type": .string(type), "param": .null, "code": .string(type),
-        ])])
+        return .object([
+            "error": .object([
+                "message": .string(message), "type": .string(type), "param": .null, "code": .string(type),
+            ])
+        ])
     }
 }

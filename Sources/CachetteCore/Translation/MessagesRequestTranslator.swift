@@ -51,7 +51,8 @@ public enum MessagesRequestTranslator {
             case "tools":
                 guard value != .null else { continue }
                 guard let tools = value.arrayValue else { throw invalid("tools must be an array.", param: "tools") }
-                out.append(.init("tools", .array(try tools.enumerated().map { index, tool throws(InvalidRequest) in try translate(tool: tool, at: index) })))
+                out.append(
+                    .init("tools", .array(try tools.enumerated().map { index, tool throws(InvalidRequest) in try translate(tool: tool, at: index) })))
             case "tool_choice":
                 if value != .null { toolChoice = try translate(toolChoice: value) }
             case "parallel_tool_calls":
@@ -136,7 +137,8 @@ public enum MessagesRequestTranslator {
         let translated = turns.map { turn -> JSONValue in
             // A lone plain text block goes as a string, the form most requests use.
             if turn.blocks.count == 1, turn.blocks[0].members?.count == 2, turn.blocks[0]["type"]?.stringValue == "text",
-               let text = turn.blocks[0]["text"] {
+                let text = turn.blocks[0]["text"]
+            {
                 return .object(["role": .string(turn.role), "content": text])
             }
             return .object(["role": .string(turn.role), "content": .array(turn.blocks)])
@@ -214,7 +216,7 @@ public enum MessagesRequestTranslator {
 
     static func toolUse(_ call: JSONValue, path: String) throws(InvalidRequest) -> JSONValue {
         guard call["type"]?.stringValue ?? "function" == "function", let function = call["function"],
-              let name = function["name"]?.stringValue, let id = call["id"]?.stringValue
+            let name = function["name"]?.stringValue, let id = call["id"]?.stringValue
         else { throw invalid("\(path) must be a function call with an id and a name.", param: path) }
         let arguments = function["arguments"]?.stringValue ?? ""
         let input: JSONValue

@@ -24,13 +24,14 @@ struct Accounting: Sendable {
         // A hit's tokens are what it saved; a stale answer's are counted nowhere (the
         // upstream was not paid, and it is not the fresh answer that was asked for).
         let usage = event.outcome == .stale ? nil : event.usage
-        ledger.record(LedgerRecord(
-            time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
-            promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-            cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
-            savedCompressionTokens: event.compression.saved, promptTokensBeforeCompression: event.compression.before,
-            counted: event.counted, latencyMs: event.latency.seconds * 1000
-        ))
+        ledger.record(
+            LedgerRecord(
+                time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
+                promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
+                cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
+                savedCompressionTokens: event.compression.saved, promptTokensBeforeCompression: event.compression.before,
+                counted: event.counted, latencyMs: event.latency.seconds * 1000
+            ))
     }
 
     /// Something that happened besides a request's outcome.

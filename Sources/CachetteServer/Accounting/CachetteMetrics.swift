@@ -50,9 +50,10 @@ final class CachetteMetrics: Sendable {
         self.durations = durations
         hits = CoreMetrics.Counter(label: "cachette_cache_hits_total", factory: factory)
         misses = CoreMetrics.Counter(label: "cachette_cache_misses_total", factory: factory)
-        tokens = Dictionary(uniqueKeysWithValues: Self.tokenKinds.map {
-            ($0, CoreMetrics.Counter(label: "cachette_tokens_total", dimensions: [("kind", $0)], factory: factory))
-        })
+        tokens = Dictionary(
+            uniqueKeysWithValues: Self.tokenKinds.map {
+                ($0, CoreMetrics.Counter(label: "cachette_tokens_total", dimensions: [("kind", $0)], factory: factory))
+            })
         bytesStored = CoreMetrics.Gauge(label: "cachette_cache_bytes", factory: factory)
         entriesStored = CoreMetrics.Gauge(label: "cachette_cache_entries", factory: factory)
         invalidAnswers = CoreMetrics.Counter(label: "cachette_invalid_answers_total", factory: factory)

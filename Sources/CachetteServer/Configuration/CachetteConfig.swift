@@ -138,8 +138,8 @@ public struct CachetteConfig: Sendable {
     /// The price table shipped in the package (`config/pricing.yaml` is the same file).
     public static let shippedPrices: [String: ModelPrice] = {
         guard let url = Bundle.module.url(forResource: "pricing", withExtension: "yaml"),
-              let text = try? String(contentsOf: url, encoding: .utf8),
-              let table = try? ConfigLoader.priceYAML(text, key: "pricing.yaml")
+            let text = try? String(contentsOf: url, encoding: .utf8),
+            let table = try? ConfigLoader.priceYAML(text, key: "pricing.yaml")
         else { return [:] }
         return table
     }()
@@ -150,7 +150,8 @@ public struct CachetteConfig: Sendable {
 
     /// `$XDG_CACHE_HOME/cachette/cachette.sqlite`, else `~/.cache/cachette/cachette.sqlite`.
     public static func defaultDatabasePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/cachette/cachette.sqlite"
     }

@@ -70,7 +70,9 @@ public enum ConfigLoader {
             case "accounting": try applyAccounting(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
             default:
-                throw ConfigError(name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger, accounting or logging)")
+                throw ConfigError(
+                    name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger, accounting or logging)"
+                )
             }
         }
     }
@@ -139,7 +141,9 @@ public enum ConfigLoader {
                 default: throw unknown(key)
                 }
             }
-            if route.isDefault, !route.models.isEmpty { throw ConfigError("upstreams.default.models", "the default upstream takes every model; remove models") }
+            if route.isDefault, !route.models.isEmpty {
+                throw ConfigError("upstreams.default.models", "the default upstream takes every model; remove models")
+            }
             if !route.isDefault, route.models.isEmpty { throw ConfigError("upstreams.\(name).models", "needs at least one model pattern") }
             try checkURL(route.baseURL, "upstreams.\(name).base_url")
             routes.append(route)

@@ -49,7 +49,7 @@ struct ModelsEndpoint: Sendable {
         var answered = false
         for (upstream, result) in zip(upstreams, answers) {
             guard case .success(let answer) = result, answer.isSuccess,
-                  let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
+                let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
             else {
                 relay.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(upstream.name)"])
                 continue

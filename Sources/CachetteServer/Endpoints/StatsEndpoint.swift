@@ -36,27 +36,32 @@ struct StatsEndpoint: Sendable {
         let saved = models.values.reduce(0) { $0 + $1.savedUSD }
         let savedByCompression = models.values.reduce(0) { $0 + $1.savedCompressionUSD }
         let perModel = models.sorted { $0.key < $1.key }.map { name, t -> JSONValue.Member in
-            return JSONValue.Member(name, .object([
-                "requests": .int(t.requests),
-                "hits": .int(t.hits),
-                "input_tokens": .int(t.inputTokens),
-                "output_tokens": .int(t.outputTokens),
-                "cached_input_tokens": .int(t.cachedInputTokens),
-                "saved_tokens": .int(t.savedTokens),
-                "saved_cache_tokens": .int(t.savedTokens - t.savedCompressionTokens),
-                "saved_compression_tokens": .int(t.savedCompressionTokens),
-                "spent_usd": dollars(t.spentUSD),
-                "saved_usd": dollars(t.savedUSD),
-                "saved_cache_usd": dollars(t.savedUSD - t.savedCompressionUSD),
-                "saved_compression_usd": dollars(t.savedCompressionUSD),
-            ]))
+            return JSONValue.Member(
+                name,
+                .object([
+                    "requests": .int(t.requests),
+                    "hits": .int(t.hits),
+                    "input_tokens": .int(t.inputTokens),
+                    "output_tokens": .int(t.outputTokens),
+                    "cached_input_tokens": .int(t.cachedInputTokens),
+                    "saved_tokens": .int(t.savedTokens),
+                    "saved_cache_tokens": .int(t.savedTokens - t.savedCompressionTokens),
+                    "saved_compression_tokens": .int(t.savedCompressionTokens),
+                    "spent_usd": dollars(t.spentUSD),
+                    "saved_usd": dollars(t.savedUSD),
+                    "saved_cache_usd": dollars(t.savedUSD - t.savedCompressionUSD),
+                    "saved_compression_usd": dollars(t.savedCompressionUSD),
+                ]))
         }
         return [
             ("window", .string(window.rawValue)),
-            ("cost", .object([
-                "spent_usd": dollars(spent), "saved_usd": dollars(saved),
-                "saved_cache_usd": dollars(saved - savedByCompression), "saved_compression_usd": dollars(savedByCompression),
-            ])),
+            (
+                "cost",
+                .object([
+                    "spent_usd": dollars(spent), "saved_usd": dollars(saved),
+                    "saved_cache_usd": dollars(saved - savedByCompression), "saved_compression_usd": dollars(savedByCompression),
+                ])
+            ),
             ("models", .object(perModel)),
         ]
     }

@@ -17,7 +17,8 @@ struct TokenCountEndpoint: Sendable {
             throw APIError(status: .badRequest, message: "The request body must be a JSON object.", code: "invalid_json")
         }
         guard let model = document["model"]?.stringValue, !model.isEmpty else {
-            throw APIError(status: .badRequest, message: "You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
+            throw APIError(
+                status: .badRequest, message: "You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
         }
         let count: TokenCount
         do {
@@ -32,12 +33,14 @@ struct TokenCountEndpoint: Sendable {
                 )
             }
         } catch let error as Vocabulary.LoadError {
-            throw APIError(status: .internalServerError, message: "The tokenizer is unavailable: \(error).", type: "server_error", code: "tokenizer_unavailable")
+            throw APIError(
+                status: .internalServerError, message: "The tokenizer is unavailable: \(error).", type: "server_error", code: "tokenizer_unavailable")
         }
-        return JSONResponse.make(.object([
-            "tokens": .int(count.tokens),
-            "encoding": .string(count.encoding.rawValue),
-            "estimated": .bool(count.estimated),
-        ]))
+        return JSONResponse.make(
+            .object([
+                "tokens": .int(count.tokens),
+                "encoding": .string(count.encoding.rawValue),
+                "estimated": .bool(count.estimated),
+            ]))
     }
 }

@@ -49,7 +49,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func needsTranslation(route: String, path: String) -> APIError {
         APIError(
             status: .badRequest,
-            message: "The model routes to upstream \"\(route)\", which speaks another API format; \(path) requests cannot be translated for it. Route the model to an upstream of the request's format.",
+            message:
+                "The model routes to upstream \"\(route)\", which speaks another API format; \(path) requests cannot be translated for it. Route the model to an upstream of the request's format.",
             code: "unsupported_upstream_format", param: "model"
         )
     }
@@ -60,11 +61,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// A 2xx answer that cannot be relayed faithfully (it cannot be translated).
     public static func upstreamInvalid(_ detail: String) -> APIError {
-        APIError(status: .badGateway, message: "The upstream API sent an invalid answer: \(detail)", type: "upstream_error", code: "upstream_invalid_response")
+        APIError(
+            status: .badGateway, message: "The upstream API sent an invalid answer: \(detail)", type: "upstream_error",
+            code: "upstream_invalid_response")
     }
 
     public static func upstreamTimeout(_ detail: String) -> APIError {
-        APIError(status: .gatewayTimeout, message: "The upstream API did not answer in time: \(detail)", type: "upstream_error", code: "upstream_timeout")
+        APIError(
+            status: .gatewayTimeout, message: "The upstream API did not answer in time: \(detail)", type: "upstream_error", code: "upstream_timeout")
     }
 
     public var body: ByteBuffer {

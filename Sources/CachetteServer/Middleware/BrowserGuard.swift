@@ -31,7 +31,8 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
             onRefusal(.host)
             return APIError(
                 status: .misdirectedRequest,
-                message: "This sidecar does not answer requests for host \"\(Self.hostName(authority))\". Add the name to server.allowed_hosts if it is meant to reach the sidecar.",
+                message:
+                    "This sidecar does not answer requests for host \"\(Self.hostName(authority))\". Add the name to server.allowed_hosts if it is meant to reach the sidecar.",
                 code: "host_not_allowed"
             ).response
         }
@@ -40,7 +41,8 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
             onRefusal(.origin)
             return APIError(
                 status: .forbidden,
-                message: "Requests from web pages (Origin \(origin)) are refused: the sidecar holds API keys. List the origin in server.allowed_origins to allow it.",
+                message:
+                    "Requests from web pages (Origin \(origin)) are refused: the sidecar holds API keys. List the origin in server.allowed_origins to allow it.",
                 code: "origin_not_allowed"
             ).response
         }
@@ -84,7 +86,6 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-
     /// A listed origin, or the sidecar's own: a page it served, reached over loopback
     /// (`http://127.0.0.1:PORT`, `http://localhost:PORT`, `http://[::1]:PORT`) on the
     /// port this request came to.
@@ -120,9 +121,10 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
             return !inner.isEmpty && inner.contains(":") && inner.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" || $0.isLetter }
         }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCIIDigit) && (Int(part) ?? 256) <= 255
-        }
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCIIDigit) && (Int(part) ?? 256) <= 255
+            }
     }
 
     static func normalized(origin: String) -> String {

@@ -23,7 +23,8 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)"])
-            return APIError(status: .internalServerError, message: "Internal error in the sidecar.", type: "server_error", code: "internal_error").response
+            return APIError(status: .internalServerError, message: "Internal error in the sidecar.", type: "server_error", code: "internal_error")
+                .response
         }
     }
 }

@@ -50,7 +50,8 @@ struct CacheControls: Sendable {
             guard let level = CompressionLevel(rawValue: text.trimmingCharacters(in: " ").lowercased()) else {
                 throw APIError(
                     status: .badRequest,
-                    message: "x-cachette-compress must be one of \(CompressionLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\".",
+                    message:
+                        "x-cachette-compress must be one of \(CompressionLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\".",
                     code: "invalid_compression_level", param: "x-cachette-compress"
                 )
             }

@@ -126,9 +126,10 @@ struct CachedEndpoint: Sendable {
         let sent = await forwarder.stream(
             outbound, request: request,
             onEnd: { [accounting] ending in
-                accounting.record(request.event(
-                    ending.failed ? .error : outcome, usage: ending.usage, counted: ending.counted, compression: outbound.compression
-                ))
+                accounting.record(
+                    request.event(
+                        ending.failed ? .error : outcome, usage: ending.usage, counted: ending.counted, compression: outbound.compression
+                    ))
             },
             onComplete: { recording, answer, usage in
                 let whole = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)

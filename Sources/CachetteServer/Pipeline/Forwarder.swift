@@ -69,8 +69,10 @@ struct Forwarder: Sendable {
 
     /// Sends a streaming request. A 2xx event stream starts relaying at once; anything
     /// else (an error, or a whole JSON answer) is read in full like a fetch.
-    func stream(_ outbound: Outbound, request: ProxyRequest, onEnd: @escaping @Sendable (StreamFlight.Ending) -> Void,
-                onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void) async -> Sent {
+    func stream(
+        _ outbound: Outbound, request: ProxyRequest, onEnd: @escaping @Sendable (StreamFlight.Ending) -> Void,
+        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void
+    ) async -> Sent {
         let exchange = outbound.exchange
         let response: HTTPClientResponse
         do {
@@ -111,7 +113,7 @@ struct Forwarder: Sendable {
     static func usage(of answer: UpstreamAnswer, request: inout OutboundBody, model: String) -> (TokenUsage?, counted: Bool) {
         if let usage = answer.body.withUnsafeReadableBytes({ TokenUsage(responseBody: $0) }) { return (usage, false) }
         guard answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView), let client = request.client(),
-              let counted = UsageCounter.count(request: client, answer: parsed, model: model)
+            let counted = UsageCounter.count(request: client, answer: parsed, model: model)
         else { return (nil, false) }
         return (counted, true)
     }

@@ -23,7 +23,9 @@ public enum CachetteApplication {
             )
         }
         let stats = StatsCounters(restoring: try database?.loadCounters() ?? [:])
-        let ledger = try Ledger(database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels)
+        let ledger = try Ledger(
+            database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels
+        )
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
         let client = UpstreamClient(config: config.upstream)
@@ -32,10 +34,11 @@ public enum CachetteApplication {
 
         let routes = Router()
         // First, so a web page's request is refused before anything else reads it.
-        routes.add(middleware: BrowserGuard(
-            allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
-            onRefusal: { refusal in accounting.note(refusal == .host ? .refusedHost : .refusedOrigin) }
-        ))
+        routes.add(
+            middleware: BrowserGuard(
+                allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
+                onRefusal: { refusal in accounting.note(refusal == .host ? .refusedHost : .refusedOrigin) }
+            ))
         routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
         HealthEndpoint(store: store, startedAt: .now).addRoutes(to: routes)
@@ -83,10 +86,11 @@ public enum CachetteApplication {
         let connections = ConnectionLimit(maximum: config.server.maxConnections)
         return Application(
             router: routes,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
-                idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
-            )),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
+                    idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
+                )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)],
             onServerRunning: { channel in

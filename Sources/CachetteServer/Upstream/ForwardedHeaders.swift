@@ -19,7 +19,9 @@ enum ForwardedHeaders {
     ///     did not address to this upstream must not carry its key there).
     ///   - translated: an OpenAI request sent to an Anthropic upstream; its bearer token
     ///     becomes `x-api-key`, where Anthropic looks for an API key.
-    static func request(_ fields: HTTPFields, upstream: CachetteConfig.Upstream, clientCredential: Bool = true, translated: Bool = false) -> HTTPHeaders {
+    static func request(_ fields: HTTPFields, upstream: CachetteConfig.Upstream, clientCredential: Bool = true, translated: Bool = false)
+        -> HTTPHeaders
+    {
         let named = connectionTokens(fields)
         let upstreamHeaders = Set(upstream.headers.map { $0.name.lowercased() })
         let replaceCredential = upstream.apiKey != nil || !clientCredential
@@ -28,7 +30,8 @@ enum ForwardedHeaders {
         for field in fields {
             let name = field.name.canonicalName
             if hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cachette-") || name == "accept-encoding"
-                || upstreamHeaders.contains(name) {
+                || upstreamHeaders.contains(name)
+            {
                 continue
             }
             if replaceCredential && (name == "authorization" || name == "x-api-key" || name == "api-key" || name == "x-goog-api-key") { continue }

@@ -34,7 +34,8 @@ struct UpstreamRouter: Sendable {
         guard let upstream = upstreams.first(where: \.isDefault) else {
             throw APIError(
                 status: .badRequest,
-                message: "\(path) requests that name no model go only to the upstream named default, and there is none. Add an upstreams entry named default, or send a JSON body with a model.",
+                message:
+                    "\(path) requests that name no model go only to the upstream named default, and there is none. Add an upstreams entry named default, or send a JSON body with a model.",
                 code: "no_default_upstream"
             )
         }

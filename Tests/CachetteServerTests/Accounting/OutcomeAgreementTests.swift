@@ -52,8 +52,10 @@ struct OutcomeAgreementTests {
             #expect(try await h.json("/stats")["models"]?["gpt-4o"]?["hits"]?.intValue == 1)
 
             let table = try await CLI.run(["stats", "--url", h.baseURL])
-            for (label, count) in [("requests", 8), ("cache hits", 1), ("stale answers", 1), ("cache misses", 2), ("bypassed", 2),
-                                   ("rejected", 1), ("upstream errors", 1)] {
+            for (label, count) in [
+                ("requests", 8), ("cache hits", 1), ("stale answers", 1), ("cache misses", 2), ("bypassed", 2),
+                ("rejected", 1), ("upstream errors", 1),
+            ] {
                 #expect(table.stdout.range(of: "(^|\n)\(label)\\s+\(count)\n", options: .regularExpression) != nil, "cachette stats: \(label)")
             }
         }

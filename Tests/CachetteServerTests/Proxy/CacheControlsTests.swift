@@ -26,10 +26,13 @@ struct CacheControlsTests {
         #expect(zero.ttl == 0 && zero.noStore)
     }
 
-    @Test("bad values are 400s naming the header", arguments: [
-        (CachetteHeaders.ttl, "-1", "invalid_cache_ttl"), (CachetteHeaders.ttl, "1.5", "invalid_cache_ttl"),
-        (CachetteHeaders.compress, "max", "invalid_compression_level"), (HTTPField.Name.cacheControl, "stale-if-error=soon", "invalid_cache_control"),
-    ])
+    @Test(
+        "bad values are 400s naming the header",
+        arguments: [
+            (CachetteHeaders.ttl, "-1", "invalid_cache_ttl"), (CachetteHeaders.ttl, "1.5", "invalid_cache_ttl"),
+            (CachetteHeaders.compress, "max", "invalid_compression_level"),
+            (HTTPField.Name.cacheControl, "stale-if-error=soon", "invalid_cache_control"),
+        ])
     func bad(name: HTTPField.Name, value: String, code: String) {
         #expect { try Self.controls([(name, value)]) } throws: { error in
             (error as? APIError)?.code == code && (error as? APIError)?.status == .badRequest

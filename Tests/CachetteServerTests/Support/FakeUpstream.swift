@@ -100,7 +100,10 @@ final class FakeUpstream: Sendable {
     /// A text answer's events, `message_start` to `message_stop`.
     static func anthropicEvents(call: Int) -> [(String, String)] {
         [
-            ("message_start", #"{"type":"message_start","message":{"id":"msg_\#(call)","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":10,"output_tokens":1}}}"#),
+            (
+                "message_start",
+                #"{"type":"message_start","message":{"id":"msg_\#(call)","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","usage":{"input_tokens":10,"output_tokens":1}}}"#
+            ),
             ("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
             ("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"answer number \#(call)"}}"#),
             ("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
@@ -112,7 +115,10 @@ final class FakeUpstream: Sendable {
     /// A tool-using answer's events: text, then a tool_use block whose input arrives in pieces.
     static func anthropicToolStream(hold: Bool = false) -> [Step] {
         var steps: [Step] = [
-            .event("message_start", #"{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":30,"cache_read_input_tokens":200,"output_tokens":1}}}"#),
+            .event(
+                "message_start",
+                #"{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":30,"cache_read_input_tokens":200,"output_tokens":1}}}"#
+            ),
             .event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
         ]
         if hold { steps.append(.wait) }
@@ -120,11 +126,16 @@ final class FakeUpstream: Sendable {
             .event("ping", #"{"type":"ping"}"#),
             .event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check ✓"}}"#),
             .event("content_block_stop", #"{"type":"content_block_stop","index":0}"#),
-            .event("content_block_start", #"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#),
-            .event("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#),
-            .event("content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}"#),
+            .event(
+                "content_block_start",
+                #"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#),
+            .event(
+                "content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#),
+            .event(
+                "content_block_delta", #"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}"#),
             .event("content_block_stop", #"{"type":"content_block_stop","index":1}"#),
-            .event("message_delta", #"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":12}}"#),
+            .event(
+                "message_delta", #"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":12}}"#),
             .event("message_stop", #"{"type":"message_stop"}"#),
         ]
         return steps
@@ -143,31 +154,37 @@ final class FakeUpstream: Sendable {
             if String(buffer: body).contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
                 return self.scripted(reply.stream ?? [.raw(Self.anthropicStream(call: call))], includeUsage: false, status: reply.status)
             }
-            return Response(status: .init(code: reply.status), headers: Self.headers(reply),
-                            body: .init(byteBuffer: reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
+            return Response(
+                status: .init(code: reply.status), headers: Self.headers(reply),
+                body: .init(
+                    byteBuffer: reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.body ?? Self.anthropicMessage(call: call))))
         }
         router.post("/v1/messages/count_tokens") { request, _ -> Response in
             self.record(request, path: "/v1/messages/count_tokens", body: [])
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
         }
         for path in ["/v1/files", "/v1/messages/batches"] {
             router.post(RouterPath(path)) { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 64 << 20)
                 self.record(request, path: path, body: Array(body.readableBytesView))
-                return Response(status: .ok, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
             }
         }
         router.get("/v1/models/**") { request, _ -> Response in
             self.record(request, path: request.uri.path, body: [])
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"id":"\#(request.uri.path.dropFirst(11))","object":"model"}"#)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"id":"\#(request.uri.path.dropFirst(11))","object":"model"}"#)))
         }
         router.get("/v1/models") { request, _ -> Response in
             self.record(request, path: "/v1/models", body: [])
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: self.modelList)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: self.modelList)))
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
@@ -244,7 +261,8 @@ final class FakeUpstream: Sendable {
     // MARK: Stream scripts
 
     static func chunk(_ delta: String, finish: String? = nil, object: String = "chat.completion.chunk") -> String {
-        let choice = object == "text_completion"
+        let choice =
+            object == "text_completion"
             ? #"{"index":0,"text":\#(delta),"logprobs":null,"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}"#
             : #"{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}"#
         return #"{"id":"chatcmpl-s1","object":"\#(object)","created":1700000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[\#(choice)]}"#
@@ -260,7 +278,8 @@ final class FakeUpstream: Sendable {
         var steps: [Step] = [.data(chunk(#"{"role":"assistant","content":"","refusal":null}"#))]
         steps += pieces.map { .data(chunk(#"{"content":"\#($0)"}"#)) }
         if toolCall {
-            steps.append(.data(chunk(#"{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}"#)))
+            steps.append(
+                .data(chunk(#"{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}"#)))
             for part in [#"{\"ci"#, #"ty\": \"Par"#, #"is\"}"#] {
                 steps.append(.data(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"\#(part)"}}]}"#)))
             }
@@ -276,7 +295,10 @@ final class FakeUpstream: Sendable {
         let gate = self.gate
         let body = ResponseBody { writer in
             func event(_ content: String) -> ByteBuffer {
-                ByteBuffer(string: "data: {\"id\":\"s\(call)\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(content)\"}}]}\n\n")
+                ByteBuffer(
+                    string:
+                        "data: {\"id\":\"s\(call)\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(content)\"}}]}\n\n"
+                )
             }
             try await writer.write(event("first"))
             await gate.wait()

@@ -66,7 +66,9 @@ struct Harness {
 
     /// A POST for AsyncHTTPClient, for what the sequential test client cannot do
     /// (concurrency, streamed bodies, reading a stream as it arrives).
-    func clientRequest(_ path: String = "/v1/chat/completions", _ body: HTTPClientRequest.Body = .bytes(ByteBuffer(string: Harness.chatBody))) -> HTTPClientRequest {
+    func clientRequest(_ path: String = "/v1/chat/completions", _ body: HTTPClientRequest.Body = .bytes(ByteBuffer(string: Harness.chatBody)))
+        -> HTTPClientRequest
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain blocking socket that sends one request. Used as a client that never reads
@@ -13,7 +13,8 @@ final class RawSocket: Sendable {
     struct Failure: Error { let what: String }
 
     convenience init(port: Int, body: String, receiveBuffer: Int32? = nil) throws {
-        let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        let request =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + "Authorization: Bearer sk-test-one\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
         try self.init(port: port, raw: request, receiveBuffer: receiveBuffer)
     }

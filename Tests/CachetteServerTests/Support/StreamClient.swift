@@ -54,7 +54,9 @@ extension Harness {
     }
 
     /// Sends a request and reads the whole streamed answer.
-    func stream(_ body: String = Harness.streamBody(), path: String = "/v1/chat/completions", headers: [(String, String)] = []) async throws -> ReceivedStream {
+    func stream(_ body: String = Harness.streamBody(), path: String = "/v1/chat/completions", headers: [(String, String)] = []) async throws
+        -> ReceivedStream
+    {
         var request = clientRequest(path, .bytes(ByteBuffer(string: body)))
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))

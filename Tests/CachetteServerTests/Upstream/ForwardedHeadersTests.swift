@@ -15,10 +15,11 @@ struct ForwardedHeadersTests {
 
     @Test("hop-by-hop headers, those Connection names, x-cachette-* and Accept-Encoding stay behind")
     func dropped() {
-        let out = ForwardedHeaders.request(Self.fields([
-            ("Connection", "x-secret-hop"), ("x-secret-hop", "1"), ("Keep-Alive", "5"), ("TE", "trailers"),
-            ("x-cachette-ttl", "60"), ("Accept-Encoding", "gzip"), ("Authorization", "Bearer sk-a"), ("X-Custom", "kept"),
-        ]), upstream: Self.upstream)
+        let out = ForwardedHeaders.request(
+            Self.fields([
+                ("Connection", "x-secret-hop"), ("x-secret-hop", "1"), ("Keep-Alive", "5"), ("TE", "trailers"),
+                ("x-cachette-ttl", "60"), ("Accept-Encoding", "gzip"), ("Authorization", "Bearer sk-a"), ("X-Custom", "kept"),
+            ]), upstream: Self.upstream)
         #expect(out["x-secret-hop"].isEmpty && out["keep-alive"].isEmpty && out["te"].isEmpty && out["connection"].isEmpty)
         #expect(out["x-cachette-ttl"].isEmpty && out["accept-encoding"].isEmpty)
         #expect(out["authorization"] == ["Bearer sk-a"] && out["x-custom"] == ["kept"])
@@ -28,9 +29,10 @@ struct ForwardedHeadersTests {
     func upstreamKeyReplaces() {
         var upstream = CachetteConfig.Upstream(name: "default", baseURL: "https://api.example/v1", apiKey: "sk-route")
         upstream.headers = [.init(name: "x-route", value: "1")]
-        let out = ForwardedHeaders.request(Self.fields([
-            ("Authorization", "Bearer sk-client"), ("x-api-key", "k"), ("api-key", "a"), ("x-goog-api-key", "g"), ("x-route", "client"),
-        ]), upstream: upstream)
+        let out = ForwardedHeaders.request(
+            Self.fields([
+                ("Authorization", "Bearer sk-client"), ("x-api-key", "k"), ("api-key", "a"), ("x-goog-api-key", "g"), ("x-route", "client"),
+            ]), upstream: upstream)
         #expect(out["authorization"] == ["Bearer sk-route"])
         #expect(out["x-api-key"].isEmpty && out["api-key"].isEmpty && out["x-goog-api-key"].isEmpty)
         #expect(out["x-route"] == ["1"], "the upstream's headers win over the client's")
