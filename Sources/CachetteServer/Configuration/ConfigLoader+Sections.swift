@@ -1,0 +1,182 @@
+import CachetteCore
+import Foundation
+import Logging
+import Yams
+
+/// Each section of the YAML file, read into its part of the configuration.
+extension ConfigLoader {
+    static func applyServer(_ node: Node, _ server: inout CachetteConfig.Server) throws(ConfigError) {
+        for (name, value) in try mapping(node, "server") {
+            let key = "server.\(name)"
+            switch name {
+            case "host": server.host = try string(value, key)
+            case "port": server.port = try port(scalar(value, key), key)
+            case "max_body_bytes": server.maxBodyBytes = try size(value, key)
+            case "max_passthrough_bytes": server.maxPassthroughBytes = try size(value, key)
+            case "allowed_hosts": server.allowedHosts = try strings(value, key)
+            case "allowed_origins":
+                server.allowedOrigins = try strings(value, key)
+                for origin in server.allowedOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+                    throw ConfigError(key, "expected origins such as https://app.example, got \"\(origin)\"")
+                }
+            case "read_timeout": server.readTimeout = try duration(value, key)
+            case "idle_timeout": server.idleTimeout = try duration(value, key)
+            case "max_connections": server.maxConnections = try positiveInt(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    static func applyUpstream(_ node: Node, _ upstream: inout CachetteConfig.UpstreamSettings, _ env: [String: String]) throws(ConfigError) {
+        for (name, value) in try mapping(node, "upstream") {
+            let key = "upstream.\(name)"
+            switch name {
+            case "base_url": upstream.baseURL = try string(value, key)
+            case "api_key": upstream.apiKey = try secret(string(value, key), key, env)
+            case "timeout": upstream.timeout = try duration(value, key)
+            case "idle_timeout": upstream.idleTimeout = try duration(value, key)
+            case "connect_timeout": upstream.connectTimeout = try duration(value, key)
+            case "max_connections": upstream.maxConnections = try positiveInt(value, key)
+            case "max_response_bytes": upstream.maxResponseBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    /// `upstreams:`, a list of upstreams tried in order.
+    static func upstreams(_ node: Node, _ env: [String: String]) throws(ConfigError) -> [CachetteConfig.Upstream] {
+        guard case .sequence(let items) = node else { throw ConfigError("upstreams", "expected a list of upstreams") }
+        var upstreams: [CachetteConfig.Upstream] = []
+        for (index, item) in items.enumerated() {
+            let members = try mapping(item, "upstreams[\(index)]")
+            guard let nameNode = members.first(where: { $0.0 == "name" })?.1 else { throw ConfigError("upstreams[\(index)]", "needs a name") }
+            let name = try string(nameNode, "upstreams[\(index)].name")
+            guard !upstreams.contains(where: { $0.name == name }) else { throw ConfigError("upstreams.\(name)", "is listed twice") }
+            var upstream = CachetteConfig.Upstream(name: name, baseURL: "")
+            for (field, value) in members {
+                let key = "upstreams.\(name).\(field)"
+                switch field {
+                case "name": break
+                case "base_url": upstream.baseURL = try string(value, key)
+                case "format": upstream.format = try choice(value, key)
+                case "models": upstream.models = try strings(value, key)
+                case "api_key": upstream.apiKey = try secret(string(value, key), key, env)
+                case "timeout": upstream.timeout = try duration(value, key)
+                case "headers":
+                    for (header, headerValue) in try mapping(value, key) {
+                        upstream.headers.append(.init(name: header, value: try string(headerValue, "\(key).\(header)")))
+                    }
+                default: throw unknown(key)
+                }
+            }
+            if upstream.isDefault, !upstream.models.isEmpty {
+                throw ConfigError("upstreams.default.models", "the default upstream takes every model; remove models")
+            }
+            if !upstream.isDefault, upstream.models.isEmpty { throw ConfigError("upstreams.\(name).models", "needs at least one model pattern") }
+            try checkURL(upstream.baseURL, "upstreams.\(name).base_url")
+            upstreams.append(upstream)
+        }
+        return upstreams
+    }
+
+    static func strings(_ node: Node, _ key: String) throws(ConfigError) -> [String] {
+        if case .scalar = node { return [try string(node, key)] }
+        guard case .sequence(let items) = node else { throw ConfigError(key, "expected a list") }
+        var out: [String] = []
+        for item in items { out.append(try string(item, key)) }
+        return out
+    }
+
+    static func applyCache(_ node: Node, _ cache: inout CachetteConfig.Cache) throws(ConfigError) {
+        for (name, value) in try mapping(node, "cache") {
+            let key = "cache.\(name)"
+            switch name {
+            case "enabled": cache.enabled = try bool(value, key)
+            case "path": cache.path = expandHome(try string(value, key))
+            case "ttl": cache.ttl = try duration(value, key)
+            case "max_bytes": cache.maxBytes = try size(value, key)
+            case "memory_bytes": cache.memoryBytes = try size(value, key)
+            case "scope": cache.scope = try choice(value, key)
+            case "key_fields": cache.keyFields = try choice(value, key)
+            case "compression_level":
+                let level = try positiveInt(value, key)
+                guard (1...19).contains(level) else { throw ConfigError(key, "must be between 1 and 19, got \(level)") }
+                cache.compressionLevel = level
+            case "credential_headers": cache.credentialHeaders = try strings(value, key).map { $0.lowercased() }
+            case "stale_if_error": cache.staleIfError = try duration(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    static func applyStream(_ node: Node, _ stream: inout CachetteConfig.Stream) throws(ConfigError) {
+        for (name, value) in try mapping(node, "stream") {
+            let key = "stream.\(name)"
+            switch name {
+            case "finish_on_disconnect": stream.finishOnDisconnect = try bool(value, key)
+            case "max_buffered_bytes": stream.maxBufferedBytes = try size(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    static func applyCompression(_ node: Node, _ compression: inout CompressionOptions) throws(ConfigError) {
+        for (name, value) in try mapping(node, "compression") {
+            let key = "compression.\(name)"
+            switch name {
+            case "level": compression.level = try choice(value, key)
+            case "dedup_min_tokens": compression.dedupMinTokens = try positiveInt(value, key)
+            case "system": compression.system = try bool(value, key)
+            case "max_tool_output_tokens": compression.maxToolOutputTokens = try positiveInt(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
+    /// `file` replaces the shipped price table; `models` then overrides single entries.
+    static func applyPricing(_ node: Node, _ accounting: inout CachetteConfig.Accounting, directory: String) throws(ConfigError) {
+        let members = try mapping(node, "pricing")
+        if let (_, fileNode) = members.first(where: { $0.0 == "file" }) {
+            var path = expandHome(try string(fileNode, "pricing.file"))
+            if !path.hasPrefix("/") { path = directory + "/" + path }
+            accounting.prices = PriceTable(try priceFile(path, key: "pricing.file"))
+        }
+        for (name, value) in members where name != "file" {
+            guard name == "models" else { throw unknown("pricing.\(name)") }
+            accounting.prices.merge(try prices(value, "pricing.models"))
+        }
+    }
+
+    static func applyLedger(_ node: Node, _ accounting: inout CachetteConfig.Accounting) throws(ConfigError) {
+        for (name, value) in try mapping(node, "ledger") {
+            switch name {
+            case "retention": accounting.ledgerRetention = try duration(value, "ledger.\(name)")
+            default: throw unknown("ledger.\(name)")
+            }
+        }
+    }
+
+    static func applyAccounting(_ node: Node, _ accounting: inout CachetteConfig.Accounting) throws(ConfigError) {
+        for (name, value) in try mapping(node, "accounting") {
+            switch name {
+            case "max_models": accounting.maxModels = try positiveInt(value, "accounting.\(name)")
+            default: throw unknown("accounting.\(name)")
+            }
+        }
+    }
+
+    static func applyLogging(_ node: Node, _ logging: inout CachetteConfig.Logging) throws(ConfigError) {
+        for (name, value) in try mapping(node, "logging") {
+            let key = "logging.\(name)"
+            switch name {
+            case "level":
+                let text = try string(value, key)
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw ConfigError(key, "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                }
+                logging.level = level
+            default: throw unknown(key)
+            }
+        }
+    }
+}
