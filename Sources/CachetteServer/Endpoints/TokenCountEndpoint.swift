@@ -11,8 +11,7 @@ struct TokenCountEndpoint: Sendable {
     }
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
-        // An oversized body surfaces as NIOTooManyBytesError, which the error middleware answers with a 413.
-        let body = try await request.body.collect(upTo: maxBodyBytes)
+        let body = try await BodyReader.read(request, limit: maxBodyBytes)
         guard let document = try? JSONValue.parse(body.readableBytesView), document.members != nil else {
             throw APIError(status: .badRequest, message: "The request body must be a JSON object.", code: "invalid_json")
         }

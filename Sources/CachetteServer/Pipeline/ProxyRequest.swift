@@ -20,12 +20,11 @@ struct ProxyRequest: Sendable {
 
     /// The request booked with `outcome`, its latency measured to now.
     func event(
-        _ outcome: RequestOutcome, usage: TokenUsage? = nil, counted: Bool = false, compression: CompressionTally = CompressionTally(),
-        latency: Duration? = nil
+        _ outcome: RequestOutcome, usage: TokenUsage? = nil, counted: Bool = false, compression: CompressionTally = CompressionTally()
     ) -> RequestEvent {
         RequestEvent(
             route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
-            compression: compression, latency: latency ?? ContinuousClock.now - arrived
+            compression: compression, latency: ContinuousClock.now - arrived
         )
     }
 }
