@@ -191,7 +191,7 @@ struct CacheStoreTests {
         configuration.busyMode = .timeout(5)
         let other = try DatabaseQueue(path: path, configuration: configuration)
         try await other.write { db in try db.execute(sql: "DELETE FROM entries") }
-        try await eventually { store.lookup(key(1), now: Date().timeIntervalSince1970) == nil }
+        try await eventually(within: .seconds(30)) { store.lookup(key(1), now: Date().timeIntervalSince1970) == nil }
         #expect(store.totals.entries == 0)
     }
 

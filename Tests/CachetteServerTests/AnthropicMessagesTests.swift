@@ -115,7 +115,9 @@ struct AnthropicMessagesTests {
                 }
             }
             try await eventually { upstream.calls(to: "/v1/messages") == 2 }
-            try await Task.sleep(for: .milliseconds(300))
+            // Time for all five to join on a busy machine: one arriving after the end would be
+            // served the recording, which (rightly) has no ping, and so differ.
+            try await Task.sleep(for: .seconds(1))
             upstream.releaseStreams()
             let results = try await streams.value
             #expect(upstream.calls(to: "/v1/messages") == 2, "five identical streams, one upstream call")

@@ -25,7 +25,7 @@ public struct PruneResult: Sendable {
 
 extension CacheStore {
     public func info(now: Double = Date().timeIntervalSince1970) throws -> StoreInfo {
-        try pool.read { db in try Self.info(db, path: options.path, maxBytes: options.maxBytes, now: now) }
+        try disk.pool.read { db in try Self.info(db, path: options.path, maxBytes: options.maxBytes, now: now) }
     }
 
     /// Why a file could not be read as a cache, in a sentence.
@@ -85,7 +85,7 @@ extension CacheStore {
         let before = totals
         let fileBefore = fileBytes()
         try await flush(now: now)
-        try await compact()
+        try await disk.compact()
         let after = totals
         return PruneResult(
             expired: after.expirations - before.expirations, evicted: after.evictions - before.evictions,
@@ -96,7 +96,23 @@ extension CacheStore {
     /// Deletes every entry; stats counters are kept.
     @discardableResult
     public func clear() async throws -> Int {
-        hot.removeAll()
+        memory.removeAll()
+        return try await disk.clear()
+    }
+
+    func fileBytes() -> Int { Self.fileBytes(options.path) }
+
+    static func fileBytes(_ path: String) -> Int {
+        ["", "-wal"].reduce(0) { sum, suffix in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0
+            return sum + size
+        }
+    }
+}
+
+extension SQLiteTier {
+    /// Deletes every entry and gives the pages back.
+    func clear() async throws -> Int {
         let removed = try await pool.write { db in
             try db.execute(sql: "DELETE FROM entries")
             return db.changesCount
@@ -106,19 +122,10 @@ extension CacheStore {
         return removed
     }
 
-    private func compact() async throws {
+    func compact() async throws {
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "VACUUM")
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-        }
-    }
-
-    func fileBytes() -> Int { Self.fileBytes(options.path) }
-
-    static func fileBytes(_ path: String) -> Int {
-        ["", "-wal"].reduce(0) { sum, suffix in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0
-            return sum + size
         }
     }
 }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// The in-memory tier in front of SQLite: a byte-bounded LRU. A hit costs one lock,
 /// one dictionary lookup and two list relinks; the body is shared, never copied.
-final class HotTier: Sendable {
+final class HotTier: CacheTier {
     private let state: Mutex<LRUList>
 
     init(budget: Int) {
@@ -38,6 +38,12 @@ final class HotTier: Sendable {
     }
 
     var count: Int { state.withLock { $0.index.count } }
+
+    // CacheTier
+
+    func entry(_ key: CacheKey) -> CachedResponse? { get(key) }
+
+    func store(_ key: CacheKey, _ entry: NewEntry) { insert(key, entry.response) }
 }
 
 /// A doubly linked LRU list over an array of slots, indexed by a dictionary.

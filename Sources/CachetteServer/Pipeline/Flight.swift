@@ -60,6 +60,10 @@ extension CachedEndpoint {
         if let stored = storage.store.lookupRecent(request.key, now: Date().timeIntervalSince1970) {
             return (.cached(stored), nil)
         }
+        // Another replica may have it: asked once per key, inside the flight.
+        if let shared = await storage.store.lookupShared(request.key, now: Date().timeIntervalSince1970) {
+            return (.cached(shared), nil)
+        }
         let outbound: Forwarder.Outbound
         do {
             outbound = try forwarder.outbound(request)

@@ -1,0 +1,341 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import Synchronization
+
+/// The cache's SQLite tier: entries zstd-compressed in the sidecar's database file.
+///
+/// Reads are synchronous and never wait on the writer: entries not yet written, then
+/// one indexed read. Writes, removals and access times are queued and applied by
+/// `flush` in one transaction, which also enforces TTL and the byte budget.
+final class SQLiteTier: CacheTier {
+    let options: CacheStoreOptions
+    let database: CachetteDatabase
+    let pool: DatabasePool
+    private let queue = Mutex(WriteQueue())
+    private let totalsState: Mutex<StoreTotals>
+    /// Serialises flushes so two never interleave their eviction passes.
+    private let flushGate = AsyncGate()
+    private let logger: Logger
+    private let wake: AsyncStream<Void>.Continuation
+    /// A value each time something is queued, for the writer.
+    let wakeups: AsyncStream<Void>
+    /// The writer connection's `PRAGMA data_version`: it moves only when another connection commits.
+    private let lastDataVersion: Mutex<Int>
+    /// Used only inside flushes, which the gate serialises.
+    private let compressor: ZstdCompressor
+    private let decompressors = ZstdDecompressors()
+
+    /// Accounted on top of each compressed body for the row and its index entries.
+    static let rowOverhead = 128
+
+    struct WriteQueue {
+        var puts: [CacheKey: (generation: UInt64, entry: NewEntry)] = [:]
+        var removals: Set<CacheKey> = []
+        var accesses: [CacheKey: (time: Double, hits: Int)] = [:]
+        var generation: UInt64 = 0
+        var bytes = 0
+        /// A drop was logged since the last write that went through.
+        var loggedDrop = false
+    }
+
+    init(database: CachetteDatabase, options: CacheStoreOptions, logger: Logger) throws {
+        self.options = options
+        self.logger = logger
+        self.database = database
+        self.pool = database.pool
+        self.compressor = ZstdCompressor(level: options.compressionLevel)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let totals = try pool.read { db -> StoreTotals in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+            let counters = try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
+                    ($0[0] as String, $0[1] as Int)
+                })
+            return StoreTotals(
+                entries: row[0] as Int, bytes: row[1] as Int,
+                evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0
+            )
+        }
+        totalsState = Mutex(totals)
+        lastDataVersion = Mutex(try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! })
+    }
+
+    var totals: StoreTotals { totalsState.withLock { $0 } }
+
+    // MARK: Reads
+
+    /// The entry for `key`, fresh or not: one not yet written, else one indexed read.
+    func entry(_ key: CacheKey) -> CachedResponse? {
+        queued(key) ?? stored(key)
+    }
+
+    /// An entry waiting to be written: an answer stored moments ago is always here.
+    func queued(_ key: CacheKey) -> CachedResponse? {
+        queue.withLock { $0.puts[key]?.entry.response }
+    }
+
+    /// One indexed read, decompressed.
+    private func stored(_ key: CacheKey) -> CachedResponse? {
+        do {
+            return try pool.unsafeRead { db -> CachedResponse? in
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT status, content_type, created_at, expires_at, prompt_tokens, completion_tokens, body, events
+                        FROM entries WHERE key = ?
+                        """)
+                let cursor = try Row.fetchCursor(statement, arguments: [Data(key.bytes)])
+                guard let row = try cursor.next() else { return nil }
+                let body = try row.withUnsafeData(atIndex: 6) { data -> ByteBuffer in
+                    guard let data else { throw ZstdError.decompressionFailed("missing body") }
+                    return try data.withUnsafeBytes { try decompressors.decompress($0) }
+                }
+                let events = try row.withUnsafeData(atIndex: 7) { data -> RecordedStream? in
+                    guard let data else { return nil }
+                    return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0) })
+                }
+                return CachedResponse(
+                    status: row[0], contentType: row[1], body: body,
+                    createdAt: row[2], expiresAt: row[3],
+                    usage: TokenUsage(promptTokens: row[4], completionTokens: row[5]),
+                    events: events
+                )
+            }
+        } catch {
+            // A damaged row is a miss: the fresh answer will replace it.
+            logger.warning("cache read failed; treating as a miss", metadata: ["key": "\(key)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A hit, for the LRU order and hit counts; written with the next flush.
+    func recordAccess(_ key: CacheKey, now: Double) {
+        queue.withLock { q in
+            let previous = q.accesses[key]
+            q.accesses[key] = (max(now, previous?.time ?? 0), (previous?.hits ?? 0) + 1)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Queues an entry for the next flush.
+    func store(_ key: CacheKey, _ entry: NewEntry) {
+        queue(key, entry)
+    }
+
+    /// Queues an entry; false when the queue is full and it was dropped.
+    @discardableResult
+    func queue(_ key: CacheKey, _ entry: NewEntry) -> Bool {
+        let size = entry.response.size
+        let (queued, logDrop) = queue.withLock { q -> (Bool, Bool) in
+            let replaced = q.puts[key]?.entry.response.size ?? 0
+            guard q.bytes - replaced + size <= options.maxQueuedBytes else {
+                defer { q.loggedDrop = true }
+                return (false, !q.loggedDrop)
+            }
+            q.generation += 1
+            q.puts[key] = (q.generation, entry)
+            q.removals.remove(key)
+            q.bytes += size - replaced
+            return (true, false)
+        }
+        guard queued else {
+            totalsState.withLock { $0.droppedWrites += 1 }
+            if logDrop {
+                logger.error(
+                    "cache write queue is full (SQLite is not taking writes); new answers are not stored until it drains",
+                    metadata: ["max_queued_bytes": "\(options.maxQueuedBytes)"]
+                )
+            }
+            return false
+        }
+        wake.yield()
+        return true
+    }
+
+    /// Queues the removal of `key`'s entry, and forgets any write of it still queued.
+    func remove(_ key: CacheKey) {
+        queue.withLock { q in
+            if let dropped = q.puts.removeValue(forKey: key) { q.bytes -= dropped.entry.response.size }
+            q.removals.insert(key)
+        }
+        wake.yield()
+    }
+
+    /// Bytes of answers waiting to be written.
+    var queuedBytes: Int { queue.withLock { $0.bytes } }
+
+    /// Writes queued entries and access times in one transaction, then enforces TTL and the byte budget.
+    /// Writes what is queued. Returns the keys it dropped (evicted, expired, or too
+    /// large to keep), which the tiers above must drop too.
+    @discardableResult
+    func flush(now: Double = Date().timeIntervalSince1970) async throws -> [CacheKey] {
+        try await flushGate.run { try await flushLocked(now: now) }
+    }
+
+    private func flushLocked(now: Double) async throws -> [CacheKey] {
+        let (puts, accesses, removals) = queue.withLock { q in
+            let accesses = q.accesses
+            let removals = q.removals
+            q.accesses = [:]
+            q.removals = []
+            return (q.puts, accesses, removals)
+        }
+        // Compress outside the write transaction; readers keep being served meanwhile.
+        var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8], events: [UInt8]?)] = []
+        rows.reserveCapacity(puts.count)
+        var unstorable: [(CacheKey, UInt64)] = []
+        for (key, put) in puts {
+            do {
+                let compressed = try compressor.compress(put.entry.response.body)
+                let events = try put.entry.response.events.map { try compressor.compress($0.encoded()) }
+                rows.append((key, put.generation, put.entry, compressed, events))
+            } catch {
+                logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
+                unstorable.append((key, put.generation))
+            }
+        }
+        let maxBytes = options.maxBytes
+        let staleSeconds = options.staleSeconds
+        let written = rows
+        let outcome = try await pool.write { db -> FlushOutcome in
+            var outcome = FlushOutcome()
+            let touch = try db.cachedStatement(
+                sql: """
+                    UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
+                    """)
+            for (key, access) in accesses {
+                try touch.execute(arguments: [access.time, access.hits, Data(key.bytes)])
+            }
+            let removal = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size")
+            for key in removals {
+                guard let size = try Int.fetchOne(removal, arguments: [Data(key.bytes)]) else { continue }
+                outcome.entryDelta -= 1
+                outcome.byteDelta -= size
+            }
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO entries (key, route, model, status, content_type, body, events, raw_size, stored_size,
+                                         created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET
+                        route = excluded.route, model = excluded.model, status = excluded.status,
+                        content_type = excluded.content_type, body = excluded.body, events = excluded.events,
+                        raw_size = excluded.raw_size,
+                        stored_size = excluded.stored_size, created_at = excluded.created_at,
+                        accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
+                        prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+                        hit_count = 0
+                    """)
+            let previousSize = try db.cachedStatement(sql: "SELECT stored_size FROM entries WHERE key = ?")
+            for row in written {
+                let response = row.entry.response
+                let storedSize = row.compressed.count + (row.events?.count ?? 0) + Self.rowOverhead
+                guard storedSize <= maxBytes else {
+                    outcome.rejected.append(row.key)
+                    continue
+                }
+                let keyData = Data(row.key.bytes)
+                let previous = try Int.fetchOne(previousSize, arguments: [keyData])
+                try insert.execute(arguments: [
+                    keyData, row.entry.route, row.entry.model, response.status, response.contentType,
+                    Data(row.compressed), row.events.map { Data($0) }, response.size, storedSize,
+                    response.createdAt, response.createdAt, response.expiresAt,
+                    response.usage.promptTokens, response.usage.completionTokens,
+                ])
+                outcome.entryDelta += previous == nil ? 1 : 0
+                outcome.byteDelta += storedSize - (previous ?? 0)
+            }
+            let expired = try Row.fetchAll(
+                db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now - staleSeconds]
+            )
+            for row in expired {
+                outcome.expired.append(CacheKey(bytes: row[0] as Data)!)
+                outcome.entryDelta -= 1
+                outcome.byteDelta -= row[1] as Int
+            }
+            var bytes = self.totals.bytes + outcome.byteDelta
+            while bytes > maxBytes {
+                let victims = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT key, stored_size FROM entries ORDER BY accessed_at, rowid LIMIT 64")
+                )
+                if victims.isEmpty { break }
+                let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?")
+                for victim in victims where bytes > maxBytes {
+                    let data = victim[0] as Data
+                    try delete.execute(arguments: [data])
+                    outcome.evicted.append(CacheKey(bytes: data)!)
+                    outcome.entryDelta -= 1
+                    outcome.byteDelta -= victim[1] as Int
+                    bytes -= victim[1] as Int
+                }
+            }
+            if !outcome.evicted.isEmpty || !outcome.expired.isEmpty {
+                let totals = self.totals
+                try CachetteDatabase.saveCounters(
+                    db,
+                    [
+                        ("evictions", totals.evictions + outcome.evicted.count),
+                        ("expirations", totals.expirations + outcome.expired.count),
+                    ])
+            }
+            return outcome
+        }
+        totalsState.withLock { t in
+            t.entries += outcome.entryDelta
+            t.bytes += outcome.byteDelta
+            t.evictions += outcome.evicted.count
+            t.expirations += outcome.expired.count
+        }
+        // Forget the written puts, unless a newer answer for the same key arrived meanwhile.
+        queue.withLock { q in
+            for (key, generation) in rows.map({ ($0.key, $0.generation) }) + unstorable where q.puts[key]?.generation == generation {
+                if let removed = q.puts.removeValue(forKey: key) { q.bytes -= removed.entry.response.size }
+            }
+            q.loggedDrop = false
+        }
+        if !outcome.evicted.isEmpty {
+            logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evicted.count)"])
+        }
+        return outcome.evicted + outcome.expired + outcome.rejected
+    }
+
+    private struct FlushOutcome {
+        var entryDelta = 0
+        var byteDelta = 0
+        var evicted: [CacheKey] = []
+        var expired: [CacheKey] = []
+        var rejected: [CacheKey] = []
+    }
+
+    /// Whether another process (say `cachette cache clear`) changed the file since the
+    /// last look; if so the totals are read again, and the tiers above may be stale.
+    func changedElsewhere() async throws -> Bool {
+        let version = try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! }
+        let changed = lastDataVersion.withLock { last -> Bool in
+            defer { last = version }
+            return last != version
+        }
+        guard changed else { return false }
+        logger.info("cache file changed by another process; reloading totals and emptying the memory tier")
+        let (entries, bytes) = try await pool.read { db -> (Int, Int) in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
+            return (row[0], row[1])
+        }
+        // Totals first, so nobody sees the emptied memory tier next to the old totals.
+        totalsState.withLock { t in
+            t.entries = entries
+            t.bytes = bytes
+        }
+        return true
+    }
+
+    /// After `clear`: the file holds no entries.
+    func resetTotals() {
+        totalsState.withLock { t in
+            t.entries = 0
+            t.bytes = 0
+        }
+    }
+}
