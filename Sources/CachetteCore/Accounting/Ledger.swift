@@ -283,7 +283,7 @@ public final class Ledger: Sendable {
     }
 
     /// Rows currently kept, for tests and `cache info`.
-    public func rowCount() async throws -> Int {
+    func rowCount() async throws -> Int {
         guard let pool else { return 0 }
         try await flush()
         return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger") ?? 0 }

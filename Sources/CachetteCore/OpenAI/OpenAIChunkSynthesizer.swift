@@ -104,7 +104,7 @@ public enum OpenAIChunkSynthesizer {
     }
 
     /// The same as one run of bytes.
-    public static func sse(_ chunks: [JSONValue]) -> [UInt8] {
+    static func sse(_ chunks: [JSONValue]) -> [UInt8] {
         events(chunks).flatMap { Array($0.readableBytesView) }
     }
 

@@ -39,7 +39,7 @@ public struct SSEParser: Sendable {
     }
 
     /// Bytes received but not yet part of a complete event.
-    public var bufferedBytes: Int { pending.count - start }
+    var bufferedBytes: Int { pending.count - start }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
         pending.append(contentsOf: bytes)

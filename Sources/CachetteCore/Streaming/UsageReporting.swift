@@ -6,7 +6,7 @@ import NIOCore
 public enum UsageReporting {
     /// The request body with `include_usage` set and the client's other stream options kept.
     /// A body that is not a JSON object is returned as it is (the keyer refuses those anyway).
-    public static func requested(in body: ByteBuffer) -> ByteBuffer {
+    static func requested(in body: ByteBuffer) -> ByteBuffer {
         guard var parsed = try? JSONValue.parse(body.readableBytesView), request(in: &parsed) else { return body }
         return ByteBuffer(bytes: parsed.serialized())
     }

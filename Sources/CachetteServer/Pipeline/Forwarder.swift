@@ -47,7 +47,7 @@ struct Forwarder: Sendable {
                 return tally.saved > 0
             }
         }
-        let outgoing = try exchange.outgoing(request.request, body: body, stream: request.stream, client: client)
+        let outgoing = try exchange.outgoing(request.request, body: &body, stream: request.stream, client: client)
         return Outbound(exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
     }
 

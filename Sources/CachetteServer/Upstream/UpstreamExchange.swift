@@ -15,8 +15,8 @@ struct UpstreamExchange: Sendable {
 
     /// The request to send. OpenAI streams ask for `usage` whatever the client asked, so
     /// every recorded stream knows its tokens; translated requests go to `/v1/messages`.
-    func outgoing(_ request: Request, body: OutboundBody, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
-        var body = body
+    /// `body` keeps what was parsed, for counting the answer's tokens later.
+    func outgoing(_ request: Request, body: inout OutboundBody, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
         guard translates else {
             if stream && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
             return client.makeRequest(request, upstream: upstream, body: .bytes(body.bytes))

@@ -61,7 +61,7 @@ struct CacheTierTests {
         #expect(shared.state.withLock { $0.reads } == 2)
     }
 
-    @Test("an expired shared entry is a miss; a failing shared tier is a miss, not an error")
+    @Test("an expired shared entry, or a failing shared tier, is a miss and not an error")
     func sharedMisses() async throws {
         let shared = RecordingSharedTier()
         let now = Date().timeIntervalSince1970

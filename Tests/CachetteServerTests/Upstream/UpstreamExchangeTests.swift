@@ -23,12 +23,13 @@ struct UpstreamExchangeTests {
         )
     }
 
-    @Test("a stream to an OpenAI upstream asks for usage; the path and query map onto the base URL")
+    @Test("a stream to an OpenAI upstream asks for usage, at the base URL with the path and query")
     func openAIStream() async throws {
         let exchange = try Self.router.exchange(for: "gpt-4o", route: .chatCompletions)
         #expect(!exchange.translates && exchange.upstream.name == "default" && exchange.clientFormat == .openai)
         let body = ByteBuffer(string: #"{"model":"gpt-4o","messages":[],"stream":true}"#)
-        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions?x=1"), body: OutboundBody(body), stream: true, client: Self.client)
+        var outbound = OutboundBody(body)
+        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions?x=1"), body: &outbound, stream: true, client: Self.client)
         #expect(outgoing.url == "https://api.openai.example/v1/chat/completions?x=1")
         let sent = try JSONValue.parse(try #require(try await Self.bytes(outgoing)).readableBytesView)
         #expect(sent["stream_options"]?["include_usage"] == .bool(true))
@@ -43,7 +44,8 @@ struct UpstreamExchangeTests {
         #expect(exchange.translates && exchange.clientFormat == .openai)
         let body = ByteBuffer(
             string: #"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}"#)
-        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions"), body: OutboundBody(body), stream: false, client: Self.client)
+        var outbound = OutboundBody(body)
+        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions"), body: &outbound, stream: false, client: Self.client)
         #expect(outgoing.url == "https://api.anthropic.example/v1/messages")
         let sent = try JSONValue.parse(try #require(try await Self.bytes(outgoing)).readableBytesView)
         // The system message moves to Messages' own `system`.

@@ -1,0 +1,221 @@
+@testable import CachetteCore
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import Testing
+
+@Suite("Cache store on real SQLite files")
+struct CacheStoreTests {
+    let logger = Logger(label: "test")
+
+    @Test("an entry is served at once, then from SQLite after a reopen, byte for byte")
+    func persistence() async throws {
+        let path = temporaryDatabasePath()
+        let body = String(repeating: "The quick brown fox. ", count: 200)
+        do {
+            let store = try CacheStore(options: .init(path: path), logger: logger)
+            store.store(key(1), entry(body))
+            #expect(store.lookup(key(1), now: 1_001).map { String(buffer: $0.body) } == body)
+            try await store.flush(now: 1_001)
+            #expect(store.totals.entries == 1)
+        }
+        let reopened = try CacheStore(options: .init(path: path), logger: logger)
+        #expect(reopened.totals.entries == 1)
+        let hit = try #require(reopened.lookup(key(1), now: 1_002))
+        #expect(String(buffer: hit.body) == body)
+        #expect(hit.usage == TokenUsage(promptTokens: 3, completionTokens: 4))
+        #expect(hit.status == 200 && hit.contentType == "application/json")
+        #expect(hit.createdAt == 1_000 && hit.expiresAt == 4_600)
+        // Stored compressed: the body is repetitive, the row much smaller than it.
+        let stored = try reopened.info(now: 1_002)
+        #expect(stored.rawBytes == body.utf8.count)
+        #expect(stored.storedBytes < body.utf8.count / 4)
+        #expect(reopened.lookup(key(2), now: 1_002) == nil)
+    }
+
+    @Test("when SQLite refuses writes (disk full), the write queue stays bounded, drops are counted, and memory still serves")
+    func writesUnderFailure() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path, memoryBytes: 1 << 20, maxQueuedBytes: 64 << 10), logger: logger)
+        // A full disk, for real: the writer connection may not grow the file past its current pages.
+        try await store.pool.write { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+        }
+        // Random text, so zstd cannot make it fit in the pages the file already has.
+        var rng = SystemRandomNumberGenerator()
+        let body = String((0..<4096).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x21...0x7E, using: &rng))) })
+        var failures = 0
+        for n in 0..<100 {
+            store.store(key(n), entry(body + String(n)))
+            do { try await store.flush(now: 1_001) } catch { failures += 1 }
+            #expect(store.queuedBytes <= 64 << 10)
+        }
+        #expect(failures >= 95, "SQLite refused the writes")
+        #expect(store.totals.droppedWrites >= 100 - (64 << 10) / 4096 - 5)
+        // What was queued is still served from memory.
+        #expect(store.lookup(key(10), now: 1_001).map { String(buffer: $0.body) } == body + "10")
+        // Once the disk has room again, the queue drains and new answers are taken.
+        try await store.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try await store.flush(now: 1_001)
+        #expect(store.queuedBytes == 0 && store.totals.entries > 0)
+        store.store(key(1000), entry(body))
+        try await store.flush(now: 1_001)
+        #expect(store.lookup(key(1000), now: 1_001) != nil)
+    }
+
+    @Test("an expired entry is kept for the stale window, served only as stale, and removed when both are over")
+    func staleWindow() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path, memoryBytes: 0, staleSeconds: 100), logger: logger)
+        store.store(key(1), entry("old answer", now: 1_000, ttl: 10))
+        try await store.flush(now: 1_050)
+        #expect(store.totals.entries == 1, "kept past its TTL")
+        #expect(store.lookup(key(1), now: 1_050) == nil, "never a hit once expired")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 3600).map { String(buffer: $0.body) } == "old answer")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 30) == nil, "a request's narrower window wins")
+        #expect(store.lookupStale(key(1), now: 1_050, within: 0) == nil)
+        try await store.flush(now: 1_111)
+        #expect(store.totals.entries == 0 && store.lookupStale(key(1), now: 1_111, within: 3600) == nil)
+    }
+
+    @Test("expired entries are misses and are removed on flush")
+    func ttl() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)
+        store.store(key(1), entry("a", now: 1_000, ttl: 10))
+        #expect(store.lookup(key(1), now: 1_009) != nil)
+        #expect(store.lookup(key(1), now: 1_010) == nil)
+        try await store.flush(now: 1_011)
+        #expect(store.totals.entries == 0)
+        #expect(store.totals.expirations == 1)
+    }
+
+    @Test("the byte budget evicts least recently used entries first, from disk and memory")
+    func lru() async throws {
+        // Random bodies do not compress: each row costs about 300 + 128 bytes.
+        var rng = SystemRandomNumberGenerator()
+        func body() -> String { String((0..<300).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &rng)! }) }
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath(), maxBytes: 1_400), logger: logger)
+        for n in 1...3 {
+            store.store(key(n), entry(body(), now: 1_000 + Double(n)))
+            try await store.flush(now: 1_000 + Double(n))
+        }
+        #expect(store.totals.entries == 3)
+        _ = store.lookup(key(1), now: 1_010)  // 1 becomes the most recent
+        store.store(key(4), entry(body(), now: 1_011))
+        try await store.flush(now: 1_011)
+        #expect(store.totals.evictions == 1)
+        #expect(store.totals.bytes <= 1_400)
+        #expect(store.lookup(key(2), now: 1_012) == nil)
+        for n in [1, 3, 4] { #expect(store.lookup(key(n), now: 1_012) != nil, "entry \(n)") }
+        // Evictions survive a reopen.
+        let reopened = try CacheStore(options: .init(path: store.options.path, maxBytes: 1_400), logger: logger)
+        #expect(reopened.totals.evictions == 1)
+        #expect(reopened.lookup(key(2), now: 1_012) == nil)
+    }
+
+    @Test("an entry larger than the whole budget is not stored")
+    func oversizedEntry() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath(), maxBytes: 200), logger: logger)
+        var rng = SystemRandomNumberGenerator()
+        store.store(key(1), entry(String((0..<2_000).map { _ in "abcdefgh0123".randomElement(using: &rng)! })))
+        try await store.flush(now: 1_001)
+        #expect(store.totals.entries == 0)
+        #expect(store.lookup(key(1), now: 1_001) == nil)
+    }
+
+    @Test("a file that is not a database is moved aside and replaced")
+    func corruptFile() throws {
+        let path = temporaryDatabasePath()
+        try Data("this is not sqlite".utf8 + Data(repeating: 7, count: 4096)).write(to: URL(fileURLWithPath: path))
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        #expect(store.totals.entries == 0)
+        let dir = (path as NSString).deletingLastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains(".corrupt-") })
+    }
+
+    @Test("clear and prune")
+    func maintenance() async throws {
+        let store = try CacheStore(options: .init(path: temporaryDatabasePath()), logger: logger)
+        for n in 1...5 { store.store(key(n), entry("body \(n)", now: 1_000, ttl: n <= 2 ? 5 : 3600)) }
+        try await store.flush(now: 1_001)
+        let pruned = try await store.prune(now: 1_100)
+        #expect(pruned.expired == 2)
+        #expect(store.totals.entries == 3)
+        let cleared = try await store.clear()
+        #expect(cleared == 3)
+        #expect(store.totals.entries == 0 && store.totals.bytes == 0)
+        #expect(store.lookup(key(3), now: 1_100) == nil)
+    }
+
+    @Test("a change made by another process empties the memory tier")
+    func externalChange() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        store.store(key(1), entry("a", now: Date().timeIntervalSince1970))
+        let writer = Task { await store.runWriter(interval: .milliseconds(50)) }
+        defer { writer.cancel() }
+        try await eventually { store.totals.entries == 1 }
+        #expect(store.lookup(key(1), now: Date().timeIntervalSince1970) != nil)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        try await other.write { db in try db.execute(sql: "DELETE FROM entries") }
+        try await eventually(within: .seconds(30)) { store.lookup(key(1), now: Date().timeIntervalSince1970) == nil }
+        #expect(store.totals.entries == 0)
+    }
+
+    @Test("counters round-trip through the database")
+    func counters() async throws {
+        let path = temporaryDatabasePath()
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        let stats = StatsCounters(now: 42)
+        stats.record(.hit, usage: .init(promptTokens: 5, completionTokens: 6), streamed: false)
+        stats.record(.miss, usage: .init(promptTokens: 7, completionTokens: 8), streamed: false)
+        stats.record(.rejected, usage: nil, streamed: false)
+        try await store.database.saveCounters(stats.persistable)
+        let restored = StatsCounters(restoring: try CachetteDatabase(path: path, logger: logger).loadCounters())
+        #expect(restored.snapshot == stats.snapshot)
+        #expect(restored.snapshot.since == 42)
+        #expect(restored.snapshot.cachedTokens == 11)
+        #expect(restored.snapshot.rejected == 1)
+    }
+}
+
+@Suite("Hot tier LRU")
+struct HotTierTests {
+    @Test("evicts the least recently used entry when over budget")
+    func evicts() {
+        let tier = HotTier(budget: 3 * (HotTier.entryOverhead + 10))
+        for n in 1...3 { tier.insert(key(n), entry(String(repeating: "x", count: 10)).response) }
+        _ = tier.get(key(1))
+        tier.insert(key(4), entry(String(repeating: "x", count: 10)).response)
+        #expect(tier.get(key(2)) == nil)
+        #expect(tier.get(key(1)) != nil && tier.get(key(3)) != nil && tier.get(key(4)) != nil)
+        #expect(tier.count == 3)
+        #expect(!tier.insert(key(9), entry(String(repeating: "x", count: 10_000)).response))
+        tier.remove(key(1))
+        #expect(tier.count == 2)
+    }
+}
+
+@Suite("Recent lookups")
+struct RecentLookupTests {
+    @Test("lookupRecent sees queued and hot entries but never reads the disk")
+    func memoryOnly() async throws {
+        let path = temporaryDatabasePath()
+        do {
+            let store = try CacheStore(options: .init(path: path), logger: Logger(label: "test"))
+            store.store(key(1), entry("a"))
+            #expect(store.lookupRecent(key(1), now: 1_001) != nil)  // queued
+            try await store.flush(now: 1_001)
+            #expect(store.lookupRecent(key(1), now: 1_001) != nil)  // hot
+            #expect(store.lookupRecent(key(1), now: 9_999) == nil)  // expired
+        }
+        let reopened = try CacheStore(options: .init(path: path), logger: Logger(label: "test"))
+        #expect(reopened.lookupRecent(key(1), now: 1_002) == nil)  // only on disk
+        #expect(reopened.lookup(key(1), now: 1_002) != nil)
+        #expect(reopened.lookupRecent(key(1), now: 1_002) != nil)  // promoted by the full lookup
+    }
+}

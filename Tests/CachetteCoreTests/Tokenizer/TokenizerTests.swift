@@ -1,0 +1,155 @@
+@testable import CachetteCore
+import Foundation
+import Testing
+
+@Suite("Tokenizer")
+struct TokenizerTests {
+    struct Row {
+        var text: String
+        var ids: [TokenEncoding: [Int]]
+    }
+
+    static let rows: [Row] = {
+        let url = Bundle.module.url(forResource: "tokenizer-fixtures", withExtension: "jsonl")!
+        let text = try! String(contentsOf: url, encoding: .utf8)
+        return text.split(separator: "\n").map { line in
+            let row = try! JSONValue.parse(String(line))
+            var ids: [TokenEncoding: [Int]] = [:]
+            for encoding in TokenEncoding.allCases {
+                ids[encoding] = row[encoding.rawValue]!.arrayValue!.map { $0.intValue! }
+            }
+            return Row(text: row["text"]!.stringValue!, ids: ids)
+        }
+    }()
+
+    @Test("every fixture row encodes to tiktoken's ids", arguments: TokenEncoding.allCases)
+    func fixtures(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        #expect(Self.rows.count == 140)
+        var mismatches = 0
+        for (index, row) in Self.rows.enumerated() {
+            let got = tokenizer.encode(row.text)
+            if got != row.ids[encoding]! {
+                mismatches += 1
+                if mismatches <= 3 {
+                    Issue.record("row \(index): \(encoding.rawValue) differs for \(row.text.prefix(80).debugDescription)")
+                }
+            }
+            #expect(tokenizer.decode(got) == row.text, "decoding gives the text back (row \(index))")
+        }
+        #expect(mismatches == 0)
+    }
+
+    @Test("counting line by line (the memo) gives the whole text's count", arguments: TokenEncoding.allCases)
+    func memo(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        let memo = TokenCountMemo(tokenizer: tokenizer)
+        for row in Self.rows { #expect(memo.count(row.text) == row.ids[encoding]!.count) }
+        // Joins that put every kind of byte on either side of a newline.
+        let edges = ["x.\n/y", "a \n b", "\n\n\nx", "foo\n\u{00A0}bar", "it\n's", "1\n2", "end.\n\n/* c */", "tab\t\n\tx", "a\r\nb", " \n"]
+        for separator in ["\n", "\n\n", ".\n/", " \n", "\r\n", "\n "] {
+            let text = (Self.rows.map(\.text) + edges).joined(separator: separator)
+            #expect(memo.count(text) == tokenizer.count(text), "joined by \(separator.debugDescription)")
+        }
+        for edge in edges { #expect(memo.count(edge) == tokenizer.count(edge), "\(edge.debugDescription)") }
+    }
+}
+
+@Suite("Tokenizer edges")
+struct TokenizerEdgeTests {
+    @Test("special-token strings are plain text")
+    func specialTokens() throws {
+        let cl100k = try Tokenizer.shared(.cl100k)
+        let ids = cl100k.encode("<|endoftext|>")
+        #expect(!ids.contains(100257))
+        #expect(ids.count > 1)
+        #expect(cl100k.decode(ids) == "<|endoftext|>")
+    }
+
+    @Test("the heap merge for long pieces gives what tiktoken's scan gives", arguments: TokenEncoding.allCases)
+    func longPieces(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("aabbbcde0123ééß漢字 ".unicodeScalars)
+        for _ in 0..<40 {
+            let length = Int.random(in: 130...600, using: &rng)
+            let piece = Array(String(String.UnicodeScalarView((0..<length).map { _ in alphabet.randomElement(using: &rng)! })).utf8)
+            var viaScan: [UInt32] = [], viaHeap: [UInt32] = []
+            piece.withUnsafeBufferPointer { bytes in
+                BytePairEncoder.mergeByScan(bytes, tokenizer.vocabulary, into: &viaScan)
+                BytePairEncoder.mergeByHeap(bytes, tokenizer.vocabulary, into: &viaHeap)
+            }
+            #expect(viaScan == viaHeap)
+        }
+    }
+
+    @Test("100 KB of one character encodes and decodes back", arguments: TokenEncoding.allCases)
+    func repeated(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        for text in [String(repeating: "a", count: 100_000), String(repeating: "=", count: 100_000), String(repeating: " ", count: 100_000)] {
+            let ids = tokenizer.encode(text)
+            #expect(ids.count < text.utf8.count / 4)
+            #expect(tokenizer.decode(ids) == text)
+        }
+    }
+
+    @Test("a vocabulary whose SHA-256 differs is refused")
+    func checksum() throws {
+        let bytes = Array("IQ== 0\n".utf8)
+        #expect(throws: Vocabulary.LoadError.self) {
+            try bytes.withUnsafeBytes { try Vocabulary.load(.cl100k, from: $0) }
+        }
+    }
+
+    @Test("SHA-256 matches the standard test vectors")
+    func sha256() {
+        func hex(_ text: String) -> String { Array(text.utf8).withUnsafeBytes { SHA256.hex($0) } }
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test("models map to encodings, unknown ones estimated with o200k")
+    func models() {
+        #expect(TokenEncoding.forModel("gpt-4o-mini") == (.o200k, false))
+        #expect(TokenEncoding.forModel("openai/gpt-4.1") == (.o200k, false))
+        #expect(TokenEncoding.forModel("o3-mini") == (.o200k, false))
+        #expect(TokenEncoding.forModel("gpt-5") == (.o200k, false))
+        #expect(TokenEncoding.forModel("gpt-4-turbo") == (.cl100k, false))
+        #expect(TokenEncoding.forModel("gpt-3.5-turbo") == (.cl100k, false))
+        #expect(TokenEncoding.forModel("claude-sonnet-4") == (.o200k, true))
+    }
+}
+
+@Suite("Chat token counting")
+struct TokenCounterTests {
+    /// The OpenAI cookbook's example conversation; its published counts are 129 (gpt-4) and 124 (gpt-4o).
+    static let messages = try! JSONValue.parse(
+        #"""
+        [{"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."},
+         {"role": "system", "name":"example_user", "content": "New synergies will help drive top-line growth."},
+         {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
+         {"role": "system", "name":"example_user", "content": "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage."},
+         {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to do better."},
+         {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client deliverable."}]
+        """#
+    ).arrayValue!
+
+    @Test("the cookbook's conversation counts as OpenAI publishes")
+    func cookbook() throws {
+        #expect(try TokenCounter.count(messages: Self.messages, model: "gpt-4-0613") == TokenCount(tokens: 129, encoding: .cl100k, estimated: false))
+        #expect(try TokenCounter.count(messages: Self.messages, model: "gpt-4o") == TokenCount(tokens: 124, encoding: .o200k, estimated: false))
+        #expect(try TokenCounter.count(messages: Self.messages, model: "some-local-model").estimated)
+    }
+
+    @Test("text parts are counted exactly, and images or tool calls make the count an estimate")
+    func parts() throws {
+        let text = try JSONValue.parse(#"[{"role":"user","content":[{"type":"text","text":"hello world"}]}]"#).arrayValue!
+        let plain = try JSONValue.parse(#"[{"role":"user","content":"hello world"}]"#).arrayValue!
+        #expect(try TokenCounter.count(messages: text, model: "gpt-4o") == TokenCounter.count(messages: plain, model: "gpt-4o"))
+        let image = try JSONValue.parse(#"[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"x"}}]}]"#)
+            .arrayValue!
+        #expect(try TokenCounter.count(messages: image, model: "gpt-4o").estimated)
+        #expect(try TokenCounter.count(text: "hello world", model: "gpt-4o") == TokenCount(tokens: 2, encoding: .o200k, estimated: false))
+    }
+}

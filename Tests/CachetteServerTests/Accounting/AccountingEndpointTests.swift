@@ -1,0 +1,152 @@
+import CachetteCore
+@testable import CachetteServer
+import Foundation
+import Testing
+
+@Suite("Savings in /stats")
+struct StatsSavingsTests {
+    @Test("/stats has dollars and per-model figures for a window, kept across a restart")
+    func savings() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database) { h in
+            expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
+            let stats = try await h.json("/stats?window=1h")
+            #expect(stats["window"] == .string("1h"))
+            let model = try #require(stats["models"]?["gpt-4o"])
+            #expect(model["requests"]?.intValue == 2 && model["hits"]?.intValue == 1)
+            #expect(model["input_tokens"]?.intValue == 11 && model["output_tokens"]?.intValue == 7)
+            #expect(model["saved_tokens"]?.intValue == 18)
+            // gpt-4o at 2.50 in, 10.00 out per million: 11 × 2.5 + 7 × 10 = 97.5 per million.
+            #expect(stats["cost"]?["spent_usd"]?.doubleValue.map { abs($0 - 0.0000975) < 1e-9 } == true)
+            #expect(stats["cost"]?["saved_usd"]?.doubleValue.map { abs($0 - 0.0000975) < 1e-9 } == true)
+            #expect(stats["hits"]?.intValue == 1, "the top-level fields stay as they were")
+            let bad = try await h.get("/stats?window=2h")
+            #expect(bad.status == .badRequest)
+            #expect(bad.text.contains("invalid_window"))
+        }
+        try await Harness.run(database: database) { h in
+            let all = try await h.json("/stats")
+            #expect(all["window"] == .string("all"))
+            #expect(all["models"]?["gpt-4o"]?["requests"]?.intValue == 2)
+            let hour = try await h.json("/stats?window=1h")
+            #expect(hour["models"]?["gpt-4o"]?["hits"]?.intValue == 1)
+        }
+    }
+
+    @Test("an answer without usage has its tokens counted, stored, and marked")
+    func countedWhenMissing() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(
+            .init(
+                body:
+                    #"{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hello world"},"finish_reason":"stop"}]}"#
+            ))
+        try await Harness.run(upstream: upstream) { h in
+            expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
+            let model = try #require(try await h.json("/stats")["models"]?["gpt-4o"])
+            // Prompt: 3 + (3 + "user" 1 + "Say hello" 2) = 9 with o200k; completion "hello world" = 2.
+            #expect(model["input_tokens"]?.intValue == 9)
+            #expect(model["output_tokens"]?.intValue == 2)
+            #expect(model["saved_tokens"]?.intValue == 11, "the hit reuses the counted usage stored with the entry")
+        }
+    }
+}
+
+@Suite("Pricing configuration")
+struct PricingConfigTests {
+    @Test("config/pricing.yaml is the shipped table, and covers OpenAI, Anthropic and Google")
+    func shipped() throws {
+        let file = try ConfigLoader.priceFile(ConfigTests.repoRoot.appendingPathComponent("config/pricing.yaml").path, key: "pricing.file")
+        #expect(file == CachetteConfig.shippedPrices)
+        let table = PriceTable(file)
+        for model in [
+            "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "o3", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-pro", "gemini-2.5-flash",
+        ] {
+            #expect(table.price(for: model) != nil, "\(model)")
+        }
+        #expect(table.price(for: "gpt-4o-mini")?.input == 0.15)
+    }
+
+    @Test("pricing.models overrides single entries and keeps the rest of the shipped table")
+    func overrides() throws {
+        var config = CachetteConfig()
+        try ConfigLoader.apply(
+            yaml: """
+                pricing:
+                  models:
+                    "gpt-4o*": {input: 1, output: 2}
+                    my-model: {input: 0.5, output: 0.5, cached_input: 0.1}
+                ledger: {retention: 7d}
+                """, to: &config)
+        #expect(config.accounting.prices.price(for: "gpt-4o")?.input == 1)
+        #expect(config.accounting.prices.price(for: "my-model")?.cachedInput == 0.1)
+        #expect(config.accounting.prices.price(for: "claude-sonnet-4") != nil, "the rest of the shipped table stays")
+        #expect(config.accounting.ledgerRetention == .seconds(7 * 86400))
+    }
+
+    @Test("pricing.file replaces the shipped table")
+    func priceFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-pricing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "models:\n  only-this: {input: 1, output: 1}\n".write(to: dir.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        var replaced = CachetteConfig()
+        try ConfigLoader.apply(yaml: "pricing: {file: mine.yaml}", to: &replaced, directory: dir.path)
+        #expect(replaced.accounting.prices.entries.keys.sorted() == ["only-this"])
+    }
+
+    @Test("a bad price or ledger setting is refused, naming its key")
+    func badPrices() throws {
+        for (yaml, key) in [
+            ("pricing:\n  models:\n    m: {input: cheap, output: 1}", "pricing.models.m.input"),
+            ("pricing:\n  models:\n    m: {input: 1}", "pricing.models.m"),
+            ("pricing:\n  currency: eur", "pricing.currency"),
+            ("ledger:\n  retention: forever", "ledger.retention"),
+        ] {
+            var c = CachetteConfig()
+            #expect { try ConfigLoader.apply(yaml: yaml, to: &c) } throws: { ($0 as? ConfigError)?.key == key }
+        }
+    }
+}
+
+@Suite("Prometheus metrics")
+struct MetricsTests {
+    /// `name{labels} value` lines, comments aside.
+    static func samples(_ text: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                Issue.record("not a sample line: \(line)")
+                continue
+            }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
+    @Test("/metrics is Prometheus text with requests, hits and misses, tokens, bytes stored and a latency histogram")
+    func scrape() async throws {
+        try await Harness.run { h in
+            expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
+            _ = try await h.post("/v1/chat/completions", "not json")
+            try await eventually { try await h.statsValue("cache", "entries") == 1 }
+            let response = try await h.get("/metrics")
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let s = Self.samples(response.text)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="hit"}"#] == 1)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="miss"}"#] == 1)
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="rejected"}"#] == 1)
+            #expect(s["cachette_cache_hits_total"] == 1)
+            #expect(s["cachette_cache_misses_total"] == 1)
+            #expect(s[#"cachette_tokens_total{kind="input"}"#] == 11)
+            #expect(s[#"cachette_tokens_total{kind="output"}"#] == 7)
+            #expect(s[#"cachette_tokens_total{kind="saved_cache"}"#] == 18)
+            #expect(s[#"cachette_tokens_total{kind="saved_compression"}"#] == 0)
+            #expect((s["cachette_cache_bytes"] ?? 0) > 0)
+            #expect(s[#"cachette_request_duration_seconds_count{route="/v1/chat/completions"}"#] == 2)
+            #expect(s[#"cachette_request_duration_seconds_bucket{route="/v1/chat/completions",le="+Inf"}"#] == 2)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import CachetteCore
+import Dispatch
+import Foundation
+import Glibc
+import Testing
+
+/// Runs the real `cachette` executable, which `swift test` builds beside the test bundle.
+struct CLI {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cachette")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Waits for the process on a Dispatch thread: blocking one of the two cooperative
+    /// threads would stall every server the other tests are running.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment) })
+            }
+        }
+    }
+
+    /// posix_spawn, not Foundation's `Process`, whose `run()` crashed now and then (a
+    /// bad memcpy inside it) while other tests ran, even with launches serialized.
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
+        var env = ProcessInfo.processInfo.environment
+        env["CACHETTE_CONFIG"] = nil
+        for (k, v) in environment { env[k] = v }
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw POSIXError(.EMFILE) }
+        // Not inherited by other tests' children: an open write end would hold our reads open.
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        let argv = ([binary.path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, binary.path, &actions, nil, argv, envp)
+        close(out[1])
+        close(err[1])
+        defer {
+            close(out[0])
+            close(err[0])
+        }
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
+        let (stdout, stderr) = readBoth(out[0], err[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // Exited: its code; killed by a signal: the signal's number, as Process reports it.
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+        return Result(status: code, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Both pipes to their ends at once, so a child filling one never blocks on the other.
+    private static func readBoth(_ a: Int32, _ b: Int32) -> ([UInt8], [UInt8]) {
+        var outputs: [[UInt8]] = [[], []]
+        var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
+        var open = 2
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while open > 0 {
+            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { break }
+            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
+                let n = chunk.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    outputs[i].append(contentsOf: chunk[0..<n])
+                } else if n == 0 || errno != EINTR {
+                    fds[i].fd = -1
+                    open -= 1
+                }
+            }
+        }
+        return (outputs[0], outputs[1])
+    }
+}
+
+@Suite("The cachette command")
+struct CLITests {
+    @Test("the binary exists where the tests expect it")
+    func binaryBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "\(CLI.binary.path)")
+    }
+
+    @Test("a bad config stops start-up with one line naming the key")
+    func badConfig() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml").path
+        try "cache:\n  ttl: whenever\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["serve", "--config", path, "--port", "0"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(result.stderr.contains("config error: cache.ttl:"))
+    }
+
+    @Test("a bad environment value stops start-up too")
+    func badEnvironment() async throws {
+        let result = try await CLI.run(["serve"], environment: ["CACHETTE_PORT": "http"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("CACHETTE_PORT"))
+    }
+
+    @Test("--help on every command", arguments: [[], ["serve"], ["stats"], ["cache"], ["cache", "info"], ["cache", "prune"], ["cache", "clear"]])
+    func help(command: [String]) async throws {
+        let result = try await CLI.run(command + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE"))
+    }
+
+    @Test("serve --help documents every flag")
+    func serveFlags() async throws {
+        let help = try await CLI.run(["serve", "--help"]).stdout
+        for flag in ["--host", "--port", "--config", "--upstream", "--db"] { #expect(help.contains(flag), "\(flag)") }
+    }
+
+    @Test("cache info on a mistyped --db is a one-line error, and creates nothing")
+    func cacheInfoReadsOnly() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-missing-\(UUID().uuidString)")
+        let missing = folder.appendingPathComponent("typo.sqlite").path
+        let info = try await CLI.run(["cache", "info", "--db", missing])
+        #expect(info.status == 1)
+        #expect(info.stderr.contains("does not exist") && info.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "neither the file nor its folder is created")
+    }
+
+    @Test("cache info reports a damaged file, and leaves it where and as it was")
+    func cacheInfoDamaged() async throws {
+        let damaged = Harness.temporaryDatabase()
+        FileManager.default.createFile(atPath: damaged, contents: Data(repeating: 0x42, count: 8192))
+        let report = try await CLI.run(["cache", "info", "--db", damaged])
+        #expect(report.status == 1)
+        #expect(report.stderr.contains("cannot be read"))
+        #expect(FileManager.default.contents(atPath: damaged) == Data(repeating: 0x42, count: 8192), "left where and as it was")
+        let dir = URL(fileURLWithPath: damaged).deletingLastPathComponent().path
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains("corrupt") })
+    }
+
+    @Test("cache info, prune and clear work on a real database")
+    func cacheCommands() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database) { h in
+            _ = try await h.post()
+            _ = try await h.post("/v1/embeddings", #"{"model":"e","input":"x"}"#)
+        }
+        let info = try await CLI.run(["cache", "info", "--db", database])
+        #expect(info.status == 0)
+        #expect(info.stdout.contains("entries"))
+        #expect(info.stdout.contains("/v1/chat/completions"))
+        #expect(info.stdout.range(of: #"entries\s+2"#, options: .regularExpression) != nil, "\(info.stdout)")
+        let prune = try await CLI.run(["cache", "prune", "--db", database])
+        #expect(prune.status == 0)
+        #expect(prune.stdout.contains("removed 0 expired"))
+        let clear = try await CLI.run(["cache", "clear", "--db", database])
+        #expect(clear.status == 0)
+        #expect(clear.stdout.contains("removed 2 entries"))
+        let after = try await CLI.run(["cache", "info", "--db", database])
+        #expect(after.stdout.range(of: #"entries\s+0"#, options: .regularExpression) != nil)
+    }
+
+    @Test("stats prints a running sidecar's figures as a table")
+    func statsTable() async throws {
+        try await Harness.run { h in
+            _ = try await h.post()
+            _ = try await h.post()
+            let url = h.baseURL
+            let result = try await CLI.run(["stats", "--url", url])
+            #expect(result.status == 0)
+            #expect(result.stdout.range(of: #"cache hits\s+1"#, options: .regularExpression) != nil, "\(result.stdout)")
+            #expect(result.stdout.range(of: #"hit ratio\s+50.0%"#, options: .regularExpression) != nil)
+            #expect(result.stdout.range(of: #"tokens served from cache\s+18"#, options: .regularExpression) != nil)
+            // Savings per model: gpt-4o, 2 requests, 1 hit, 11 in, 7 out, 18 saved.
+            #expect(result.stdout.contains("savings (all time)"))
+            #expect(
+                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.0000975\s+\$0\.0000975"#, options: .regularExpression) != nil,
+                "\(result.stdout)")
+            let hour = try await CLI.run(["stats", "--url", url, "--window", "1h"])
+            #expect(hour.stdout.contains("savings (last 1h)"))
+            let badWindow = try await CLI.run(["stats", "--url", url, "--window", "2h"])
+            #expect(badWindow.status != 0)
+            // Something that is not a sidecar's /stats is an error, not an empty table.
+            let wrong = try await CLI.run(["stats", "--url", url + "/elsewhere"])
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("answered 404"))
+        }
+    }
+
+    @Test("stats against nothing fails clearly")
+    func statsUnreachable() async throws {
+        let result = try await CLI.run(["stats", "--url", "http://127.0.0.1:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot read http://127.0.0.1:1/stats"))
+    }
+
+    @Test("tokens counts a file exactly, by model, and says when a count is an estimate")
+    func tokens() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-tokens-\(UUID().uuidString).txt").path
+        try "hello world".write(toFile: path, atomically: true, encoding: .utf8)
+        let plain = try await CLI.run(["tokens", path])
+        #expect(plain.status == 0)
+        #expect(plain.stdout == "2 tokens (o200k_base)\n")
+        let json = try await CLI.run(["tokens", "--model", "gpt-3.5-turbo", "--json", path])
+        #expect(try JSONValue.parse(json.stdout) == .object(["tokens": .int(2), "encoding": .string("cl100k_base"), "estimated": .bool(false)]))
+        let unknown = try await CLI.run(["tokens", "--model", "llama-3", path])
+        #expect(unknown.stdout.contains("estimated"))
+        let missing = try await CLI.run(["tokens", path + ".absent"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read"))
+    }
+
+    @Test("compress prints the compressed request and a before/after table per message")
+    func compress() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-compress-\(UUID().uuidString).json").path
+        try CompressionForwardingTests.body.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["compress", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let request = try JSONValue.parse(result.stdout)
+        let tool = try #require(request["messages"]?.arrayValue?[1]["content"]?.stringValue)
+        #expect(!tool.contains("\n"))
+        #expect(result.stderr.range(of: #"2 tool\s+\d+\s+\d+\s+\d+\.\d%"#, options: .regularExpression) != nil, "\(result.stderr)")
+        #expect(result.stderr.contains("total"))
+        let off = try await CLI.run(["compress", "--level", "off", path])
+        #expect(try JSONValue.parse(off.stdout) == JSONValue.parse(CompressionForwardingTests.body))
+        let bad = try await CLI.run(["compress", "--level", "max", path])
+        #expect(bad.status != 0)
+        // aggressive with a low tool-output limit cuts the tool result; below 256 is refused.
+        let cut = try await CLI.run(["compress", "--level", "aggressive", "--max-tool-output-tokens", "256", path])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        let cutTool = try JSONValue.parse(cut.stdout)["messages"]?.arrayValue?[1]["content"]?.stringValue ?? ""
+        #expect(cutTool.contains("[… Cachette cut "))
+        let tooLow = try await CLI.run(["compress", "--level", "aggressive", "--max-tool-output-tokens", "100", path])
+        #expect(tooLow.status != 0 && tooLow.stderr.contains("at least 256"))
+    }
+}

@@ -1,0 +1,177 @@
+import CachetteCore
+@testable import CachetteServer
+import Foundation
+import Testing
+
+@Suite("Configuration")
+struct ConfigTests {
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
+
+    func load(_ yaml: String, env: [String: String] = [:], overrides: ConfigLoader.Overrides = .init()) throws(ConfigError) -> CachetteConfig {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-\(UUID().uuidString).yaml").path
+        FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8))
+        return try ConfigLoader.load(file: path, environment: env, overrides: overrides)
+    }
+
+    @Test("the shipped config/cachette.yaml loads and matches the built-in defaults")
+    func shippedConfig() throws {
+        let shipped = try ConfigLoader.load(file: Self.repoRoot.appendingPathComponent("config/cachette.yaml").path, environment: ["HOME": "/home/u"])
+        let defaults = try ConfigLoader.load(file: nil, environment: ["HOME": "/home/u"])
+        #expect(shipped.server.host == "127.0.0.1" && shipped.server.port == 8766)
+        #expect(shipped.server.maxBodyBytes == defaults.server.maxBodyBytes)
+        #expect(shipped.server.maxPassthroughBytes == defaults.server.maxPassthroughBytes && defaults.server.maxPassthroughBytes == 512 << 20)
+        #expect(shipped.server.allowedHosts.isEmpty && shipped.server.allowedOrigins.isEmpty)
+        #expect(shipped.server.readTimeout == .seconds(30) && defaults.server.readTimeout == .seconds(30))
+        #expect(shipped.server.idleTimeout == .seconds(120) && defaults.server.idleTimeout == .seconds(120))
+        #expect(shipped.server.maxConnections == 1024 && defaults.server.maxConnections == 1024)
+        #expect(shipped.cache.credentialHeaders.isEmpty)
+        #expect(shipped.accounting.maxModels == 200 && defaults.accounting.maxModels == 200)
+        #expect(shipped.upstream.baseURL == defaults.upstream.baseURL)
+        #expect(shipped.upstream.apiKey == nil)
+        // The example routing table: no keys, so clients' own keys pass through.
+        #expect(shipped.resolvedUpstreams.map(\.name) == ["anthropic", "gemini", "local", "default"])
+        #expect(shipped.resolvedUpstreams.allSatisfy { $0.apiKey == nil })
+        #expect(CachetteConfig.upstream(for: "claude-sonnet-4-6", in: shipped.resolvedUpstreams)?.format == .anthropic)
+        #expect(CachetteConfig.upstream(for: "gpt-4o", in: shipped.resolvedUpstreams)?.baseURL == "https://api.openai.com/v1")
+        #expect(shipped.upstream.timeout == defaults.upstream.timeout)
+        #expect(shipped.upstream.idleTimeout == defaults.upstream.idleTimeout)
+        #expect(shipped.upstream.connectTimeout == defaults.upstream.connectTimeout)
+        #expect(shipped.upstream.maxConnections == defaults.upstream.maxConnections)
+        #expect(shipped.upstream.maxResponseBytes == defaults.upstream.maxResponseBytes)
+        #expect(shipped.cache.ttl == .seconds(86400) && shipped.cache.ttl == defaults.cache.ttl)
+        #expect(shipped.cache.maxBytes == 1 << 30 && shipped.cache.memoryBytes == defaults.cache.memoryBytes)
+        #expect(shipped.cache.scope == .credential && shipped.cache.keyFields == .all)
+        #expect(shipped.cache.path == "/home/u/.cache/cachette/cachette.sqlite")
+        #expect(shipped.stream.finishOnDisconnect == defaults.stream.finishOnDisconnect && shipped.stream.finishOnDisconnect)
+        #expect(shipped.stream.maxBufferedBytes == defaults.stream.maxBufferedBytes && shipped.stream.maxBufferedBytes == 8 << 20)
+        #expect(shipped.accounting.prices.entries == defaults.accounting.prices.entries && !shipped.accounting.prices.entries.isEmpty)
+        #expect(shipped.accounting.ledgerRetention == defaults.accounting.ledgerRetention)
+        #expect(shipped.compression.level == .safe && shipped.compression.dedupMinTokens == 64 && !shipped.compression.system)
+        #expect(shipped.compression.maxToolOutputTokens == 4096 && defaults.compression.maxToolOutputTokens == 4096)
+        #expect(shipped.logging.level == .info)
+    }
+
+    @Test("the hardening settings: hosts, origins, timeouts, limits, credential headers, max models")
+    func hardeningSettings() throws {
+        let config = try load(
+            """
+            server: {allowed_hosts: [cachette], allowed_origins: ["https://app.example"], read_timeout: 5s, idle_timeout: 1m, max_connections: 10, max_passthrough_bytes: 1GiB}
+            cache: {credential_headers: [X-Portkey-Api-Key]}
+            accounting: {max_models: 7}
+            """)
+        #expect(config.server.allowedHosts == ["cachette"] && config.server.allowedOrigins == ["https://app.example"])
+        #expect(config.server.readTimeout == .seconds(5) && config.server.idleTimeout == .seconds(60))
+        #expect(config.server.maxConnections == 10 && config.server.maxPassthroughBytes == 1 << 30)
+        #expect(config.cache.credentialHeaders == ["x-portkey-api-key"])
+        #expect(config.accounting.maxModels == 7)
+        #expect(throws: ConfigError.self) { try load("server: {allowed_origins: [app.example]}") }
+        #expect(throws: ConfigError.self) { try load("accounting: {max_models: 0}") }
+        #expect(throws: ConfigError.self) { try load("server: {read_timeout: 0s}") }
+    }
+
+    @Test("file, then environment, then flags")
+    func precedence() throws {
+        let yaml = """
+            server: {host: 0.0.0.0, port: 9000}
+            upstream: {base_url: "http://file.example/v1"}
+            cache: {path: /tmp/file.sqlite}
+            """
+        let fromFile = try load(yaml)
+        #expect(fromFile.server.host == "0.0.0.0" && fromFile.server.port == 9000)
+        let env = [
+            "CACHETTE_HOST": "127.0.0.2", "CACHETTE_PORT": "9001", "CACHETTE_UPSTREAM": "http://env.example/v1", "CACHETTE_DB": "/tmp/env.sqlite",
+        ]
+        let fromEnv = try load(yaml, env: env)
+        #expect(fromEnv.server.host == "127.0.0.2" && fromEnv.server.port == 9001)
+        #expect(fromEnv.upstream.baseURL == "http://env.example/v1" && fromEnv.cache.path == "/tmp/env.sqlite")
+        let fromFlags = try load(
+            yaml, env: env, overrides: .init(host: "127.0.0.3", port: 9002, upstream: "http://flag.example/v1", database: "/tmp/flag.sqlite"))
+        #expect(fromFlags.server.host == "127.0.0.3" && fromFlags.server.port == 9002)
+        #expect(fromFlags.upstream.baseURL == "http://flag.example/v1" && fromFlags.cache.path == "/tmp/flag.sqlite")
+    }
+
+    @Test("values in every accepted spelling")
+    func values() throws {
+        let c = try load(
+            """
+            server: {max_body_bytes: 512KiB}
+            upstream: {timeout: 1500ms, idle_timeout: 2m, connect_timeout: 3, api_key: "env:TEST_KEY"}
+            cache: {ttl: 7d, max_bytes: 2GB, memory_bytes: 0, scope: shared, key_fields: prompt, enabled: false}
+            stream: {finish_on_disconnect: false, max_buffered_bytes: 1MiB}
+            logging: {level: debug}
+            """, env: ["TEST_KEY": "sk-env"])
+        #expect(!c.stream.finishOnDisconnect && c.stream.maxBufferedBytes == 1 << 20)
+        #expect(c.server.maxBodyBytes == 512 * 1024)
+        #expect(c.upstream.timeout == .milliseconds(1500) && c.upstream.idleTimeout == .seconds(120) && c.upstream.connectTimeout == .seconds(3))
+        #expect(c.upstream.apiKey == "sk-env")
+        #expect(c.cache.ttl == .seconds(7 * 86400) && c.cache.maxBytes == 2_000_000_000 && c.cache.memoryBytes == 0)
+        #expect(c.cache.scope == .shared && c.cache.keyFields == .prompt && !c.cache.enabled)
+        #expect(c.logging.level == .debug)
+        #expect(try load("").server.port == 8766)
+    }
+
+    @Test(
+        "a bad setting names its key and the problem",
+        arguments: [
+            ("cache:\n  tll: 1h", "cache.tll", "unknown setting"),
+            ("cache:\n  ttl: soon", "cache.ttl", "duration"),
+            ("cache:\n  ttl: 0", "cache.ttl", "greater than zero"),
+            ("cache:\n  max_bytes: lots", "cache.max_bytes", "size"),
+            ("cache:\n  scope: everyone", "cache.scope", "credential, shared"),
+            ("cache:\n  key_fields: some", "cache.key_fields", "all, prompt"),
+            ("cache:\n  enabled: maybe", "cache.enabled", "true or false"),
+            ("cache:\n  compression_level: 40", "cache.compression_level", "between 1 and 19"),
+            ("server:\n  port: 70000", "server.port", "port number"),
+            ("server:\n  port: [1]", "server.port", "single value"),
+            ("upstream:\n  base_url: ftp://x/v1", "upstream.base_url", "http"),
+            ("upstream:\n  api_key: env:CACHETTE_TEST_UNSET", "upstream.api_key", "CACHETTE_TEST_UNSET is not set"),
+            ("upstream:\n  max_connections: -1", "upstream.max_connections", "positive"),
+            ("logging:\n  level: loud", "logging.level", "expected one of"),
+            ("stream:\n  finish_on_disconnect: later", "stream.finish_on_disconnect", "true or false"),
+            ("stream:\n  max_buffered_bytes: 1KiB", "stream.max_buffered_bytes", "at least 64KiB"),
+            ("stream:\n  buffer: 1MiB", "stream.buffer", "unknown setting"),
+            ("compression:\n  level: max", "compression.level", "off, safe, aggressive"),
+            ("compression:\n  dedup_min_tokens: 0", "compression.dedup_min_tokens", "positive"),
+            ("compression:\n  max_tool_output_tokens: 100", "compression.max_tool_output_tokens", "at least 256"),
+            ("database: x", "database", "unknown section"),
+            ("server: [1, 2]", "server", "mapping"),
+            ("server: {host: [", "(file)", "not valid YAML"),
+        ])
+    func badSettings(yaml: String, key: String, problem: String) {
+        #expect {
+            try load(yaml)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && error.problem.contains(problem) && !error.description.contains("\n")
+        }
+    }
+
+    @Test("bad environment values name the variable")
+    func badEnvironment() {
+        #expect { try load("", env: ["CACHETTE_PORT": "eighty"]) } throws: { ($0 as? ConfigError)?.key == "CACHETTE_PORT" }
+    }
+
+    @Test(
+        "durations and sizes", arguments: [("90", 90.0), ("90s", 90), ("500ms", 0.5), ("15m", 900), ("24h", 86400), ("1.5h", 5400), ("7d", 604800)])
+    func durations(text: String, seconds: Double) {
+        #expect(ConfigValues.duration(text)?.seconds == seconds)
+    }
+
+    @Test(
+        "sizes",
+        arguments: [
+            ("1024", 1024), ("1KiB", 1024), ("10MiB", 10 << 20), ("1GiB", 1 << 30), ("2GB", 2_000_000_000), ("5 MB", 5_000_000), ("64K", 65536),
+        ])
+    func sizes(text: String, bytes: Int) {
+        #expect(ConfigValues.byteSize(text) == bytes)
+    }
+
+    @Test("junk durations and sizes are refused", arguments: ["", "abc", "-5s", "5x", "1e999h"])
+    func junk(text: String) {
+        #expect(ConfigValues.duration(text) == nil)
+        #expect(ConfigValues.byteSize(text) == nil)
+    }
+}

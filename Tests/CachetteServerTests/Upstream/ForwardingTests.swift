@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import CachetteCore
+import CachetteServer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite("Forwarding to the upstream")
+struct ForwardingTests {
+    @Test("a non-2xx answer goes back verbatim and is never stored")
+    func errorsAreRelayedNotStored() async throws {
+        let upstream = FakeUpstream()
+        let errorBody = #"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#
+        upstream.reply(.init(status: 429, body: errorBody))
+        try await Harness.run(upstream: upstream) { h in
+            let first = try await h.post()
+            #expect(first.status == .tooManyRequests)
+            #expect(first.text == errorBody)
+            try await expectCache(h.post(), "MISS")
+            #expect(upstream.calls == 2)
+            upstream.reply(.init())
+            try await expectCache(h.post(), "MISS")
+            try await expectCache(h.post(), "HIT")
+            let stats = try await h.json("/stats")
+            #expect(stats["upstream_errors"]?.intValue == 2)
+        }
+    }
+
+    @Test("GET /v1/models and other /v1 paths are forwarded and never cached")
+    func passthrough() async throws {
+        try await Harness.run { h in
+            let first = try await h.get("/v1/models")
+            #expect(first.status == .ok)
+            #expect(first.text.contains("gpt-4o"))
+            #expect(first.xCache == "BYPASS")
+            _ = try await h.get("/v1/models")
+            #expect(h.upstream.calls(to: "/v1/models") == 2)
+            // A path the fake upstream does not know comes back as the upstream's 404.
+            let unknown = try await h.get("/v1/files/file-123")
+            #expect(unknown.status == .notFound)
+        }
+    }
+
+    @Test("the client's credential passes through, hop-by-hop and x-cachette headers do not")
+    func requestHeaders() async throws {
+        try await Harness.run { h in
+            // AsyncHTTPClient, because the test client rewrites Connection.
+            var request = HTTPClientRequest(url: h.baseURL + "/v1/chat/completions")
+            request.method = .POST
+            request.headers = [
+                "authorization": "Bearer sk-pass-through",
+                "connection": "keep-alive, x-private-hop",
+                "x-private-hop": "1",
+                "x-cachette-ttl": "60",
+                "openai-organization": "org-1",
+                "accept-encoding": "gzip",
+                "keep-alive": "timeout=5",
+            ]
+            request.body = .bytes(ByteBuffer(string: Harness.chatBody))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let seen = h.upstream.lastHeaders
+            #expect(seen[.authorization] == "Bearer sk-pass-through")
+            #expect(seen[HTTPField.Name("openai-organization")!] == "org-1")
+            #expect(seen[HTTPField.Name("x-private-hop")!] == nil)
+            #expect(seen[HTTPField.Name("x-cachette-ttl")!] == nil)
+            #expect(seen[.acceptEncoding] == nil)
+            #expect(seen[HTTPField.Name("keep-alive")!] == nil)
+            #expect(h.upstream.lastBody == Harness.chatBody)
+        }
+    }
+
+    @Test("upstream.api_key replaces the client's credential")
+    func configuredKey() async throws {
+        try await Harness.run(configure: { $0.upstream.apiKey = "sk-from-config" }) { h in
+            _ = try await h.post(headers: [.authorization: "Bearer sk-client"])
+            #expect(h.upstream.lastHeaders[.authorization] == "Bearer sk-from-config")
+        }
+    }
+
+    @Test("an upstream that refuses connections gives a 502 in OpenAI's shape, and the server keeps serving")
+    func connectFailure() async throws {
+        try await Harness.run(upstreamURL: "http://127.0.0.1:1/v1") { h in
+            let response = try await h.post()
+            #expect(response.status == .badGateway)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["type"]?.stringValue == "upstream_error")
+            #expect(error?["code"]?.stringValue == "upstream_unreachable")
+            #expect(error?["message"]?.stringValue?.isEmpty == false)
+            #expect(try await h.get("/health").status == .ok)
+            #expect(try await h.post().status == .badGateway)
+            #expect(try await h.json("/stats")["upstream_errors"]?.intValue == 2)
+        }
+    }
+
+    @Test("an upstream slower than upstream.timeout gives a 504, and nothing is stored")
+    func upstreamTimeout() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(delay: .seconds(2)))
+        // Long enough that the prompt answer afterwards fits in it on a busy machine.
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.timeout = .seconds(1) }) { h in
+            let response = try await h.post()
+            #expect(response.status == .gatewayTimeout)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "upstream_timeout")
+            upstream.reply(.init())
+            try await expectCache(h.post(), "MISS")
+        }
+    }
+
+    @Test("a stream is relayed event by event as it arrives, not buffered")
+    func streamIsRelayedLive() async throws {
+        try await Harness.run { h in
+            let request = h.clientRequest(
+                "/v1/chat/completions", .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "content-type") == "text/event-stream")
+            #expect(response.headers.first(name: "x-cache") == "MISS")
+            var iterator = response.body.makeAsyncIterator()
+            var received = ""
+            // The upstream holds its second event until we release it, so the first must arrive alone.
+            while !received.contains("first") {
+                guard let chunk = try await iterator.next() else { break }
+                received += String(buffer: chunk)
+            }
+            #expect(received.contains("first"))
+            #expect(!received.contains("second"))
+            h.upstream.releaseStreams()
+            while let chunk = try await iterator.next() { received += String(buffer: chunk) }
+            #expect(received.contains("second"))
+            #expect(received.hasSuffix("data: [DONE]\n\n"))
+        }
+    }
+}
+
+@Suite("Passthrough bodies")
+struct PassthroughBodyTests {
+    @Test("a chunked request body without Content-Length reaches the upstream whole")
+    func chunkedUpload() async throws {
+        try await Harness.run { h in
+            let chunks = [#"{"purpose":"batch","#, #""data":"streamed"}"#].map { ByteBuffer(string: $0) }
+            let request = h.clientRequest("/v1/files", .stream(chunks.async, length: .unknown))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "x-cache") == "BYPASS")
+            #expect(h.upstream.lastBody == #"{"purpose":"batch","data":"streamed"}"#)
+            #expect(h.upstream.calls(to: "/v1/files") == 1)
+        }
+    }
+}
+
+extension Array where Element: Sendable {
+    /// The elements as an AsyncSequence, for streamed request bodies.
+    var async: AsyncStream<Element> {
+        AsyncStream { continuation in
+            for element in self { continuation.yield(element) }
+            continuation.finish()
+        }
+    }
+}
