@@ -8,7 +8,7 @@ struct Cache: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect or maintain the cache database.",
         discussion: "Safe while the sidecar runs: SQLite's WAL lets both use the file, and the sidecar notices the change.",
-        subcommands: [Info.self, Prune.self, Clear.self]
+        subcommands: [Info.self, Prune.self, Clear.self, Export.self, Import.self]
     )
 
     struct Target: ParsableArguments {

@@ -22,9 +22,11 @@ struct Serve: AsyncParsableCommand {
     var upstream: String?
     @Option(help: ArgumentHelp("Cache database file (default ~/.cache/cachette/cachette.sqlite; env CACHETTE_DB).", valueName: "path"))
     var db: String?
+    @Flag(help: "Never call an upstream: answer from the cache only, a miss is a 503 (cache.mode: offline).")
+    var offline = false
 
     func run() async throws {
-        let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db))
+        let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db, offline: offline))
         let level = config.logging.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -87,26 +87,30 @@ final class SQLiteTier: CacheTier {
                         """)
                 let cursor = try Row.fetchCursor(statement, arguments: [Data(key.bytes)])
                 guard let row = try cursor.next() else { return nil }
-                let body = try row.withUnsafeData(atIndex: 6) { data -> ByteBuffer in
-                    guard let data else { throw ZstdError.decompressionFailed("missing body") }
-                    return try data.withUnsafeBytes { try decompressors.decompress($0) }
-                }
-                let events = try row.withUnsafeData(atIndex: 7) { data -> RecordedStream? in
-                    guard let data else { return nil }
-                    return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0) })
-                }
-                return CachedResponse(
-                    status: row[0], contentType: row[1], body: body,
-                    createdAt: row[2], expiresAt: row[3],
-                    usage: TokenUsage(promptTokens: row[4], completionTokens: row[5]),
-                    events: events
-                )
+                return try response(row, from: 0)
             }
         } catch {
             // A damaged row is a miss: the fresh answer will replace it.
             logger.warning("cache read failed; treating as a miss", metadata: ["key": "\(key)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// The answer in a row's columns from `first` on: status, content_type, created_at,
+    /// expires_at, prompt_tokens, completion_tokens, body, events.
+    func response(_ row: Row, from first: Int) throws -> CachedResponse {
+        let body = try row.withUnsafeData(atIndex: first + 6) { data -> ByteBuffer in
+            guard let data else { throw ZstdError.decompressionFailed("missing body") }
+            return try data.withUnsafeBytes { try decompressors.decompress($0) }
+        }
+        let events = try row.withUnsafeData(atIndex: first + 7) { data -> RecordedStream? in
+            guard let data else { return nil }
+            return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0) })
+        }
+        return CachedResponse(
+            status: row[first], contentType: row[first + 1], body: body, createdAt: row[first + 2], expiresAt: row[first + 3],
+            usage: TokenUsage(promptTokens: row[first + 4], completionTokens: row[first + 5]), events: events
+        )
     }
 
     /// A hit, for the LRU order and hit counts; written with the next flush.

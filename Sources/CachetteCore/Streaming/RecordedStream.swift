@@ -17,6 +17,15 @@ public struct RecordedStream: Sendable, Equatable {
     public var count: Int { ends.count }
     public var byteCount: Int { bytes.readableBytes }
 
+    /// Each event's raw bytes, in order.
+    public var events: [ByteBuffer] {
+        var start = 0
+        return ends.map { end in
+            defer { start = Int(end) }
+            return bytes.getSlice(at: bytes.readerIndex + start, length: Int(end) - start) ?? ByteBuffer()
+        }
+    }
+
     public mutating func append(_ raw: some Collection<UInt8>, isUsage: Bool = false) {
         if isUsage { usageEvent = ends.count }
         bytes.writeBytes(raw)

@@ -94,6 +94,13 @@ public struct CachetteConfig: Sendable {
         upstreams.first { !$0.isDefault && $0.matches(model: model) } ?? upstreams.first(where: \.isDefault)
     }
 
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Misses go to the upstream.
+        case online
+        /// No upstream is ever called: a miss is a 503 `cache_miss_offline` (replaying a recorded cache).
+        case offline
+    }
+
     public enum Scope: String, Sendable, CaseIterable {
         /// Entries belong to the API key that created them.
         case credential
@@ -103,6 +110,7 @@ public struct CachetteConfig: Sendable {
 
     public struct Cache: Sendable {
         public var enabled = true
+        public var mode = Mode.online
         public var path = CachetteConfig.defaultDatabasePath()
         public var ttl: Duration = .seconds(24 * 3600)
         public var maxBytes = 1 << 30

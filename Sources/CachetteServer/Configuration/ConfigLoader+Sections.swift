@@ -92,6 +92,7 @@ extension ConfigLoader {
             let key = "cache.\(name)"
             switch name {
             case "enabled": cache.enabled = try bool(value, key)
+            case "mode": cache.mode = try choice(value, key)
             case "path": cache.path = expandHome(try string(value, key))
             case "ttl": cache.ttl = try duration(value, key)
             case "max_bytes": cache.maxBytes = try size(value, key)

@@ -12,12 +12,15 @@ public enum ConfigLoader {
         public var port: Int?
         public var upstream: String?
         public var database: String?
+        /// `--offline`: `cache.mode: offline`.
+        public var offline: Bool
 
-        public init(host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil) {
+        public init(host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil, offline: Bool = false) {
             self.host = host
             self.port = port
             self.upstream = upstream
             self.database = database
+            self.offline = offline
         }
     }
 
@@ -101,6 +104,7 @@ public enum ConfigLoader {
             config.upstreams = []
         }
         if let database = o.database { config.cache.path = expandHome(database) }
+        if o.offline { config.cache.mode = .offline }
     }
 
     public static func validate(_ config: CachetteConfig) throws(ConfigError) {
@@ -108,6 +112,9 @@ public enum ConfigLoader {
         try checkURL(config.upstream.baseURL, "upstream.base_url")
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }
         guard config.cache.ttl > .zero else { throw ConfigError("cache.ttl", "must be greater than zero") }
+        guard config.cache.enabled || config.cache.mode == .online else {
+            throw ConfigError("cache.mode", "offline serves only from the cache, which cache.enabled: false turns off")
+        }
         guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
         // Below one event's size every stream would be cut at its first chunk.
         guard config.stream.maxBufferedBytes >= 64 << 10 else { throw ConfigError("stream.max_buffered_bytes", "must be at least 64KiB") }

@@ -24,6 +24,7 @@ struct ModelsEndpoint: Sendable {
             let upstream = router.upstreams[0]
             return try await relay.relay(relay.client.makeRequest(request, upstream: upstream, body: nil), to: upstream)
         }
+        try relay.checkOnline(request.uri.path)
         let started = ContinuousClock.now
         let upstreams = router.distinct
         let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { [relay] group in

@@ -55,6 +55,24 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         )
     }
 
+    /// `cache.mode: offline` and nothing stored for the request.
+    public static func offlineMiss(key: CacheKey) -> APIError {
+        APIError(
+            status: .serviceUnavailable,
+            message:
+                "Offline (cache.mode: offline) and nothing is cached for this request (key \(key.hex)). Record it online, then export and import the cache.",
+            type: "cache_miss", code: "cache_miss_offline"
+        )
+    }
+
+    /// `cache.mode: offline`: a path Cachette does not cache cannot be answered.
+    public static func offline(path: String) -> APIError {
+        APIError(
+            status: .serviceUnavailable, message: "Offline (cache.mode: offline): \(path) is not cached, and no upstream is called.",
+            type: "cache_miss", code: "offline"
+        )
+    }
+
     public static func upstreamUnreachable(_ detail: String) -> APIError {
         APIError(status: .badGateway, message: "Could not reach the upstream API: \(detail)", type: "upstream_error", code: "upstream_unreachable")
     }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CachetteCore
+import Foundation
 import Hummingbird
 import Logging
 
@@ -10,6 +11,8 @@ struct Relay: Sendable {
     let client: UpstreamClient
     let accounting: Accounting
     let logger: Logger
+    /// `cache.mode: offline`: nothing is relayed.
+    let offline: Bool
 
     /// Relays the request `prepare` makes; a refusal there is booked as `rejected`.
     func relay(_ prepare: () async throws(APIError) -> (HTTPClientRequest, CachetteConfig.Upstream)) async throws -> Response {
@@ -23,7 +26,15 @@ struct Relay: Sendable {
         return try await relay(outgoing, to: upstream)
     }
 
+    /// Refuses, and books, a request that would go upstream while offline.
+    func checkOnline(_ what: String) throws(APIError) {
+        guard offline else { return }
+        book(.rejected, since: .now, timed: false)
+        throw APIError.offline(path: URL(string: what)?.path ?? what)
+    }
+
     func relay(_ outgoing: HTTPClientRequest, to upstream: CachetteConfig.Upstream) async throws -> Response {
+        try checkOnline(outgoing.url)
         let started = ContinuousClock.now
         let response: HTTPClientResponse
         do {

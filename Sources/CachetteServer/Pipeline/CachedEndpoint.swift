@@ -21,6 +21,8 @@ struct CachedEndpoint: Sendable {
     let accounting: Accounting
     /// `cache.stale_if_error`, for requests that do not set their own.
     let staleIfError: Double
+    /// `cache.mode: offline`: answers come from the cache or not at all.
+    let offline: Bool
     /// Tags credentials in the request log.
     let fingerprint: CredentialFingerprint
 
@@ -66,12 +68,13 @@ struct CachedEndpoint: Sendable {
             return Served(response: error.response, event: RequestEvent(route: route.path, model: "", outcome: .rejected))
         }
         guard let storage else { return await forward(proxied, as: .bypass, storage: nil) }
-        if proxied.controls.noCache { return await forward(proxied, as: .bypass, storage: storage) }
+        if proxied.controls.noCache && !offline { return await forward(proxied, as: .bypass, storage: storage) }
 
         let now = Date().timeIntervalSince1970
         if let hit = storage.store.lookup(proxied.key, now: now) {
             return Served(response: AnswerResponse.stored(hit, for: proxied, now: now), event: proxied.event(.hit, usage: hit.usage))
         }
+        if offline { return offlineMiss(proxied, store: storage.store, now: now) }
         let staleWindow = proxied.controls.staleIfError ?? staleIfError
         return await servingStaleOnFailure(proxied, store: storage.store, window: staleWindow) {
             await missOrJoin(proxied, storage: storage)
@@ -90,6 +93,17 @@ struct CachedEndpoint: Sendable {
         let now = Date().timeIntervalSince1970
         guard let entry = store.lookupStale(request.key, now: now, within: window) else { return served }
         return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
+    }
+
+    /// No upstream to ask: an expired entry still kept is served (`STALE`), else a 503
+    /// naming the key.
+    private func offlineMiss(_ request: ProxyRequest, store: CacheStore, now: Double) -> Served {
+        if let entry = store.lookupStale(request.key, now: now, within: .greatestFiniteMagnitude) {
+            return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
+        }
+        var response = APIError.offlineMiss(key: request.key).response
+        response.headers[CachetteHeaders.key] = request.key.hex
+        return Served(response: response, event: request.event(.rejected))
     }
 
     /// A forward outside any single flight: `no-cache` requests, no cache at all, or a

@@ -4,6 +4,12 @@ import Logging
 
 /// Builds the sidecar: the store, the routes and the background services.
 public enum CachetteApplication {
+    /// The cached paths and the shape an answer of each must have to be stored, for
+    /// commands that store entries themselves (`cache import`).
+    public static var cachedRouteShapes: [String: AnswerShape] {
+        Dictionary(uniqueKeysWithValues: CachedRoute.allCases.map { ($0.path, $0.shape) })
+    }
+
     static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
     public static func build(config: CachetteConfig, logger baseLogger: Logger? = nil) throws -> some ApplicationProtocol {
@@ -30,7 +36,7 @@ public enum CachetteApplication {
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
         let client = UpstreamClient(config: config.upstream)
         let router = UpstreamRouter(config.resolvedUpstreams)
-        let relay = Relay(client: client, accounting: accounting, logger: logger)
+        let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)
 
         let routes = Router()
         // First, so a web page's request is refused before anything else reads it.
@@ -66,7 +72,7 @@ public enum CachetteApplication {
                     route: route, maxBodyBytes: config.server.maxBodyBytes, keyer: keyer, scope: scope, compression: config.compression.level
                 ),
                 storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
-                staleIfError: config.cache.staleIfError.seconds, fingerprint: fingerprint
+                staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint
             ).addRoutes(to: routes)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
             for method in passthroughMethods where method != .post {
@@ -101,6 +107,7 @@ public enum CachetteApplication {
                         "upstreams": "\(router.upstreams.map { "\($0.name)=\($0.baseURL)" }.joined(separator: " "))",
                         "cache": "\(config.cache.enabled ? config.cache.path : "disabled")",
                         "scope": "\(config.cache.scope.rawValue)",
+                        "mode": "\(config.cache.mode.rawValue)",
                     ]
                 )
             },

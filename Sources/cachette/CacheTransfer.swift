@@ -1,0 +1,124 @@
+import ArgumentParser
+import CachetteCore
+import CachetteServer
+import Foundation
+
+extension Cache {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write cached entries as JSON Lines, for `cache import` elsewhere.",
+            discussion: """
+                A header line, then one entry a line: its key, route, model, times, usage, the answer \
+                as JSON and, for a stream, its recorded events. Keys include the credential's scope: \
+                replay with the same key, or with cache.scope: shared on both sides.
+                """
+        )
+        @OptionGroup var target: Target
+        @Option(help: ArgumentHelp("Only entries created this recently (90s, 15m, 24h, 7d).", valueName: "duration"))
+        var since: String?
+        @Option(help: ArgumentHelp("Only entries whose model matches this glob (gpt-4o*, claude-*).", valueName: "glob"))
+        var model: String?
+        @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write here instead of standard output.", valueName: "file"))
+        var output: String?
+
+        func validate() throws {
+            if let since, ConfigValues.duration(since) == nil { throw ValidationError("--since must be a duration such as 7d or 24h") }
+        }
+
+        func run() async throws {
+            let store = try target.open()
+            let now = Date().timeIntervalSince1970
+            let cutoff = since.flatMap(ConfigValues.duration).map { now - $0.seconds }
+            let sink: FileHandle
+            if let output, output != "-" {
+                guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                    InputFile.fail("cannot write \(output)")
+                }
+                sink = file
+            } else {
+                sink = FileHandle.standardOutput
+            }
+            var pending = CacheExport.header(exportedAt: now)
+            var skipped = 0
+            let count = try store.forEachEntry(createdSince: cutoff, model: model) { key, entry in
+                guard let line = CacheExport.line(key: key, entry: entry) else {
+                    skipped += 1
+                    return
+                }
+                pending += line
+                if pending.count >= 1 << 20 {
+                    sink.write(Data(pending))
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            sink.write(Data(pending))
+            try sink.synchronize()
+            let note = skipped > 0 ? " (\(skipped) with a body that is not JSON left out)" : ""
+            FileHandle.standardError.write(Data("exported \(count - skipped) entries\(note)\n".utf8))
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store the entries of a `cache export` file; importing twice changes nothing.",
+            discussion: """
+                Every line is checked as an answer is before it is stored. Bad lines are reported with \
+                their line numbers and skipped; the rest are imported, and the exit status is 1.
+                """
+        )
+        @OptionGroup var target: Target
+        @Option(help: ArgumentHelp("Keep each entry this long from now (365d) instead of until its exported expiry.", valueName: "duration"))
+        var ttl: String?
+        @Argument(help: ArgumentHelp("The export file, or - for standard input.", valueName: "file"))
+        var file: String
+
+        func validate() throws {
+            if let ttl, ConfigValues.duration(ttl) == nil { throw ValidationError("--ttl must be a duration such as 365d") }
+        }
+
+        func run() async throws {
+            let data = try InputFile.read(file)
+            let store = try target.open()
+            let now = Date().timeIntervalSince1970
+            let lifetime = ttl.flatMap(ConfigValues.duration)?.seconds
+            let routes = CachetteApplication.cachedRouteShapes
+            var imported = 0, refused = 0, expired = 0, sawHeader = false
+            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                let number = index + 1
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+                guard sawHeader else {
+                    do {
+                        try CacheExport.checkHeader(line)
+                    } catch {
+                        InputFile.fail("\(file):\(number): \(error)")
+                    }
+                    sawHeader = true
+                    continue
+                }
+                do {
+                    var (key, entry) = try CacheExport.entry(from: line, routes: routes)
+                    if let lifetime {
+                        entry.response.expiresAt = now + lifetime
+                    } else if !entry.response.isFresh(at: now) {
+                        expired += 1
+                        continue
+                    }
+                    try await store.importEntry(key, entry)
+                    imported += 1
+                } catch let error as CacheExport.LineError {
+                    refused += 1
+                    FileHandle.standardError.write(Data("\(file):\(number): \(error)\n".utf8))
+                }
+            }
+            guard sawHeader else { InputFile.fail("\(file) is empty: no \(CacheExport.format) header") }
+            try await store.flush()
+            let dropped = store.totals.droppedWrites
+            var summary = "imported \(imported) entries"
+            if expired > 0 { summary += "; \(expired) already expired, skipped (--ttl keeps them)" }
+            if refused > 0 { summary += "; refused \(refused) lines" }
+            if dropped > 0 { summary += "; \(dropped) could not be written" }
+            print(summary)
+            if refused > 0 || dropped > 0 { throw ExitCode(1) }
+        }
+    }
+}

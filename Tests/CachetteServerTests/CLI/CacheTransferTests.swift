@@ -1,0 +1,109 @@
+import CachetteCore
+import Foundation
+import HTTPTypes
+import Synchronization
+import Testing
+
+@testable import CachetteServer
+
+/// Record online, export, import into another file, replay offline: the workflow that
+/// lets a test suite run against recorded answers with no network and no spend.
+@Suite("Export, import and offline replay")
+struct CacheTransferTests {
+    static func file(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cachette-transfer-\(UUID().uuidString)-\(name)").path
+    }
+
+    /// Records a whole answer and a stream; returns what the client got for each.
+    static func record(into database: String) async throws -> (answer: [UInt8], stream: [UInt8]) {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(stream: FakeUpstream.chatStream()))
+        let recorded = Mutex<(answer: [UInt8], stream: [UInt8])>(([], []))
+        try await Harness.run(upstream: upstream, database: database) { h in
+            let answer = try await h.post()
+            expectCache(answer, "MISS")
+            let stream = try await h.stream(Harness.streamBody(prompt: "Tell a story"))
+            #expect(stream.xCache == "MISS" && stream.endsWithDone)
+            try await eventually { try await h.statsValue("cache", "entries") == 2 }
+            recorded.withLock { $0 = (Array(answer.body.readableBytesView), stream.raw) }
+        }
+        return recorded.withLock { $0 }
+    }
+
+    @Test("export, import and offline replay give the same bytes, answers and streams, with no upstream call")
+    func replay() async throws {
+        let (source, target, exported) = (Self.file("a.sqlite"), Self.file("b.sqlite"), Self.file("cache.jsonl"))
+        let recorded = try await Self.record(into: source)
+        let export = try await CLI.run(["cache", "export", "--db", source, "-o", exported])
+        #expect(export.status == 0 && export.stderr.contains("exported 2 entries"), "\(export.stderr)")
+        let lines = try String(contentsOfFile: exported, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3 && lines[0].contains(#""format":"cachette-cache""#))
+
+        let first = try await CLI.run(["cache", "import", exported, "--db", target])
+        #expect(first.status == 0 && first.stdout.contains("imported 2 entries"), "\(first.stdout)\(first.stderr)")
+        let again = try await CLI.run(["cache", "import", exported, "--db", target])
+        #expect(again.status == 0, "importing twice is harmless")
+
+        let upstream = FakeUpstream()
+        try await Harness.run(upstream: upstream, database: target, configure: { $0.cache.mode = .offline }) { h in
+            #expect(try await h.statsValue("cache", "entries") == 2, "the second import changed nothing")
+            let answer = try await h.post()
+            expectCache(answer, "HIT")
+            #expect(Array(answer.body.readableBytesView) == recorded.answer)
+            let stream = try await h.stream(Harness.streamBody(prompt: "Tell a story"))
+            #expect(stream.xCache == "HIT" && stream.raw == recorded.stream)
+            #expect(upstream.calls == 0)
+        }
+    }
+
+    @Test("offline, a miss is a 503 cache_miss_offline naming the key, and nothing reaches an upstream")
+    func offlineMiss() async throws {
+        let upstream = FakeUpstream()
+        try await Harness.run(upstream: upstream, configure: { $0.cache.mode = .offline }) { h in
+            let miss = try await h.post()
+            #expect(miss.status == .serviceUnavailable)
+            let error = try JSONValue.parse(miss.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "cache_miss_offline")
+            let key = try #require(miss.cacheKey)
+            #expect(error?["message"]?.stringValue?.contains(key) == true)
+            let noCache = try await h.post(headers: [.cacheControl: "no-cache"])
+            #expect(noCache.status == .serviceUnavailable, "no-cache cannot reach an upstream either")
+            let passthrough = try await h.get("/v1/models")
+            #expect(passthrough.status == .serviceUnavailable && passthrough.text.contains(#""code":"offline""#))
+            #expect(upstream.calls == 0)
+            #expect(try await h.statsValue("rejected") == 3)
+        }
+    }
+
+    @Test("import reports each bad line by number, imports the rest, and exits 1")
+    func badLines() async throws {
+        let (source, target, exported) = (Self.file("a.sqlite"), Self.file("b.sqlite"), Self.file("cache.jsonl"))
+        _ = try await Self.record(into: source)
+        _ = try await CLI.run(["cache", "export", "--db", source, "-o", exported])
+        var text = try String(contentsOfFile: exported, encoding: .utf8)
+        text += "{\"key\":\"nothex\"}\n"
+        try text.write(toFile: exported, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["cache", "import", exported, "--db", target])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(exported):4: key is not 32 hex digits"), "\(result.stderr)")
+        #expect(result.stdout.contains("imported 2 entries; refused 1 lines"))
+        let wrongFile = try await CLI.run(["cache", "import", source, "--db", target])
+        #expect(wrongFile.status == 1 && wrongFile.stderr.contains(":1:"), "a file that is not an export is refused at its first line")
+    }
+
+    @Test("export filters by model and age; offline with the cache disabled is a config error")
+    func filtersAndConfig() async throws {
+        let (source, exported) = (Self.file("a.sqlite"), Self.file("cache.jsonl"))
+        _ = try await Self.record(into: source)
+        let none = try await CLI.run(["cache", "export", "--db", source, "--model", "claude-*", "-o", exported])
+        #expect(none.status == 0 && none.stderr.contains("exported 0 entries"))
+        let recent = try await CLI.run(["cache", "export", "--db", source, "--since", "1h"])
+        #expect(recent.stdout.split(separator: "\n").count == 3)
+        let badSince = try await CLI.run(["cache", "export", "--db", source, "--since", "lately"])
+        #expect(badSince.status != 0)
+        var config = CachetteConfig()
+        config.cache.enabled = false
+        config.cache.mode = .offline
+        #expect(throws: ConfigError.self) { try ConfigLoader.validate(config) }
+    }
+}
