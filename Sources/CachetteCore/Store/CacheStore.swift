@@ -102,11 +102,16 @@ public final class CacheStore: Sendable {
     /// The fresh entry for `key`, if any: memory first, then one indexed SQLite read.
     /// Synchronous: the hit path never suspends.
     public func lookup(_ key: CacheKey, now: Double) -> CachedResponse? {
-        if let recent = lookupRecent(key, now: now) { return recent }
+        find(key, now: now)?.entry
+    }
+
+    /// `lookup`, and which tier answered.
+    public func find(_ key: CacheKey, now: Double) -> (entry: CachedResponse, tier: StoreTier)? {
+        if let recent = lookupRecent(key, now: now) { return (recent, .memory) }
         guard let stored = disk.entry(key), stored.isFresh(at: now) else { return nil }
         memory.insert(key, stored)
         disk.recordAccess(key, now: now)
-        return stored
+        return (stored, .disk)
     }
 
     /// Memory only: the memory tier, then entries not yet written. An answer stored

@@ -17,3 +17,13 @@ public protocol AsyncCacheTier: Sendable {
     func store(_ key: CacheKey, _ entry: NewEntry) async throws
     func remove(_ key: CacheKey) async throws
 }
+
+/// Where a hit came from, for `x-cachette-tier`.
+public enum StoreTier: String, Sendable {
+    /// The memory tier, or an answer stored moments ago and not yet written.
+    case memory
+    /// The SQLite file.
+    case disk
+    /// The shared tier, another replica's answer.
+    case shared
+}

@@ -7,11 +7,13 @@ import NIOCore
 enum AnswerResponse {
     /// A stored answer: as stored, or as a stream for `stream: true` (the recorded
     /// events when it was streamed, else events made from the answer).
-    static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, xCache: String = "HIT") -> Response {
+    /// - Parameter tier: where a hit came from (`x-cachette-tier`); nil for a stale answer.
+    static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, xCache: String = "HIT", tier: StoreTier? = nil) -> Response {
         var headers = HTTPFields()
-        headers.reserveCapacity(5)
+        headers.reserveCapacity(6)
         headers[CachetteHeaders.xCache] = xCache
         headers[CachetteHeaders.key] = request.key.hex
+        if let tier { headers[CachetteHeaders.tier] = tier.rawValue }
         headers[.age] = String(entry.age(at: now))
         let status = HTTPResponse.Status(code: entry.status)
         guard request.stream else {

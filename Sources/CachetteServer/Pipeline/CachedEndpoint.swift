@@ -71,8 +71,8 @@ struct CachedEndpoint: Sendable {
         if proxied.controls.noCache && !offline { return await forward(proxied, as: .bypass, storage: storage) }
 
         let now = Date().timeIntervalSince1970
-        if let hit = storage.store.lookup(proxied.key, now: now) {
-            return Served(response: AnswerResponse.stored(hit, for: proxied, now: now), event: proxied.event(.hit, usage: hit.usage))
+        if let (hit, tier) = storage.store.find(proxied.key, now: now) {
+            return Served(response: AnswerResponse.stored(hit, for: proxied, now: now, tier: tier), event: proxied.event(.hit, usage: hit.usage))
         }
         if offline { return offlineMiss(proxied, store: storage.store, now: now) }
         let staleWindow = proxied.controls.staleIfError ?? staleIfError

@@ -4,6 +4,7 @@ import HTTPTypes
 enum CachetteHeaders {
     static let xCache = HTTPField.Name("X-Cache")!
     static let key = HTTPField.Name("x-cachette-key")!
+    static let tier = HTTPField.Name("x-cachette-tier")!
     static let ttl = HTTPField.Name("x-cachette-ttl")!
     static let compress = HTTPField.Name("x-cachette-compress")!
     static let tokensSaved = HTTPField.Name("x-cachette-tokens-saved")!

@@ -5,8 +5,9 @@ import NIOCore
 
 /// What the one upstream call of a single flight produced, shared by its waiters.
 enum FlightResult: Sendable {
-    /// The leader found the entry stored by a flight that finished just before it.
-    case cached(CachedResponse)
+    /// The leader found the entry: stored by a flight that finished just before it, or
+    /// in the shared tier.
+    case cached(CachedResponse, tier: StoreTier)
     case answer(UpstreamAnswer, usage: TokenUsage?, counted: Bool, compression: CompressionTally)
     /// A live upstream stream that joiners read from its first event.
     case stream(StreamFlight)
@@ -28,9 +29,10 @@ extension CachedEndpoint {
             return Served(response: APIError.upstreamUnreachable("the request was cancelled").response, event: request.event(.error))
         }
         switch flight {
-        case (.cached(let stored), _):
+        case (.cached(let stored, let tier), _):
             let now = Date().timeIntervalSince1970
-            return Served(response: AnswerResponse.stored(stored, for: request, now: now), event: request.event(.hit, usage: stored.usage))
+            return Served(
+                response: AnswerResponse.stored(stored, for: request, now: now, tier: tier), event: request.event(.hit, usage: stored.usage))
         case (.answer(let answer, let usage, let counted, let compression), .leader):
             return Served(
                 response: AnswerResponse.upstream(answer, for: request, xCache: "MISS"),
@@ -58,11 +60,11 @@ extension CachedEndpoint {
         // A flight for this key may have finished between our lookup and now; its
         // answer is still in memory, so the disk need not be read again.
         if let stored = storage.store.lookupRecent(request.key, now: Date().timeIntervalSince1970) {
-            return (.cached(stored), nil)
+            return (.cached(stored, tier: .memory), nil)
         }
         // Another replica may have it: asked once per key, inside the flight.
         if let shared = await storage.store.lookupShared(request.key, now: Date().timeIntervalSince1970) {
-            return (.cached(shared), nil)
+            return (.cached(shared, tier: .shared), nil)
         }
         let outbound: Forwarder.Outbound
         do {

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import CachetteCore
 import Hummingbird
-import NIOCore
 import Logging
+import NIOCore
 import Synchronization
 
 /// One upstream stream: relayed to every client reading it as events arrive, recorded
@@ -60,6 +60,7 @@ final class StreamFlight: Sendable {
         self.status = status
         self.headers = headers
         self.broadcast = StreamBroadcast(capacity: settings.maxBufferedBytes)
+        // A fresh broadcast always admits its first reader.
         self.leaderReader = broadcast.subscribe(includeUsage: includeUsage) ?? 0
         self.finishOnDisconnect = settings.finishOnDisconnect
         self.accounting = accounting

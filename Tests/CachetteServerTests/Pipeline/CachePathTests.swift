@@ -31,6 +31,24 @@ struct CachePathTests {
         }
     }
 
+    @Test("x-cachette-tier says which tier answered a hit: memory, then disk after a restart")
+    func tierHeader() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database) { h in
+            let miss = try await h.post()
+            #expect(miss.xCache == "MISS" && miss.headers[HTTPField.Name("x-cachette-tier")!] == nil)
+            let hit = try await h.post()
+            #expect(hit.xCache == "HIT" && hit.headers[HTTPField.Name("x-cachette-tier")!] == "memory")
+            try await eventually { try await h.statsValue("cache", "entries") == 1 }
+        }
+        try await Harness.run(database: database) { h in
+            let hit = try await h.post()
+            #expect(hit.xCache == "HIT" && hit.headers[HTTPField.Name("x-cachette-tier")!] == "disk")
+            #expect(try await h.post().headers[HTTPField.Name("x-cachette-tier")!] == "memory", "a disk hit fills memory")
+            #expect(h.upstream.calls == 0)
+        }
+    }
+
     @Test("key order and whitespace do not change the key, a changed parameter does")
     func canonicalKeyOverHTTP() async throws {
         try await Harness.run { h in
