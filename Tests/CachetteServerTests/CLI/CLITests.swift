@@ -108,17 +108,30 @@ struct CLITests {
         #expect(result.stderr.contains("CACHETTE_PORT"))
     }
 
-    @Test("--help on every command", arguments: [[], ["serve"], ["stats"], ["cache"], ["cache", "info"], ["cache", "prune"], ["cache", "clear"]])
+    @Test(
+        "--help on every command",
+        arguments: [
+            [], ["serve"], ["stats"], ["cache"], ["cache", "info"], ["cache", "prune"], ["cache", "clear"], ["cache", "export"], ["cache", "import"],
+        ]
+    )
     func help(command: [String]) async throws {
         let result = try await CLI.run(command + ["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE"))
     }
 
+    @Test("cache export and import --help document their flags")
+    func transferFlags() async throws {
+        let export = try await CLI.run(["cache", "export", "--help"]).stdout
+        for flag in ["--db", "--since", "--model", "--output"] { #expect(export.contains(flag), "export \(flag)") }
+        let `import` = try await CLI.run(["cache", "import", "--help"]).stdout
+        for flag in ["--db", "--ttl"] { #expect(`import`.contains(flag), "import \(flag)") }
+    }
+
     @Test("serve --help documents every flag")
     func serveFlags() async throws {
         let help = try await CLI.run(["serve", "--help"]).stdout
-        for flag in ["--host", "--port", "--config", "--upstream", "--db"] { #expect(help.contains(flag), "\(flag)") }
+        for flag in ["--host", "--port", "--config", "--upstream", "--db", "--offline"] { #expect(help.contains(flag), "\(flag)") }
     }
 
     @Test("cache info on a mistyped --db is a one-line error, and creates nothing")
