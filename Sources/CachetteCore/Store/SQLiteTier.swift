@@ -255,7 +255,9 @@ final class SQLiteTier: CacheTier {
                 db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now - staleSeconds]
             )
             for row in expired {
-                outcome.expired.append(CacheKey(bytes: row[0] as Data)!)
+                // A key of another length (a damaged file) has no entry in memory to drop.
+                if let key = CacheKey(bytes: row[0] as Data) { outcome.expired.append(key) }
+                outcome.expirations += 1
                 outcome.entryDelta -= 1
                 outcome.byteDelta -= row[1] as Int
             }
@@ -269,19 +271,20 @@ final class SQLiteTier: CacheTier {
                 for victim in victims where bytes > maxBytes {
                     let data = victim[0] as Data
                     try delete.execute(arguments: [data])
-                    outcome.evicted.append(CacheKey(bytes: data)!)
+                    if let key = CacheKey(bytes: data) { outcome.evicted.append(key) }
+                    outcome.evictions += 1
                     outcome.entryDelta -= 1
                     outcome.byteDelta -= victim[1] as Int
                     bytes -= victim[1] as Int
                 }
             }
-            if !outcome.evicted.isEmpty || !outcome.expired.isEmpty {
+            if outcome.evictions > 0 || outcome.expirations > 0 {
                 let totals = self.totals
                 try CachetteDatabase.saveCounters(
                     db,
                     [
-                        ("evictions", totals.evictions + outcome.evicted.count),
-                        ("expirations", totals.expirations + outcome.expired.count),
+                        ("evictions", totals.evictions + outcome.evictions),
+                        ("expirations", totals.expirations + outcome.expirations),
                     ])
             }
             return outcome
@@ -289,8 +292,8 @@ final class SQLiteTier: CacheTier {
         totalsState.withLock { t in
             t.entries += outcome.entryDelta
             t.bytes += outcome.byteDelta
-            t.evictions += outcome.evicted.count
-            t.expirations += outcome.expired.count
+            t.evictions += outcome.evictions
+            t.expirations += outcome.expirations
         }
         // Forget the written puts, unless a newer answer for the same key arrived meanwhile.
         queue.withLock { q in
@@ -299,8 +302,8 @@ final class SQLiteTier: CacheTier {
             }
             q.loggedDrop = false
         }
-        if !outcome.evicted.isEmpty {
-            logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evicted.count)"])
+        if outcome.evictions > 0 {
+            logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evictions)"])
         }
         return outcome.evicted + outcome.expired + outcome.rejected
     }
@@ -310,6 +313,8 @@ final class SQLiteTier: CacheTier {
         var byteDelta = 0
         var evicted: [CacheKey] = []
         var expired: [CacheKey] = []
+        var evictions = 0
+        var expirations = 0
         var rejected: [CacheKey] = []
     }
 

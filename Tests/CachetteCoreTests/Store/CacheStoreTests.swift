@@ -65,6 +65,27 @@ struct CacheStoreTests {
         #expect(store.lookup(key(1000), now: 1_001) != nil)
     }
 
+    @Test("rows whose key is not 16 bytes (a damaged file) expire and are evicted without a trap, and are counted")
+    func damagedKeys() async throws {
+        let path = temporaryDatabasePath()
+        let writer = try CacheStore(options: .init(path: path), logger: logger)
+        try await writer.pool.write { db in
+            for (key, expires, size) in [(Data([1, 2, 3]), 10.0, 600_000), (Data(repeating: 7, count: 40), 9e9, 2_000_000)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size, created_at,
+                                             accessed_at, expires_at)
+                        VALUES (?, 'r', 'm', 200, 'application/json', x'00', 1, ?, 1, 1, ?)
+                        """, arguments: [key, size, expires])
+            }
+        }
+        // Opened again, its totals count both rows: the first has expired, the second is over a 1 MiB budget.
+        let store = try CacheStore(options: .init(path: path, maxBytes: 1 << 20), logger: logger)
+        try await store.flush(now: 1_000)
+        #expect(store.totals.expirations == 1 && store.totals.evictions == 1)
+        #expect(store.totals.entries == 0)
+    }
+
     @Test("an expired entry is kept for the stale window, served only as stale, and removed when both are over")
     func staleWindow() async throws {
         let path = temporaryDatabasePath()
