@@ -9,7 +9,8 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
     case miss
     /// Forwarded past the cache (`no-cache`, no cache, passthrough paths) and answered (2xx).
     case bypass
-    /// Refused before reaching the cache or an upstream: bad input, no upstream for the model.
+    /// Refused before reaching an upstream: bad input, no upstream for the model, or
+    /// (offline) nothing cached for it.
     case rejected
     /// Sent upstream (or joined a request that was) and not answered with a 2xx: an
     /// error status, a timeout, a stream that broke.

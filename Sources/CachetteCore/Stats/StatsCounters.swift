@@ -7,7 +7,7 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var hits = 0
     public var misses = 0
     public var bypassed = 0
-    /// Requests refused before reaching the cache or an upstream (bad input, no upstream).
+    /// Requests refused before reaching an upstream (bad input, no upstream, an offline miss).
     public var rejected = 0
     /// Requests the upstream did not answer with a 2xx (`RequestOutcome.error`).
     public var upstreamErrors = 0
