@@ -69,9 +69,7 @@ extension CacheStore {
         let routes = try Row.fetchAll(db, sql: "SELECT route, count(*) FROM entries GROUP BY route ORDER BY 2 DESC").map {
             (route: $0[0] as String, entries: $0[1] as Int)
         }
-        let counters = try Dictionary(
-            Row.fetchAll(db, sql: "SELECT name, value FROM counters").map { ($0[0] as String, $0[1] as Int) }, uniquingKeysWith: { $1 }
-        )
+        let counters = try CachetteDatabase.counters(db)
         return StoreInfo(
             path: path, entries: row[0] ?? 0, storedBytes: row[1] ?? 0, rawBytes: row[2] ?? 0,
             fileBytes: fileBytes(path), expiredEntries: row[5] ?? 0, maxBytes: maxBytes,

@@ -143,12 +143,11 @@ public final class CachetteDatabase: Sendable {
 
     /// The /stats counters as last saved.
     public func loadCounters() throws -> [String: Int] {
-        try pool.read { db in
-            try Dictionary(
-                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
-                    ($0[0] as String, $0[1] as Int)
-                })
-        }
+        try pool.read(Self.counters)
+    }
+
+    static func counters(_ db: Database) throws -> [String: Int] {
+        try Dictionary(Row.fetchAll(db, sql: "SELECT name, value FROM counters").map { ($0[0] as String, $0[1] as Int) }, uniquingKeysWith: { $1 })
     }
 
     public func saveCounters(_ values: [(String, Int)]) async throws {

@@ -48,18 +48,14 @@ final class SQLiteTier: CacheTier {
         self.compressor = ZstdCompressor(level: options.compressionLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let totals = try pool.read { db -> StoreTotals in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
-            let counters = try Dictionary(
-                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counters").map {
-                    ($0[0] as String, $0[1] as Int)
-                })
+            let (entries, bytes) = try Self.entryTotals(db)
+            let counters = try CachetteDatabase.counters(db)
             return StoreTotals(
-                entries: row[0] as Int, bytes: row[1] as Int,
-                evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0
+                entries: entries, bytes: bytes, evictions: counters["evictions"] ?? 0, expirations: counters["expirations"] ?? 0
             )
         }
         totalsState = Mutex(totals)
-        lastDataVersion = Mutex(try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! })
+        lastDataVersion = Mutex(try pool.writeWithoutTransaction(Self.dataVersion))
     }
 
     var totals: StoreTotals { totalsState.withLock { $0 } }
@@ -321,23 +317,31 @@ final class SQLiteTier: CacheTier {
     /// Whether another process (say `cachette cache clear`) changed the file since the
     /// last look; if so the totals are read again, and the tiers above may be stale.
     func changedElsewhere() async throws -> Bool {
-        let version = try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version")! }
+        let version = try await pool.writeWithoutTransaction(Self.dataVersion)
         let changed = lastDataVersion.withLock { last -> Bool in
             defer { last = version }
             return last != version
         }
         guard changed else { return false }
         logger.info("cache file changed by another process; reloading totals and emptying the memory tier")
-        let (entries, bytes) = try await pool.read { db -> (Int, Int) in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")!
-            return (row[0], row[1])
-        }
+        let (entries, bytes) = try await pool.read(Self.entryTotals)
         // Totals first, so nobody sees the emptied memory tier next to the old totals.
         totalsState.withLock { t in
             t.entries = entries
             t.bytes = bytes
         }
         return true
+    }
+
+    /// Entries and their stored bytes, as the file holds them.
+    static func entryTotals(_ db: Database) throws -> (entries: Int, bytes: Int) {
+        let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")
+        return (row?[0] ?? 0, row?[1] ?? 0)
+    }
+
+    /// Moves only when another connection commits; read on the writer connection.
+    static func dataVersion(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
     }
 
     /// After `clear`: the file holds no entries.
