@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh Debian machine: `make run` and `make test`.
 SHELL := /bin/bash
-DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config
+DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config postgresql
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 

@@ -8,8 +8,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the sidecar.",
         discussion: """
-            Settings come from the config file, then CACHETTE_HOST, CACHETTE_PORT, CACHETTE_UPSTREAM \
-            and CACHETTE_DB, then these flags. See config/cachette.yaml for every setting.
+            Settings come from the config file, then CACHETTE_HOST, CACHETTE_PORT, CACHETTE_UPSTREAM, \
+            CACHETTE_DB and CACHETTE_SHARED_URL, then these flags. See config/cachette.yaml for every setting.
             """
     )
 
@@ -24,9 +24,14 @@ struct Serve: AsyncParsableCommand {
     var db: String?
     @Flag(help: "Never call an upstream: answer from the cache only, a miss is a 503 (cache.mode: offline).")
     var offline = false
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL URL of the cache tier replicas share (shared.url; env CACHETTE_SHARED_URL, which keeps the password out of ps).",
+            valueName: "url"))
+    var shared: String?
 
     func run() async throws {
-        let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db, offline: offline))
+        let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db, offline: offline, shared: shared))
         let level = config.logging.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -12,6 +12,9 @@ struct Stats: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Savings over the last 1h, 24h or 7d, or all (since the ledger began).", valueName: "window"))
     var window = "all"
 
+    @Flag(help: "Every replica's figures, from the shared tier's ledger (needs shared.url and shared.ledger).")
+    var cluster = false
+
     @Flag(help: "Print the raw JSON instead of a table.")
     var json = false
 
@@ -24,8 +27,8 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        guard let stats = await fetch(base + "/stats?window=" + window) else { throw ExitCode(1) }
-        print(json ? stats.jsonString : StatsTable.render(stats))
+        guard let stats = await fetch(base + "/stats?window=" + window + (cluster ? "&scope=cluster" : "")) else { throw ExitCode(1) }
+        print(json ? stats.jsonString : cluster ? StatsTable.renderCluster(stats) : StatsTable.render(stats))
     }
 
     /// The parsed /stats document, or nil after saying on stderr why not.
@@ -43,7 +46,8 @@ struct Stats: AsyncParsableCommand {
             if response.status == .ok {
                 stats = try JSONValue.parse(body.readableBytesView)
             } else {
-                problem = "answered \(response.status)"
+                let message = (try? JSONValue.parse(body.readableBytesView))?["error"]?["message"]?.stringValue
+                problem = "answered \(response.status)" + (message.map { ": " + $0 } ?? "")
             }
         } catch {
             problem = "\(error)"
@@ -85,6 +89,25 @@ enum StatsTable {
         let width = rows.map(\.0.count).max() ?? 0
         let summary = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
         return summary + "\n\n" + savings(s)
+    }
+
+    /// `/stats?scope=cluster`: the replicas' sums, then the savings.
+    static func renderCluster(_ s: JSONValue) -> String {
+        func int(_ v: JSONValue?) -> String { v?.intValue.map(grouped) ?? "-" }
+        let ratio = s["hit_ratio"]?.doubleValue.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+        let usage = s["token_usage"]
+        let rows: [(String, String)] = [
+            ("replicas", int(s["replicas"])),
+            ("requests", int(s["requests"])),
+            ("cache hits", int(s["hits"])),
+            ("hit ratio", ratio),
+            ("input tokens (paid)", int(usage?["input"])),
+            ("output tokens (paid)", int(usage?["output"])),
+            ("tokens served from cache", int(usage?["cached"])),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        let summary = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return "cluster\n" + summary + "\n\n" + savings(s)
     }
 
     /// Dollars and per-model savings over the window the sidecar reported.

@@ -132,9 +132,17 @@ public final class Ledger: Sendable {
 
     private let state: Mutex<State>
 
-    /// - Parameter database: where rows go; without one (cache disabled) the ledger lives in memory only.
-    public init(database: CachetteDatabase?, prices: PriceTable, retention: Duration, maxModels: Int = 200) throws {
+    /// Where each row goes as well (`shared.ledger`).
+    let cluster: (any LedgerSink)?
+
+    /// - Parameters:
+    ///   - database: where rows go; without one (cache disabled) the ledger lives in memory only.
+    ///   - cluster: where every row goes as well, for cluster-wide figures.
+    public init(
+        database: CachetteDatabase?, prices: PriceTable, retention: Duration, maxModels: Int = 200, cluster: (any LedgerSink)? = nil
+    ) throws {
         self.pool = database?.pool
+        self.cluster = cluster
         self.prices = prices
         self.retention = retention
         self.maxModels = maxModels
@@ -154,7 +162,7 @@ public final class Ledger: Sendable {
     /// One lock: on the hit path, booking a request must stay an append.
     public func record(_ record: LedgerRecord) {
         var record = record
-        state.withLock { s in
+        let booked = state.withLock { s in
             let price: ModelPrice?
             if let known = s.prices[record.model] {
                 price = known
@@ -178,7 +186,9 @@ public final class Ledger: Sendable {
             if pool != nil { s.pending.append((record, spent, saved, savedByCompression)) }
             s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
             s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
+            return (record, spent, saved, savedByCompression)
         }
+        cluster?.book(booked.0, spent: booked.1, saved: booked.2, savedByCompression: booked.3)
     }
 
     /// Writes pending rows and all-time sums in one transaction, and drops rows past retention.

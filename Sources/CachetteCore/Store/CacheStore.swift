@@ -64,7 +64,7 @@ public struct StoreTotals: Sendable, Equatable {
 
 /// The cache: tiers read fastest first and written together. A memory tier (`HotTier`)
 /// in front of the SQLite tier (`SQLiteTier`), and, when configured, a shared tier over
-/// the network (`AsyncCacheTier`) behind both.
+/// the network (`SharedCacheTier`) behind both.
 ///
 /// Local reads are synchronous and never wait on the writer: memory, then entries not
 /// yet written, then one indexed SQLite read. The shared tier is asked only after the
@@ -74,11 +74,11 @@ public final class CacheStore: Sendable {
     let memory: HotTier
     let disk: SQLiteTier
     /// Nil: this sidecar's tiers alone.
-    let shared: (any AsyncCacheTier)?
+    let shared: (any SharedCacheTier)?
     private let logger: Logger
 
     /// A store in `database`, which the ledger and the counters share.
-    public init(database: CachetteDatabase, options: CacheStoreOptions, shared: (any AsyncCacheTier)? = nil, logger: Logger) throws {
+    public init(database: CachetteDatabase, options: CacheStoreOptions, shared: (any SharedCacheTier)? = nil, logger: Logger) throws {
         self.options = options
         self.logger = logger
         memory = HotTier(budget: options.memoryBytes)
@@ -111,6 +111,7 @@ public final class CacheStore: Sendable {
         guard let stored = disk.entry(key), stored.isFresh(at: now) else { return nil }
         memory.insert(key, stored)
         disk.recordAccess(key, now: now)
+        shared?.recordAccess(key, now: now)
         return (stored, .disk)
     }
 
@@ -123,6 +124,7 @@ public final class CacheStore: Sendable {
                 return nil
             }
             disk.recordAccess(key, now: now)
+            shared?.recordAccess(key, now: now)
             return hit
         }
         guard let queued = disk.queued(key), queued.isFresh(at: now) else { return nil }
@@ -139,38 +141,29 @@ public final class CacheStore: Sendable {
     }
 
     /// The shared tier's fresh entry for `key`, after the local tiers missed; it fills
-    /// them. A shared tier that fails is a miss: the upstream answers instead.
-    public func lookupShared(_ key: CacheKey, now: Double) async -> CachedResponse? {
-        guard let shared else { return nil }
-        let found: NewEntry?
-        do {
-            found = try await shared.entry(key)
-        } catch {
-            logger.warning("shared cache read failed; treating it as a miss", metadata: ["error": "\(error)"])
-            return nil
-        }
-        guard let found, found.response.isFresh(at: now) else { return nil }
+    /// them. A shared tier that is down or slow is a miss: the upstream answers instead.
+    /// With `lead`, nil may leave this replica leading the key's flight across replicas:
+    /// the caller stores the answer or calls `releaseShared`.
+    public func lookupShared(_ key: CacheKey, now: Double, lead: Bool = true) async -> CachedResponse? {
+        guard let shared, let found = await shared.fetch(key, now: now, lead: lead), found.response.isFresh(at: now) else { return nil }
         memory.store(key, found)
         disk.store(key, found)
         return found.response
     }
 
+    /// Ends this replica's lead of `key`'s flight across replicas; after `store`, a no-op.
+    public func releaseShared(_ key: CacheKey) {
+        shared?.release(key)
+    }
+
     // MARK: Writes
 
     /// Stores an answer in every tier: served from memory at once, in SQLite after the
-    /// next flush, and sent to the shared tier without waiting for it.
+    /// next flush, and in the shared tier after its next batch.
     public func store(_ key: CacheKey, _ entry: NewEntry) {
+        shared?.store(key, entry)
         guard disk.queue(key, entry) else { return }
         memory.store(key, entry)
-        guard let shared else { return }
-        let logger = logger
-        Task {
-            do {
-                try await shared.store(key, entry)
-            } catch {
-                logger.warning("shared cache write failed", metadata: ["error": "\(error)"])
-            }
-        }
     }
 
     /// Writes what is queued to SQLite; whatever it evicted or expired leaves memory too.

@@ -9,13 +9,22 @@ public protocol CacheTier: Sendable {
     func remove(_ key: CacheKey)
 }
 
-/// A tier over a network, shared by several sidecars: every call may wait, and fail.
-/// `CacheStore` asks it only after the local tiers missed, inside the key's single
-/// flight, and fills the local tiers from what it returns.
-public protocol AsyncCacheTier: Sendable {
-    func entry(_ key: CacheKey) async throws -> NewEntry?
-    func store(_ key: CacheKey, _ entry: NewEntry) async throws
-    func remove(_ key: CacheKey) async throws
+/// A tier over a network, shared by several sidecars. `CacheStore` asks it only after
+/// the local tiers missed, inside the key's single flight, and fills the local tiers
+/// from what it returns. Its calls never fail and never wait long: a tier that is
+/// down or slow is a miss. Writes are queued.
+public protocol SharedCacheTier: Sendable {
+    /// The fresh entry for `key`, or nil. With `lead`, nil may also mean this replica
+    /// now leads the key's flight across replicas: `release` ends that lead, or `store`
+    /// does. Without it (offline), nothing is claimed and nothing waited for.
+    func fetch(_ key: CacheKey, now: Double, lead: Bool) async -> NewEntry?
+    /// Queues `entry` for the shared tier, and ends this replica's lead of its flight.
+    func store(_ key: CacheKey, _ entry: NewEntry)
+    /// Ends this replica's lead of `key`'s flight, after any `store` of it: the replicas
+    /// waiting for it look again.
+    func release(_ key: CacheKey)
+    /// A local hit on `key`, for the shared tier's LRU order; written in batches.
+    func recordAccess(_ key: CacheKey, now: Double)
 }
 
 /// Where a hit came from, for `x-cachette-tier`.

@@ -27,6 +27,9 @@ final class CachetteMetrics: Sendable {
     private let droppedWrites: CoreMetrics.Gauge
     /// Failed misses answered stale (stale-if-error).
     let staleServed: CoreMetrics.Counter
+    /// The shared tier's state and counts, read from it at scrape time.
+    private let sharedUp: CoreMetrics.Gauge
+    private let sharedGauges: SharedGauges
 
     init(routes: [String]) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -62,6 +65,8 @@ final class CachetteMetrics: Sendable {
         usageClamped = CoreMetrics.Gauge(label: "cachette_usage_clamped_total", factory: factory)
         droppedWrites = CoreMetrics.Gauge(label: "cachette_cache_dropped_writes_total", factory: factory)
         staleServed = CoreMetrics.Counter(label: "cachette_stale_served_total", factory: factory)
+        sharedUp = CoreMetrics.Gauge(label: "cachette_shared_up", factory: factory)
+        sharedGauges = SharedGauges(factory: factory)
     }
 
     func request(route: String, outcome: RequestOutcome) {
@@ -78,12 +83,48 @@ final class CachetteMetrics: Sendable {
     }
 
     /// The Prometheus text, with the store's sizes read at scrape time.
-    func scrape(totals: StoreTotals) -> [UInt8] {
+    func scrape(totals: StoreTotals, shared: SharedStatus?) -> [UInt8] {
+        if let shared {
+            sharedUp.record(shared.state == .up ? 1 : 0)
+            sharedGauges.record(shared.counts)
+        }
         bytesStored.record(totals.bytes)
         entriesStored.record(totals.entries)
         // Process-wide: counted where usage is parsed, in CachetteCore.
         usageClamped.record(TokenUsage.clamps)
         droppedWrites.record(totals.droppedWrites)
         return registry.emitToBuffer()
+    }
+}
+
+/// `cachette_shared_*`: the shared tier's counts, copied from it at scrape time.
+private struct SharedGauges: Sendable {
+    let hits, misses, timeouts, errors, flightWaits, flightTimeouts, writes, droppedWrites, pruned: CoreMetrics.Gauge
+
+    init(factory: PrometheusMetricsFactory) {
+        func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
+            CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+        }
+        hits = gauge("cachette_shared_reads_total", [("result", "hit")])
+        misses = gauge("cachette_shared_reads_total", [("result", "miss")])
+        timeouts = gauge("cachette_shared_reads_total", [("result", "timeout")])
+        errors = gauge("cachette_shared_errors_total")
+        flightWaits = gauge("cachette_shared_flight_waits_total")
+        flightTimeouts = gauge("cachette_shared_flight_timeouts_total")
+        writes = gauge("cachette_shared_writes_total")
+        droppedWrites = gauge("cachette_shared_dropped_writes_total")
+        pruned = gauge("cachette_shared_pruned_total")
+    }
+
+    func record(_ counts: SharedCounts) {
+        hits.record(counts.hits)
+        misses.record(counts.misses)
+        timeouts.record(counts.timeouts)
+        errors.record(counts.errors)
+        flightWaits.record(counts.flightWaits)
+        flightTimeouts.record(counts.flightTimeouts)
+        writes.record(counts.writes)
+        droppedWrites.record(counts.droppedWrites)
+        pruned.record(counts.pruned)
     }
 }

@@ -9,6 +9,7 @@ public struct CachetteConfig: Sendable {
     /// `upstreams:`, tried in order; empty means one `default` upstream at `upstream.base_url`.
     public var upstreams: [Upstream] = []
     public var cache = Cache()
+    public var shared = Shared()
     public var stream = Stream()
     public var accounting = Accounting()
     public var compression = CompressionOptions()
@@ -124,6 +125,22 @@ public struct CachetteConfig: Sendable {
         public var staleIfError: Duration = .seconds(24 * 3600)
     }
 
+    /// `shared:`: the PostgreSQL tier replicas share. Off without a URL.
+    public struct Shared: Sendable {
+        /// `postgres://user:password@host:port/db[?sslmode=…]`; its password is never shown.
+        public var url: SharedURL?
+        public var poolSize = 8
+        /// A shared read slower than this counts as a local miss.
+        public var timeout: Duration = .milliseconds(250)
+        public var maxBytes = 20 << 30
+        /// Book every request's ledger row in PostgreSQL too, for `/stats?scope=cluster`.
+        public var ledger = true
+        /// Create the shared tables UNLOGGED (faster, lost on a PostgreSQL crash, not replicated).
+        public var unlogged = false
+        /// How often one replica enforces the shared TTL and byte budget.
+        public var pruneInterval: Duration = .seconds(60)
+    }
+
     public struct Stream: Sendable {
         /// Keep reading an upstream stream whose clients all left, so the tokens being
         /// paid for land in the cache. false: cancel the upstream request instead.
@@ -162,13 +179,5 @@ public struct CachetteConfig: Sendable {
             environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/cachette/cachette.sqlite"
-    }
-}
-
-extension Duration {
-    /// Whole and fractional seconds, for the places that want a Double.
-    public var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
     }
 }

@@ -148,6 +148,24 @@ extension ConfigLoader {
         }
     }
 
+    static func applyShared(_ node: Node, _ shared: inout CachetteConfig.Shared, _ env: [String: String]) throws(ConfigError) {
+        for (name, value) in try mapping(node, "shared") {
+            let key = "shared.\(name)"
+            switch name {
+            case "url":
+                let text = try secret(string(value, key), key, env)
+                shared.url = try text.map { url throws(ConfigError) -> SharedURL in try sharedURL(url, key) }
+            case "pool_size": shared.poolSize = try positiveInt(value, key)
+            case "timeout": shared.timeout = try duration(value, key)
+            case "max_bytes": shared.maxBytes = try size(value, key)
+            case "ledger": shared.ledger = try bool(value, key)
+            case "unlogged": shared.unlogged = try bool(value, key)
+            case "prune_interval": shared.pruneInterval = try duration(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
     static func applyLedger(_ node: Node, _ accounting: inout CachetteConfig.Accounting) throws(ConfigError) {
         for (name, value) in try mapping(node, "ledger") {
             switch name {

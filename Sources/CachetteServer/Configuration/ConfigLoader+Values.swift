@@ -85,6 +85,15 @@ extension ConfigLoader {
         return value
     }
 
+    /// A PostgreSQL URL; the error names what is wrong, never the password.
+    static func sharedURL(_ text: String, _ key: String) throws(ConfigError) -> SharedURL {
+        do {
+            return try SharedURL(text)
+        } catch {
+            throw ConfigError(key, "is not a usable PostgreSQL URL: it \(error.description)")
+        }
+    }
+
     static func unknown(_ key: String) -> ConfigError {
         ConfigError(key, "unknown setting")
     }

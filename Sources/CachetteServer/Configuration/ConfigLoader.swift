@@ -14,13 +14,18 @@ public enum ConfigLoader {
         public var database: String?
         /// `--offline`: `cache.mode: offline`.
         public var offline: Bool
+        /// `--shared`: `shared.url`.
+        public var shared: String?
 
-        public init(host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil, offline: Bool = false) {
+        public init(
+            host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil, offline: Bool = false, shared: String? = nil
+        ) {
             self.host = host
             self.port = port
             self.upstream = upstream
             self.database = database
             self.offline = offline
+            self.shared = shared
         }
     }
 
@@ -66,6 +71,7 @@ public enum ConfigLoader {
             case "upstream": try applyUpstream(node, &config.upstream, environment)
             case "upstreams": config.upstreams = try upstreams(node, environment)
             case "cache": try applyCache(node, &config.cache)
+            case "shared": try applyShared(node, &config.shared, environment)
             case "stream": try applyStream(node, &config.stream)
             case "compression": try applyCompression(node, &config.compression)
             case "pricing": try applyPricing(node, &config.accounting, directory: directory)
@@ -74,7 +80,8 @@ public enum ConfigLoader {
             case "logging": try applyLogging(node, &config.logging)
             default:
                 throw ConfigError(
-                    name, "unknown section (expected server, upstream, upstreams, cache, stream, compression, pricing, ledger, accounting or logging)"
+                    name,
+                    "unknown section (expected server, upstream, upstreams, cache, shared, stream, compression, pricing, ledger, accounting or logging)"
                 )
             }
         }
@@ -91,6 +98,7 @@ public enum ConfigLoader {
             config.upstreams = []
         }
         if let db = env["CACHETTE_DB"], !db.isEmpty { config.cache.path = expandHome(db) }
+        if let url = env["CACHETTE_SHARED_URL"], !url.isEmpty { config.shared.url = try sharedURL(url, "CACHETTE_SHARED_URL") }
     }
 
     static func applyOverrides(_ o: Overrides, to config: inout CachetteConfig) throws(ConfigError) {
@@ -105,6 +113,7 @@ public enum ConfigLoader {
         }
         if let database = o.database { config.cache.path = expandHome(database) }
         if o.offline { config.cache.mode = .offline }
+        if let url = o.shared { config.shared.url = try sharedURL(url, "--shared") }
     }
 
     public static func validate(_ config: CachetteConfig) throws(ConfigError) {
@@ -116,6 +125,13 @@ public enum ConfigLoader {
             throw ConfigError("cache.mode", "offline serves only from the cache, which cache.enabled: false turns off")
         }
         guard config.cache.maxBytes > 0 else { throw ConfigError("cache.max_bytes", "must be greater than zero") }
+        guard config.shared.url == nil || config.cache.enabled else {
+            throw ConfigError("shared.url", "the shared tier sits behind the local cache, which cache.enabled: false turns off")
+        }
+        guard config.shared.timeout > .zero else { throw ConfigError("shared.timeout", "must be greater than zero") }
+        guard config.shared.pruneInterval > .zero else { throw ConfigError("shared.prune_interval", "must be greater than zero") }
+        // One connection listens for finished flights; queries need at least one more.
+        guard config.shared.poolSize >= 2 else { throw ConfigError("shared.pool_size", "must be at least 2") }
         // Below one event's size every stream would be cut at its first chunk.
         guard config.stream.maxBufferedBytes >= 64 << 10 else { throw ConfigError("stream.max_buffered_bytes", "must be at least 64KiB") }
         guard config.compression.maxToolOutputTokens >= CompressionOptions.minimumToolOutputTokens else {

@@ -1,9 +1,12 @@
 import CachetteCore
 import Hummingbird
 
-/// `GET /health`: liveness plus two cached totals. Reads memory only, never the database.
+/// `GET /health`: liveness plus two cached totals and the shared tier's state. Reads
+/// memory only, never a database; stays 200 while the shared tier is down, since the
+/// sidecar still serves.
 struct HealthEndpoint: Sendable {
     let store: CacheStore?
+    let shared: PostgresTier?
     let startedAt: ContinuousClock.Instant
 
     func addRoutes(to router: Router<some RequestContext>) {
@@ -13,16 +16,29 @@ struct HealthEndpoint: Sendable {
     func respond(to request: Request, context: some RequestContext) -> Response {
         let totals = store?.totals ?? StoreTotals()
         let uptime = (ContinuousClock.now - startedAt).seconds
-        let body: JSONValue = .object([
-            "status": .string("ok"),
-            "version": .string(CachetteVersion.current),
-            "uptime_seconds": .int(Int(uptime)),
-            "cache": .object([
-                "enabled": .bool(store != nil),
-                "entries": .int(totals.entries),
-                "bytes": .int(totals.bytes),
-            ]),
-        ])
-        return JSONResponse.make(body)
+        var body: [JSONValue.Member] = [
+            .init("status", .string("ok")),
+            .init("version", .string(CachetteVersion.current)),
+            .init("uptime_seconds", .int(Int(uptime))),
+            .init(
+                "cache",
+                .object([
+                    "enabled": .bool(store != nil),
+                    "entries": .int(totals.entries),
+                    "bytes": .int(totals.bytes),
+                ])),
+        ]
+        if let shared {
+            let status = shared.status
+            body.append(
+                .init(
+                    "shared",
+                    .object([
+                        "state": .string(status.state.rawValue),
+                        "last_error": status.lastError.map(JSONValue.string) ?? .null,
+                        "url": .string(shared.options.url.redacted),
+                    ])))
+        }
+        return JSONResponse.make(.object(body))
     }
 }

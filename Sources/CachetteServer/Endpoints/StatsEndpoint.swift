@@ -9,6 +9,7 @@ struct StatsEndpoint: Sendable {
     let stats: StatsCounters
     let ledger: Ledger
     let store: CacheStore?
+    let shared: PostgresTier?
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/stats") { request, context in try await respond(to: request, context: context) }
@@ -23,8 +24,49 @@ struct StatsEndpoint: Sendable {
                 code: "invalid_window", param: "window"
             )
         }
+        switch request.uri.queryParameters["scope"].map(String.init) ?? "replica" {
+        case "replica": break
+        case "cluster": return try await cluster(window)
+        case let other:
+            throw APIError(
+                status: .badRequest, message: "scope must be replica or cluster, got \"\(other)\".", code: "invalid_scope", param: "scope")
+        }
         let models = try await ledger.totals(window)
         var document = Self.document(stats: stats.snapshot, totals: store?.totals ?? StoreTotals())
+        for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
+        if let shared { document.set("shared", Self.sharedDocument(shared.status)) }
+        return JSONResponse.make(document)
+    }
+
+    /// Every replica's requests from the shared tier's ledger (`shared.ledger`).
+    private func cluster(_ window: LedgerWindow) async throws -> Response {
+        guard let shared, shared.options.ledger else {
+            throw APIError(
+                status: .badRequest, message: "scope=cluster needs the shared tier with shared.ledger: true.", code: "no_cluster_ledger",
+                param: "scope")
+        }
+        let (models, replicas): ([String: ModelTotals], Int)
+        do {
+            (models, replicas) = try await shared.clusterTotals(window)
+        } catch {
+            throw APIError(
+                status: .serviceUnavailable, message: "The shared tier cannot be read now; try again, or ask without scope=cluster.",
+                type: "server_error", code: "shared_unavailable")
+        }
+        let requests = models.values.reduce(0) { $0 + $1.requests }
+        let hits = models.values.reduce(0) { $0 + $1.hits }
+        var document: JSONValue = .object([
+            "scope": .string("cluster"),
+            "replicas": .int(replicas),
+            "requests": .int(requests),
+            "hits": .int(hits),
+            "hit_ratio": .double(requests == 0 ? 0 : (Double(hits) / Double(requests) * 10000).rounded() / 10000),
+            "token_usage": .object([
+                "input": .int(models.values.reduce(0) { $0 + $1.inputTokens }),
+                "output": .int(models.values.reduce(0) { $0 + $1.outputTokens }),
+                "cached": .int(models.values.reduce(0) { $0 + $1.savedTokens - $1.savedCompressionTokens }),
+            ]),
+        ])
         for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
         return JSONResponse.make(document)
     }
@@ -64,6 +106,24 @@ struct StatsEndpoint: Sendable {
             ),
             ("models", .object(perModel)),
         ]
+    }
+
+    /// This replica's view of the shared tier: its state and counts (no database read).
+    static func sharedDocument(_ status: SharedStatus) -> JSONValue {
+        let c = status.counts
+        return .object([
+            "state": .string(status.state.rawValue),
+            "hits": .int(c.hits),
+            "misses": .int(c.misses),
+            "errors": .int(c.errors),
+            "timeouts": .int(c.timeouts),
+            "flight_waits": .int(c.flightWaits),
+            "flight_timeouts": .int(c.flightTimeouts),
+            "writes": .int(c.writes),
+            "dropped_writes": .int(c.droppedWrites),
+            "pruned": .int(c.pruned),
+            "prune_runs": .int(c.pruneRuns),
+        ])
     }
 
     static func document(stats s: StatsSnapshot, totals: StoreTotals) -> JSONValue {

@@ -74,7 +74,7 @@ struct CachedEndpoint: Sendable {
         if let (hit, tier) = storage.store.find(proxied.key, now: now) {
             return Served(response: AnswerResponse.stored(hit, for: proxied, now: now, tier: tier), event: proxied.event(.hit, usage: hit.usage))
         }
-        if offline { return offlineMiss(proxied, store: storage.store, now: now) }
+        if offline { return await offlineMiss(proxied, store: storage.store, now: now) }
         let staleWindow = proxied.controls.staleIfError ?? staleIfError
         return await servingStaleOnFailure(proxied, store: storage.store, window: staleWindow) {
             await missOrJoin(proxied, storage: storage)
@@ -95,9 +95,13 @@ struct CachedEndpoint: Sendable {
         return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
     }
 
-    /// No upstream to ask: an expired entry still kept is served (`STALE`), else a 503
-    /// naming the key.
-    private func offlineMiss(_ request: ProxyRequest, store: CacheStore, now: Double) -> Served {
+    /// No upstream to ask: the shared tier's entry if there is one, else an expired
+    /// entry still kept (`STALE`), else a 503 naming the key.
+    private func offlineMiss(_ request: ProxyRequest, store: CacheStore, now: Double) async -> Served {
+        if let shared = await store.lookupShared(request.key, now: now, lead: false) {
+            return Served(
+                response: AnswerResponse.stored(shared, for: request, now: now, tier: .shared), event: request.event(.hit, usage: shared.usage))
+        }
         if let entry = store.lookupStale(request.key, now: now, within: .greatestFiniteMagnitude) {
             return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
         }
@@ -130,11 +134,16 @@ struct CachedEndpoint: Sendable {
     }
 
     /// Sends the request, stores what may be kept, and for a stream, books the request
-    /// (as `outcome`, or `error`) when the upstream ends.
-    func send(_ outbound: Forwarder.Outbound, for request: ProxyRequest, as outcome: RequestOutcome, storage: StorePolicy?) async -> Forwarder.Sent {
+    /// (as `outcome`, or `error`) when the upstream ends. `finished` runs once the
+    /// answer is stored or refused: at once for a whole answer, at its end for a stream.
+    func send(
+        _ outbound: Forwarder.Outbound, for request: ProxyRequest, as outcome: RequestOutcome, storage: StorePolicy?,
+        finished: @escaping @Sendable () -> Void = {}
+    ) async -> Forwarder.Sent {
         guard request.stream else {
             let sent = await forwarder.fetch(outbound, model: request.model)
             if case .answer(let answer, let usage, _) = sent { storage?.store(answer, usage: usage, for: request) }
+            finished()
             return sent
         }
         let sent = await forwarder.stream(
@@ -144,13 +153,20 @@ struct CachedEndpoint: Sendable {
                     request.event(
                         ending.failed ? .error : outcome, usage: ending.usage, counted: ending.counted, compression: outbound.compression
                     ))
+                finished()
             },
             onComplete: { recording, answer, usage in
                 let whole = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
                 storage?.store(whole, usage: usage, for: request, events: recording)
             }
         )
-        if case .answer(let answer, _, _) = sent { storage?.refuseWholeAnswer(answer, for: request) }
+        switch sent {
+        case .answer(let answer, _, _):
+            storage?.refuseWholeAnswer(answer, for: request)
+            finished()
+        case .failed: finished()
+        case .stream: break  // finished at its end
+        }
         return sent
     }
 }

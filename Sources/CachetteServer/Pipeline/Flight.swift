@@ -62,17 +62,21 @@ extension CachedEndpoint {
         if let stored = storage.store.lookupRecent(request.key, now: Date().timeIntervalSince1970) {
             return (.cached(stored, tier: .memory), nil)
         }
-        // Another replica may have it: asked once per key, inside the flight.
-        if let shared = await storage.store.lookupShared(request.key, now: Date().timeIntervalSince1970) {
+        // Another replica may have it, or be fetching it: asked once per key, inside the
+        // flight. A miss there may make this replica the cluster's leader for the key,
+        // until the answer is stored or refused.
+        let store = storage.store
+        if let shared = await store.lookupShared(request.key, now: Date().timeIntervalSince1970) {
             return (.cached(shared, tier: .shared), nil)
         }
         let outbound: Forwarder.Outbound
         do {
             outbound = try forwarder.outbound(request)
         } catch {
+            store.releaseShared(request.key)
             return (.rejected(error), nil)
         }
-        switch await send(outbound, for: request, as: .miss, storage: storage) {
+        switch await send(outbound, for: request, as: .miss, storage: storage, finished: { store.releaseShared(request.key) }) {
         case .answer(let answer, let usage, let counted):
             return (.answer(answer, usage: usage, counted: counted, compression: outbound.compression), nil)
         case .stream(let stream):

@@ -118,10 +118,11 @@ final class StreamFlight: Sendable {
                 usage = countUsage(answer)
                 counted = usage != nil
             }
-            onEnd(Ending(usage: usage, failed: false, counted: counted))
             let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
             // A translation of a stream that was not a well-formed message is relayed, not kept.
             if let recording, let answerBytes, translator?.isFaithful ?? true { onComplete(recording, answerBytes, usage) }
+            // After the store: what ends the stream's flight must find its entry.
+            onEnd(Ending(usage: usage, failed: false, counted: counted))
             if broadcast.readerCount == 0 { accounting.note(.finishedAfterDisconnect) }
             finish(.complete(answer: answerBytes, usage: usage))
         case .failed(let reason):

@@ -17,6 +17,7 @@ public enum CachetteApplication {
         logger.logLevel = config.logging.level
 
         let database = config.cache.enabled ? try CachetteDatabase(path: config.cache.path, logger: logger) : nil
+        let shared = config.shared.url.map { PostgresTier(options: sharedOptions(config, url: $0), logger: logger) }
         let store: CacheStore? = try database.map {
             try CacheStore(
                 database: $0,
@@ -25,12 +26,15 @@ public enum CachetteApplication {
                     memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel),
                     staleSeconds: config.cache.staleIfError.seconds
                 ),
+                shared: shared,
                 logger: logger
             )
         }
         let stats = StatsCounters(restoring: try database?.loadCounters() ?? [:])
         let ledger = try Ledger(
-            database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention, maxModels: config.accounting.maxModels
+            database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention,
+            maxModels: config.accounting.maxModels,
+            cluster: config.shared.ledger ? shared : nil
         )
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
@@ -47,9 +51,9 @@ public enum CachetteApplication {
             ))
         routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
-        HealthEndpoint(store: store, startedAt: .now).addRoutes(to: routes)
-        StatsEndpoint(stats: stats, ledger: ledger, store: store).addRoutes(to: routes)
-        MetricsEndpoint(metrics: metrics, store: store).addRoutes(to: routes)
+        HealthEndpoint(store: store, shared: shared, startedAt: .now).addRoutes(to: routes)
+        StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared).addRoutes(to: routes)
+        MetricsEndpoint(metrics: metrics, store: store, shared: shared).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
         let passthrough = Passthrough(
@@ -98,7 +102,8 @@ public enum CachetteApplication {
                     idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
                 )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
-            services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)],
+            services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)]
+                + (shared.map { [SharedTierService(tier: $0)] } ?? []),
             onServerRunning: { channel in
                 startupLogger.info(
                     "cachette listening",
@@ -108,10 +113,28 @@ public enum CachetteApplication {
                         "cache": "\(config.cache.enabled ? config.cache.path : "disabled")",
                         "scope": "\(config.cache.scope.rawValue)",
                         "mode": "\(config.cache.mode.rawValue)",
+                        "shared": "\(config.shared.url?.redacted ?? "off")",
                     ]
                 )
             },
             logger: logger
         )
+    }
+
+    /// The shared tier's options: its section, plus what it shares with the local cache
+    /// (compression level, stale window) and the upstream (a flight's deadline).
+    static func sharedOptions(_ config: CachetteConfig, url: SharedURL) -> SharedTierOptions {
+        var options = SharedTierOptions(url: url)
+        options.poolSize = config.shared.poolSize
+        options.timeout = config.shared.timeout
+        options.maxBytes = config.shared.maxBytes
+        options.ledger = config.shared.ledger
+        options.unlogged = config.shared.unlogged
+        options.pruneInterval = config.shared.pruneInterval
+        options.ledgerRetention = config.accounting.ledgerRetention
+        options.flightDeadline = config.resolvedUpstreams.compactMap(\.timeout).reduce(config.upstream.timeout, max)
+        options.staleSeconds = config.cache.staleIfError.seconds
+        options.compressionLevel = Int32(config.cache.compressionLevel)
+        return options
     }
 }

@@ -5,37 +5,39 @@ import Testing
 
 @testable import CachetteCore
 
-/// A shared tier in memory that counts its calls, and can fail on purpose.
-final class RecordingSharedTier: AsyncCacheTier {
+/// A shared tier in memory that counts its calls, and can be down on purpose.
+final class RecordingSharedTier: SharedCacheTier {
     struct State {
         var entries: [CacheKey: NewEntry] = [:]
         var reads = 0
         var writes = 0
-        var failing = false
+        var releases: [CacheKey] = []
+        var accesses: [CacheKey] = []
+        var down = false
     }
 
     let state = Mutex(State())
 
-    struct Down: Error {}
-
-    func entry(_ key: CacheKey) async throws -> NewEntry? {
-        try state.withLock { s in
+    func fetch(_ key: CacheKey, now: Double, lead: Bool) async -> NewEntry? {
+        state.withLock { s in
             s.reads += 1
-            if s.failing { throw Down() }
-            return s.entries[key]
+            return s.down ? nil : s.entries[key]
         }
     }
 
-    func store(_ key: CacheKey, _ entry: NewEntry) async throws {
-        try state.withLock { s in
+    func store(_ key: CacheKey, _ entry: NewEntry) {
+        state.withLock { s in
             s.writes += 1
-            if s.failing { throw Down() }
-            s.entries[key] = entry
+            if !s.down { s.entries[key] = entry }
         }
     }
 
-    func remove(_ key: CacheKey) async throws {
-        _ = state.withLock { $0.entries.removeValue(forKey: key) }
+    func release(_ key: CacheKey) {
+        state.withLock { $0.releases.append(key) }
+    }
+
+    func recordAccess(_ key: CacheKey, now: Double) {
+        state.withLock { $0.accesses.append(key) }
     }
 }
 
@@ -61,7 +63,7 @@ struct CacheTierTests {
         #expect(shared.state.withLock { $0.reads } == 2)
     }
 
-    @Test("an expired shared entry, or a failing shared tier, is a miss and not an error")
+    @Test("an expired shared entry, or a shared tier that is down, is a miss")
     func sharedMisses() async throws {
         let shared = RecordingSharedTier()
         let now = Date().timeIntervalSince1970
@@ -70,11 +72,11 @@ struct CacheTierTests {
             database: CachetteDatabase(path: temporaryDatabasePath(), logger: logger), options: .init(path: ""), shared: shared, logger: logger
         )
         #expect(await store.lookupShared(key(1), now: now) == nil)
-        shared.state.withLock { $0.failing = true }
+        shared.state.withLock { $0.down = true }
         #expect(await store.lookupShared(key(1), now: now) == nil)
     }
 
-    @Test("a stored answer reaches every tier, the shared one without waiting")
+    @Test("a stored answer reaches every tier; local hits reach the shared tier's LRU; release is passed on")
     func storeWritesThrough() async throws {
         let shared = RecordingSharedTier()
         let now = Date().timeIntervalSince1970
@@ -83,7 +85,15 @@ struct CacheTierTests {
         )
         store.store(key(1), entry("answer", now: now))
         #expect(store.lookupRecent(key(1), now: now) != nil)
-        try await eventually { shared.state.withLock { $0.entries[key(1)] != nil } }
+        #expect(shared.state.withLock { $0.entries[key(1)] != nil })
+        try await store.flush(now: now)
+        store.memory.removeAll()
+        let before = shared.state.withLock { $0.accesses.count }
+        #expect(store.find(key(1), now: now)?.tier == .disk)
+        #expect(store.find(key(1), now: now)?.tier == .memory)
+        #expect(shared.state.withLock { $0.accesses.count } == before + 2, "a disk hit and a memory hit")
+        store.releaseShared(key(2))
+        #expect(shared.state.withLock { $0.releases } == [key(2)])
     }
 
     @Test("the SQLite tier removes an entry, and forgets a queued write of it")

@@ -5,81 +5,17 @@ import Glibc
 import Testing
 
 /// Runs the real `cachette` executable, which `swift test` builds beside the test bundle.
-struct CLI {
+enum CLI {
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cachette")
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = Subprocess.Result
 
-    /// Waits for the process on a Dispatch thread: blocking one of the two cooperative
-    /// threads would stall every server the other tests are running.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment) })
-            }
-        }
-    }
-
-    /// posix_spawn, not Foundation's `Process`, whose `run()` crashed now and then (a
-    /// bad memcpy inside it) while other tests ran, even with launches serialized.
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
-        var env = ProcessInfo.processInfo.environment
-        env["CACHETTE_CONFIG"] = nil
-        for (k, v) in environment { env[k] = v }
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw POSIXError(.EMFILE) }
-        // Not inherited by other tests' children: an open write end would hold our reads open.
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        let argv = ([binary.path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary.path, &actions, nil, argv, envp)
-        close(out[1])
-        close(err[1])
-        defer {
-            close(out[0])
-            close(err[0])
-        }
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
-        let (stdout, stderr) = readBoth(out[0], err[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        // Exited: its code; killed by a signal: the signal's number, as Process reports it.
-        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
-        return Result(status: code, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    /// Both pipes to their ends at once, so a child filling one never blocks on the other.
-    private static func readBoth(_ a: Int32, _ b: Int32) -> ([UInt8], [UInt8]) {
-        var outputs: [[UInt8]] = [[], []]
-        var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
-        var open = 2
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while open > 0 {
-            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { break }
-            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
-                let n = chunk.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    outputs[i].append(contentsOf: chunk[0..<n])
-                } else if n == 0 || errno != EINTR {
-                    fds[i].fd = -1
-                    open -= 1
-                }
-            }
-        }
-        return (outputs[0], outputs[1])
+        var env = environment
+        env["CACHETTE_CONFIG"] = env["CACHETTE_CONFIG"] ?? ""
+        return try await Subprocess.run(binary.path, arguments, environment: env)
     }
 }
 

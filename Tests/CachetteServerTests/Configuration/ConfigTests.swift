@@ -52,6 +52,54 @@ struct ConfigTests {
         #expect(shipped.compression.level == .safe && shipped.compression.dedupMinTokens == 64 && !shipped.compression.system)
         #expect(shipped.compression.maxToolOutputTokens == 4096 && defaults.compression.maxToolOutputTokens == 4096)
         #expect(shipped.logging.level == .info)
+        #expect(shipped.shared.url == nil && defaults.shared.url == nil, "no shared tier unless asked")
+        #expect(shipped.shared.poolSize == 8 && defaults.shared.poolSize == 8)
+        #expect(shipped.shared.timeout == .milliseconds(250) && defaults.shared.timeout == .milliseconds(250))
+        #expect(shipped.shared.maxBytes == 20 << 30 && defaults.shared.maxBytes == 20 << 30)
+        #expect(shipped.shared.ledger && defaults.shared.ledger && !shipped.shared.unlogged && !defaults.shared.unlogged)
+        #expect(shipped.shared.pruneInterval == .seconds(60) && defaults.shared.pruneInterval == .seconds(60))
+    }
+
+    @Test("shared.url from the file (env:NAME), CACHETTE_SHARED_URL and --shared, in that order; its password is never in an error")
+    func sharedURL() throws {
+        let yaml =
+            "shared:\n  url: env:PG_URL\n  pool_size: 4\n  timeout: 100ms\n  max_bytes: 1GiB\n  ledger: false\n  unlogged: true\n  prune_interval: 5m"
+        let fromFile = try load(yaml, env: ["PG_URL": "postgres://app:s3cret@db:6543/cache?sslmode=require"])
+        #expect(fromFile.shared.url?.host == "db" && fromFile.shared.url?.port == 6543 && fromFile.shared.url?.password == "s3cret")
+        #expect(fromFile.shared.url?.tls == .require && fromFile.shared.url?.database == "cache")
+        #expect(fromFile.shared.poolSize == 4 && fromFile.shared.timeout == .milliseconds(100) && fromFile.shared.maxBytes == 1 << 30)
+        #expect(!fromFile.shared.ledger && fromFile.shared.unlogged && fromFile.shared.pruneInterval == .seconds(300))
+        let fromEnvironment = try load(yaml, env: ["PG_URL": "postgres://a@one/x", "CACHETTE_SHARED_URL": "postgres://a@two/x"])
+        #expect(fromEnvironment.shared.url?.host == "two")
+        let fromFlag = try ConfigLoader.load(
+            file: nil, environment: ["CACHETTE_SHARED_URL": "postgres://a@two/x"], overrides: .init(shared: "postgresql://a@three/x"))
+        #expect(fromFlag.shared.url?.host == "three")
+        for bad in ["mysql://u:hunter2@h/db", "postgres://u:hunter2@/db", "postgres://u:hunter2@h/db?sslmode=sometimes", "postgres://:hunter2@h/db"] {
+            #expect {
+                try load("", env: ["CACHETTE_SHARED_URL": bad])
+            } throws: { error in
+                guard let error = error as? ConfigError else { return false }
+                return error.key == "CACHETTE_SHARED_URL" && !error.description.contains("hunter2")
+            }
+        }
+    }
+
+    @Test(
+        "bad shared settings name their key",
+        arguments: [
+            ("shared:\n  pool_size: 1", "shared.pool_size", "at least 2"),
+            ("shared:\n  timeout: 0", "shared.timeout", "greater than zero"),
+            ("shared:\n  url: env:CACHETTE_TEST_UNSET", "shared.url", "CACHETTE_TEST_UNSET is not set"),
+            ("shared:\n  url: postgres://u@h/d\ncache:\n  enabled: false", "shared.url", "cache.enabled: false"),
+            ("shared:\n  urls: x", "shared.urls", "unknown setting"),
+        ])
+    func badShared(yaml: String, key: String, problem: String) {
+        #expect {
+            try load(yaml)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && error.problem.contains(problem)
+        }
     }
 
     @Test("the hardening settings: hosts, origins, timeouts, limits, credential headers, max models")

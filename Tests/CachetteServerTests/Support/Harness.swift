@@ -52,6 +52,36 @@ struct Harness {
         }
     }
 
+    /// `count` sidecars in front of one `FakeUpstream`, each with its own SQLite file;
+    /// `configure` gets each replica's index (to point them at one shared tier).
+    static func runReplicas(
+        _ count: Int,
+        upstream: FakeUpstream = FakeUpstream(),
+        logs: LogCapture? = nil,
+        configure: @escaping @Sendable (inout CachetteConfig, Int) -> Void,
+        _ body: @Sendable ([Harness]) async throws -> Void
+    ) async throws {
+        try await upstream.application.test(.live) { upstreamClient in
+            @Sendable func nest(_ started: [Harness]) async throws {
+                guard started.count < count else { return try await body(started) }
+                var config = CachetteConfig()
+                config.server.host = "127.0.0.1"
+                config.server.port = 0
+                config.upstream.baseURL = "http://127.0.0.1:\(upstreamClient.port!)/v1"
+                config.cache.path = temporaryDatabase()
+                configure(&config, started.count)
+                let finalConfig = config
+                var logger = Logger(label: "cachette-test") { label in logs.map { $0.handler(label) } ?? SwiftLogNoOpLogHandler() }
+                logger.logLevel = config.logging.level
+                let app = try CachetteApplication.build(config: config, logger: logger)
+                try await app.test(.live) { client in
+                    try await nest(started + [Harness(client: client, upstream: upstream, config: finalConfig)])
+                }
+            }
+            try await nest([])
+        }
+    }
+
     // MARK: Requests
 
     static let chatBody = #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}],"temperature":0.2}"#

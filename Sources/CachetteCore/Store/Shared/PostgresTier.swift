@@ -1,0 +1,383 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The shared tier on PostgreSQL (`shared:`): entries every replica reads and writes,
+/// and the flights that keep N replicas' identical misses to one upstream call.
+///
+/// - A read is one round trip (`fetchOrClaim`): the fresh entry, or the key's flight
+///   claimed for this replica, or the deadline of the replica that holds it. A follower
+///   waits for the leader's NOTIFY (or the deadline), then asks again.
+/// - Writes are queued and sent in batches, one transaction each: multi-row inserts,
+///   the flights they finish, and their NOTIFYs (`PostgresTier+Writer`).
+/// - One replica at a time enforces TTL and the byte budget (`PostgresTier+Pruner`).
+/// - Down, slow or refusing, it is a miss: `state` goes down, a probe reconnects with
+///   backoff, and no request waits longer than `timeout` for it.
+public final class PostgresTier: SharedCacheTier, Sendable {
+    public let options: SharedTierOptions
+    /// This process, as flight owner and ledger replica: host, pid and a random suffix.
+    public let replica: String
+    let client: PostgresClient
+    let logger: Logger
+    let loop: any EventLoop
+    let signals = FlightSignals()
+    let counters = SharedCounters()
+    let health = Mutex<(state: SharedStatus.State, lastError: String?)>((.starting, nil))
+    /// Keys whose flight this replica holds.
+    let claims = Mutex<Set<CacheKey>>([])
+    let queue = Mutex(WriteQueue())
+    let wake: AsyncStream<Void>.Continuation
+    let wakeups: AsyncStream<Void>
+    /// Only the writer uses it, one batch at a time.
+    let compressor: ZstdCompressor
+    let decompressors = ZstdDecompressors()
+    /// The loops waiting for the tier to come up, by ticket.
+    let upWaiters = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
+
+    public init(options: SharedTierOptions, eventLoopGroup: any EventLoopGroup = PostgresClient.defaultEventLoopGroup, logger: Logger) {
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "shared"] = "\(options.url.redacted)"
+        self.logger = logger
+        replica = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0 ... .max))"
+        loop = eventLoopGroup.any()
+        compressor = ZstdCompressor(level: options.compressionLevel)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        client = PostgresClient(
+            configuration: Self.configuration(options), eventLoopGroup: eventLoopGroup,
+            backgroundLogger: Logger(label: "cachette.shared.pool", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    static func configuration(_ options: SharedTierOptions) -> PostgresClient.Configuration {
+        let url = options.url
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let root = url.rootCertificate { tls.trustRoots = .file(root) }
+        let mode: PostgresClient.Configuration.TLS
+        switch url.tls {
+        case .disable: mode = .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            mode = .prefer(tls)
+        case .require:
+            tls.certificateVerification = .none
+            mode = .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            mode = .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            mode = .require(tls)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: mode)
+        configuration.options.maximumConnections = max(2, options.poolSize)
+        configuration.options.minimumConnections = 1
+        configuration.options.connectTimeout = max(options.timeout, .seconds(1))
+        return configuration
+    }
+
+    public var status: SharedStatus {
+        let (state, lastError) = health.withLock { $0 }
+        return SharedStatus(state: state, lastError: lastError, counts: counters.snapshot)
+    }
+
+    var isUp: Bool { health.withLock { $0.state == .up } }
+
+    // MARK: Running
+
+    /// Connects, migrates, and runs the pool, the listener, the writer, the pruner and
+    /// the probe until cancelled.
+    public func run() async {
+        // Not a child task: cancelling `run` must leave the pool up for the last batch.
+        let pool = Task { await client.run() }
+        await migrateWithBackoff()
+        await withDiscardingTaskGroup { loops in
+            loops.addTask {
+                await self.listen()
+            }
+            loops.addTask {
+                await self.runWriter()
+            }
+            loops.addTask {
+                await self.runPruner()
+            }
+            loops.addTask {
+                await self.probe()
+            }
+        }
+        if isUp {
+            _ = try? await withDeadline(.seconds(5), on: loop) { await self.flush() }
+        }
+        pool.cancel()
+        await pool.value
+    }
+
+    private func migrateWithBackoff() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                // Reachable first, quickly: a refused login or a dead host shows as down at once.
+                try await withDeadline(max(options.timeout, .seconds(1)), on: loop) { [self] in
+                    try await client.query("SELECT 1", logger: logger)
+                }
+                // Another replica may hold the migration lock for a while.
+                try await withDeadline(.seconds(60), on: loop) { [self] in
+                    try await SharedSchema.migrate(client, unlogged: options.unlogged, logger: logger)
+                    try await heartbeat(started: true)
+                }
+                markUp()
+                return
+            } catch {
+                markDown(error, doing: "connecting")
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// While down, asks `SELECT 1` with growing pauses until PostgreSQL answers.
+    private func probe() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            if isUp {
+                backoff = Backoff()
+                try? await Task.sleep(for: .seconds(10))
+                if isUp { try? await heartbeat(started: false) }
+                continue
+            }
+            try? await Task.sleep(for: backoff.next())
+            do {
+                try await withDeadline(max(options.timeout, .seconds(1)), on: loop) { [self] in
+                    try await client.query("SELECT 1", logger: logger)
+                }
+                markUp()
+            } catch {
+                markDown(error, doing: "reconnecting")
+            }
+        }
+    }
+
+    /// Records this replica as alive, for the cluster's replica count.
+    func heartbeat(started: Bool) async throws {
+        let now = Date().timeIntervalSince1970
+        try await client.query(
+            """
+            INSERT INTO cachette_replicas (replica, started_at, seen_at) VALUES (\(replica), \(now), \(now))
+            ON CONFLICT (replica) DO UPDATE SET seen_at = excluded.seen_at
+            """, logger: logger)
+    }
+
+    func markUp() {
+        let was = health.withLock { h -> SharedStatus.State in
+            defer { h.state = .up }
+            return h.state
+        }
+        guard was != .up else { return }
+        logger.info("shared tier is up")
+        wake.yield()  // writes that waited for it
+        let waiting = upWaiters.withLock { w in
+            defer { w.waiting = [:] }
+            return Array(w.waiting.values)
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    func markDown(_ error: any Error, doing what: String) {
+        let text = options.url.redact(error is DeadlineExceeded ? "no answer within the timeout" : "\(error)")
+        let was = health.withLock { h -> SharedStatus.State in
+            defer { h = (.down, "\(what): \(text)") }
+            return h.state
+        }
+        if was != .down { logger.warning("shared tier is down; serving from the local tiers", metadata: ["error": "\(what): \(text)"]) }
+        // Nobody announces flights while it is down: waiters go their own way.
+        signals.fireAll()
+    }
+
+    /// Returns once the tier is up, or the task is cancelled (shutdown while down).
+    func untilUp() async {
+        let ticket = upWaiters.withLock { w in
+            defer { w.next += 1 }
+            return w.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = upWaiters.withLock { w -> Bool in
+                    if Task.isCancelled || isUp { return true }
+                    w.waiting[ticket] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            upWaiters.withLock { $0.waiting.removeValue(forKey: ticket) }?.resume()
+        }
+    }
+
+    // MARK: Reads
+
+    enum Fetched {
+        case found(NewEntry)
+        /// This replica now leads the key's flight.
+        case claimed
+        /// Another replica leads it until `deadline` (Unix seconds; nil: unknown, ask again soon).
+        case busy(deadline: Double?)
+    }
+
+    public func fetch(_ key: CacheKey, now: Double, lead: Bool) async -> NewEntry? {
+        guard isUp else { return nil }
+        let giveUp = ContinuousClock.now + options.flightDeadline
+        var waited = false
+        while true {
+            let signal = signals.expect(key)
+            defer { signals.forget(key, signal) }
+            let fetched: Fetched
+            do {
+                let time = Date().timeIntervalSince1970
+                fetched = try await withDeadline(options.timeout, on: loop) { [self] in
+                    try await fetchOrClaim(key, now: time, claim: lead && ContinuousClock.now < giveUp)
+                }
+            } catch let damaged as SharedRowError {
+                // One bad row is a miss and goes; the tier itself is fine.
+                counters.errors.bump()
+                logger.warning("shared entry unreadable; treating it as a miss", metadata: ["key": "\(key)", "error": "\(damaged)"])
+                queue.withLock { _ = $0.removals.insert(key) }
+                wake.yield()
+                return nil
+            } catch {
+                if error is DeadlineExceeded { counters.timeouts.bump() } else { counters.errors.bump() }
+                markDown(error, doing: "reading")
+                return nil
+            }
+            switch fetched {
+            case .found(let entry):
+                counters.hits.bump()
+                return entry
+            case .claimed:
+                counters.misses.bump()
+                claims.withLock { _ = $0.insert(key) }
+                return nil
+            case .busy(let deadline):
+                guard lead else {
+                    counters.misses.bump()
+                    return nil
+                }
+                if !waited { counters.flightWaits.bump() }
+                waited = true
+                let left = giveUp - ContinuousClock.now
+                guard left > .zero, isUp else {
+                    counters.flightTimeouts.bump()
+                    counters.misses.bump()
+                    return nil
+                }
+                // The leader's NOTIFY ends the wait; the deadline, or a second, bounds it
+                // in case the announcement was lost with a connection.
+                let untilDeadline = deadline.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000) + 1) }
+                await signal.wait(upTo: min(left, untilDeadline ?? .milliseconds(50), .seconds(1)), on: loop)
+            }
+        }
+    }
+
+    /// One round trip: the fresh entry; else the flight claimed (inserted, or taken over
+    /// from a leader past its deadline); else the current leader's deadline.
+    func fetchOrClaim(_ key: CacheKey, now: Double, claim: Bool) async throws -> Fetched {
+        let keyBytes = ByteBuffer(bytes: key.bytes)
+        let deadline = now + options.flightDeadline.seconds
+        let rows = try await client.query(
+            """
+            WITH hit AS (
+                SELECT route, model, status, content_type, created_at, expires_at, prompt_tokens, completion_tokens,
+                       cached_prompt_tokens, cache_write_prompt_tokens, body, events
+                FROM cachette_entries WHERE key = \(keyBytes) AND expires_at > \(now)
+            ), claim AS (
+                INSERT INTO cachette_flights (key, owner, deadline)
+                SELECT \(keyBytes), \(replica), \(deadline) WHERE \(claim) AND NOT EXISTS (SELECT 1 FROM hit)
+                ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, deadline = excluded.deadline
+                    WHERE cachette_flights.deadline < \(now)
+                RETURNING deadline
+            )
+            SELECT (SELECT count(*) FROM claim), (SELECT deadline FROM cachette_flights WHERE key = \(keyBytes)),
+                   hit.route, hit.model, hit.status, hit.content_type, hit.created_at, hit.expires_at, hit.prompt_tokens,
+                   hit.completion_tokens, hit.cached_prompt_tokens, hit.cache_write_prompt_tokens, hit.body, hit.events
+            FROM (SELECT 1) AS one LEFT JOIN hit ON true
+            """, logger: logger)
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            guard cells.count == 14 else { throw SharedRowError("expected 14 columns, got \(cells.count)") }
+            if try cells[0].decode(Int.self) > 0 { return .claimed }
+            if let route = try cells[2].decode(String?.self) {
+                return .found(try entry(route: route, cells))
+            }
+            return claim ? .busy(deadline: try cells[1].decode(Double?.self)) : .busy(deadline: nil)
+        }
+        throw SharedRowError("no row")
+    }
+
+    /// The entry in a `fetchOrClaim` row. Every value is checked: the database is shared,
+    /// and what it holds is data, not trusted code.
+    private func entry(route: String, _ cells: PostgresRandomAccessRow) throws -> NewEntry {
+        let status = try cells[4].decode(Int.self)
+        guard (200..<300).contains(status) else { throw SharedRowError("status \(status)") }
+        guard let compressed = try cells[12].decode(ByteBuffer?.self) else { throw SharedRowError("no body") }
+        let body: ByteBuffer
+        var events: RecordedStream?
+        do {
+            body = try compressed.withUnsafeReadableBytes { try decompressors.decompress($0) }
+            if let recording = try cells[13].decode(ByteBuffer?.self) {
+                events = try RecordedStream(decoding: recording.withUnsafeReadableBytes { try decompressors.decompress($0) })
+            }
+        } catch {
+            throw SharedRowError("\(error)")
+        }
+        let created = try cells[6].decode(Double.self)
+        let expires = try cells[7].decode(Double.self)
+        guard created.isFinite, expires.isFinite else { throw SharedRowError("times are not finite") }
+        func count(_ index: Int) throws -> Int { min(max(0, try cells[index].decode(Int.self)), TokenUsage.maxCount) }
+        let usage = TokenUsage(
+            promptTokens: try count(8), completionTokens: try count(9), cachedPromptTokens: try count(10), cacheWritePromptTokens: try count(11))
+        let response = CachedResponse(
+            status: status, contentType: try cells[5].decode(String.self), body: body, createdAt: created, expiresAt: expires,
+            usage: usage, events: events)
+        return NewEntry(route: route, model: try cells[3].decode(String.self), response: response)
+    }
+}
+
+struct SharedRowError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = "a shared entry is damaged: \(description)" }
+}
+
+/// Pauses that double from 250 ms to 30 s.
+struct Backoff {
+    private var next_ = Duration.milliseconds(250)
+    mutating func next() -> Duration {
+        defer { next_ = min(next_ * 2, .seconds(30)) }
+        return next_
+    }
+}
+
+extension PostgresTier {
+    /// Listens for finished flights on one pooled connection, for as long as the tier
+    /// runs; reconnects after a failure, waking every waiter meanwhile.
+    func listen() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            if !isUp { await untilUp() }
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: SharedSchema.flightChannel) { notifications in
+                        backoff = Backoff()
+                        for try await notification in notifications {
+                            if let key = CacheKey(hex: notification.payload) { signals.fire(key) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                signals.fireAll()
+                logger.debug("shared tier listener lost", metadata: ["error": "\(options.url.redact("\(error)"))"])
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+}
