@@ -38,10 +38,12 @@ integration: deps
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
-# the tokenizer next to tiktoken on the same texts, then prompt compression on a corpus,
-# then RSS over a million unique misses (BENCH_REQUESTS).
+# the shared tier (replicas on a throwaway PostgreSQL), then the tokenizer next to
+# tiktoken on the same texts, then prompt compression on a corpus, then RSS over a
+# million unique misses (BENCH_REQUESTS).
 bench: deps
 	Benchmarks/scripts/load.sh
+	Benchmarks/scripts/shared.sh
 	Benchmarks/scripts/tokenizer.sh
 	Benchmarks/scripts/compression.sh
 	Benchmarks/scripts/rss.sh

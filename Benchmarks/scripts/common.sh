@@ -13,3 +13,12 @@ start_upstream() {
   "$root/Benchmarks/.build/release/BenchUpstream" "$upstream_port" >"$work/upstream.log" 2>&1 &
   pids+=($!)
 }
+
+# wrk prints latency percentiles like "50%  112.00us"; normalise them to microseconds.
+percentile() { # file percent
+  awk -v p="$2%" '$1 == p {
+    v = $2; n = v + 0
+    if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000
+  }' "$1"
+}
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }

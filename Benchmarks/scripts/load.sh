@@ -38,14 +38,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# wrk prints latency percentiles like "50%  112.00us"; normalise them to microseconds.
-percentile() { # file percent
-  awk -v p="$2%" '$1 == p {
-    v = $2; n = v + 0
-    if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000
-  }' "$1"
-}
-rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 errors() { awk '/Non-2xx|Socket errors/ {print}' "$1"; }
 
 echo

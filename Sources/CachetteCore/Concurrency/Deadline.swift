@@ -10,6 +10,7 @@ public struct DeadlineExceeded: Error, CustomStringConvertible {
 /// first. Unlike a task group, it does not wait for an operation that ignores
 /// cancellation (a query already on the wire): that one is cancelled and left to finish
 /// on its own. The timer is an event-loop task, not a sleeping Swift task.
+@discardableResult
 public func withDeadline<T: Sendable>(
     _ limit: Duration, on loop: any EventLoop, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {

@@ -9,7 +9,8 @@ import Testing
 struct SharedPruningTests {
     /// A running tier on a fresh database of the run's cluster.
     static func withTier(
-        maxBytes: Int = 1 << 30, staleSeconds: Double = 0, _ body: (PostgresTier, _ database: String) async throws -> Void
+        maxBytes: Int = 1 << 30, staleSeconds: Double = 0, configure: (inout SharedTierOptions) -> Void = { _ in },
+        _ body: (PostgresTier, _ database: String) async throws -> Void
     ) async throws {
         let cluster = try await PostgresCluster.shared
         let database = try await cluster.createDatabase()
@@ -18,6 +19,7 @@ struct SharedPruningTests {
         options.staleSeconds = staleSeconds
         options.timeout = .seconds(2)
         options.pruneInterval = .seconds(3600)  // the tests prune when they choose
+        configure(&options)
         let tier = PostgresTier(options: options, logger: Logger(label: "test"))
         let running = Task { await tier.run() }
         defer { running.cancel() }

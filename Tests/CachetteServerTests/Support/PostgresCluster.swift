@@ -26,13 +26,20 @@ final class PostgresCluster: Sendable {
     }
     private static let sharedCluster = Task { try await PostgresCluster.start() }
 
-    private init(directory: String, port: Int, binaries: String) {
+    let tls: Bool
+
+    private init(directory: String, port: Int, binaries: String, tls: Bool) {
         self.directory = directory
         self.port = port
         self.binaries = binaries
+        self.tls = tls
     }
 
-    static func start() async throws -> PostgresCluster {
+    /// The server's self-signed certificate, when it serves TLS.
+    var certificate: String { directory + "/server.crt" }
+
+    /// - Parameter tls: also serve TLS, with a self-signed certificate (`certificate`).
+    static func start(tls: Bool = false) async throws -> PostgresCluster {
         let binaries = try findBinaries()
         removeAbandoned(binaries: binaries)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-pg-\(UUID().uuidString)").path
@@ -43,7 +50,18 @@ final class PostgresCluster: Sendable {
             // The server's user must own its directory.
             for path in [directory, directory + "/pwfile"] { chown(path, 65534, 65534) }
         }
-        let cluster = PostgresCluster(directory: directory, port: try Subprocess.freePort(), binaries: binaries)
+        let cluster = PostgresCluster(directory: directory, port: try Subprocess.freePort(), binaries: binaries, tls: tls)
+        if tls {
+            let made = try await Subprocess.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-keyout", directory + "/server.key", "-out", cluster.certificate,
+                ])
+            guard made.status == 0 else { throw Failure(description: "openssl failed: \(made.stderr)") }
+            chmod(directory + "/server.key", 0o600)
+            if getuid() == 0 { for file in ["/server.key", "/server.crt"] { chown(directory + file, 65534, 65534) } }
+        }
         try await cluster.command(
             "initdb",
             ["-D", cluster.data, "-U", user, "--pwfile=\(directory)/pwfile", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]
@@ -59,8 +77,8 @@ final class PostgresCluster: Sendable {
     var data: String { directory + "/data" }
 
     /// `postgres://cachette:<password>@127.0.0.1:<port>/<database>`.
-    func url(_ database: String = "postgres", password: String = PostgresCluster.password) -> String {
-        "postgres://\(Self.user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+    func url(_ database: String = "postgres", password: String = PostgresCluster.password, sslmode: String = "disable") -> String {
+        "postgres://\(Self.user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=\(sslmode)"
     }
 
     /// A new, empty database, for one test.
@@ -87,7 +105,9 @@ final class PostgresCluster: Sendable {
             "pg_ctl",
             [
                 "-D", data, "-l", directory + "/log", "-w", "-t", "60",
-                "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=400",
+                "-o",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=400"
+                    + (tls ? " -c ssl=on -c ssl_cert_file=\(directory)/server.crt -c ssl_key_file=\(directory)/server.key" : ""),
                 "start",
             ])
     }

@@ -74,6 +74,11 @@ extension PostgresTier {
     /// Writes what is queued: entries, the flights they end and their NOTIFYs in one
     /// transaction; then removals and access times. A failed batch is dropped and counted.
     public func flush() async {
+        // One batch at a time: a caller's flush returns after the writer's running one.
+        _ = try? await flushGate.run { await self.flushLocked() }
+    }
+
+    private func flushLocked() async {
         let batch = queue.withLock { q in
             defer { q = WriteQueue() }
             return q

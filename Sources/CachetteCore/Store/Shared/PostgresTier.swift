@@ -32,6 +32,8 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     let wakeups: AsyncStream<Void>
     /// Only the writer uses it, one batch at a time.
     let compressor: ZstdCompressor
+    /// Serialises batches.
+    let flushGate = AsyncGate()
     let decompressors = ZstdDecompressors()
     /// The loops waiting for the tier to come up, by ticket.
     let upWaiters = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
@@ -75,6 +77,9 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         configuration.options.maximumConnections = max(2, options.poolSize)
         configuration.options.minimumConnections = 1
         configuration.options.connectTimeout = max(options.timeout, .seconds(1))
+        // A claim or an entry lost to a PostgreSQL crash costs one upstream call; waiting
+        // for the WAL flush on every miss costs more.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "off"), ("application_name", "cachette")]
         return configuration
     }
 
@@ -142,8 +147,8 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         while !Task.isCancelled {
             if isUp {
                 backoff = Backoff()
-                try? await Task.sleep(for: .seconds(10))
-                if isUp { try? await heartbeat(started: false) }
+                try? await Task.sleep(for: Self.heartbeatInterval)
+                if isUp { _ = try? await withDeadline(writeTimeout, on: loop) { [self] in try await heartbeat(started: false) } }
                 continue
             }
             try? await Task.sleep(for: backoff.next())
@@ -278,29 +283,19 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         }
     }
 
+    /// Seconds without a heartbeat (every `heartbeatInterval`) after which a replica's
+    /// flights are taken over: a leader that died is replaced before its deadline.
+    static let leaderSilence = 30.0
+    static let heartbeatInterval = Duration.seconds(10)
+
     /// One round trip: the fresh entry; else the flight claimed (inserted, or taken over
-    /// from a leader past its deadline); else the current leader's deadline.
+    /// from a leader past its deadline or silent for `leaderSilence`); else the current
+    /// leader's deadline.
     func fetchOrClaim(_ key: CacheKey, now: Double, claim: Bool) async throws -> Fetched {
-        let keyBytes = ByteBuffer(bytes: key.bytes)
-        let deadline = now + options.flightDeadline.seconds
-        let rows = try await client.query(
-            """
-            WITH hit AS (
-                SELECT route, model, status, content_type, created_at, expires_at, prompt_tokens, completion_tokens,
-                       cached_prompt_tokens, cache_write_prompt_tokens, body, events
-                FROM cachette_entries WHERE key = \(keyBytes) AND expires_at > \(now)
-            ), claim AS (
-                INSERT INTO cachette_flights (key, owner, deadline)
-                SELECT \(keyBytes), \(replica), \(deadline) WHERE \(claim) AND NOT EXISTS (SELECT 1 FROM hit)
-                ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, deadline = excluded.deadline
-                    WHERE cachette_flights.deadline < \(now)
-                RETURNING deadline
-            )
-            SELECT (SELECT count(*) FROM claim), (SELECT deadline FROM cachette_flights WHERE key = \(keyBytes)),
-                   hit.route, hit.model, hit.status, hit.content_type, hit.created_at, hit.expires_at, hit.prompt_tokens,
-                   hit.completion_tokens, hit.cached_prompt_tokens, hit.cache_write_prompt_tokens, hit.body, hit.events
-            FROM (SELECT 1) AS one LEFT JOIN hit ON true
-            """, logger: logger)
+        let statement = FetchOrClaim(
+            key: ByteBuffer(bytes: key.bytes), now: now, owner: replica, deadline: now + options.flightDeadline.seconds, claim: claim,
+            heardSince: now - Self.leaderSilence)
+        let rows = try await client.execute(statement, logger: logger)
         for try await row in rows {
             let cells = row.makeRandomAccess()
             guard cells.count == 14 else { throw SharedRowError("expected 14 columns, got \(cells.count)") }
@@ -340,6 +335,51 @@ public final class PostgresTier: SharedCacheTier, Sendable {
             usage: usage, events: events)
         return NewEntry(route: route, model: try cells[3].decode(String.self), response: response)
     }
+}
+
+/// `fetchOrClaim`'s one round trip, prepared once per connection: planning this
+/// statement costs more than running it.
+struct FetchOrClaim: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+    static let sql = """
+        WITH hit AS (
+            SELECT route, model, status, content_type, created_at, expires_at, prompt_tokens, completion_tokens,
+                   cached_prompt_tokens, cache_write_prompt_tokens, body, events
+            FROM cachette_entries WHERE key = $1 AND expires_at > $2
+        ), claim AS (
+            INSERT INTO cachette_flights (key, owner, deadline)
+            SELECT $1, $3, $4 WHERE $5 AND NOT EXISTS (SELECT 1 FROM hit)
+            ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, deadline = excluded.deadline
+                WHERE cachette_flights.deadline < $2 OR NOT EXISTS (
+                    SELECT 1 FROM cachette_replicas WHERE replica = cachette_flights.owner AND seen_at > $6)
+            RETURNING deadline
+        )
+        SELECT (SELECT count(*) FROM claim), (SELECT deadline FROM cachette_flights WHERE key = $1),
+               hit.route, hit.model, hit.status, hit.content_type, hit.created_at, hit.expires_at, hit.prompt_tokens,
+               hit.completion_tokens, hit.cached_prompt_tokens, hit.cache_write_prompt_tokens, hit.body, hit.events
+        FROM (SELECT 1) AS one LEFT JOIN hit ON true
+        """
+
+    var key: ByteBuffer
+    var now: Double
+    var owner: String
+    var deadline: Double
+    var claim: Bool
+    /// Leaders not heard from since then may be replaced.
+    var heardSince: Double
+
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 6)
+        binds.append(key)
+        binds.append(now)
+        binds.append(owner)
+        binds.append(deadline)
+        binds.append(claim)
+        binds.append(heardSince)
+        return binds
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
 struct SharedRowError: Error, CustomStringConvertible {
