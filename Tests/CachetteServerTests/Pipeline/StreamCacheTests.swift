@@ -258,13 +258,14 @@ struct StreamDisconnectTests {
         try await Harness.run(upstream: upstream) { h in
             try await readFirstEventAndHangUp(h)
             upstream.releaseStreams()
-            try await eventually { try await h.statsValue("cache", "entries") == 1 }
+            // Generous: the whole suite (PostgreSQL clusters included) shares two cores.
+            try await eventually(within: .seconds(30)) { try await h.statsValue("cache", "entries") == 1 }
             #expect(upstream.finishedStreams == 1)
             let replay = try await h.stream()
             #expect(replay.xCache == "HIT")
             #expect(replay.endsWithDone)
             #expect(essentials(replay.accumulated).first?["content"] == .string("Hello, world ✓"))
-            try await eventually { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
+            try await eventually(within: .seconds(30)) { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
             #expect(upstream.calls == 1)
         }
     }

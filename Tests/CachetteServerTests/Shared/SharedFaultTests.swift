@@ -7,8 +7,9 @@ import NIOCore
 import Synchronization
 import Testing
 
-/// The heavy PostgreSQL tests (their own processes and clusters), one at a time so that
-/// the rest of the suite, timing-sensitive stream tests among them, keeps its margins.
+/// Every PostgreSQL test, one at a time: several sidecars, clusters and processes
+/// each, so that the rest of the suite, timing-sensitive stream tests among them,
+/// keeps its margins on two cores.
 @Suite("PostgreSQL, one at a time", .serialized)
 enum HeavyPostgresTests {}
 

@@ -43,13 +43,20 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         var logger = logger
         logger[metadataKey: "shared"] = "\(options.url.redacted)"
         self.logger = logger
-        replica = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0 ... .max))"
+        replica = "\(Self.hostName()):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0 ... .max))"
         loop = eventLoopGroup.any()
         compressor = ZstdCompressor(level: options.compressionLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         client = PostgresClient(
             configuration: Self.configuration(options), eventLoopGroup: eventLoopGroup,
             backgroundLogger: Logger(label: "cachette.shared.pool", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// gethostname(2): Foundation's `hostName` may ask DNS, and block on it.
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "host" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func configuration(_ options: SharedTierOptions) -> PostgresClient.Configuration {
