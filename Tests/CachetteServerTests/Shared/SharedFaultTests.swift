@@ -7,9 +7,9 @@ import NIOCore
 import Synchronization
 import Testing
 
-/// Every PostgreSQL test, one at a time: several sidecars, clusters and processes
-/// each, so that the rest of the suite, timing-sensitive stream tests among them,
-/// keeps its margins on two cores.
+/// The heavy PostgreSQL tests (processes and clusters of their own), one at a time, so
+/// that the rest of the suite, timing-sensitive stream tests among them, keeps its
+/// margins on two cores.
 @Suite("PostgreSQL, one at a time", .serialized)
 enum HeavyPostgresTests {}
 

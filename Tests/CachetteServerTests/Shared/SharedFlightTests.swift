@@ -2,84 +2,82 @@ import CachetteCore
 import Foundation
 import Testing
 
-extension HeavyPostgresTests {
-    /// Flights across replicas, at the tier: who may claim a key another replica holds.
-    @Suite("Shared tier flights")
-    struct SharedFlightTests {
-        static let key = CacheKey(high: 0xF11, low: 0x6E7)
+/// Flights across replicas, at the tier: who may claim a key another replica holds.
+@Suite("Shared tier flights")
+struct SharedFlightTests {
+    static let key = CacheKey(high: 0xF11, low: 0x6E7)
 
-        @Test("a flight held by a replica that stopped beating is taken over at once; a live leader's is waited for, up to the deadline")
-        func liveness() async throws {
-            try await SharedPruningTests.withTier(configure: { $0.flightDeadline = .seconds(2) }) { tier, database in
-                let cluster = try await PostgresCluster.shared
-                let now = Date().timeIntervalSince1970
-                let hex = Self.key.hex
-                // A dead replica's flight: far from its deadline, no heartbeat for a minute.
-                try await cluster.sql(
-                    """
-                    INSERT INTO cachette_replicas VALUES ('dead', \(now - 3600), \(now - 60));
-                    INSERT INTO cachette_flights VALUES (decode('\(hex)', 'hex'), 'dead', \(now + 600));
-                    """, database: database)
-                #expect(await tier.fetch(Self.key, now: now, lead: true) == nil)
-                #expect(try await cluster.sql("SELECT owner FROM cachette_flights", database: database) == tier.replica, "claimed")
-                #expect(tier.status.counts.flightWaits == 0, "claimed at once: no wait for a dead leader")
+    @Test("a flight held by a replica that stopped beating is taken over at once; a live leader's is waited for, up to the deadline")
+    func liveness() async throws {
+        try await SharedPruningTests.withTier(configure: { $0.flightDeadline = .seconds(2) }) { tier, database in
+            let cluster = try await PostgresCluster.shared
+            let now = Date().timeIntervalSince1970
+            let hex = Self.key.hex
+            // A dead replica's flight: far from its deadline, no heartbeat for a minute.
+            try await cluster.sql(
+                """
+                INSERT INTO cachette_replicas VALUES ('dead', \(now - 3600), \(now - 60));
+                INSERT INTO cachette_flights VALUES (decode('\(hex)', 'hex'), 'dead', \(now + 600));
+                """, database: database)
+            #expect(await tier.fetch(Self.key, now: now, lead: true) == nil)
+            #expect(try await cluster.sql("SELECT owner FROM cachette_flights", database: database) == tier.replica, "claimed")
+            #expect(tier.status.counts.flightWaits == 0, "claimed at once: no wait for a dead leader")
 
-                // A live replica's flight: waited for until this tier's own deadline (2 s), then called anyway.
-                tier.release(Self.key)
-                await tier.flush()
-                try await cluster.sql(
-                    """
-                    INSERT INTO cachette_replicas VALUES ('alive', \(now), \(Date().timeIntervalSince1970));
-                    INSERT INTO cachette_flights VALUES (decode('\(hex)', 'hex'), 'alive', \(now + 600));
-                    """, database: database)
-                let waited = ContinuousClock.now
-                #expect(await tier.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) == nil)
-                let took = ContinuousClock.now - waited
-                #expect(took >= .milliseconds(1900) && took < .seconds(4), "\(took)")
-                #expect(tier.status.counts.flightWaits == 1 && tier.status.counts.flightTimeouts == 1)
-                #expect(try await cluster.sql("SELECT owner FROM cachette_flights", database: database) == "alive", "not taken from a live leader")
+            // A live replica's flight: waited for until this tier's own deadline (2 s), then called anyway.
+            tier.release(Self.key)
+            await tier.flush()
+            try await cluster.sql(
+                """
+                INSERT INTO cachette_replicas VALUES ('alive', \(now), \(Date().timeIntervalSince1970));
+                INSERT INTO cachette_flights VALUES (decode('\(hex)', 'hex'), 'alive', \(now + 600));
+                """, database: database)
+            let waited = ContinuousClock.now
+            #expect(await tier.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) == nil)
+            let took = ContinuousClock.now - waited
+            #expect(took >= .milliseconds(1900) && took < .seconds(4), "\(took)")
+            #expect(tier.status.counts.flightWaits == 1 && tier.status.counts.flightTimeouts == 1)
+            #expect(try await cluster.sql("SELECT owner FROM cachette_flights", database: database) == "alive", "not taken from a live leader")
 
-                // Offline readers (lead: false) neither claim nor wait.
-                let quick = ContinuousClock.now
-                #expect(await tier.fetch(Self.key, now: Date().timeIntervalSince1970, lead: false) == nil)
-                #expect(ContinuousClock.now - quick < .seconds(1))
-            }
-        }
-
-        @Test("a leader's stored answer wakes a waiting follower through NOTIFY, well before its deadline")
-        func notifyWakes() async throws {
-            try await SharedPruningTests.withTier(configure: { $0.flightDeadline = .seconds(20) }) { leader, database in
-                let cluster = try await PostgresCluster.shared
-                var options = SharedTierOptions(url: try SharedURL(cluster.url(database)))
-                options.timeout = .seconds(5)
-                let follower = PostgresTier(options: options, logger: .init(label: "test"))
-                let running = Task { await follower.run() }
-                defer { running.cancel() }
-                try await eventually(within: .seconds(30)) { follower.status.state == .up }
-                let now = Date().timeIntervalSince1970
-                #expect(await leader.fetch(Self.key, now: now, lead: true) == nil, "the leader claims")
-                let waiting = Task { await follower.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) }
-                try await Task.sleep(for: .milliseconds(300))
-                let stored = ContinuousClock.now
-                leader.store(Self.key, SharedPruningTests.entry("the answer", created: now))
-                let found = await waiting.value
-                #expect(found.map { String(buffer: $0.response.body) } == "the answer")
-                #expect(ContinuousClock.now - stored < .seconds(3), "woken by the announcement, not the deadline")
-                #expect(follower.status.counts.flightWaits == 1 && follower.status.counts.hits == 1)
-            }
+            // Offline readers (lead: false) neither claim nor wait.
+            let quick = ContinuousClock.now
+            #expect(await tier.fetch(Self.key, now: Date().timeIntervalSince1970, lead: false) == nil)
+            #expect(ContinuousClock.now - quick < .seconds(1))
         }
     }
 
-    @Suite("Shared tier sessions")
-    struct SharedSessionTests {
-        @Test("the sidecar's sessions carry its startup parameters (application_name, and synchronous_commit off)")
-        func sessionSettings() async throws {
-            try await SharedPruningTests.withTier { _, database in
-                let cluster = try await PostgresCluster.shared
-                let sessions = try await cluster.sql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cachette'", database: database)
-                #expect((Int(sessions) ?? 0) >= 1, "sent with synchronous_commit in the same startup packet")
-            }
+    @Test("a leader's stored answer wakes a waiting follower through NOTIFY, well before its deadline")
+    func notifyWakes() async throws {
+        try await SharedPruningTests.withTier(configure: { $0.flightDeadline = .seconds(20) }) { leader, database in
+            let cluster = try await PostgresCluster.shared
+            var options = SharedTierOptions(url: try SharedURL(cluster.url(database)))
+            options.timeout = .seconds(5)
+            let follower = PostgresTier(options: options, logger: .init(label: "test"))
+            let running = Task { await follower.run() }
+            defer { running.cancel() }
+            try await eventually(within: .seconds(30)) { follower.status.state == .up }
+            let now = Date().timeIntervalSince1970
+            #expect(await leader.fetch(Self.key, now: now, lead: true) == nil, "the leader claims")
+            let waiting = Task { await follower.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) }
+            try await Task.sleep(for: .milliseconds(300))
+            let stored = ContinuousClock.now
+            leader.store(Self.key, SharedPruningTests.entry("the answer", created: now))
+            let found = await waiting.value
+            #expect(found.map { String(buffer: $0.response.body) } == "the answer")
+            #expect(ContinuousClock.now - stored < .seconds(3), "woken by the announcement, not the deadline")
+            #expect(follower.status.counts.flightWaits == 1 && follower.status.counts.hits == 1)
+        }
+    }
+}
+
+@Suite("Shared tier sessions")
+struct SharedSessionTests {
+    @Test("the sidecar's sessions carry its startup parameters (application_name, and synchronous_commit off)")
+    func sessionSettings() async throws {
+        try await SharedPruningTests.withTier { _, database in
+            let cluster = try await PostgresCluster.shared
+            let sessions = try await cluster.sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cachette'", database: database)
+            #expect((Int(sessions) ?? 0) >= 1, "sent with synchronous_commit in the same startup packet")
         }
     }
 }
