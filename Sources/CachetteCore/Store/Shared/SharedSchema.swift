@@ -112,13 +112,11 @@ enum SharedSchema {
 }
 
 enum SharedTierError: Error, CustomStringConvertible {
-    case timeout
     case unavailable
     case schemaTooNew(found: Int, known: Int)
 
     var description: String {
         switch self {
-        case .timeout: "the shared tier did not answer in time"
         case .unavailable: "the shared tier is unavailable"
         case .schemaTooNew(let found, let known):
             "the shared database's schema is version \(found); this sidecar knows up to \(known): upgrade it"
