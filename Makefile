@@ -23,8 +23,13 @@ build: deps
 run: build
 	.build/release/cachette serve --config $(CONFIG)
 
+# Core's tests are CPU-bound and would hold both cooperative threads of a two-core
+# machine for seconds, starving the servers the server tests run: each target runs
+# in a process of its own.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter CachetteCoreTests
+	$(SWIFT) test --skip-build --filter CachetteServerTests
 
 # The real openai and litellm packages (PyPI, pinned in Tests/Integration/requirements.txt)
 # against the sidecar in front of a local fake upstream, LiteLLM's proxy included.

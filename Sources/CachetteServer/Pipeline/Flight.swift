@@ -97,7 +97,7 @@ extension CachedEndpoint {
             case nil: request.event(.hit, usage: .zero)  // left before the end
             }
         }
-        if request.stream, let reader = stream.broadcast.subscribe(includeUsage: request.keyed.includeUsage) {
+        if request.stream, let reader = stream.join(includeUsage: request.keyed.includeUsage) {
             let response = stream.response(reader: reader, xCache: "HIT", key: request.key) { accounting.record(booked($0)) }
             return Served(response: response, event: nil)
         }

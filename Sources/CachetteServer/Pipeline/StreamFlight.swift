@@ -47,6 +47,7 @@ final class StreamFlight: Sendable {
     private let tokensSaved: Int
     private let outcomeState = Mutex<Outcome?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
+    private let audience: Mutex<Audience>
     /// Books the stream's events besides requests (failures, slow clients).
     private let accounting: Accounting
 
@@ -62,6 +63,7 @@ final class StreamFlight: Sendable {
         self.broadcast = StreamBroadcast(capacity: settings.maxBufferedBytes)
         // A fresh broadcast always admits its first reader.
         self.leaderReader = broadcast.subscribe(includeUsage: includeUsage) ?? 0
+        self.audience = Mutex(Audience(open: [leaderReader]))
         self.finishOnDisconnect = settings.finishOnDisconnect
         self.accounting = accounting
     }
@@ -123,7 +125,7 @@ final class StreamFlight: Sendable {
             if let recording, let answerBytes, translator?.isFaithful ?? true { onComplete(recording, answerBytes, usage) }
             // After the store: what ends the stream's flight must find its entry.
             onEnd(Ending(usage: usage, failed: false, counted: counted))
-            if broadcast.readerCount == 0 { accounting.note(.finishedAfterDisconnect) }
+            settle { $0.complete = true }
             finish(.complete(answer: answerBytes, usage: usage))
         case .failed(let reason):
             accounting.note(.failed)
@@ -140,10 +142,42 @@ final class StreamFlight: Sendable {
         broadcast.finish(trailer: trailer)
     }
 
+    /// A new reader from the first event for a joining client, or nil once joining is closed.
+    func join(includeUsage: Bool) -> Int? {
+        audience.withLock { a in
+            let reader = broadcast.subscribe(includeUsage: includeUsage)
+            if let reader { a.open.insert(reader) }
+            return reader
+        }
+    }
+
     /// A client stopped reading; without `finish_on_disconnect` the last one cancels the upstream.
     func leave(_ reader: Int) {
-        guard broadcast.leave(reader), !finishOnDisconnect else { return }
+        let last = broadcast.leave(reader)
+        settle { $0.open.remove(reader) }
+        guard last, !finishOnDisconnect else { return }
         producer.withLock { $0?.cancel() }
+    }
+
+    /// Who is still reading, and whether anyone read the stream to its end.
+    private struct Audience {
+        var open: Set<Int>
+        var complete = false
+        var delivered = false
+        var counted = false
+    }
+
+    /// A complete stream that no client read to its end finished after disconnect. The
+    /// sidecar may learn that its last client left only after the end (the next write
+    /// fails, or an unwritten response is dropped), so this is judged on either event.
+    private func settle(_ change: (inout Audience) -> Void) {
+        let abandoned = audience.withLock { a in
+            change(&a)
+            guard a.complete, a.open.isEmpty, !a.delivered, !a.counted else { return false }
+            a.counted = true
+            return true
+        }
+        if abandoned { accounting.note(.finishedAfterDisconnect) }
     }
 
     /// Waits for the end of the stream, for a non-streaming request that joined it.
@@ -195,6 +229,10 @@ final class StreamFlight: Sendable {
                 leave(reader)
                 onEnd(nil)
                 throw error
+            }
+            settle { a in
+                a.open.remove(reader)
+                if finished { a.delivered = true }
             }
             onEnd(finished ? outcome : nil)
         }

@@ -164,14 +164,14 @@ struct StreamRecordReplayTests {
 
 @Suite("Streams: faults")
 struct StreamFaultTests {
+    /// Three events, held until the client has them (a dropped connection takes with it
+    /// what the sidecar's HTTP client had not yet handed on), then the fault.
+    static let prefix = Array(FakeUpstream.chatStream().prefix(3)) + [.wait]
     static let cases: [(String, [FakeUpstream.Step])] = [
-        ("connection dropped", Array(FakeUpstream.chatStream().prefix(3)) + [.fail]),
-        ("ended without [DONE]", Array(FakeUpstream.chatStream().prefix(3))),
-        (
-            "error event",
-            Array(FakeUpstream.chatStream().prefix(3)) + [.data(#"{"error":{"message":"overloaded","type":"server_error","code":"overloaded"}}"#)]
-        ),
-        ("named error event", Array(FakeUpstream.chatStream().prefix(3)) + [.raw("event: error\ndata: {\"type\":\"overloaded\"}\n\n"), .done]),
+        ("connection dropped", prefix + [.fail]),
+        ("ended without [DONE]", prefix),
+        ("error event", prefix + [.data(#"{"error":{"message":"overloaded","type":"server_error","code":"overloaded"}}"#)]),
+        ("named error event", prefix + [.raw("event: error\ndata: {\"type\":\"overloaded\"}\n\n"), .done]),
     ]
 
     @Test("a failed upstream stream stores nothing, and the client gets what arrived, then an error event", arguments: 0..<4)
@@ -180,7 +180,7 @@ struct StreamFaultTests {
         let upstream = FakeUpstream()
         upstream.reply(.init(stream: steps))
         try await Harness.run(upstream: upstream) { h in
-            let got = try await h.stream()
+            let got = try await h.stream(releasingAfter: "lo, ")
             #expect(got.status == 200, "\(name)")
             #expect(!got.endsWithDone, "\(name)")
             #expect(
@@ -234,19 +234,13 @@ struct StreamFaultTests {
 
 @Suite("Streams: client disconnects")
 struct StreamDisconnectTests {
-    /// Starts a stream, reads its first event, and hangs up.
+    /// Starts a stream, reads its first event, and hangs up: the socket is closed with
+    /// the connection open, as a client that crashes or is killed leaves it.
     func readFirstEventAndHangUp(_ h: Harness) async throws {
-        let request = h.clientRequest("/v1/chat/completions", .bytes(ByteBuffer(string: Harness.streamBody())))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                var iterator = response.body.makeAsyncIterator()
-                _ = try await iterator.next()
-                // Returning cancels the task below; the body is dropped unread.
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        let socket = try RawSocket(port: h.port, body: Harness.streamBody())
+        let received = await socket.read(until: "data: ")
+        #expect(received.hasPrefix("HTTP/1.1 200"))
+        socket.close()
     }
 
     @Test("with finish_on_disconnect (the default) a client that leaves still fills the cache")
@@ -261,11 +255,12 @@ struct StreamDisconnectTests {
             // Generous: the whole suite (PostgreSQL clusters included) shares two cores.
             try await eventually(within: .seconds(30)) { try await h.statsValue("cache", "entries") == 1 }
             #expect(upstream.finishedStreams == 1)
+            // Before the replay, which could otherwise join the stream's last moments as a client.
+            try await eventually(within: .seconds(30)) { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
             let replay = try await h.stream()
             #expect(replay.xCache == "HIT")
             #expect(replay.endsWithDone)
             #expect(essentials(replay.accumulated).first?["content"] == .string("Hello, world ✓"))
-            try await eventually(within: .seconds(30)) { try await h.statsValue("streams", "finished_after_disconnect") == 1 }
             #expect(upstream.calls == 1)
         }
     }

@@ -79,12 +79,16 @@ struct SharedPruningTests {
             tier.store(Self.key(1), Self.entry("a", created: now))
             await tier.flush()
             let cluster = try await PostgresCluster.shared
-            // Another replica's run, holding the lock for two seconds.
+            // Another replica's run, holding the lock until the test ends it (a busy machine
+            // may take seconds to see the lock taken).
             let other = Task {
-                try await cluster.sql(
-                    "BEGIN; SELECT pg_advisory_xact_lock(\(Int64(0x5052_554E_0000_0001))); SELECT pg_sleep(2); COMMIT;", database: database)
+                try? await cluster.sql(
+                    """
+                    SET application_name = 'other-pruner'; BEGIN;
+                    SELECT pg_advisory_xact_lock(\(Int64(0x5052_554E_0000_0001))); SELECT pg_sleep(300); COMMIT;
+                    """, database: database)
             }
-            try await eventually {
+            try await eventually(within: .seconds(60)) {
                 try await cluster.sql(
                     """
                     SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
@@ -93,7 +97,9 @@ struct SharedPruningTests {
             }
             #expect(try await tier.prune(now: now) == nil, "skipped while another replica prunes")
             #expect(try await tier.totals().entries == 1)
-            _ = try await other.value
+            _ = try await cluster.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'other-pruner'", database: database)
+            _ = await other.value
             #expect(try await tier.prune(now: now) == 1)
             #expect(try await tier.totals().entries == 0)
         }

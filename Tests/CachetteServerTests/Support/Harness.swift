@@ -156,11 +156,13 @@ func expectCache(_ response: TestResponse, _ expected: String, sourceLocation: S
 }
 
 /// Polls until background work (the cache writer) reaches a state, or records an issue.
-func eventually(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+func eventually(
+    within limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
+) async throws {
     let deadline = ContinuousClock.now + limit
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("condition not reached within \(limit)")
+            Issue.record("condition not reached within \(limit)", sourceLocation: sourceLocation)
             return
         }
         try await Task.sleep(for: .milliseconds(25))

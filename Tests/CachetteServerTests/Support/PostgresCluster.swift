@@ -50,7 +50,7 @@ final class PostgresCluster: Sendable {
             // The server's user must own its directory.
             for path in [directory, directory + "/pwfile"] { chown(path, 65534, 65534) }
         }
-        let cluster = PostgresCluster(directory: directory, port: try Subprocess.freePort(), binaries: binaries, tls: tls)
+        let cluster = PostgresCluster(directory: directory, port: 0, binaries: binaries, tls: tls)
         if tls {
             let made = try await Subprocess.run(
                 "/usr/bin/openssl",
@@ -70,8 +70,19 @@ final class PostgresCluster: Sendable {
             if clusters.isEmpty { atexit(stopAll) }
             clusters.append((binaries, directory))
         }
-        try await cluster.startServer()
-        return cluster
+        // The port was free when asked for; another socket may take it before the server
+        // binds it, so a server that finds it taken tries another.
+        var attempt = 1
+        while true {
+            let started = PostgresCluster(directory: directory, port: try Subprocess.freePort(), binaries: binaries, tls: tls)
+            do {
+                try await started.startServer()
+                return started
+            } catch let failure as Failure where attempt < 5 && failure.description.contains("Address already in use") {
+                attempt += 1
+                try? FileManager.default.removeItem(atPath: directory + "/log")
+            }
+        }
     }
 
     var data: String { directory + "/data" }

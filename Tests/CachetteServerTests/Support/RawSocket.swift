@@ -21,7 +21,9 @@ final class RawSocket: Sendable {
 
     /// Sends `raw` as it is: any Host, any framing, or half a request.
     init(port: Int, raw request: String, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a child another test spawns meanwhile would otherwise hold the
+        // connection open after `close()`, and the sidecar would never see the client leave.
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(what: "socket") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -40,7 +42,13 @@ final class RawSocket: Sendable {
 
     /// Everything the server sends until it closes the connection, read on a Dispatch thread.
     func readToEnd() async -> String {
-        await withCheckedContinuation { continuation in
+        await read(until: nil)
+    }
+
+    /// What the server sends until it has sent `marker` (or closes the connection).
+    func read(until marker: String?) async -> String {
+        let wanted = marker.map { Array($0.utf8) }
+        return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var received: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -48,6 +56,7 @@ final class RawSocket: Sendable {
                     let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
                     if n <= 0 { break }
                     received += buffer[0..<n]
+                    if let wanted, received.firstRange(of: wanted) != nil { break }
                 }
                 continuation.resume(returning: String(decoding: received, as: UTF8.self))
             }

@@ -53,15 +53,24 @@ extension Harness {
         #"{"model":"gpt-4o","messages":[{"role":"user","content":"\#(prompt)"}],"stream":true\#(extra)}"#
     }
 
-    /// Sends a request and reads the whole streamed answer.
-    func stream(_ body: String = Harness.streamBody(), path: String = "/v1/chat/completions", headers: [(String, String)] = []) async throws
-        -> ReceivedStream
-    {
+    /// Sends a request and reads the whole streamed answer. With `releasingAfter`, the
+    /// upstream's held streams are released once the client has received that text.
+    func stream(
+        _ body: String = Harness.streamBody(), path: String = "/v1/chat/completions", headers: [(String, String)] = [],
+        releasingAfter marker: String? = nil
+    ) async throws -> ReceivedStream {
         var request = clientRequest(path, .bytes(ByteBuffer(string: body)))
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         var raw: [UInt8] = []
-        for try await part in response.body { raw += part.readableBytesView }
+        var held = marker.map { Array($0.utf8) }
+        for try await part in response.body {
+            raw += part.readableBytesView
+            if let wanted = held, raw.firstRange(of: wanted) != nil {
+                upstream.releaseStreams()
+                held = nil
+            }
+        }
         return ReceivedStream(
             status: Int(response.status.code), xCache: response.headers.first(name: "x-cache"),
             contentType: response.headers.first(name: "content-type"), raw: raw

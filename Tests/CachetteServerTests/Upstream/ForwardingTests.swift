@@ -98,9 +98,9 @@ struct ForwardingTests {
     @Test("an upstream slower than upstream.timeout gives a 504, and nothing is stored")
     func upstreamTimeout() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(delay: .seconds(2)))
+        upstream.reply(.init(delay: .seconds(6)))
         // Long enough that the prompt answer afterwards fits in it on a busy machine.
-        try await Harness.run(upstream: upstream, configure: { $0.upstream.timeout = .seconds(1) }) { h in
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.timeout = .seconds(3) }) { h in
             let response = try await h.post()
             #expect(response.status == .gatewayTimeout)
             let error = try JSONValue.parse(response.body.readableBytesView)["error"]
