@@ -1,5 +1,6 @@
-import CachetteCore
+@testable import CachetteCore
 import Foundation
+import NIOCore
 import Testing
 
 /// Flights across replicas, at the tier: who may claim a key another replica holds.
@@ -78,6 +79,29 @@ struct SharedSessionTests {
             let sessions = try await cluster.sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cachette'", database: database)
             #expect((Int(sessions) ?? 0) >= 1, "sent with synchronous_commit in the same startup packet")
+        }
+    }
+
+    @Test("reads hold connections of their own (half the pool past the listener's and the writer's), and still read when they cannot")
+    func heldReadConnections() async throws {
+        #expect([2, 3, 4, 8, 9].map(ReadConnections.count(poolSize:)) == [0, 0, 1, 3, 3])
+        for poolSize in [2, 8] {
+            try await SharedPruningTests.withTier(configure: { $0.poolSize = poolSize }) { tier, database in
+                let cluster = try await PostgresCluster.shared
+                let readers = ReadConnections.count(poolSize: poolSize)
+                #expect(tier.readers.count == readers)
+                try await eventually(within: .seconds(30)) { tier.readers.held == readers }
+                // The listener and the held connections stay open, idle between queries.
+                let open = try await cluster.sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cachette'", database: database)
+                #expect((Int(open) ?? 0) >= 1 + readers)
+                let now = Date().timeIntervalSince1970
+                tier.store(SharedPruningTests.key(1), SharedPruningTests.entry("held", created: now))
+                await tier.flush()
+                for _ in 0..<6 {
+                    #expect(await tier.fetch(SharedPruningTests.key(1), now: now, lead: false)?.response.body == ByteBuffer(string: "held"))
+                }
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// This process, as flight owner and ledger replica: host, pid and a random suffix.
     public let replica: String
     let client: PostgresClient
+    /// Connections the reads hold, off the pool.
+    let readers: ReadConnections
     let logger: Logger
     let loop: any EventLoop
     let signals = FlightSignals()
@@ -47,6 +49,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         loop = eventLoopGroup.any()
         compressor = ZstdCompressor(level: options.compressionLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        readers = ReadConnections(count: ReadConnections.count(poolSize: options.poolSize))
         client = PostgresClient(
             configuration: Self.configuration(options), eventLoopGroup: eventLoopGroup,
             backgroundLogger: Logger(label: "cachette.shared.pool", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -108,6 +111,13 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         await withDiscardingTaskGroup { loops in
             loops.addTask {
                 await self.listen()
+            }
+            for index in 0..<readers.count {
+                loops.addTask {
+                    await self.readers.hold(
+                        index, from: self.client, waitUntilUp: { if !self.isUp { await self.untilUp() } },
+                        redact: { [url = self.options.url] in url.redact($0) }, logger: self.logger)
+                }
             }
             loops.addTask {
                 await self.runWriter()
@@ -302,7 +312,12 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         let statement = FetchOrClaim(
             key: ByteBuffer(bytes: key.bytes), now: now, owner: replica, deadline: now + options.flightDeadline.seconds, claim: claim,
             heardSince: now - Self.leaderSilence)
-        let rows = try await client.execute(statement, logger: logger)
+        let rows =
+            if let held = readers.next() {
+                try await held.execute(statement, logger: logger)
+            } else {
+                try await client.execute(statement, logger: logger)
+            }
         for try await row in rows {
             let cells = row.makeRandomAccess()
             guard cells.count == 14 else { throw SharedRowError("expected 14 columns, got \(cells.count)") }
