@@ -140,6 +140,9 @@ public final class CacheStore: Sendable {
         return candidate
     }
 
+    /// Whether a shared tier is configured (`lookupShared` can find anything).
+    public var hasSharedTier: Bool { shared != nil }
+
     /// The shared tier's fresh entry for `key`, after the local tiers missed; it fills
     /// them. A shared tier that is down or slow is a miss: the upstream answers instead.
     /// With `lead`, nil may leave this replica leading the key's flight across replicas:

@@ -66,13 +66,20 @@ extension CachedEndpoint {
         // flight. A miss there may make this replica the cluster's leader for the key,
         // until the answer is stored or refused.
         let store = storage.store
-        if let shared = await store.lookupShared(request.key, now: Date().timeIntervalSince1970) {
-            return (.cached(shared, tier: .shared), nil)
+        let prepared: Result<Forwarder.Outbound, APIError>
+        if store.hasSharedTier {
+            // The shared read waits on PostgreSQL, the outbound request (compression,
+            // mostly) on the CPU: side by side, the miss pays the longer, not both.
+            async let shared = store.lookupShared(request.key, now: Date().timeIntervalSince1970)
+            prepared = Result { () throws(APIError) in try forwarder.outbound(request) }
+            if let shared = await shared { return (.cached(shared, tier: .shared), nil) }
+        } else {
+            prepared = Result { () throws(APIError) in try forwarder.outbound(request) }
         }
         let outbound: Forwarder.Outbound
-        do {
-            outbound = try forwarder.outbound(request)
-        } catch {
+        switch prepared {
+        case .success(let ready): outbound = ready
+        case .failure(let error):
             store.releaseShared(request.key)
             return (.rejected(error), nil)
         }

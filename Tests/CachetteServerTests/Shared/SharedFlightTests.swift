@@ -59,7 +59,7 @@ struct SharedFlightTests {
             let now = Date().timeIntervalSince1970
             #expect(await leader.fetch(Self.key, now: now, lead: true) == nil, "the leader claims")
             let waiting = Task { await follower.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) }
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually { follower.status.counts.flightWaits == 1 }  // found the flight held, and waits
             let stored = ContinuousClock.now
             leader.store(Self.key, SharedPruningTests.entry("the answer", created: now))
             let found = await waiting.value
