@@ -268,6 +268,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 return nil
             } catch {
                 if error is DeadlineExceeded { counters.timeouts.bump() } else { counters.errors.bump() }
+                readers.dropAll()
                 markDown(error, doing: "reading")
                 return nil
             }

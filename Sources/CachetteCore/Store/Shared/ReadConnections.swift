@@ -31,6 +31,17 @@ final class ReadConnections: Sendable {
         }
     }
 
+    /// Closes every held connection; their holders lease new ones. After a failed or
+    /// timed-out read: a connection whose peer vanished without a word stays open for
+    /// TCP's timeouts, and would fail every read sent to it until then.
+    func dropAll() {
+        let held = slots.withLock { slots in
+            defer { slots = slots.map { _ in nil } }
+            return slots.compactMap { $0 }
+        }
+        for connection in held { connection.close().whenComplete { _ in } }
+    }
+
     /// Holds a connection of `client` in slot `index` until cancelled, leasing another
     /// after one closes. `waitUntilUp` runs before each lease; `redact` scrubs errors.
     func hold(
