@@ -27,21 +27,32 @@ enum Subprocess {
 
     /// Starts a program in the background, its output appended to `log`; returns its pid.
     static func spawn(_ path: String, _ arguments: [String], environment: [String: String] = [:], log: String) throws -> pid_t {
+        let (spawned, pid) = start(path, arguments, environment: environment) { actions in
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
+        return pid
+    }
+
+    /// posix_spawn with `environment` over ours (an empty value removes a variable);
+    /// `outputs` sets up the child's stdout and stderr. Returns posix_spawn's result.
+    private static func start(
+        _ path: String, _ arguments: [String], environment: [String: String], outputs: (inout posix_spawn_file_actions_t) -> Void
+    ) -> (status: Int32, pid: pid_t) {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v.isEmpty ? nil : v }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        outputs(&actions)
         closeOthers(&actions)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = spawnLock.withLock { _ in posix_spawn(&pid, path, &actions, nil, argv, envp) }
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
-        return pid
+        let status = spawnLock.withLock { _ in posix_spawn(&pid, path, &actions, nil, argv, envp) }
+        return (status, pid)
     }
 
     /// Kills a spawned program with `signal` and reaps it, off the cooperative threads.
@@ -85,8 +96,6 @@ enum Subprocess {
     /// posix_spawn, not Foundation's `Process`, whose `run()` crashed now and then (a
     /// bad memcpy inside it) while other tests ran, even with launches serialized.
     private static func runBlocking(_ path: String, _ arguments: [String], environment: [String: String]) throws -> Result {
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v.isEmpty ? nil : v }
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
         // Made close-on-exec under the spawn lock: a child another test spawns meanwhile
         // (a PostgreSQL server lives on) must not inherit a write end, or our reads never
@@ -97,17 +106,10 @@ enum Subprocess {
             return true
         }
         guard piped else { throw POSIXError(.EMFILE) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        closeOthers(&actions)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = spawnLock.withLock { _ in posix_spawn(&pid, path, &actions, nil, argv, envp) }
+        let (spawned, pid) = start(path, arguments, environment: environment) { [out, err] actions in
+            posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        }
         close(out[1])
         close(err[1])
         defer {
