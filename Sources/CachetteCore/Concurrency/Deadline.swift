@@ -35,7 +35,6 @@ public func withDeadline<T: Sendable>(
 private final class OneShot<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
-        var early: Result<T, any Error>?
         var cleanup: (@Sendable () -> Void)?
         var done = false
     }

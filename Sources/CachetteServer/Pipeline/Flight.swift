@@ -66,15 +66,16 @@ extension CachedEndpoint {
         // flight. A miss there may make this replica the cluster's leader for the key,
         // until the answer is stored or refused.
         let store = storage.store
+        let prepare = { Result { () throws(APIError) in try forwarder.outbound(request) } }
         let prepared: Result<Forwarder.Outbound, APIError>
         if store.hasSharedTier {
             // The shared read waits on PostgreSQL, the outbound request (compression,
             // mostly) on the CPU: side by side, the miss pays the longer, not both.
             async let shared = store.lookupShared(request.key, now: Date().timeIntervalSince1970)
-            prepared = Result { () throws(APIError) in try forwarder.outbound(request) }
+            prepared = prepare()
             if let shared = await shared { return (.cached(shared, tier: .shared), nil) }
         } else {
-            prepared = Result { () throws(APIError) in try forwarder.outbound(request) }
+            prepared = prepare()
         }
         let outbound: Forwarder.Outbound
         switch prepared {

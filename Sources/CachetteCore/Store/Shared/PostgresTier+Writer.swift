@@ -46,7 +46,7 @@ extension PostgresTier {
 
     public func recordAccess(_ key: CacheKey, now: Double) {
         queue.withLock { q in
-            // Bounded: a flood of distinct hits while PostgreSQL is away keeps the newest.
+            // Bounded: a flood of distinct hits while PostgreSQL is away starts it over (the order is approximate anyway).
             if q.accesses.count >= 100_000 { q.accesses.removeAll(keepingCapacity: true) }
             q.accesses[key] = max(now, q.accesses[key] ?? 0)
         }
@@ -72,7 +72,8 @@ extension PostgresTier {
     }
 
     /// Writes what is queued: entries, the flights they end and their NOTIFYs in one
-    /// transaction; then removals and access times. A failed batch is dropped and counted.
+    /// transaction; then removals and access times. A failed batch is counted and goes
+    /// again with the next one, up to `maxAttempts` times in all.
     public func flush() async {
         // One batch at a time: a caller's flush returns after the writer's running one.
         _ = try? await flushGate.run { await self.flushLocked() }
