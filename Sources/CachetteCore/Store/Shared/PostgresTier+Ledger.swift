@@ -1,68 +1,113 @@
 import Foundation
 import PostgresNIO
 
-/// The cluster ledger (`shared.ledger`): every replica's booked requests in one table,
-/// written with the cache's batches, summed for `/stats?scope=cluster`.
+/// The cluster ledger (`shared.ledger`): every replica's booked requests, summed per
+/// second, route, model and outcome before they leave the replica. A replica serving
+/// 10,000 requests a second writes a few rows a second, not 10,000; a window's edge is
+/// exact to the second.
 extension PostgresTier: LedgerSink {
-    struct LedgerRow {
-        var record: LedgerRecord
-        var spent: Double
-        var saved: Double
-        var savedByCompression: Double
+    struct LedgerBucket: Hashable {
+        /// Whole Unix seconds.
+        var second: Int64
+        var route: String
+        var model: String
+        var outcome: String
     }
 
-    /// Rows kept while PostgreSQL is away; older ones are dropped first.
-    static let maxQueuedLedgerRows = 100_000
+    struct LedgerSums {
+        var requests = 0
+        var promptTokens = 0
+        var completionTokens = 0
+        var cachedPromptTokens = 0
+        var savedCompressionTokens = 0
+        var spent = 0.0
+        var saved = 0.0
+        var savedByCompression = 0.0
+
+        mutating func add(_ other: LedgerSums) {
+            // Saturating: a count that wrapped would be wrong and look right.
+            func plus(_ a: Int, _ b: Int) -> Int {
+                let (sum, overflow) = a.addingReportingOverflow(b)
+                return overflow ? .max : sum
+            }
+            requests = plus(requests, other.requests)
+            promptTokens = plus(promptTokens, other.promptTokens)
+            completionTokens = plus(completionTokens, other.completionTokens)
+            cachedPromptTokens = plus(cachedPromptTokens, other.cachedPromptTokens)
+            savedCompressionTokens = plus(savedCompressionTokens, other.savedCompressionTokens)
+            spent += other.spent
+            saved += other.saved
+            savedByCompression += other.savedByCompression
+        }
+    }
+
+    /// Buckets kept while PostgreSQL is away; the oldest half goes when full.
+    static let maxQueuedLedgerBuckets = 100_000
+    /// Buckets per INSERT: 13 binds each stays far below PostgreSQL's 65,535.
+    static let bucketsPerInsert = 1000
 
     public func book(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
-        queue.withLock { q in
-            if q.ledger.count >= Self.maxQueuedLedgerRows { q.ledger.removeFirst(q.ledger.count / 2) }
-            q.ledger.append(LedgerRow(record: record, spent: spent, saved: saved, savedByCompression: savedByCompression))
-        }
-        // Rows ride along with the next batch of entries, or the writer's periodic wake-up.
+        guard record.time.isFinite else { return }
+        let bucket = LedgerBucket(
+            second: Int64(record.time.rounded(.down)), route: record.route, model: record.model, outcome: record.outcome.rawValue)
+        let sums = LedgerSums(
+            requests: 1, promptTokens: record.promptTokens, completionTokens: record.completionTokens,
+            cachedPromptTokens: record.cachedPromptTokens, savedCompressionTokens: record.savedCompressionTokens, spent: spent,
+            saved: saved, savedByCompression: savedByCompression)
+        queue.withLock { q in q.addLedger([bucket: sums]) }
+        // Buckets ride along with the next batch of entries, or the writer's periodic wake-up.
     }
 
-    /// Multi-row INSERTs of the cluster ledger; a failed batch is put back for the next try.
-    func writeLedger(_ rows: [LedgerRow]) async {
-        guard !rows.isEmpty else { return }
+    /// Adds each bucket to its row (`ON CONFLICT DO UPDATE`): a second's requests may
+    /// arrive in several batches. A failed batch is put back for the next try.
+    func writeLedger(_ buckets: [LedgerBucket: LedgerSums]) async {
+        guard !buckets.isEmpty else { return }
+        let rows = Array(buckets)
         do {
             try await withDeadline(writeTimeout, on: loop) { [self] in
-                for start in stride(from: 0, to: rows.count, by: Self.rowsPerInsert) {
-                    try await client.query(ledgerInsert(rows[start..<min(start + Self.rowsPerInsert, rows.count)]), logger: logger)
+                for start in stride(from: 0, to: rows.count, by: Self.bucketsPerInsert) {
+                    try await client.query(ledgerInsert(rows[start..<min(start + Self.bucketsPerInsert, rows.count)]), logger: logger)
                 }
             }
         } catch {
             counters.errors.bump()
-            queue.withLock { q in
-                q.ledger = Array((rows + q.ledger).suffix(Self.maxQueuedLedgerRows))
-            }
+            queue.withLock { q in q.addLedger(buckets) }
             markDown(error, doing: "writing the ledger")
         }
     }
 
-    private func ledgerInsert(_ rows: ArraySlice<LedgerRow>) -> PostgresQuery {
+    private func ledgerInsert(_ rows: ArraySlice<(key: LedgerBucket, value: LedgerSums)>) -> PostgresQuery {
         var sql = """
-            INSERT INTO cachette_ledger (replica, time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd) VALUES 
+            INSERT INTO cachette_ledger_buckets AS b (second, replica, route, model, outcome, requests, prompt_tokens, completion_tokens,
+                cached_prompt_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd) VALUES 
             """
-        var binds = PostgresBindings(capacity: rows.count * 12)
-        for (index, row) in rows.enumerated() {
-            let first = index * 12
-            sql += (index == 0 ? "(" : ", (") + (1...12).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
-            let r = row.record
+        var binds = PostgresBindings(capacity: rows.count * 13)
+        for (index, (bucket, sums)) in rows.enumerated() {
+            let first = index * 13
+            sql += (index == 0 ? "(" : ", (") + (1...13).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
+            binds.append(Double(bucket.second))
             binds.append(replica)
-            binds.append(r.time)
-            binds.append(r.route)
-            binds.append(r.model)
-            binds.append(r.outcome.rawValue)
-            binds.append(r.promptTokens)
-            binds.append(r.completionTokens)
-            binds.append(r.cachedPromptTokens)
-            binds.append(r.savedCompressionTokens)
-            binds.append(row.spent)
-            binds.append(row.saved)
-            binds.append(row.savedByCompression)
+            binds.append(bucket.route)
+            binds.append(bucket.model)
+            binds.append(bucket.outcome)
+            binds.append(sums.requests)
+            binds.append(sums.promptTokens)
+            binds.append(sums.completionTokens)
+            binds.append(sums.cachedPromptTokens)
+            binds.append(sums.savedCompressionTokens)
+            binds.append(sums.spent)
+            binds.append(sums.saved)
+            binds.append(sums.savedByCompression)
         }
+        sql += """
+             ON CONFLICT (second, replica, route, model, outcome) DO UPDATE SET
+                requests = b.requests + excluded.requests, prompt_tokens = b.prompt_tokens + excluded.prompt_tokens,
+                completion_tokens = b.completion_tokens + excluded.completion_tokens,
+                cached_prompt_tokens = b.cached_prompt_tokens + excluded.cached_prompt_tokens,
+                saved_compression_tokens = b.saved_compression_tokens + excluded.saved_compression_tokens,
+                spent_usd = b.spent_usd + excluded.spent_usd, saved_usd = b.saved_usd + excluded.saved_usd,
+                saved_compression_usd = b.saved_compression_usd + excluded.saved_compression_usd
+            """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
@@ -77,19 +122,29 @@ extension PostgresTier: LedgerSink {
             // This replica's own rows first, so its latest requests count.
             await writeLedger(
                 queue.withLock { q in
-                    defer { q.ledger = [] }
+                    defer { q.ledger = [:] }
                     return q.ledger
                 })
             var models: [String: ModelTotals] = [:]
+            // Rows a replica older than the buckets booked one by one still count.
             let rows = try await client.query(
                 """
-                SELECT model, count(*), count(*) FILTER (WHERE outcome = 'hit'),
+                WITH booked AS (
+                    SELECT replica, model, outcome, requests, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd
+                    FROM cachette_ledger_buckets WHERE second >= floor(\(since)::float8)
+                    UNION ALL
+                    SELECT replica, model, outcome, 1, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd
+                    FROM cachette_ledger WHERE time >= \(since)
+                )
+                SELECT model, sum(requests)::bigint, coalesce(sum(requests) FILTER (WHERE outcome = 'hit'), 0)::bigint,
                        coalesce(sum(prompt_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(completion_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(cached_prompt_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(prompt_tokens + completion_tokens) FILTER (WHERE outcome = 'hit'), 0)::bigint,
                        sum(saved_compression_tokens)::bigint, sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
-                FROM cachette_ledger WHERE time >= \(since) GROUP BY model
+                FROM booked GROUP BY model
                 """, logger: logger)
             for try await (model, requests, hits, input, output, cached, savedCache, savedCompression, spent, saved, savedByCompression)
                 in rows
@@ -101,7 +156,8 @@ extension PostgresTier: LedgerSink {
                 t.inputTokens = input
                 t.outputTokens = output
                 t.cachedInputTokens = cached
-                t.savedTokens = savedCache + savedCompression
+                let (savedTokens, overflow) = savedCache.addingReportingOverflow(savedCompression)
+                t.savedTokens = overflow ? .max : savedTokens
                 t.savedCompressionTokens = savedCompression
                 t.spentUSD = spent
                 t.savedUSD = saved
@@ -110,7 +166,12 @@ extension PostgresTier: LedgerSink {
             }
             var replicas = 0
             for try await count in try await client.query(
-                "SELECT count(DISTINCT replica) FROM cachette_ledger WHERE time >= \(since)", logger: logger
+                """
+                SELECT count(DISTINCT replica) FROM (
+                    SELECT replica FROM cachette_ledger_buckets WHERE second >= floor(\(since)::float8)
+                    UNION ALL SELECT replica FROM cachette_ledger WHERE time >= \(since)
+                ) AS booked
+                """, logger: logger
             ).decode(Int.self) {
                 replicas = count
             }

@@ -55,7 +55,9 @@ extension PostgresTier {
             ).decode(Int.self) {
                 removed += count
             }
-            try await connection.query("DELETE FROM cachette_ledger WHERE time < \(now - options.ledgerRetention.seconds)", logger: logger)
+            let kept = now - options.ledgerRetention.seconds
+            try await connection.query("DELETE FROM cachette_ledger_buckets WHERE second < \(kept)", logger: logger)
+            try await connection.query("DELETE FROM cachette_ledger WHERE time < \(kept)", logger: logger)
             // Flights whose leader vanished long ago.
             try await connection.query("DELETE FROM cachette_flights WHERE deadline < \(now - 60)", logger: logger)
             counters.pruneRuns.bump()

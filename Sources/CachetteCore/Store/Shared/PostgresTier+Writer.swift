@@ -13,8 +13,17 @@ extension PostgresTier {
         var abandoned: [CacheKey: Int] = [:]
         var removals: Set<CacheKey> = []
         var accesses: [CacheKey: Double] = [:]
-        var ledger: [LedgerRow] = []
+        var ledger: [LedgerBucket: LedgerSums] = [:]
         var bytes = 0
+
+        mutating func addLedger(_ buckets: [LedgerBucket: LedgerSums]) {
+            for (bucket, sums) in buckets { ledger[bucket, default: LedgerSums()].add(sums) }
+            if ledger.count > PostgresTier.maxQueuedLedgerBuckets {
+                // PostgreSQL has been away a long time: the oldest seconds go first.
+                let oldest = ledger.keys.sorted { $0.second < $1.second }.prefix(ledger.count / 2)
+                for bucket in oldest { ledger.removeValue(forKey: bucket) }
+            }
+        }
     }
 
     static let maxAttempts = 3

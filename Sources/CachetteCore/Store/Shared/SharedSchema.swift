@@ -73,7 +73,29 @@ enum SharedSchema {
                     seen_at double precision NOT NULL
                 )
                 """,
-            ]
+            ],
+            [
+                // The cluster ledger summed per second (`cachette_ledger` took a row per
+                // request, and a busy replica could not write them as fast as it served).
+                """
+                CREATE \(table) IF NOT EXISTS cachette_ledger_buckets (
+                    second double precision NOT NULL,
+                    replica text NOT NULL,
+                    route text NOT NULL,
+                    model text NOT NULL,
+                    outcome text NOT NULL,
+                    requests bigint NOT NULL,
+                    prompt_tokens bigint NOT NULL,
+                    completion_tokens bigint NOT NULL,
+                    cached_prompt_tokens bigint NOT NULL,
+                    saved_compression_tokens bigint NOT NULL,
+                    spent_usd double precision NOT NULL,
+                    saved_usd double precision NOT NULL,
+                    saved_compression_usd double precision NOT NULL,
+                    PRIMARY KEY (second, replica, route, model, outcome)
+                )
+                """
+            ],
         ]
     }
 
