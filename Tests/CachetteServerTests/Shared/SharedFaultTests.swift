@@ -29,33 +29,9 @@ extension HeavyPostgresTests {
                 replicas in
                 let b = replicas[0]
                 // Replica A is a real process, so it can die like one.
-                let port = try Subprocess.freePort()
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leader-\(UUID().uuidString)").path
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let configPath = directory + "/cachette.yaml"
-                try """
-                server:
-                  port: \(port)
-                upstream:
-                  base_url: \(b.config.upstream.baseURL)
-                  timeout: 6s
-                cache:
-                  path: \(directory)/cache.sqlite
-                shared:
-                  timeout: 5s
-                """.write(toFile: configPath, atomically: true, encoding: .utf8)
-                let pid = try Subprocess.spawn(
-                    CLI.binary.path, ["serve", "--config", configPath], environment: ["CACHETTE_SHARED_URL": url, "CACHETTE_CONFIG": ""],
-                    log: directory + "/log")
+                let (pid, a) = try await SidecarProcess.start(upstream: b.config.upstream.baseURL, shared: url, name: "leader")
                 var killed = false
                 defer { if !killed { Glibc.kill(pid, SIGKILL) } }
-                let a = "http://127.0.0.1:\(port)"
-                try await eventually(within: .seconds(30)) {
-                    let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: a + "/health"), timeout: .seconds(2))
-                    guard let health else { return false }
-                    let body = try await health.body.collect(upTo: 1 << 16)
-                    return (try? JSONValue.parse(body.readableBytesView))?["shared"]?["state"]?.stringValue == "up"
-                }
 
                 var leaderRequest = b.clientRequest()
                 leaderRequest.url = a + "/v1/chat/completions"
@@ -83,6 +59,33 @@ extension HeavyPostgresTests {
                 #expect(finished < deadline + 2, "soon after it: \(finished - deadline) s")
                 let state = try await b.json("/stats")["shared"]
                 #expect(state?["flight_waits"]?.intValue == 1, "\(String(describing: state))")
+            }
+        }
+
+        @Test("a graceful shutdown (SIGTERM) sends the last batch: a hit booked just before it reaches the cluster ledger")
+        func lastBatchOnShutdown() async throws {
+            let cluster = try await PostgresCluster.shared
+            let url = cluster.url(try await cluster.createDatabase())
+            try await Harness.runReplicas(1, configure: { _, _ in }) { replicas in
+                let (pid, a) = try await SidecarProcess.start(upstream: replicas[0].config.upstream.baseURL, shared: url, name: "stopping")
+                var stopped = false
+                defer { if !stopped { Glibc.kill(pid, SIGKILL) } }
+                var request = replicas[0].clientRequest()
+                request.url = a + "/v1/chat/completions"
+                var outcomes: [String] = []
+                for _ in 0..<2 {
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                    outcomes.append(response.headers.first(name: "x-cache") ?? "")
+                }
+                #expect(outcomes == ["MISS", "HIT"])
+                // A hit queues its ledger bucket without waking the writer: only the
+                // shutdown's last batch can send it this soon.
+                await Subprocess.kill(pid, SIGTERM)
+                stopped = true
+                let hits = try await cluster.sql(
+                    "SELECT coalesce(sum(requests), 0) FROM cachette_ledger_buckets WHERE outcome = 'hit'", database: dbName(url))
+                #expect(hits == "1")
             }
         }
 
@@ -182,5 +185,44 @@ extension HeavyPostgresTests {
                     try await replicas[2].post("/v1/chat/completions", #"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}]}"#), "MISS")
             }
         }
+    }
+}
+
+/// `cachette serve` as a process of its own, on the shared tier at `shared`: it can die
+/// like one, or be stopped like one.
+enum SidecarProcess {
+    /// Starts it and waits until its shared tier is up; returns its pid and base URL.
+    static func start(upstream: String, shared url: String, name: String) async throws -> (pid: pid_t, baseURL: String) {
+        let port = try Subprocess.freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configPath = directory + "/cachette.yaml"
+        try """
+        server:
+          port: \(port)
+        upstream:
+          base_url: \(upstream)
+          timeout: 6s
+        cache:
+          path: \(directory)/cache.sqlite
+        shared:
+          timeout: 5s
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let pid = try Subprocess.spawn(
+            CLI.binary.path, ["serve", "--config", configPath], environment: ["CACHETTE_SHARED_URL": url, "CACHETTE_CONFIG": ""],
+            log: directory + "/log")
+        let base = "http://127.0.0.1:\(port)"
+        do {
+            try await eventually(within: .seconds(30)) {
+                let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(2))
+                guard let health else { return false }
+                let body = try await health.body.collect(upTo: 1 << 16)
+                return (try? JSONValue.parse(body.readableBytesView))?["shared"]?["state"]?.stringValue == "up"
+            }
+        } catch {
+            Glibc.kill(pid, SIGKILL)
+            throw error
+        }
+        return (pid, base)
     }
 }

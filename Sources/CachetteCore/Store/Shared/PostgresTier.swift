@@ -105,8 +105,10 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// Connects, migrates, and runs the pool, the listener, the writer, the pruner and
     /// the probe until cancelled.
     public func run() async {
-        // Not a child task: cancelling `run` must leave the pool up for the last batch.
-        let pool = Task { await client.run() }
+        // Detached: cancelling `run` must leave the pool up for the last batch, and so
+        // must a graceful shutdown, which `PostgresClient.run` would otherwise inherit
+        // (a task-local) and obey at once.
+        let pool = Task.detached { await self.client.run() }
         await migrateWithBackoff()
         await withDiscardingTaskGroup { loops in
             loops.addTask {
