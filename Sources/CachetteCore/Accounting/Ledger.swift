@@ -238,6 +238,7 @@ public final class Ledger: Sendable {
                         t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
                     ])
                 }
+                try Self.writeRollup(rows, cutoff: cutoff, db: db)
                 try db.execute(sql: "DELETE FROM ledger WHERE time < ?", arguments: [cutoff])
             }
         } catch {

@@ -125,6 +125,35 @@ public final class CachetteDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v4: ledger rollup") { db in
+            // Per minute and per hour sums of the ledger, for /stats/series: a month of
+            // requests at any rate is at most 43,200 minutes and 720 hours per outcome.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ledger_rollup (
+                        resolution INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        outcome TEXT NOT NULL,
+                        requests INTEGER NOT NULL,
+                        saved_cache_tokens INTEGER NOT NULL,
+                        saved_compression_tokens INTEGER NOT NULL,
+                        spent_usd REAL NOT NULL,
+                        saved_cache_usd REAL NOT NULL,
+                        saved_compression_usd REAL NOT NULL,
+                        PRIMARY KEY (resolution, bucket, outcome)
+                    ) WITHOUT ROWID;
+                    """)
+            for resolution in Ledger.rollupResolutions {
+                try db.execute(
+                    sql: """
+                        INSERT INTO ledger_rollup
+                        SELECT ?, CAST(time / ? AS INTEGER) * ?, outcome, count(*), sum(saved_cache_tokens),
+                               sum(saved_compression_tokens), sum(spent_usd), sum(saved_usd - saved_compression_usd),
+                               sum(saved_compression_usd)
+                        FROM ledger GROUP BY 2, 3
+                        """, arguments: [resolution, resolution, resolution])
+            }
+        }
         return migrator
     }
 

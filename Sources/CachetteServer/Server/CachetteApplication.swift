@@ -53,6 +53,8 @@ public enum CachetteApplication {
 
         HealthEndpoint(store: store, shared: shared, startedAt: .now).addRoutes(to: routes)
         StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared).addRoutes(to: routes)
+        StatsSeriesEndpoint(ledger: ledger).addRoutes(to: routes)
+        RecentRequestsEndpoint(ledger: ledger).addRoutes(to: routes)
         MetricsEndpoint(metrics: metrics, store: store, shared: shared).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 

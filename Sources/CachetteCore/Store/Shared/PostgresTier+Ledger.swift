@@ -25,16 +25,11 @@ extension PostgresTier: LedgerSink {
         var savedByCompression = 0.0
 
         mutating func add(_ other: LedgerSums) {
-            // Saturating: a count that wrapped would be wrong and look right.
-            func plus(_ a: Int, _ b: Int) -> Int {
-                let (sum, overflow) = a.addingReportingOverflow(b)
-                return overflow ? .max : sum
-            }
-            requests = plus(requests, other.requests)
-            promptTokens = plus(promptTokens, other.promptTokens)
-            completionTokens = plus(completionTokens, other.completionTokens)
-            cachedPromptTokens = plus(cachedPromptTokens, other.cachedPromptTokens)
-            savedCompressionTokens = plus(savedCompressionTokens, other.savedCompressionTokens)
+            requests = requests.addingSaturated(other.requests)
+            promptTokens = promptTokens.addingSaturated(other.promptTokens)
+            completionTokens = completionTokens.addingSaturated(other.completionTokens)
+            cachedPromptTokens = cachedPromptTokens.addingSaturated(other.cachedPromptTokens)
+            savedCompressionTokens = savedCompressionTokens.addingSaturated(other.savedCompressionTokens)
             spent += other.spent
             saved += other.saved
             savedByCompression += other.savedByCompression
@@ -156,8 +151,7 @@ extension PostgresTier: LedgerSink {
                 t.inputTokens = input
                 t.outputTokens = output
                 t.cachedInputTokens = cached
-                let (savedTokens, overflow) = savedCache.addingReportingOverflow(savedCompression)
-                t.savedTokens = overflow ? .max : savedTokens
+                t.savedTokens = savedCache.addingSaturated(savedCompression)
                 t.savedCompressionTokens = savedCompression
                 t.spentUSD = spent
                 t.savedUSD = saved

@@ -1,0 +1,144 @@
+@testable import CachetteCore
+import Foundation
+import GRDB
+import Logging
+import Testing
+
+@Suite("Ledger series and recent requests")
+struct LedgerSeriesTests {
+    /// Not on a bucket boundary: a window starts and ends inside buckets.
+    static let now = 1_800_000_100.0
+
+    /// Ages in seconds, outcomes and models of the requests `ledger` books.
+    static let traffic: [(age: Double, outcome: RequestOutcome, model: String)] = [
+        (10, .miss, "gpt-4o"), (20, .hit, "gpt-4o"), (400, .miss, "gpt-4o-mini"), (3 * 3600, .hit, "gpt-4o"),
+        (2 * 86400, .miss, "gpt-4o"), (10 * 86400, .error, "gpt-4o"),
+    ]
+
+    static func record(_ age: Double, _ outcome: RequestOutcome, _ model: String, latency: Double = 12.5) -> LedgerRecord {
+        LedgerRecord(
+            time: now - age, route: "/v1/chat/completions", model: model, outcome: outcome, promptTokens: 1000, completionTokens: 100,
+            savedCompressionTokens: outcome == .miss ? 50 : 0, latencyMs: latency)
+    }
+
+    static func ledger(_ path: String = LedgerTests.path(), retention: Duration = .seconds(30 * 86400)) throws -> Ledger {
+        let ledger = try Ledger(
+            database: try CachetteDatabase(path: path, logger: Logger(label: "test")), prices: LedgerTests.prices, retention: retention)
+        for (age, outcome, model) in traffic { ledger.record(record(age, outcome, model)) }
+        return ledger
+    }
+
+    static func sum(_ values: [Double]) -> Double { values.reduce(0, +) }
+    static func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-12 }
+
+    static let everything: [RequestOutcome: Int] = [.error: 1, .miss: 3, .hit: 2]
+    static let lastDay: [RequestOutcome: Int] = [.hit: 2, .miss: 2]
+
+    /// Requests per outcome over the whole series; outcomes with none are left out.
+    static func totals(_ series: LedgerSeries) -> [RequestOutcome: Int] {
+        series.requests.mapValues { $0.reduce(0, +) }.filter { $0.value > 0 }
+    }
+
+    @Test("24h in 5-minute buckets: every request of the window in the bucket of its time, dollars equal to /stats's")
+    func day() async throws {
+        let ledger = try Self.ledger()
+        let series = try await ledger.series(.day, step: nil, now: Self.now)
+        #expect(series.step == 300)
+        #expect(series.count == 289)
+        #expect(series.start == Int(Self.now - 86400) / 300 * 300)
+        let last = series.count - 1
+        #expect(series.requests[.miss]?[last] == 1 && series.requests[.hit]?[last] == 1, "10 and 20 seconds ago")
+        #expect(series.requests[.miss]?[last - 1] == 1, "400 seconds ago")
+        #expect(series.requests[.hit]?[252] == 1, "three hours ago")
+        #expect(Self.totals(series) == Self.lastDay)
+        let totals = try await ledger.totals(.day, now: Self.now).values
+        #expect(Self.close(Self.sum(series.spentUSD), totals.reduce(0) { $0 + $1.spentUSD }))
+        #expect(Self.close(Self.sum(series.savedCacheUSD), totals.reduce(0) { $0 + $1.savedUSD - $1.savedCompressionUSD }))
+        #expect(Self.close(Self.sum(series.savedCompressionUSD), totals.reduce(0) { $0 + $1.savedCompressionUSD }))
+        #expect(series.savedCacheTokens.reduce(0, +) == 2 * 1100)
+        #expect(series.savedCompressionTokens.reduce(0, +) == 2 * 50)
+        #expect(Self.sum(series.savedCompressionUSD) > 0)
+    }
+
+    @Test("an asked step: hours read from the hourly sums; steps not in whole minutes or past 500 buckets are refused")
+    func steps() async throws {
+        let ledger = try Self.ledger()
+        let hourly = try await ledger.series(.day, step: 3600, now: Self.now)
+        #expect(hourly.count == 25)
+        #expect(Self.totals(hourly) == Self.lastDay)
+        #expect(hourly.requests[.hit]?[hourly.count - 1] == 1 && hourly.requests[.hit]?[hourly.count - 4] == 1)
+        #expect(try await ledger.series(.hour, step: 60, now: Self.now).count == 61)
+        await #expect(throws: LedgerSeriesError.self) { try await ledger.series(.day, step: 90, now: Self.now) }
+        await #expect(throws: LedgerSeriesError.self) { try await ledger.series(.day, step: 60, now: Self.now) }
+        #expect(LedgerSeries.parseStep("5m") == 300 && LedgerSeries.parseStep("1h") == 3600 && LedgerSeries.parseStep("2d") == 172_800)
+        #expect(LedgerSeries.parseStep("90") == 90 && LedgerSeries.parseStep("60s") == 60)
+        for bad in ["", "m", "0m", "-5m", "5x", "1.5h", "٣m", "9999999999m", " 5m"] {
+            #expect(LedgerSeries.parseStep(Substring(bad)) == nil, "\(bad)")
+        }
+    }
+
+    @Test("all: from the oldest bucket kept, in the finest step that fits; retention drops old buckets too")
+    func allAndRetention() async throws {
+        let ledger = try Self.ledger()
+        let all = try await ledger.series(.all, step: nil, now: Self.now)
+        #expect(all.step == 3600)
+        #expect(all.start == Int(Self.now - 10 * 86400) / 3600 * 3600)
+        #expect(all.count <= LedgerSeries.maxBuckets)
+        #expect(Self.totals(all) == Self.everything)
+
+        let pruned = try Self.ledger(retention: .seconds(86400))
+        let kept = try await pruned.series(.all, step: nil, now: Self.now)
+        #expect(Self.totals(kept) == Self.lastDay, "the 2- and 10-day-old buckets are past retention")
+        #expect(kept.step == 60, "three hours of buckets kept: minutes fit")
+    }
+
+    @Test("a ledger from before the rollup is summed into it when the file is opened")
+    func backfill() async throws {
+        let path = LedgerTests.path()
+        do {
+            let pool = try DatabasePool(path: path)
+            try CachetteDatabase.migrator.migrate(pool, upTo: "v3: ledger")
+            try await pool.write { db in
+                for (age, outcome, model) in Self.traffic {
+                    let r = Self.record(age, outcome, model)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                                                saved_cache_tokens, saved_compression_tokens, prompt_tokens_before_compression,
+                                                counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
+                            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 0, 0, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.savedCacheTokens,
+                            r.savedCompressionTokens, r.latencyMs, 0.25, outcome == .hit ? 0.5 : outcome == .miss ? 0.125 : 0,
+                            outcome == .miss ? 0.125 : 0,
+                        ])
+                }
+            }
+            try pool.close()
+        }
+        let ledger = try Ledger(
+            database: try CachetteDatabase(path: path, logger: Logger(label: "test")), prices: LedgerTests.prices,
+            retention: .seconds(30 * 86400))
+        let all = try await ledger.series(.all, step: nil, now: Self.now)
+        #expect(Self.totals(all) == Self.everything)
+        #expect(Self.close(Self.sum(all.spentUSD), 6 * 0.25))
+        #expect(Self.close(Self.sum(all.savedCacheUSD), 2 * 0.5))
+        #expect(Self.close(Self.sum(all.savedCompressionUSD), 3 * 0.125))
+    }
+
+    @Test("recent: the last requests, newest first, as many as asked")
+    func recent() async throws {
+        let ledger = try Self.ledger()
+        let recent = try await ledger.recent(limit: 3)
+        #expect(recent.map(\.outcome) == ["miss", "hit", "miss"])
+        #expect(recent.map(\.model) == ["gpt-4o", "gpt-4o", "gpt-4o-mini"])
+        #expect(recent[0].time == Self.now - 10 && recent[0].latencyMs == 12.5)
+        #expect(recent[0].promptTokens == 1000 && recent[0].completionTokens == 100 && recent[0].spentUSD > 0)
+        #expect(recent[1].savedUSD > 0 && recent[1].spentUSD == 0)
+        #expect(try await ledger.recent(limit: 100).count == Self.traffic.count)
+        let memoryOnly = try Ledger(database: nil, prices: LedgerTests.prices, retention: .seconds(86400))
+        memoryOnly.record(Self.record(5, .miss, "gpt-4o"))
+        #expect(try await memoryOnly.recent(limit: 10).isEmpty, "without a ledger file there are no rows")
+    }
+}
