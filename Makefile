@@ -7,8 +7,8 @@ SWIFT ?= swift
 .PHONY: deps build run test integration bench micro fuzz format format-check clean
 
 # Installs only what is missing; apt-get update runs only when something is.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+define install-missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -16,6 +16,10 @@ deps:
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install-missing,$(DEB_PACKAGES))
 
 build: deps
 	$(SWIFT) build -c release --product cachette
@@ -32,15 +36,20 @@ test: deps
 	$(SWIFT) test --skip-build --filter CachetteServerTests
 
 # The real openai and litellm packages (PyPI, pinned in Tests/Integration/requirements.txt)
-# against the sidecar in front of a local fake upstream, LiteLLM's proxy included.
+# against the sidecar in front of a local fake upstream, LiteLLM's proxy included; then
+# the dashboard in Debian's headless Chromium through Selenium (screenshots land in
+# .build-integration/).
 INTEGRATION_VENV := .build-integration/venv
+BROWSER_PACKAGES := chromium chromium-driver
 integration: deps
+	$(call install-missing,$(BROWSER_PACKAGES))
 	$(SWIFT) build --product cachette
 	@test -x $(INTEGRATION_VENV)/bin/python || python3 -m venv $(INTEGRATION_VENV) || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv && python3 -m venv $(INTEGRATION_VENV); }
 	$(INTEGRATION_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
+	$(INTEGRATION_VENV)/bin/python Tests/Integration/dashboard.py
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
 # the shared tier (replicas on a throwaway PostgreSQL), then the tokenizer next to

@@ -67,7 +67,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The shipped price table; config/pricing.yaml links to it.
-            resources: [.copy("Resources/pricing.yaml")]
+            resources: [.copy("Resources/pricing.yaml"), .copy("Resources/dashboard")]
         ),
         .executableTarget(
             name: "cachette",

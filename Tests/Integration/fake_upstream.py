@@ -75,6 +75,9 @@ class Handler(BaseHTTPRequestHandler):
         if "(golden," in json.dumps(request.get("messages")):
             return self.golden(request, number)
         model = request.get("model", "")
+        if model == "fake-failing-model":  # an upstream error, for the dashboard's figures
+            self.send_json(500, {"error": {"message": "the fake upstream failed on purpose", "type": "server_error", "code": None}})
+            return
         text = f"Fake answer number {number} from {model}."
         tool = bool(request.get("tools"))
         arguments = json.dumps({"city": "Paris", "call": number})

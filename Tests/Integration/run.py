@@ -15,68 +15,21 @@ config/litellm.yaml, with only their addresses pointed at this run's processes.
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import litellm
 import openai
 import yaml
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
+from common import check, finish, get_json, print_logs, start, stop_all, wait_for, free_port
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-
-processes = []
-failures = []
-passed = 0
-
-
-def check(condition, what):
-    global passed
-    if condition:
-        passed += 1
-        print(f"  ok    {what}")
-    else:
-        failures.append(what)
-        print(f"  FAIL  {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
-
-
-def wait_for(url, seconds, process):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{process.args[0]} exited with {process.returncode} before answering {url}")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except Exception:
-            time.sleep(0.25)
-    sys.exit(f"nothing answered {url} within {seconds} s")
-
-
-def start(args, log, env=None):
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-    processes.append(process)
-    return process
-
 
 class Run:
     def __init__(self, work):
@@ -311,23 +264,11 @@ def main():
             stats = run.stats()
             print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")
         except BaseException:
-            for name in ("cachette.log", "litellm.log", "fake.log"):
-                path = os.path.join(work, name)
-                if os.path.exists(path):
-                    print(f"--- {name} (last 40 lines)")
-                    print("".join(open(path).readlines()[-40:]))
+            print_logs(work, ["cachette.log", "litellm.log", "fake.log"])
             raise
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-    print(f"{passed} checks passed, {len(failures)} failed")
-    if failures:
-        sys.exit(1)
+            stop_all()
+    finish()
 
 
 if __name__ == "__main__":

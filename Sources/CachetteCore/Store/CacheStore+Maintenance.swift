@@ -28,6 +28,11 @@ extension CacheStore {
         try disk.pool.read { db in try Self.info(db, path: options.path, maxBytes: options.maxBytes, now: now) }
     }
 
+    /// When the oldest stored entry was created; nil for an empty cache. One index read.
+    public func oldestEntry() async throws -> Double? {
+        try await disk.pool.read { db in try Double.fetchOne(db, sql: "SELECT min(created_at) FROM entries") }
+    }
+
     /// Why a file could not be read as a cache, in a sentence.
     public struct ReadError: Error, CustomStringConvertible {
         public let description: String

@@ -154,6 +154,10 @@ public final class CachetteDatabase: Sendable {
                         """, arguments: [resolution, resolution, resolution])
             }
         }
+        migrator.registerMigration("v5: entries by creation") { db in
+            // The dashboard asks for the oldest entry every few seconds: an index read, not a scan.
+            try db.execute(sql: "CREATE INDEX entries_by_creation ON entries(created_at)")
+        }
         return migrator
     }
 

@@ -32,7 +32,9 @@ struct StatsEndpoint: Sendable {
                 status: .badRequest, message: "scope must be replica or cluster, got \"\(other)\".", code: "invalid_scope", param: "scope")
         }
         let models = try await ledger.totals(window)
-        var document = Self.document(stats: stats.snapshot, totals: store?.totals ?? StoreTotals())
+        let oldest = try await store?.oldestEntry()
+        var document = Self.document(
+            stats: stats.snapshot, totals: store?.totals ?? StoreTotals(), maxBytes: store?.options.maxBytes ?? 0, oldest: oldest)
         for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
         if let shared { document.set("shared", Self.sharedDocument(shared.status)) }
         return JSONResponse.make(document)
@@ -126,7 +128,7 @@ struct StatsEndpoint: Sendable {
         ])
     }
 
-    static func document(stats s: StatsSnapshot, totals: StoreTotals) -> JSONValue {
+    static func document(stats s: StatsSnapshot, totals: StoreTotals, maxBytes: Int, oldest: Double?) -> JSONValue {
         let since = Date(timeIntervalSince1970: s.since).formatted(.iso8601)
         return .object([
             "cached": .int(s.hits),
@@ -162,6 +164,8 @@ struct StatsEndpoint: Sendable {
                 "evictions": .int(totals.evictions),
                 "dropped_writes": .int(totals.droppedWrites),
                 "expirations": .int(totals.expirations),
+                "max_bytes": .int(maxBytes),
+                "oldest_entry": oldest.map { .string(Date(timeIntervalSince1970: $0).formatted(.iso8601)) } ?? .null,
             ]),
             "since": .string(since),
         ])

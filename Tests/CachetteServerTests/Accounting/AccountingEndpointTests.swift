@@ -177,6 +177,8 @@ struct DashboardDataTests {
             #expect(abs(sum(["saved_cache_usd"]) - (stats["cost"]?["saved_cache_usd"]?.doubleValue ?? -1)) < 1e-9)
             #expect(sum(["saved_cache_tokens"]) == 18)
             #expect(try await h.json("/stats/series?window=24h&step=1h")["buckets"]?.intValue == 25)
+            try await eventually { try await h.json("/stats")["cache"]?["oldest_entry"]?.stringValue != nil }
+            #expect(try await h.json("/stats")["cache"]?["max_bytes"]?.intValue == h.config.cache.maxBytes)
 
             let recent = try await h.get("/stats/recent?limit=5")
             let rows = try #require(try JSONValue.parse(recent.text)["requests"]?.arrayValue)

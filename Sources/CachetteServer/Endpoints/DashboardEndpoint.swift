@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /` and `/dashboard`: the savings page, with its script and style sheet. Three
+/// package resources read once at start; the page asks only this sidecar for data, and
+/// its Content-Security-Policy forbids anything else (no other origin, no inline code,
+/// no framing).
+struct DashboardEndpoint: Sendable {
+    struct Asset: Sendable {
+        let body: ByteBuffer
+        let contentType: String
+    }
+
+    let page: Asset
+    let script: Asset
+    let style: Asset
+
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+    static let frameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+
+    struct MissingAsset: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "the dashboard's \(name) is missing from the package's resources" }
+    }
+
+    init() throws {
+        func load(_ name: String, _ ext: String, _ contentType: String) throws -> Asset {
+            guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "dashboard"),
+                let data = try? Data(contentsOf: url)
+            else { throw MissingAsset(name: "\(name).\(ext)") }
+            return Asset(body: ByteBuffer(bytes: data), contentType: contentType)
+        }
+        page = try load("index", "html", "text/html; charset=utf-8")
+        script = try load("app", "js", "text/javascript; charset=utf-8")
+        style = try load("app", "css", "text/css; charset=utf-8")
+    }
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        for path in ["/", "/dashboard"] {
+            router.get(RouterPath(path)) { _, _ in response(page) }
+        }
+        router.get("/dashboard/app.js") { _, _ in response(script) }
+        router.get("/dashboard/app.css") { _, _ in response(style) }
+    }
+
+    func response(_ asset: Asset) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: asset.contentType,
+                .cacheControl: "no-cache",
+                .contentSecurityPolicy: Self.contentSecurityPolicy,
+                .xContentTypeOptions: "nosniff",
+                Self.frameOptions: "DENY",
+                Self.referrerPolicy: "no-referrer",
+            ],
+            body: .init(byteBuffer: asset.body))
+    }
+}
