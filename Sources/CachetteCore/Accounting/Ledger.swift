@@ -159,8 +159,19 @@ public final class Ledger: Sendable {
         state = Mutex(State(allTime: allTime))
     }
 
+    /// What booking a request fixed: the model it was booked under (`other` past
+    /// `maxModels`) and its dollars at the day's prices.
+    public struct Booking: Sendable, Equatable {
+        public var model: String
+        public var spent: Double
+        /// By the cache and by compression together.
+        public var saved: Double
+        public var savedByCompression: Double
+    }
+
     /// One lock: on the hit path, booking a request must stay an append.
-    public func record(_ record: LedgerRecord) {
+    @discardableResult
+    public func record(_ record: LedgerRecord) -> Booking {
         var record = record
         let booked = state.withLock { s in
             let price: ModelPrice?
@@ -189,6 +200,7 @@ public final class Ledger: Sendable {
             return (record, spent, saved, savedByCompression)
         }
         cluster?.book(booked.0, spent: booked.1, saved: booked.2, savedByCompression: booked.3)
+        return Booking(model: booked.0.model, spent: booked.1, saved: booked.2, savedByCompression: booked.3)
     }
 
     /// Writes pending rows and all-time sums in one transaction, and drops rows past retention.

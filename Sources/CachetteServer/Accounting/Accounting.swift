@@ -10,28 +10,21 @@ struct Accounting: Sendable {
 
     func record(_ event: RequestEvent) {
         stats.record(event.outcome, usage: event.usage, streamed: event.streamed, compressed: event.compression.saved > 0)
-        metrics.request(route: event.route, outcome: event.outcome)
-        switch event.outcome {
-        case .hit: metrics.tokens("saved_cache", event.usage?.total ?? 0)
-        case .stale: metrics.staleServed.increment()
-        case .miss, .bypass, .error:
-            metrics.tokens("input", event.usage?.promptTokens ?? 0)
-            metrics.tokens("output", event.usage?.completionTokens ?? 0)
-            metrics.tokens("saved_compression", event.compression.saved)
-        case .rejected: break
+        var booked: Ledger.Booking?
+        if event.inLedger {
+            // A hit's tokens are what it saved; a stale answer's are counted nowhere (the
+            // upstream was not paid, and it is not the fresh answer that was asked for).
+            let usage = event.outcome == .stale ? nil : event.usage
+            booked = ledger.record(
+                LedgerRecord(
+                    time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
+                    promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
+                    cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
+                    savedCompressionTokens: event.compression.saved, promptTokensBeforeCompression: event.compression.before,
+                    counted: event.counted, latencyMs: event.latency.seconds * 1000
+                ))
         }
-        guard event.inLedger else { return }
-        // A hit's tokens are what it saved; a stale answer's are counted nowhere (the
-        // upstream was not paid, and it is not the fresh answer that was asked for).
-        let usage = event.outcome == .stale ? nil : event.usage
-        ledger.record(
-            LedgerRecord(
-                time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
-                promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-                cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
-                savedCompressionTokens: event.compression.saved, promptTokensBeforeCompression: event.compression.before,
-                counted: event.counted, latencyMs: event.latency.seconds * 1000
-            ))
+        metrics.record(event, booked: booked)
     }
 
     /// Something that happened besides a request's outcome.

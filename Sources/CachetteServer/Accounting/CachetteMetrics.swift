@@ -1,130 +1,233 @@
 import CachetteCore
-import CoreMetrics
-import Metrics
 import Prometheus
+import Synchronization
 
-/// The sidecar's Prometheus metrics, made through swift-metrics with a registry of
-/// the sidecar's own (not the process-wide `MetricsSystem`, so several sidecars, as
-/// in the tests, never share counters). Every handle is made up front, so recording
-/// on the hit path is an atomic add, never a lookup by name.
+/// The sidecar's Prometheus metrics, in a registry of its own (several sidecars, as in
+/// the tests, never share counters). Made through swift-prometheus's registry rather
+/// than swift-metrics' factory, which cannot give a series its `# HELP` line.
+///
+/// Fixed series are made up front. Per-model ones are made the first time a model is
+/// booked, under one lock: a dictionary lookup on the hit path, never a scan. Model
+/// names come from clients, so they are the ledger's (`other` past
+/// `accounting.max_models`); requests outside the ledger carry `model=""`.
 final class CachetteMetrics: Sendable {
     static let tokenKinds = ["input", "output", "saved_cache", "saved_compression"]
+    static let costKinds = ["spent", "saved_cache", "saved_compression"]
 
-    let registry = PrometheusCollectorRegistry()
-    private let requests: [String: [RequestOutcome: CoreMetrics.Counter]]
-    private let durations: [String: CoreMetrics.Timer]
-    private let hits: CoreMetrics.Counter
-    private let misses: CoreMetrics.Counter
-    private let tokens: [String: CoreMetrics.Counter]
-    private let bytesStored: CoreMetrics.Gauge
-    private let entriesStored: CoreMetrics.Gauge
+    let registry: PrometheusCollectorRegistry
+    private let durations: [String: DurationHistogram]
+    private let hits: Counter
+    private let misses: Counter
+    private let bytesStored: Gauge
+    private let entriesStored: Gauge
     /// 2xx answers relayed but not stored (`StatsSnapshot.invalidAnswers`).
-    let invalidAnswers: CoreMetrics.Counter
+    let invalidAnswers: Counter
     /// Requests a browser guard refused, by `reason` (host, origin).
-    let refusedHost: CoreMetrics.Counter
-    let refusedOrigin: CoreMetrics.Counter
-    private let usageClamped: CoreMetrics.Gauge
-    private let droppedWrites: CoreMetrics.Gauge
+    let refusedHost: Counter
+    let refusedOrigin: Counter
+    private let usageClamped: Gauge
+    private let droppedWrites: Gauge
     /// Failed misses answered stale (stale-if-error).
-    let staleServed: CoreMetrics.Counter
+    private let staleServed: Counter
     /// The shared tier's state and counts, read from it at scrape time.
-    private let sharedUp: CoreMetrics.Gauge
+    private let sharedUp: Gauge
     private let sharedGauges: SharedGauges
 
+    private struct RequestSeries: Hashable {
+        var route: String
+        var outcome: RequestOutcome
+        var model: String
+    }
+
+    private struct ModelSeries {
+        var tokens: [String: Counter]
+        var cost: [String: Counter]
+    }
+
+    private struct PerModel {
+        var requests: [RequestSeries: Counter] = [:]
+        var models: [String: ModelSeries] = [:]
+
+        mutating func requestCounter(_ key: RequestSeries, in registry: PrometheusCollectorRegistry) -> Counter {
+            if let known = requests[key] { return known }
+            let counter = registry.counter(
+                name: "cachette_requests_total", labels: [("route", key.route), ("outcome", key.outcome.rawValue), ("model", key.model)],
+                help: Help.requests)
+            requests[key] = counter
+            return counter
+        }
+
+        mutating func series(_ model: String, in registry: PrometheusCollectorRegistry) -> ModelSeries {
+            if let known = models[model] { return known }
+            func counters(_ name: String, _ kinds: [String], _ help: String) -> [String: Counter] {
+                Dictionary(
+                    uniqueKeysWithValues: kinds.map { ($0, registry.counter(name: name, labels: [("model", model), ("kind", $0)], help: help)) })
+            }
+            let made = ModelSeries(
+                tokens: counters("cachette_tokens_total", CachetteMetrics.tokenKinds, Help.tokens),
+                cost: counters("cachette_cost_usd_total", CachetteMetrics.costKinds, Help.cost))
+            models[model] = made
+            return made
+        }
+    }
+
+    private let perModel = Mutex(PerModel())
+
+    private enum Help {
+        static let requests =
+            "Requests by route, outcome (hit, stale, miss, bypass, rejected, error) and model; model is empty for passthrough routes and rejected requests."
+        static let tokens =
+            "Tokens by model and kind: input and output paid upstream, saved_cache served from cache, saved_compression removed by compression."
+        static let cost =
+            "US dollars by model and kind: spent upstream, saved_cache by answers served from cache, saved_compression by compression."
+    }
+
     init(routes: [String]) {
-        var factory = PrometheusMetricsFactory(registry: registry)
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
         // Hits take well under a millisecond; misses take as long as the model does.
-        factory.durationHistogramBuckets["cachette_request_duration_seconds"] = [
+        let buckets: [Duration] = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
         ]
-        var requests: [String: [RequestOutcome: CoreMetrics.Counter]] = [:]
-        var durations: [String: CoreMetrics.Timer] = [:]
-        for route in routes {
-            for outcome in RequestOutcome.allCases {
-                requests[route, default: [:]][outcome] = CoreMetrics.Counter(
-                    label: "cachette_requests_total", dimensions: [("route", route), ("outcome", outcome.rawValue)], factory: factory
+        durations = Dictionary(
+            uniqueKeysWithValues: routes.map { route in
+                (
+                    route,
+                    registry.histogram(
+                        name: "cachette_request_duration_seconds", labels: [("route", route)], buckets: buckets,
+                        help: "Time from a request's arrival to its response head (to the end of the stream for streamed misses).")
                 )
-            }
-            durations[route] = CoreMetrics.Timer(label: "cachette_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-        }
-        self.requests = requests
-        self.durations = durations
-        hits = CoreMetrics.Counter(label: "cachette_cache_hits_total", factory: factory)
-        misses = CoreMetrics.Counter(label: "cachette_cache_misses_total", factory: factory)
-        tokens = Dictionary(
-            uniqueKeysWithValues: Self.tokenKinds.map {
-                ($0, CoreMetrics.Counter(label: "cachette_tokens_total", dimensions: [("kind", $0)], factory: factory))
             })
-        bytesStored = CoreMetrics.Gauge(label: "cachette_cache_bytes", factory: factory)
-        entriesStored = CoreMetrics.Gauge(label: "cachette_cache_entries", factory: factory)
-        invalidAnswers = CoreMetrics.Counter(label: "cachette_invalid_answers_total", factory: factory)
-        refusedHost = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "host")], factory: factory)
-        refusedOrigin = CoreMetrics.Counter(label: "cachette_refused_total", dimensions: [("reason", "origin")], factory: factory)
-        usageClamped = CoreMetrics.Gauge(label: "cachette_usage_clamped_total", factory: factory)
-        droppedWrites = CoreMetrics.Gauge(label: "cachette_cache_dropped_writes_total", factory: factory)
-        staleServed = CoreMetrics.Counter(label: "cachette_stale_served_total", factory: factory)
-        sharedUp = CoreMetrics.Gauge(label: "cachette_shared_up", factory: factory)
-        sharedGauges = SharedGauges(factory: factory)
+        hits = registry.counter(name: "cachette_cache_hits_total", help: "Requests answered from the cache.")
+        misses = registry.counter(name: "cachette_cache_misses_total", help: "Requests not in the cache that the upstream answered.")
+        bytesStored = registry.gauge(name: "cachette_cache_bytes", help: "Bytes the SQLite tier stores (compressed bodies and overhead).")
+        entriesStored = registry.gauge(name: "cachette_cache_entries", help: "Entries the SQLite tier stores.")
+        invalidAnswers = registry.counter(
+            name: "cachette_invalid_answers_total", help: "2xx answers relayed but not stored: incomplete or malformed.")
+        let refused = "Requests refused to web pages: reason host (DNS rebinding) or origin (another site)."
+        refusedHost = registry.counter(name: "cachette_refused_total", labels: [("reason", "host")], help: refused)
+        refusedOrigin = registry.counter(name: "cachette_refused_total", labels: [("reason", "origin")], help: refused)
+        usageClamped = registry.gauge(
+            name: "cachette_usage_clamped_total", help: "Token counts from answers that were out of range and clamped.")
+        droppedWrites = registry.gauge(
+            name: "cachette_cache_dropped_writes_total", help: "Answers not stored because the write queue was full.")
+        staleServed = registry.counter(
+            name: "cachette_stale_served_total", help: "Requests whose upstream failed, answered with a stored answer past its TTL.")
+        sharedUp = registry.gauge(name: "cachette_shared_up", help: "1 while the shared PostgreSQL tier is up, else 0.")
+        sharedGauges = SharedGauges(registry: registry)
+        // Present from the start, so a scrape before the first request has every name.
+        perModel.withLock { [registry] state in
+            for route in routes { _ = state.requestCounter(RequestSeries(route: route, outcome: .hit, model: ""), in: registry) }
+            _ = state.series("", in: registry)
+        }
     }
 
-    func request(route: String, outcome: RequestOutcome) {
-        requests[route]?[outcome]?.increment()
-        if outcome == .hit { hits.increment() } else if outcome == .miss { misses.increment() }
+    /// Books one request: its outcome, tokens and dollars, under the model the ledger
+    /// booked it as (nil: not in the ledger).
+    func record(_ event: RequestEvent, booked: Ledger.Booking?) {
+        let model = booked?.model ?? ""
+        var tokens: [(String, Int)] = []
+        switch event.outcome {
+        case .hit:
+            hits.increment()
+            tokens = [("saved_cache", event.usage?.total ?? 0)]
+        case .stale:
+            staleServed.increment()
+        case .miss, .bypass, .error:
+            if event.outcome == .miss { misses.increment() }
+            tokens = [
+                ("input", event.usage?.promptTokens ?? 0), ("output", event.usage?.completionTokens ?? 0),
+                ("saved_compression", event.compression.saved),
+            ]
+        case .rejected: break
+        }
+        let (requests, series) = perModel.withLock { [registry] state in
+            (
+                state.requestCounter(RequestSeries(route: event.route, outcome: event.outcome, model: model), in: registry),
+                state.series(model, in: registry)
+            )
+        }
+        requests.increment()
+        for (kind, count) in tokens where count > 0 { series.tokens[kind]?.increment(by: Int64(count)) }
+        if let booked {
+            for (kind, dollars) in [
+                ("spent", booked.spent), ("saved_cache", booked.saved - booked.savedByCompression),
+                ("saved_compression", booked.savedByCompression),
+            ] where dollars > 0 && dollars.isFinite {
+                series.cost[kind]?.increment(by: dollars)
+            }
+        }
     }
 
     func duration(route: String, _ elapsed: Duration) {
-        durations[route]?.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-    }
-
-    func tokens(_ kind: String, _ count: Int) {
-        if count > 0 { tokens[kind]?.increment(by: count) }
+        durations[route]?.record(elapsed)
     }
 
     /// The Prometheus text, with the store's sizes read at scrape time.
     func scrape(totals: StoreTotals, shared: SharedStatus?) -> [UInt8] {
         if let shared {
-            sharedUp.record(shared.state == .up ? 1 : 0)
+            sharedUp.set(to: shared.state == .up ? 1.0 : 0.0)
             sharedGauges.record(shared.counts)
         }
-        bytesStored.record(totals.bytes)
-        entriesStored.record(totals.entries)
+        bytesStored.set(to: Double(totals.bytes))
+        entriesStored.set(to: Double(totals.entries))
         // Process-wide: counted where usage is parsed, in CachetteCore.
-        usageClamped.record(TokenUsage.clamps)
-        droppedWrites.record(totals.droppedWrites)
+        usageClamped.set(to: Double(TokenUsage.clamps))
+        droppedWrites.set(to: Double(totals.droppedWrites))
         return registry.emitToBuffer()
     }
 }
 
 /// `cachette_shared_*`: the shared tier's counts, copied from it at scrape time.
 private struct SharedGauges: Sendable {
-    let hits, misses, timeouts, errors, flightWaits, flightTimeouts, writes, droppedWrites, pruned: CoreMetrics.Gauge
+    let hits, misses, timeouts, errors, flightWaits, flightTimeouts, writes, droppedWrites, pruned: Gauge
 
-    init(factory: PrometheusMetricsFactory) {
-        func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
-            CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
-        }
-        hits = gauge("cachette_shared_reads_total", [("result", "hit")])
-        misses = gauge("cachette_shared_reads_total", [("result", "miss")])
-        timeouts = gauge("cachette_shared_reads_total", [("result", "timeout")])
-        errors = gauge("cachette_shared_errors_total")
-        flightWaits = gauge("cachette_shared_flight_waits_total")
-        flightTimeouts = gauge("cachette_shared_flight_timeouts_total")
-        writes = gauge("cachette_shared_writes_total")
-        droppedWrites = gauge("cachette_shared_dropped_writes_total")
-        pruned = gauge("cachette_shared_pruned_total")
+    init(registry: PrometheusCollectorRegistry) {
+        let reads = "Shared-tier reads by result: hit, miss, timeout."
+        hits = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "hit")], help: reads)
+        misses = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "miss")], help: reads)
+        timeouts = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "timeout")], help: reads)
+        errors = registry.gauge(name: "cachette_shared_errors_total", help: "Shared-tier reads and writes that failed.")
+        flightWaits = registry.gauge(
+            name: "cachette_shared_flight_waits_total", help: "Misses that waited for another replica's upstream call.")
+        flightTimeouts = registry.gauge(
+            name: "cachette_shared_flight_timeouts_total", help: "Waits for another replica that passed its deadline.")
+        writes = registry.gauge(name: "cachette_shared_writes_total", help: "Entries written to the shared tier.")
+        droppedWrites = registry.gauge(
+            name: "cachette_shared_dropped_writes_total", help: "Entries not written to the shared tier: its queue was full.")
+        pruned = registry.gauge(name: "cachette_shared_pruned_total", help: "Shared entries removed by TTL or the byte budget.")
     }
 
     func record(_ counts: SharedCounts) {
-        hits.record(counts.hits)
-        misses.record(counts.misses)
-        timeouts.record(counts.timeouts)
-        errors.record(counts.errors)
-        flightWaits.record(counts.flightWaits)
-        flightTimeouts.record(counts.flightTimeouts)
-        writes.record(counts.writes)
-        droppedWrites.record(counts.droppedWrites)
-        pruned.record(counts.pruned)
+        hits.set(to: Double(counts.hits))
+        misses.set(to: Double(counts.misses))
+        timeouts.set(to: Double(counts.timeouts))
+        errors.set(to: Double(counts.errors))
+        flightWaits.set(to: Double(counts.flightWaits))
+        flightTimeouts.set(to: Double(counts.flightTimeouts))
+        writes.set(to: Double(counts.writes))
+        droppedWrites.set(to: Double(counts.droppedWrites))
+        pruned.set(to: Double(counts.pruned))
+    }
+}
+
+/// Series with a `# HELP` line; the names carry their own unit suffixes.
+extension PrometheusCollectorRegistry {
+    fileprivate static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    fileprivate func counter(name: String, labels: [(String, String)] = [], help: String) -> Counter {
+        makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    fileprivate func gauge(name: String, labels: [(String, String)] = [], help: String) -> Gauge {
+        makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    fileprivate func histogram(name: String, labels: [(String, String)], buckets: [Duration], help: String) -> DurationHistogram {
+        makeDurationHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: buckets)
     }
 }

@@ -135,18 +135,51 @@ struct MetricsTests {
             let response = try await h.get("/metrics")
             #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
             let s = Self.samples(response.text)
-            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="hit"}"#] == 1)
-            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="miss"}"#] == 1)
-            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="rejected"}"#] == 1)
+            let chat = #"route="/v1/chat/completions""#
+            #expect(s[#"cachette_requests_total{\#(chat),outcome="hit",model="gpt-4o"}"#] == 1)
+            #expect(s[#"cachette_requests_total{\#(chat),outcome="miss",model="gpt-4o"}"#] == 1)
+            #expect(s[#"cachette_requests_total{\#(chat),outcome="rejected",model=""}"#] == 1, "not in the ledger: no model")
             #expect(s["cachette_cache_hits_total"] == 1)
             #expect(s["cachette_cache_misses_total"] == 1)
-            #expect(s[#"cachette_tokens_total{kind="input"}"#] == 11)
-            #expect(s[#"cachette_tokens_total{kind="output"}"#] == 7)
-            #expect(s[#"cachette_tokens_total{kind="saved_cache"}"#] == 18)
-            #expect(s[#"cachette_tokens_total{kind="saved_compression"}"#] == 0)
+            #expect(s[#"cachette_tokens_total{model="gpt-4o",kind="input"}"#] == 11)
+            #expect(s[#"cachette_tokens_total{model="gpt-4o",kind="output"}"#] == 7)
+            #expect(s[#"cachette_tokens_total{model="gpt-4o",kind="saved_cache"}"#] == 18)
+            #expect(s[#"cachette_tokens_total{model="gpt-4o",kind="saved_compression"}"#] == 0)
+            // 11 × 2.5 + 7 × 10 per million, spent by the miss and saved by the hit.
+            #expect(abs((s[#"cachette_cost_usd_total{model="gpt-4o",kind="spent"}"#] ?? 0) - 0.0000975) < 1e-12)
+            #expect(abs((s[#"cachette_cost_usd_total{model="gpt-4o",kind="saved_cache"}"#] ?? 0) - 0.0000975) < 1e-12)
+            #expect(s[#"cachette_cost_usd_total{model="gpt-4o",kind="saved_compression"}"#] == 0)
+            // Every series is described.
+            let lines = response.text.split(separator: "\n")
+            let described = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+            let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+            for sample in s.keys {
+                let name = sample.prefix { $0 != "{" }
+                let base = ["_bucket", "_sum", "_count"].reduce(Substring(name)) { name, suffix in
+                    name.hasSuffix(suffix) && name.hasPrefix("cachette_request_duration") ? name.dropLast(suffix.count) : name
+                }
+                #expect(described.contains(base) && typed.contains(base), "\(sample) has # HELP and # TYPE")
+            }
             #expect((s["cachette_cache_bytes"] ?? 0) > 0)
             #expect(s[#"cachette_request_duration_seconds_count{route="/v1/chat/completions"}"#] == 2)
             #expect(s[#"cachette_request_duration_seconds_bucket{route="/v1/chat/completions",le="+Inf"}"#] == 2)
+        }
+    }
+}
+
+@Suite("Per-model metrics")
+struct PerModelMetricsTests {
+    @Test("model labels are bounded by accounting.max_models; later names are booked as other, as in /stats")
+    func bounded() async throws {
+        try await Harness.run(configure: { $0.accounting.maxModels = 1 }) { h in
+            for model in ["gpt-4o", "made-up-model-1", "made-up-model-2"] {
+                _ = try await h.post("/v1/chat/completions", #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#)
+            }
+            let s = MetricsTests.samples(try await h.get("/metrics").text)
+            let models = Set(s.keys.filter { $0.hasPrefix("cachette_requests_total{") }.compactMap { $0.firstMatch(of: /model="([^"]*)"/)?.1 })
+            #expect(models == ["", "gpt-4o", "other"])
+            #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="miss",model="other"}"#] == 2)
+            #expect(Set(try await h.json("/stats")["models"]?.members?.map(\.key) ?? []) == ["gpt-4o", "other"])
         }
     }
 }

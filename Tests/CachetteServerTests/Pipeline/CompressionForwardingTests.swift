@@ -41,7 +41,7 @@ struct CompressionForwardingTests {
             #expect(model["saved_cache_tokens"]?.intValue == 18)
             #expect((stats["cost"]?["saved_compression_usd"]?.doubleValue ?? 0) > 0)
             let metrics = try await h.get("/metrics").text
-            #expect(metrics.contains("cachette_tokens_total{kind=\"saved_compression\"} \(saved)"))
+            #expect(metrics.contains("cachette_tokens_total{model=\"gpt-4o\",kind=\"saved_compression\"} \(saved)"))
         }
     }
 
