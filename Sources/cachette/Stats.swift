@@ -18,17 +18,49 @@ struct Stats: AsyncParsableCommand {
     @Flag(help: "Print the raw JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Redraw the table in place every SECONDS (default 2) until interrupted.")
+    var watch = false
+
+    @Argument(help: ArgumentHelp("With --watch: seconds between redraws.", valueName: "seconds"))
+    var seconds: Double?
+
     func validate() throws {
         guard LedgerWindow(rawValue: window) != nil else {
             throw ValidationError("--window must be one of \(LedgerWindow.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let seconds {
+            guard watch else { throw ValidationError("SECONDS goes with --watch: cachette stats --watch \(seconds)") }
+            guard seconds.isFinite, seconds >= 0.2, seconds <= 86400 else { throw ValidationError("--watch takes 0.2 to 86400 seconds") }
         }
     }
 
     func run() async throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
-        guard let stats = await fetch(base + "/stats?window=" + window + (cluster ? "&scope=cluster" : "")) else { throw ExitCode(1) }
-        print(json ? stats.jsonString : cluster ? StatsTable.renderCluster(stats) : StatsTable.render(stats))
+        let address = base + "/stats?window=" + window + (cluster ? "&scope=cluster" : "")
+        guard watch else {
+            guard let stats = await fetch(address) else { throw ExitCode(1) }
+            print(render(stats))
+            return
+        }
+        // On a terminal, each table replaces the last; into a file or pipe, they follow each other.
+        let terminal = isatty(STDOUT_FILENO) != 0
+        let interval = seconds ?? 2
+        while true {
+            // A sidecar that is restarting is reported on stderr, and asked again next time.
+            if let stats = await fetch(address) {
+                let time = Date().formatted(date: .omitted, time: .standard)
+                let heading = "\(base) · every \(interval.formatted()) s · \(time) · Ctrl-C to stop\n\n"
+                // Unbuffered: a pipe or file sees each table as it is drawn.
+                let text = (terminal ? "\u{1B}[H\u{1B}[2J" : "") + heading + render(stats) + (terminal ? "\n" : "\n\n")
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+            try await Task.sleep(for: .seconds(interval))
+        }
+    }
+
+    private func render(_ stats: JSONValue) -> String {
+        json ? stats.jsonString : cluster ? StatsTable.renderCluster(stats) : StatsTable.render(stats)
     }
 
     /// The parsed /stats document, or nil after saying on stderr why not.
@@ -141,8 +173,7 @@ enum StatsTable {
     }
 
     static func dollars(_ value: JSONValue?) -> String {
-        guard let amount = value?.doubleValue else { return "-" }
-        return amount != 0 && abs(amount) < 0.01 ? String(format: "$%.7f", amount) : String(format: "$%.2f", amount)
+        value?.doubleValue.map(Dollars.format) ?? "-"
     }
 
     static func grouped(_ n: Int) -> String {

@@ -34,7 +34,7 @@ def money(value):
     """The page's rule: 2 decimals from $1, 4 significant digits below."""
     a = abs(value)
     sign = "-" if value < 0 else ""
-    if a >= 1 or a == 0:
+    if a == 0 or float(f"{a:.3e}") >= 1:
         return f"{sign}${a:,.2f}"
     decimals = 3 - math.floor(math.log10(a))
     return f"{sign}${a:.{decimals}f}"

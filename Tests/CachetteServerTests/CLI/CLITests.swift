@@ -128,7 +128,7 @@ struct CLITests {
             // Savings per model: gpt-4o, 2 requests, 1 hit, 11 in, 7 out, 18 saved.
             #expect(result.stdout.contains("savings (all time)"))
             #expect(
-                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.0000975\s+\$0\.0000975"#, options: .regularExpression) != nil,
+                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.00009750\s+\$0\.00009750"#, options: .regularExpression) != nil,
                 "\(result.stdout)")
             let hour = try await CLI.run(["stats", "--url", url, "--window", "1h"])
             #expect(hour.stdout.contains("savings (last 1h)"))
@@ -138,6 +138,29 @@ struct CLITests {
             let wrong = try await CLI.run(["stats", "--url", url + "/elsewhere"])
             #expect(wrong.status == 1)
             #expect(wrong.stderr.contains("answered 404"))
+        }
+    }
+
+    @Test("stats --watch redraws the table until interrupted, showing new traffic")
+    func statsWatch() async throws {
+        try await Harness.run { h in
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).log").path
+            let pid = try Subprocess.spawn(CLI.binary.path, ["stats", "--url", h.baseURL, "--watch", "0.3"], environment: ["CACHETTE_CONFIG": ""], log: log)
+            var stopped = false
+            defer { if !stopped { Glibc.kill(pid, SIGKILL) } }
+            func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+            try await eventually { output().components(separatedBy: "savings (all time)").count > 2 }
+            #expect(output().range(of: #"requests\s+0\n"#, options: .regularExpression) != nil)
+            _ = try await h.post()
+            try await eventually { output().range(of: #"cache misses\s+1\n"#, options: .regularExpression) != nil }
+            #expect(!output().contains("\u{1B}["), "no screen control codes into a file")
+            await Subprocess.kill(pid, SIGINT)
+            stopped = true
+            let tables = output().components(separatedBy: "savings (all time)").count - 1
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(output().components(separatedBy: "savings (all time)").count - 1 == tables, "stopped by the interrupt")
+            let alone = try await CLI.run(["stats", "--url", h.baseURL, "3"])
+            #expect(alone.status != 0 && alone.stderr.contains("--watch"))
         }
     }
 

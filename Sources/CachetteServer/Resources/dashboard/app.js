@@ -16,7 +16,10 @@
     if (typeof v !== "number" || !Number.isFinite(v)) return "–";
     const a = Math.abs(v);
     const sign = v < 0 ? "-" : "";
-    if (a >= 1 || a === 0) return sign + "$" + a.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    // Rounded to 4 significant digits it may reach $1: then the $1 rule applies.
+    if (a === 0 || Number(a.toPrecision(4)) >= 1) {
+      return sign + "$" + a.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
     return sign + "$" + a.toLocaleString("en-US", { minimumSignificantDigits: 4, maximumSignificantDigits: 4 });
   }
   const int = (n) => (typeof n === "number" && Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
