@@ -145,7 +145,8 @@ struct CLITests {
     func statsWatch() async throws {
         try await Harness.run { h in
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).log").path
-            let pid = try Subprocess.spawn(CLI.binary.path, ["stats", "--url", h.baseURL, "--watch", "0.3"], environment: ["CACHETTE_CONFIG": ""], log: log)
+            let pid = try Subprocess.spawn(
+                CLI.binary.path, ["stats", "--url", h.baseURL, "--watch", "0.3"], environment: ["CACHETTE_CONFIG": ""], log: log)
             var stopped = false
             defer { if !stopped { Glibc.kill(pid, SIGKILL) } }
             func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
