@@ -251,6 +251,7 @@ public final class Ledger: Sendable {
                     ])
                 }
                 try Self.writeRollup(rows, cutoff: cutoff, db: db)
+                try Self.writeModelHours(rows, cutoff: cutoff, db: db)
                 try db.execute(sql: "DELETE FROM ledger WHERE time < ?", arguments: [cutoff])
             }
         } catch {
@@ -264,30 +265,13 @@ public final class Ledger: Sendable {
     }
 
     /// Per-model sums for a window. `all` is every request since the ledger began
-    /// (kept in memory); the others sum the rows of that window, so they reach back at
-    /// most `retention`.
+    /// (kept in memory); the others sum that window's hours and edge rows, so they reach
+    /// back at most `retention`.
     public func totals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws -> [String: ModelTotals] {
         guard let seconds = window.seconds else { return state.withLock { $0.allTime } }
         guard let pool else { return state.withLock { $0.allTime } }
         try await flush(now: now)
-        return try await pool.read { db in
-            var totals: [String: ModelTotals] = [:]
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT model, count(*) AS requests, sum(outcome = 'hit') AS hits,
-                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END) AS input_tokens,
-                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END) AS output_tokens,
-                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END) AS cached_input_tokens,
-                           sum(saved_cache_tokens + saved_compression_tokens) AS saved_tokens,
-                           sum(saved_compression_tokens) AS saved_compression_tokens,
-                           sum(spent_usd) AS spent_usd, sum(saved_usd) AS saved_usd,
-                           sum(saved_compression_usd) AS saved_compression_usd
-                    FROM ledger WHERE time >= ? GROUP BY model
-                    """, arguments: [now - seconds])
-            for row in rows { totals[row["model"]] = Self.totals(row) }
-            return totals
-        }
+        return try await pool.read { db in try Self.windowTotals(db, since: now - seconds, now: now) }
     }
 
     private static func totals(_ row: Row) -> ModelTotals {

@@ -157,17 +157,18 @@ extension Ledger {
                            sum(saved_cache_usd) AS saved_cache_usd, sum(saved_compression_usd) AS saved_compression_usd
                     FROM ledger_rollup WHERE resolution = ? AND bucket >= ? AND bucket <= ? GROUP BY i, outcome
                     """, arguments: [first, step, resolution, first, end])
+            // By position: a day in 5-minute buckets is thousands of rows, and names cost a lookup each.
             while let row = try rows.next() {
-                guard let i = row["i"] as Int?, series.spentUSD.indices.contains(i) else { continue }
-                if let outcome = (row["outcome"] as String?).flatMap(RequestOutcome.init(rawValue:)) {
+                guard let i = row[0] as Int?, series.spentUSD.indices.contains(i) else { continue }
+                if let outcome = (row[1] as String?).flatMap(RequestOutcome.init(rawValue:)) {
                     let before = series.requests[outcome]?[i] ?? 0
-                    series.requests[outcome]?[i] = before.addingSaturated(row["requests"] as Int? ?? 0)
+                    series.requests[outcome]?[i] = before.addingSaturated(row[2] as Int? ?? 0)
                 }
-                series.spentUSD[i] += row["spent_usd"] as Double? ?? 0
-                series.savedCacheUSD[i] += row["saved_cache_usd"] as Double? ?? 0
-                series.savedCompressionUSD[i] += row["saved_compression_usd"] as Double? ?? 0
-                series.savedCacheTokens[i] = series.savedCacheTokens[i].addingSaturated(row["saved_cache_tokens"] as Int? ?? 0)
-                series.savedCompressionTokens[i] = series.savedCompressionTokens[i].addingSaturated(row["saved_compression_tokens"] as Int? ?? 0)
+                series.savedCacheTokens[i] = series.savedCacheTokens[i].addingSaturated(row[3] as Int? ?? 0)
+                series.savedCompressionTokens[i] = series.savedCompressionTokens[i].addingSaturated(row[4] as Int? ?? 0)
+                series.spentUSD[i] += row[5] as Double? ?? 0
+                series.savedCacheUSD[i] += row[6] as Double? ?? 0
+                series.savedCompressionUSD[i] += row[7] as Double? ?? 0
             }
             return series
         }

@@ -158,6 +158,36 @@ public final class CachetteDatabase: Sendable {
             // The dashboard asks for the oldest entry every few seconds: an index read, not a scan.
             try db.execute(sql: "CREATE INDEX entries_by_creation ON entries(created_at)")
         }
+        migrator.registerMigration("v6: ledger per model and hour") { db in
+            // /stats's windows from hourly sums plus their two partial hours of rows: a
+            // week is at most 168 rows per model, not a week of requests.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ledger_model_hours (
+                        bucket INTEGER NOT NULL,
+                        model TEXT NOT NULL,
+                        requests INTEGER NOT NULL,
+                        hits INTEGER NOT NULL,
+                        input_tokens INTEGER NOT NULL,
+                        output_tokens INTEGER NOT NULL,
+                        cached_input_tokens INTEGER NOT NULL,
+                        saved_tokens INTEGER NOT NULL,
+                        saved_compression_tokens INTEGER NOT NULL,
+                        spent_usd REAL NOT NULL,
+                        saved_usd REAL NOT NULL,
+                        saved_compression_usd REAL NOT NULL,
+                        PRIMARY KEY (bucket, model)
+                    ) WITHOUT ROWID;
+                    INSERT INTO ledger_model_hours
+                    SELECT CAST(time / 3600 AS INTEGER) * 3600, model, count(*), sum(outcome = 'hit'),
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END),
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END),
+                           sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END),
+                           sum(saved_cache_tokens + saved_compression_tokens), sum(saved_compression_tokens),
+                           sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
+                    FROM ledger GROUP BY 1, 2;
+                    """)
+        }
         return migrator
     }
 

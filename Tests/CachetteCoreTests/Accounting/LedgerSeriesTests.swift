@@ -125,6 +125,48 @@ struct LedgerSeriesTests {
         #expect(Self.close(Self.sum(all.spentUSD), 6 * 0.25))
         #expect(Self.close(Self.sum(all.savedCacheUSD), 2 * 0.5))
         #expect(Self.close(Self.sum(all.savedCompressionUSD), 3 * 0.125))
+        // The per-model hours too: a week's totals come from them and agree with the rows.
+        let week = try await ledger.totals(.week, now: Self.now)
+        #expect(week["gpt-4o"]?.requests == 4 && week["gpt-4o-mini"]?.requests == 1)
+        #expect(Self.close(week["gpt-4o"]?.spentUSD ?? 0, 4 * 0.25))
+    }
+
+    @Test("window totals from hourly sums and edge rows equal a count of the rows, at any moment and edge")
+    func windowTotalsAreExact() async throws {
+        var generator = SystemRandomNumberGenerator()
+        let base = 1_800_000_000.0
+        let ledger = try Ledger(
+            database: try CachetteDatabase(path: LedgerTests.path(), logger: Logger(label: "test")), prices: LedgerTests.prices,
+            retention: .seconds(30 * 86400))
+        var records: [LedgerRecord] = []
+        // Some exactly on hour boundaries, the rest anywhere in ten days.
+        for i in 0..<600 {
+            let time =
+                i % 10 == 0
+                ? base - Double(Int.random(in: 1...240, using: &generator)) * 3600 : base - Double.random(in: 0..<(10 * 86400), using: &generator)
+            let outcome: RequestOutcome = [.hit, .miss, .miss, .error, .stale].randomElement(using: &generator) ?? .miss
+            let record = LedgerRecord(
+                time: time, route: "/v1/chat/completions", model: ["gpt-4o", "gpt-4o-mini"].randomElement(using: &generator) ?? "",
+                outcome: outcome, promptTokens: Int.random(in: 0...2000, using: &generator),
+                completionTokens: Int.random(in: 0...500, using: &generator),
+                cachedPromptTokens: 7, savedCompressionTokens: Int.random(in: 0...50, using: &generator))
+            records.append(record)
+            ledger.record(record)
+        }
+        for now in [base, base + 0.5, base + 1799.25, base + 3600, base + 86_399.75] {
+            for window in [LedgerWindow.hour, .day, .week] {
+                let since = now - (window.seconds ?? 0)
+                let got = try await ledger.totals(window, now: now)
+                for model in ["gpt-4o", "gpt-4o-mini"] {
+                    let inWindow = records.filter { $0.model == model && $0.time >= since }
+                    let t = got[model] ?? ModelTotals()
+                    #expect(t.requests == inWindow.count, "\(model) \(window) at \(now)")
+                    #expect(t.hits == inWindow.count { $0.outcome == .hit })
+                    #expect(t.inputTokens == inWindow.filter { $0.outcome != .hit }.reduce(0) { $0 + $1.promptTokens })
+                    #expect(t.savedCompressionTokens == inWindow.reduce(0) { $0 + $1.savedCompressionTokens })
+                }
+            }
+        }
     }
 
     @Test("recent: the last requests, newest first, as many as asked")
