@@ -5,7 +5,8 @@ against a sidecar (the shipped config) in front of the fake upstream. Run by
 It checks that the page loads with no console error and no request to another origin,
 that after known traffic its headline figures equal /stats to the cent, that the
 charts are drawn, that the model table sorts, that new traffic shows within 6 s without
-a reload, and that the page at 360 px has no horizontal scroll.
+a reload, that a hidden tab stops asking, and that the page at 360 px has no horizontal
+scroll.
 """
 
 import json
@@ -149,6 +150,21 @@ def main():
                 chat(sidecar, "gpt-4o-mini", f"dashboard question {i}")
             check(wait_until(lambda: text(driver, "requests") == "10", 6.5), f"new traffic shows within 6 s ({text(driver, 'requests')})")
             check(driver.execute_script("return window.__notReloaded === true"), "without reloading the page")
+
+            # Hidden, it stops asking; shown again, it asks at once.
+            def stats_fetches():
+                return driver.execute_script(
+                    "return performance.getEntriesByType('resource').filter(e => e.name.includes('/stats?window=')).length")
+            driver.execute_script(
+                "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+                "document.dispatchEvent(new Event('visibilitychange'))")
+            before = stats_fetches()
+            time.sleep(6.5)
+            check(stats_fetches() == before, f"no refresh while the tab is hidden ({stats_fetches() - before} asked)")
+            driver.execute_script(
+                "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                "document.dispatchEvent(new Event('visibilitychange'))")
+            check(wait_until(lambda: stats_fetches() > before, 2), "shown again, it refreshes at once")
 
             driver.find_element(By.CSS_SELECTOR, '[data-window="1h"]').click()
             check(wait_until(lambda: driver.find_element(By.CSS_SELECTOR, '[data-window="1h"]').get_attribute("aria-pressed") == "true", 3),
