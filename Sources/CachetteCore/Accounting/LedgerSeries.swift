@@ -80,15 +80,15 @@ extension Ledger {
         var sums: [RollupKey: RollupSums] = [:]
         for (record, spent, saved, savedByCompression) in rows where record.time >= 0 && record.time < 1e15 {
             for resolution in rollupResolutions {
-                let bucket = Int(record.time) / resolution * resolution
-                var s = sums[RollupKey(resolution: resolution, bucket: bucket, outcome: record.outcome.rawValue), default: RollupSums()]
+                let key = RollupKey(resolution: resolution, bucket: Int(record.time) / resolution * resolution, outcome: record.outcome.rawValue)
+                var s = sums[key, default: RollupSums()]
                 s.requests += 1
                 s.savedCacheTokens += record.savedCacheTokens
                 s.savedCompressionTokens += record.savedCompressionTokens
                 s.spent += spent
                 s.savedCache += saved - savedByCompression
                 s.savedCompression += savedByCompression
-                sums[RollupKey(resolution: resolution, bucket: bucket, outcome: record.outcome.rawValue)] = s
+                sums[key] = s
             }
         }
         let upsert = try db.cachedStatement(
@@ -127,7 +127,7 @@ extension Ledger {
             let oldest = try await pool.read { db in
                 try Int.fetchOne(db, sql: "SELECT min(bucket) FROM ledger_rollup WHERE resolution = ?", arguments: [Self.rollupResolutions[0]])
             }
-            since = min(since, oldest ?? since)
+            since = max(0, min(since, oldest ?? since))
         }
         func buckets(_ step: Int) -> Int { end / step - since / step + 1 }
         let step: Int
@@ -142,6 +142,8 @@ extension Ledger {
             step = asked
         } else {
             step = LedgerSeries.automaticSteps.first { buckets($0) <= LedgerSeries.maxBuckets } ?? 30 * 86400
+            // Older than 500 of the longest steps (a file from another clock): the newest of it.
+            if buckets(step) > LedgerSeries.maxBuckets { since = end - (LedgerSeries.maxBuckets - 1) * step }
         }
         let first = since / step * step
         let empty = LedgerSeries(window: window, step: step, start: first, count: buckets(step))
