@@ -178,11 +178,13 @@ def main():
             driver.save_screenshot(os.path.join(SHOTS, "dashboard-dark.png"))
             driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
 
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True})
-            time.sleep(0.5)
-            overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            check(overflow <= 0, f"no horizontal scroll at 360 px ({overflow} px over)")
-            driver.save_screenshot(os.path.join(SHOTS, "dashboard-narrow.png"))
+            for width, name in [(1920, "wide"), (360, "narrow")]:
+                driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                       {"width": width, "height": 1080 if width > 1000 else 800, "deviceScaleFactor": 1, "mobile": width < 1000})
+                time.sleep(0.5)
+                overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                check(overflow <= 0, f"no horizontal scroll at {width} px ({overflow} px over)")
+                driver.save_screenshot(os.path.join(SHOTS, f"dashboard-{name}.png"))
 
             errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
             check(not errors, f"no console errors ({errors[:3]})")
