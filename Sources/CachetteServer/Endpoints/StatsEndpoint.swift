@@ -165,7 +165,7 @@ struct StatsEndpoint: Sendable {
                 "dropped_writes": .int(totals.droppedWrites),
                 "expirations": .int(totals.expirations),
                 "max_bytes": .int(maxBytes),
-                "oldest_entry": oldest.map { .string(Date(timeIntervalSince1970: $0).formatted(.iso8601)) } ?? .null,
+                "oldest_entry": oldest.flatMap { $0.isFinite ? .string(Date(timeIntervalSince1970: $0).formatted(.iso8601)) : nil } ?? .null,
             ]),
             "since": .string(since),
         ])
