@@ -2,11 +2,17 @@
 free ports, and processes started and stopped."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 processes = []
 failures = []
@@ -50,6 +56,33 @@ def start(args, log, env=None):
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     processes.append(process)
     return process
+
+
+def start_fake(work):
+    """The fake upstream (fake_upstream.py) on a free port; returns its base URL."""
+    port = free_port()
+    fake = start([sys.executable, os.path.join(HERE, "fake_upstream.py"), str(port)], open(f"{work}/fake.log", "w"))
+    wait_for(f"http://127.0.0.1:{port}/_calls", 10, fake)
+    return f"http://127.0.0.1:{port}"
+
+
+def start_sidecar(work, fake):
+    """The sidecar with the shipped config/cachette.yaml, its port, file and upstreams
+    pointed at this run's; returns its base URL once it answers."""
+    port = free_port()
+    with open(os.path.join(ROOT, "config", "cachette.yaml")) as f:
+        config = yaml.safe_load(f)
+    config["server"]["port"] = port
+    config["cache"]["path"] = f"{work}/cache.sqlite"
+    config["pricing"]["file"] = os.path.join(ROOT, "config", "pricing.yaml")
+    for entry in config["upstreams"]:
+        entry["base_url"] = f"{fake}/v1"
+    with open(f"{work}/cachette.yaml", "w") as f:
+        yaml.safe_dump(config, f)
+    binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
+    sidecar = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"))
+    wait_for(f"http://127.0.0.1:{port}/health", 30, sidecar)
+    return f"http://127.0.0.1:{port}"
 
 
 def stop_all():

@@ -12,22 +12,18 @@ scroll.
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
-import yaml
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from common import check, finish, free_port, get_json, print_logs, start, stop_all, wait_for
+from common import ROOT, check, finish, get_json, print_logs, start_fake, start_sidecar, stop_all
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HERE = os.path.dirname(os.path.abspath(__file__))
 SHOTS = os.path.join(ROOT, ".build-integration")
 
 
@@ -85,22 +81,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="cachette-dashboard-") as work:
         driver = None
         try:
-            fake_port, port = free_port(), free_port()
-            fake_url, sidecar = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{port}"
-            fake = start([sys.executable, os.path.join(HERE, "fake_upstream.py"), str(fake_port)], open(f"{work}/fake.log", "w"))
-            wait_for(f"{fake_url}/_calls", 10, fake)
-            with open(os.path.join(ROOT, "config", "cachette.yaml")) as f:
-                config = yaml.safe_load(f)
-            config["server"]["port"] = port
-            config["cache"]["path"] = f"{work}/cache.sqlite"
-            config["pricing"]["file"] = os.path.join(ROOT, "config", "pricing.yaml")
-            for entry in config["upstreams"]:
-                entry["base_url"] = f"{fake_url}/v1"
-            with open(f"{work}/cachette.yaml", "w") as f:
-                yaml.safe_dump(config, f)
-            binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
-            process = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"))
-            wait_for(f"{sidecar}/health", 30, process)
+            sidecar = start_sidecar(work, start_fake(work))
 
             # Known traffic: two models, misses and hits, and an upstream error.
             outcomes = [chat(sidecar, model, f"dashboard question {i}") for model in ["gpt-4o-mini", "gpt-4o"] for i in (1, 2, 1)]

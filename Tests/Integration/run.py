@@ -20,40 +20,21 @@ import tempfile
 
 import litellm
 import openai
-import yaml
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from common import check, finish, get_json, print_logs, start, stop_all, wait_for, free_port
+from common import ROOT, check, finish, free_port, get_json, print_logs, start, start_fake, start_sidecar, stop_all, wait_for
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 
 class Run:
     def __init__(self, work):
-        fake_port, sidecar_port, proxy_port = free_port(), free_port(), free_port()
-        self.fake = f"http://127.0.0.1:{fake_port}"
-        self.sidecar = f"http://127.0.0.1:{sidecar_port}"
-        self.proxy = f"http://127.0.0.1:{proxy_port}"
+        proxy_port = free_port()
         self.work = work
-
-        fake = start([sys.executable, os.path.join(HERE, "fake_upstream.py"), str(fake_port)], open(f"{work}/fake.log", "w"))
-        wait_for(f"{self.fake}/_calls", 10, fake)
-
-        with open(os.path.join(ROOT, "config", "cachette.yaml")) as f:
-            config = yaml.safe_load(f)
-        config["server"]["port"] = sidecar_port
-        config["cache"]["path"] = f"{work}/cache.sqlite"
-        config["pricing"]["file"] = os.path.join(ROOT, "config", "pricing.yaml")
-        for entry in config["upstreams"]:
-            entry["base_url"] = f"{self.fake}/v1"
-        with open(f"{work}/cachette.yaml", "w") as f:
-            yaml.safe_dump(config, f)
-        binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
-        sidecar = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"))
-        wait_for(f"{self.sidecar}/health", 30, sidecar)
+        self.fake = start_fake(work)
+        self.sidecar = start_sidecar(work, self.fake)
+        self.proxy = f"http://127.0.0.1:{proxy_port}"
 
         with open(os.path.join(ROOT, "config", "litellm.yaml")) as f:
             shipped = f.read()

@@ -235,14 +235,7 @@ public final class Ledger: Sendable {
                         INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
                                                   saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(model) DO UPDATE SET
-                            requests = requests + excluded.requests, hits = hits + excluded.hits,
-                            input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-                            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-                            saved_tokens = saved_tokens + excluded.saved_tokens,
-                            saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
-                            spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
-                            saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
+                        ON CONFLICT(model) DO UPDATE SET \(Self.addModelTotals)
                         """)
                 for (model, t) in sums {
                     try upsert.execute(arguments: [
@@ -273,6 +266,17 @@ public final class Ledger: Sendable {
         try await flush(now: now)
         return try await pool.read { db in try Self.windowTotals(db, since: now - seconds, now: now) }
     }
+
+    /// An upsert's `SET` that adds a row of `ModelTotals`'s columns to the stored one.
+    static let addModelTotals = """
+        requests = requests + excluded.requests, hits = hits + excluded.hits,
+        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+        cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+        saved_tokens = saved_tokens + excluded.saved_tokens,
+        saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
+        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
+        saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
+        """
 
     private static func totals(_ row: Row) -> ModelTotals {
         var t = ModelTotals()

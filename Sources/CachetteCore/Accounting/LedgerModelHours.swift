@@ -27,14 +27,7 @@ extension Ledger {
                 INSERT INTO ledger_model_hours (bucket, model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
                                                 saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (bucket, model) DO UPDATE SET
-                    requests = requests + excluded.requests, hits = hits + excluded.hits,
-                    input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-                    cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-                    saved_tokens = saved_tokens + excluded.saved_tokens,
-                    saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
-                    spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
-                    saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
+                ON CONFLICT (bucket, model) DO UPDATE SET \(addModelTotals)
                 """)
         for (key, t) in sums {
             try upsert.execute(arguments: [
