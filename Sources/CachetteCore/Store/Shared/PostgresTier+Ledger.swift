@@ -42,14 +42,14 @@ extension PostgresTier: LedgerSink {
     static let bucketsPerInsert = 1000
 
     public func book(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
-        guard record.time.isFinite else { return }
+        guard record.time >= 0, record.time < 1e15 else { return }
         let bucket = LedgerBucket(
             second: Int64(record.time.rounded(.down)), route: record.route, model: record.model, outcome: record.outcome.rawValue)
         let sums = LedgerSums(
             requests: 1, promptTokens: record.promptTokens, completionTokens: record.completionTokens,
             cachedPromptTokens: record.cachedPromptTokens, savedCompressionTokens: record.savedCompressionTokens, spent: spent,
             saved: saved, savedByCompression: savedByCompression)
-        queue.withLock { q in q.addLedger([bucket: sums]) }
+        queue.withLock { q in q.addLedger(bucket, sums) }
         // Buckets ride along with the next batch of entries, or the writer's periodic wake-up.
     }
 

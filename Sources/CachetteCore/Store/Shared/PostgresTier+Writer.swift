@@ -17,7 +17,12 @@ extension PostgresTier {
         var bytes = 0
 
         mutating func addLedger(_ buckets: [LedgerBucket: LedgerSums]) {
-            for (bucket, sums) in buckets { ledger[bucket, default: LedgerSums()].add(sums) }
+            for (bucket, sums) in buckets { addLedger(bucket, sums) }
+        }
+
+        /// Adds one bucket's sums to what is queued for it.
+        mutating func addLedger(_ bucket: LedgerBucket, _ sums: LedgerSums) {
+            ledger[bucket, default: LedgerSums()].add(sums)
             if ledger.count > PostgresTier.maxQueuedLedgerBuckets {
                 // PostgreSQL has been away a long time: the oldest seconds go first.
                 let oldest = ledger.keys.sorted { $0.second < $1.second }.prefix(ledger.count / 2)
