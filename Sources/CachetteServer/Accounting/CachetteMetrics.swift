@@ -11,8 +11,6 @@ import Synchronization
 /// names come from clients, so they are the ledger's (`other` past
 /// `accounting.max_models`); requests outside the ledger carry `model=""`.
 final class CachetteMetrics: Sendable {
-    static let tokenKinds = ["input", "output", "saved_cache", "saved_compression"]
-    static let costKinds = ["spent", "saved_cache", "saved_compression"]
 
     let registry: PrometheusCollectorRegistry
     private let durations: [String: DurationHistogram]
@@ -39,9 +37,27 @@ final class CachetteMetrics: Sendable {
         var model: String
     }
 
+    /// One model's counters, by field: the hit path adds to them without building a
+    /// list or looking a kind up by name.
     private struct ModelSeries {
-        var tokens: [String: Counter]
-        var cost: [String: Counter]
+        let input, output, savedCacheTokens, savedCompressionTokens: Counter
+        let spent, savedCacheUSD, savedCompressionUSD: Counter
+
+        init(model: String, registry: PrometheusCollectorRegistry) {
+            func tokens(_ kind: String) -> Counter {
+                registry.counter(name: "cachette_tokens_total", labels: [("model", model), ("kind", kind)], help: Help.tokens)
+            }
+            func dollars(_ kind: String) -> Counter {
+                registry.counter(name: "cachette_cost_usd_total", labels: [("model", model), ("kind", kind)], help: Help.cost)
+            }
+            input = tokens("input")
+            output = tokens("output")
+            savedCacheTokens = tokens("saved_cache")
+            savedCompressionTokens = tokens("saved_compression")
+            spent = dollars("spent")
+            savedCacheUSD = dollars("saved_cache")
+            savedCompressionUSD = dollars("saved_compression")
+        }
     }
 
     private struct PerModel {
@@ -59,13 +75,7 @@ final class CachetteMetrics: Sendable {
 
         mutating func series(_ model: String, in registry: PrometheusCollectorRegistry) -> ModelSeries {
             if let known = models[model] { return known }
-            func counters(_ name: String, _ kinds: [String], _ help: String) -> [String: Counter] {
-                Dictionary(
-                    uniqueKeysWithValues: kinds.map { ($0, registry.counter(name: name, labels: [("model", model), ("kind", $0)], help: help)) })
-            }
-            let made = ModelSeries(
-                tokens: counters("cachette_tokens_total", CachetteMetrics.tokenKinds, Help.tokens),
-                cost: counters("cachette_cost_usd_total", CachetteMetrics.costKinds, Help.cost))
+            let made = ModelSeries(model: model, registry: registry)
             models[model] = made
             return made
         }
@@ -128,21 +138,6 @@ final class CachetteMetrics: Sendable {
     /// booked it as (nil: not in the ledger).
     func record(_ event: RequestEvent, booked: Ledger.Booking?) {
         let model = booked?.model ?? ""
-        var tokens: [(String, Int)] = []
-        switch event.outcome {
-        case .hit:
-            hits.increment()
-            tokens = [("saved_cache", event.usage?.total ?? 0)]
-        case .stale:
-            staleServed.increment()
-        case .miss, .bypass, .error:
-            if event.outcome == .miss { misses.increment() }
-            tokens = [
-                ("input", event.usage?.promptTokens ?? 0), ("output", event.usage?.completionTokens ?? 0),
-                ("saved_compression", event.compression.saved),
-            ]
-        case .rejected: break
-        }
         let (requests, series) = perModel.withLock { [registry] state in
             (
                 state.requestCounter(RequestSeries(route: event.route, outcome: event.outcome, model: model), in: registry),
@@ -150,14 +145,25 @@ final class CachetteMetrics: Sendable {
             )
         }
         requests.increment()
-        for (kind, count) in tokens where count > 0 { series.tokens[kind]?.increment(by: Int64(count)) }
+        func add(_ count: Int, to counter: Counter) { if count > 0 { counter.increment(by: Int64(count)) } }
+        switch event.outcome {
+        case .hit:
+            hits.increment()
+            add(event.usage?.total ?? 0, to: series.savedCacheTokens)
+        case .stale:
+            staleServed.increment()
+        case .miss, .bypass, .error:
+            if event.outcome == .miss { misses.increment() }
+            add(event.usage?.promptTokens ?? 0, to: series.input)
+            add(event.usage?.completionTokens ?? 0, to: series.output)
+            add(event.compression.saved, to: series.savedCompressionTokens)
+        case .rejected: break
+        }
         if let booked {
-            for (kind, dollars) in [
-                ("spent", booked.spent), ("saved_cache", booked.saved - booked.savedByCompression),
-                ("saved_compression", booked.savedByCompression),
-            ] where dollars > 0 && dollars.isFinite {
-                series.cost[kind]?.increment(by: dollars)
-            }
+            func addDollars(_ dollars: Double, to counter: Counter) { if dollars > 0 && dollars.isFinite { counter.increment(by: dollars) } }
+            addDollars(booked.spent, to: series.spent)
+            addDollars(booked.saved - booked.savedByCompression, to: series.savedCacheUSD)
+            addDollars(booked.savedByCompression, to: series.savedCompressionUSD)
         }
     }
 

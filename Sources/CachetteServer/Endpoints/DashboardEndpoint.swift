@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 
 /// `GET /` and `/dashboard`: the savings page, with its script and style sheet. Three
@@ -19,9 +18,6 @@ struct DashboardEndpoint: Sendable {
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-
-    static let frameOptions = HTTPField.Name("X-Frame-Options")!
-    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
     struct MissingAsset: Error, CustomStringConvertible {
         let name: String
@@ -56,8 +52,8 @@ struct DashboardEndpoint: Sendable {
                 .cacheControl: "no-cache",
                 .contentSecurityPolicy: Self.contentSecurityPolicy,
                 .xContentTypeOptions: "nosniff",
-                Self.frameOptions: "DENY",
-                Self.referrerPolicy: "no-referrer",
+                CachetteHeaders.frameOptions: "DENY",
+                CachetteHeaders.referrerPolicy: "no-referrer",
             ],
             body: .init(byteBuffer: asset.body))
     }

@@ -15,4 +15,6 @@ enum CachetteHeaders {
     static let googleAPIKey = HTTPField.Name("x-goog-api-key")!
     static let openAIOrganization = HTTPField.Name("openai-organization")!
     static let openAIProject = HTTPField.Name("openai-project")!
+    static let frameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 }
