@@ -85,7 +85,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // tiktoken 0.14.0's golden encodings, from shared/tokenizers.
-            resources: [.copy("Fixtures/tokenizer-fixtures.jsonl"), .copy("Fixtures/translation")]
+            resources: [.copy("Fixtures/tokenizer-fixtures.jsonl"), .copy("Fixtures/translation"), .copy("Fixtures/responses")]
         ),
         .testTarget(
             name: "CachetteServerTests",

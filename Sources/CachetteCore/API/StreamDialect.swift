@@ -31,8 +31,9 @@ public enum StreamReading: Sendable, Equatable {
     /// tokens, `isUsageOnly` for OpenAI's usage chunk (sent only to clients that asked).
     /// Not `keepable` when the stream can no longer be stored faithfully.
     case content(usage: TokenUsage?, isUsageOnly: Bool, keepable: Bool)
-    /// The stream's last event, recorded and relayed.
-    case end(keepable: Bool)
+    /// The stream's last event, recorded and relayed; `usage` when it reports the tokens
+    /// (Responses' `response.completed`).
+    case end(keepable: Bool, usage: TokenUsage? = nil)
     /// A keep-alive: relayed, never recorded.
     case keepAlive
     /// The upstream's error event. `inShape` when clients can read it as this format's

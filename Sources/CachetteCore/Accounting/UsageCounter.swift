@@ -1,9 +1,11 @@
 /// Token usage counted locally, for an answer the upstream sent without `usage`:
-/// the prompt from the request (chat messages, a prompt or an input string) and the
-/// completion from the answer's message contents or texts.
+/// the prompt from the request (chat messages, a prompt, an input string, or a
+/// Responses request's `instructions` and `input`) and the completion from the
+/// answer's message contents, texts or Responses output.
 public enum UsageCounter {
     public static func count(request: JSONValue, answer: JSONValue, model: String) -> TokenUsage? {
         do {
+            if answer["object"]?.stringValue == "response" { return try response(request: request, answer: answer, model: model) }
             let prompt: Int
             if let messages = request["messages"]?.arrayValue {
                 prompt = try TokenCounter.count(messages: messages, model: model).tokens
@@ -22,5 +24,19 @@ public enum UsageCounter {
         } catch {
             return nil
         }
+    }
+
+    /// The text of `instructions` and every `input` item, against the text of every
+    /// `output` item.
+    private static func response(request: JSONValue, answer: JSONValue, model: String) throws(Vocabulary.LoadError) -> TokenUsage {
+        var prompt = 0
+        for text in [request["instructions"]?.stringValue].compactMap({ $0 }) + ResponseItems.texts(of: request["input"]) {
+            prompt += try TokenCounter.count(text: text, model: model).tokens
+        }
+        var completion = 0
+        for text in ResponseItems.texts(of: answer["output"]) {
+            completion += try TokenCounter.count(text: text, model: model).tokens
+        }
+        return TokenUsage(promptTokens: prompt, completionTokens: completion)
     }
 }

@@ -90,7 +90,8 @@ public struct PromptCompressor: Sendable {
                     after += result.2
                 case .array(var parts):
                     for p in parts.indices {
-                        guard case .object(var fields) = parts[p], parts[p]["type"]?.stringValue == "text",
+                        guard case .object(var fields) = parts[p], let type = parts[p]["type"]?.stringValue,
+                            ResponseItems.textParts.contains(type),
                             let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
                         else { continue }
                         let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : unchanged(text, counter)
@@ -260,7 +261,9 @@ struct DuplicateRegistry {
         switch message["content"] {
         case .string(let text)?: return [text]
         case .array(let parts)?:
-            return parts.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }
+            return parts.compactMap { part in
+                part["type"]?.stringValue.map(ResponseItems.textParts.contains) == true ? part["text"]?.stringValue : nil
+            }
         default: return []
         }
     }

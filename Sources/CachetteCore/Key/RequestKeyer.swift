@@ -13,6 +13,8 @@ public struct KeyedRequest: Sendable {
     public let stream: Bool
     /// `stream_options.include_usage`: whether this client wants the usage chunk.
     public let includeUsage: Bool
+    /// `background: true` (Responses): the answer is a queued status, never cached.
+    public let background: Bool
 }
 
 /// Computes the cache key of a JSON request body in one pass: it validates the body,
@@ -20,24 +22,34 @@ public struct KeyedRequest: Sendable {
 public struct RequestKeyer: Sendable {
     /// Fields that never change the answer: delivery, bookkeeping and billing options.
     public static let volatileFields: [String] = ["stream", "stream_options", "metadata", "user", "store", "service_tier"]
-    /// The fields `key_fields: prompt` keeps.
-    public static let promptFields: [String] = ["model", "messages", "prompt", "input", "system"]
+    /// The same for `/v1/responses`, where `store` stays: a cached answer carries the
+    /// original response id, which a later `previous_response_id` can name upstream
+    /// only if the original was stored there.
+    public static let responsesVolatileFields: [String] = [
+        "stream", "stream_options", "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier",
+    ]
+    /// The fields `key_fields: prompt` keeps: the model and everything that is the prompt.
+    public static let promptFields: [String] = [
+        "model", "messages", "prompt", "input", "system", "instructions", "previous_response_id", "conversation",
+    ]
 
     public var keyFields: KeyFields
 
     private let dropped: [[UInt8]]
     private let kept: [[UInt8]]
 
-    public init(keyFields: KeyFields = .all) {
+    /// - Parameter volatileFields: the route's fields that never change its answer.
+    public init(keyFields: KeyFields = .all, volatileFields: [String] = RequestKeyer.volatileFields) {
         self.keyFields = keyFields
         // Compared against canonical keys, which carry their quotes.
-        self.dropped = Self.volatileFields.map { Array("\"\($0)\"".utf8) }
+        self.dropped = volatileFields.map { Array("\"\($0)\"".utf8) }
         self.kept = Self.promptFields.map { Array("\"\($0)\"".utf8) }
     }
 
     private static let modelKey = Array("\"model\"".utf8)
     private static let streamKey = Array("\"stream\"".utf8)
     private static let streamOptionsKey = Array("\"stream_options\"".utf8)
+    private static let backgroundKey = Array("\"background\"".utf8)
     private static let trueBytes = Array("true".utf8)
 
     /// - Parameters:
@@ -55,6 +67,7 @@ public struct RequestKeyer: Sendable {
         var model: String?
         var stream = false
         var includeUsage = false
+        var background = false
         do {
             writer.lexer.skipWhitespace()
             guard writer.lexer.peek() == UInt8(ascii: "{") else {
@@ -74,6 +87,8 @@ public struct RequestKeyer: Sendable {
                 } else if name.elementsEqual(Self.streamOptionsKey) {
                     let options = try? JSONValue.parse(writer.output[(writer.currentKeyEnd + 1)...])
                     includeUsage = options?["include_usage"] == .bool(true)
+                } else if name.elementsEqual(Self.backgroundKey) {
+                    background = writer.output[(writer.currentKeyEnd + 1)...].elementsEqual(Self.trueBytes)
                 }
                 if isKept(name) {
                     writer.endMember(member)
@@ -95,7 +110,8 @@ public struct RequestKeyer: Sendable {
             throw InvalidRequest("You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
         }
         if let invalid = ModelName.problem(model) { throw invalid }
-        return KeyedRequest(key: CacheKey(hashing: writer.output), model: model, stream: stream, includeUsage: includeUsage)
+        return KeyedRequest(
+            key: CacheKey(hashing: writer.output), model: model, stream: stream, includeUsage: includeUsage, background: background)
     }
 
     public func key(route: String, scope: String, body: [UInt8]) throws(InvalidRequest) -> KeyedRequest {

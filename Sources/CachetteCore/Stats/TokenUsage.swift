@@ -34,8 +34,9 @@ public struct TokenUsage: Sendable, Equatable {
 
     public var total: Int { promptTokens + completionTokens }
 
-    /// Reads `usage` from an OpenAI-style (prompt/completion_tokens) or
-    /// Anthropic-style (input/output_tokens) response body. Nil when there is none.
+    /// Reads `usage` from an OpenAI-style (prompt/completion_tokens), Responses-style
+    /// (input/output_tokens with their `_details`) or Anthropic-style (input/output_tokens
+    /// beside cache reads and writes) response body. Nil when there is none.
     public init?(responseBody: UnsafeRawBufferPointer) {
         guard let usage = JSONValue.member("usage", of: responseBody) else { return nil }
         self.init(usage: usage)
@@ -43,6 +44,16 @@ public struct TokenUsage: Sendable, Equatable {
 
     public init?(usage: JSONValue) {
         guard usage.members != nil else { return nil }
+        if usage["input_tokens"] != nil, usage["input_tokens_details"] != nil || usage["output_tokens_details"] != nil {
+            // OpenAI's Responses: `input_tokens` already includes the cached ones, and
+            // `output_tokens` the reasoning ones.
+            let input = Self.count(usage["input_tokens"])
+            self.init(
+                promptTokens: input, completionTokens: Self.count(usage["output_tokens"]),
+                cachedPromptTokens: min(input, Self.count(usage["input_tokens_details"]?["cached_tokens"]))
+            )
+            return
+        }
         if usage["input_tokens"] != nil {
             // Anthropic counts cache writes and reads apart from `input_tokens`; the prompt is all three.
             let input = Self.count(usage["input_tokens"])

@@ -31,11 +31,17 @@ public struct StreamRecorder: Sendable {
     /// The upstream's own error event was already in the format's shape, so clients need no second one.
     public private(set) var sentErrorEvent = false
 
-    /// - Parameter limit: the most event bytes recorded; a longer stream is relayed but not kept.
-    public init(limit: Int, format: APIFormat = .openai) {
+    /// - Parameters:
+    ///   - limit: the most event bytes recorded; a longer stream is relayed but not kept.
+    ///   - dialect: how the endpoint's events read (a format's own, unless the endpoint has its own).
+    public init(limit: Int, dialect: any StreamDialect.Type) {
         self.limit = limit
-        self.dialect = format.dialect.init()
+        self.dialect = dialect.init()
         parser = SSEParser(maxEventBytes: limit)
+    }
+
+    public init(limit: Int, format: APIFormat = .openai) {
+        self.init(limit: limit, dialect: format.dialect)
     }
 
     public var isRecording: Bool { recording != nil }
@@ -55,8 +61,9 @@ public struct StreamRecorder: Sendable {
                     isUsage = isUsageOnly
                     if !keepable { recording = nil }
                     record(event.raw, isUsage: isUsage)
-                case .end(let keepable):
+                case .end(let keepable, let reported):
                     sawEnd = true
+                    if let reported { usage = reported }
                     if !keepable { recording = nil }
                     record(event.raw, isUsage: false)
                 case .keepAlive:

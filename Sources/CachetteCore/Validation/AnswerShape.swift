@@ -8,12 +8,16 @@ public enum AnswerShape: Sendable, Equatable {
     case embedding
     /// `/v1/messages`: a `message` with a `content` array.
     case message
+    /// `/v1/responses`: a `response` whose `status` is `completed`, with an `output`
+    /// array of objects. A queued, in-progress, incomplete or failed one is not an answer.
+    case response
 
     public init?(path: String) {
         switch path {
         case "/v1/chat/completions", "/v1/completions": self = .completion
         case "/v1/embeddings": self = .embedding
         case "/v1/messages": self = .message
+        case "/v1/responses": self = .response
         default: return nil
         }
     }
@@ -37,6 +41,15 @@ public enum AnswerShape: Sendable, Equatable {
         case .message:
             guard answer["type"]?.stringValue == "message" else { return "the answer is not a message" }
             guard answer["content"]?.arrayValue != nil else { return "the message has no content array" }
+            return nil
+        case .response:
+            guard answer["object"]?.stringValue == "response" else { return "the answer is not a response" }
+            guard let status = answer["status"]?.stringValue, status == "completed" else {
+                return "the response's status is \(answer["status"]?.stringValue ?? "missing"), not completed"
+            }
+            guard let output = answer["output"]?.arrayValue, output.allSatisfy({ $0.members != nil }) else {
+                return "the response has no output array of objects"
+            }
             return nil
         }
     }

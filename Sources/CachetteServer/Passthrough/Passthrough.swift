@@ -16,6 +16,8 @@ struct Passthrough: Sendable {
     static let limitSetting = "server.max_passthrough_bytes"
 
     let router: UpstreamRouter
+    /// Requests about a stored response go to the upstream that made it.
+    let owners: ResponseOwners
     let relay: Relay
     /// `server.max_body_bytes`: a body up to this size is read, to find its model.
     let maxBodyBytes: Int
@@ -39,7 +41,7 @@ struct Passthrough: Sendable {
                 let path = request.uri.path
                 upstream = try router.upstream(for: model, path: path, format: path.hasPrefix("/v1/messages/") ? .anthropic : .openai)
             } else {
-                upstream = try router.modelless(path: request.uri.path)
+                upstream = try modelless(request.uri.path)
             }
             return (relay.client.makeRequest(request, upstream: upstream, body: .bytes(body)), upstream)
         }
@@ -47,9 +49,16 @@ struct Passthrough: Sendable {
         // Transfer-Encoding never reaches us (HTTPTypes drops it), so a chunked upload
         // shows no length: stream the body of any method that usually carries one.
         let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
-        let upstream = try router.modelless(path: request.uri.path)
+        let upstream = try modelless(request.uri.path)
         let body = LimitedBody(base: request.body, limit: maxPassthroughBytes)
         return (relay.client.makeRequest(request, upstream: upstream, body: hasBody ? .stream(body, length: length) : nil), upstream)
+    }
+
+    /// The upstream for a request that names no model: the one that made the response a
+    /// `/v1/responses/{id}` path names, when known, else the router's choice.
+    private func modelless(_ path: String) throws(APIError) -> CachetteConfig.Upstream {
+        if let owner = owners.owner(ofPath: path), let upstream = router.upstreams.first(where: { $0.name == owner }) { return upstream }
+        return try router.modelless(path: path)
     }
 
     static func isMultipart(_ headers: HTTPFields) -> Bool {

@@ -54,6 +54,6 @@ enum AnswerResponse {
     /// The events a stream would have carried for a whole answer, in the route's format.
     private static func synthesizedEvents(from answer: ByteBuffer, for request: ProxyRequest) -> [ByteBuffer]? {
         guard let parsed = try? JSONValue.parse(answer.readableBytesView) else { return nil }
-        return request.route.format.dialect.events(answering: parsed, includeUsage: request.keyed.includeUsage)
+        return request.route.dialect.events(answering: parsed, includeUsage: request.keyed.includeUsage)
     }
 }

@@ -69,6 +69,11 @@ struct CachedEndpoint: Sendable {
         }
         guard let storage else { return await forward(proxied, as: .bypass, storage: nil) }
         if proxied.controls.noCache && !offline { return await forward(proxied, as: .bypass, storage: storage) }
+        // A background response answers with a queued status, never the answer: nothing to cache.
+        if proxied.keyed.background {
+            if offline { return Served(response: APIError.offline(path: route.path).response, event: proxied.event(.rejected)) }
+            return await forward(proxied, as: .bypass, storage: nil)
+        }
 
         let now = Date().timeIntervalSince1970
         if let (hit, tier) = storage.store.find(proxied.key, now: now) {

@@ -12,12 +12,15 @@ struct Forwarder: Sendable {
     /// `compression:`; the level is the request's own.
     let compression: CompressionOptions
     let streams: StreamFlight.Settings
+    /// Where each Responses answer was made, for the requests that later name it by id.
+    let owners: ResponseOwners
     /// Streams book their failures and slow clients as they happen.
     let accounting: Accounting
     let logger: Logger
 
     /// A request ready to send, and what compression took off it.
     struct Outbound: Sendable {
+        let route: CachedRoute
         let exchange: UpstreamExchange
         let outgoing: HTTPClientRequest
         var body: OutboundBody
@@ -42,13 +45,16 @@ struct Forwarder: Sendable {
             var options = compression
             options.level = request.level
             let compressor = PromptCompressor(options: options, tokenizer: tokenizer)
+            let responses = request.route == .responses
             body.edit { parsed in
-                tally = compressor.compress(request: &parsed)?.tally ?? CompressionTally()
+                let compression = responses ? compressor.compress(responsesRequest: &parsed) : compressor.compress(request: &parsed)
+                tally = compression?.tally ?? CompressionTally()
                 return tally.saved > 0
             }
         }
-        let outgoing = try exchange.outgoing(request.request, body: &body, stream: request.stream, client: client)
-        return Outbound(exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
+        let outgoing = try exchange.outgoing(
+            request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client)
+        return Outbound(route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
     }
 
     /// One upstream call for a whole answer.
@@ -60,6 +66,7 @@ struct Forwarder: Sendable {
             )
             let saved = outbound.compression.saved
             if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
+            if outbound.route == .responses, answer.isSuccess { owners.note(answer: answer.body, upstream: outbound.exchange.upstream.name) }
             let (usage, counted) = Self.usage(of: answer, request: &body, model: model)
             return .answer(answer, usage: usage, counted: counted)
         } catch {
@@ -93,18 +100,25 @@ struct Forwarder: Sendable {
         }
         if exchange.translates { headers[.contentLength] = nil }
         let flight = StreamFlight(
-            status: status, headers: headers, format: exchange.clientFormat, includeUsage: request.keyed.includeUsage,
+            // A translated stream is rewritten into the client's format, so it reads as the client's route.
+            status: status, headers: headers, dialect: request.route.dialect, includeUsage: request.keyed.includeUsage,
             tokensSaved: outbound.compression.saved, settings: streams, accounting: accounting
         )
         let body = outbound.body
         let model = request.model
+        let owners = outbound.route == .responses ? owners : nil
+        let upstream = exchange.upstream.name
         flight.relay(
             response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes), logger: logger,
             countUsage: { answer in
                 var body = body
                 return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
             },
-            onComplete: onComplete, onEnd: onEnd
+            onComplete: { recording, answer, usage in
+                owners?.note(answer: answer, upstream: upstream)
+                onComplete(recording, answer, usage)
+            },
+            onEnd: onEnd
         )
         return .stream(flight)
     }

@@ -41,7 +41,6 @@ final class StreamFlight: Sendable {
     let leaderReader: Int
     /// Whose event sequence the clients are sent (after any translation).
     private let dialect: any StreamDialect.Type
-    private let format: APIFormat
     private let finishOnDisconnect: Bool
     /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
     private let tokensSaved: Int
@@ -52,12 +51,11 @@ final class StreamFlight: Sendable {
     private let accounting: Accounting
 
     init(
-        status: HTTPResponse.Status, headers: HTTPFields, format: APIFormat, includeUsage: Bool, tokensSaved: Int, settings: Settings,
-        accounting: Accounting
+        status: HTTPResponse.Status, headers: HTTPFields, dialect: any StreamDialect.Type, includeUsage: Bool, tokensSaved: Int,
+        settings: Settings, accounting: Accounting
     ) {
         self.tokensSaved = tokensSaved
-        self.format = format
-        self.dialect = format.dialect
+        self.dialect = dialect
         self.status = status
         self.headers = headers
         self.broadcast = StreamBroadcast(capacity: settings.maxBufferedBytes)
@@ -92,7 +90,7 @@ final class StreamFlight: Sendable {
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
         onEnd: @Sendable (Ending) -> Void
     ) async {
-        var recorder = StreamRecorder(limit: broadcast.capacity, format: format)
+        var recorder = StreamRecorder(limit: broadcast.capacity, dialect: dialect)
         var translator = translator
         var readError: APIError?
         do {

@@ -59,24 +59,26 @@ public enum CachetteApplication {
         MetricsEndpoint(metrics: metrics, store: store, shared: shared).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
+        let owners = ResponseOwners()
         let passthrough = Passthrough(
-            router: router, relay: relay, maxBodyBytes: config.server.maxBodyBytes, maxPassthroughBytes: config.server.maxPassthroughBytes
+            router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes, maxPassthroughBytes: config.server.maxPassthroughBytes
         )
         let storage = store.map { StorePolicy(store: $0, ttl: config.cache.ttl.seconds, accounting: accounting, logger: logger) }
         let forwarder = Forwarder(
             router: router, client: client, compression: config.compression,
             streams: .init(maxBufferedBytes: config.stream.maxBufferedBytes, finishOnDisconnect: config.stream.finishOnDisconnect),
-            accounting: accounting, logger: logger
+            owners: owners, accounting: accounting, logger: logger
         )
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
         let flights = SingleFlight<CacheKey, FlightResult>()
-        let keyer = RequestKeyer(keyFields: config.cache.keyFields)
         let scope = RequestScope(cache: config.cache)
         for route in CachedRoute.allCases {
             CachedEndpoint(
                 intake: RequestIntake(
-                    route: route, maxBodyBytes: config.server.maxBodyBytes, keyer: keyer, scope: scope, compression: config.compression.level
+                    route: route, maxBodyBytes: config.server.maxBodyBytes,
+                    keyer: RequestKeyer(keyFields: config.cache.keyFields, volatileFields: route.volatileFields), scope: scope,
+                    compression: config.compression.level
                 ),
                 storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
                 staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint

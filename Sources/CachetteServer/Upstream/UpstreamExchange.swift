@@ -13,12 +13,13 @@ struct UpstreamExchange: Sendable {
     /// The client's format differs from the upstream's.
     let translates: Bool
 
-    /// The request to send. OpenAI streams ask for `usage` whatever the client asked, so
-    /// every recorded stream knows its tokens; translated requests go to `/v1/messages`.
-    /// `body` keeps what was parsed, for counting the answer's tokens later.
-    func outgoing(_ request: Request, body: inout OutboundBody, stream: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
+    /// The request to send. OpenAI chat and completions streams (`askUsage`) ask for
+    /// `usage` whatever the client asked, so every recorded stream knows its tokens;
+    /// translated requests go to `/v1/messages`. `body` keeps what was parsed, for
+    /// counting the answer's tokens later.
+    func outgoing(_ request: Request, body: inout OutboundBody, askUsage: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
         guard translates else {
-            if stream && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
+            if askUsage && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
             return client.makeRequest(request, upstream: upstream, body: .bytes(body.bytes))
         }
         guard let parsed = body.current else {
@@ -34,9 +35,6 @@ struct UpstreamExchange: Sendable {
             request, upstream: upstream, body: .bytes(ByteBuffer(bytes: translated.serialized())), path: "/v1/messages", translated: true
         )
     }
-
-    /// Whose event sequence clients are sent: a translated stream becomes OpenAI chunks.
-    var clientFormat: APIFormat { translates ? .openai : upstream.format }
 
     /// Rewrites the upstream's events for the client, when the formats differ.
     func streamTranslator(maxEventBytes: Int) -> MessagesStreamTranslator? {

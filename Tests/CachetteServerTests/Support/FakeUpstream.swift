@@ -143,7 +143,7 @@ final class FakeUpstream: Sendable {
 
     var application: some ApplicationProtocol {
         let router = Router()
-        for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
+        for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"] {
             router.post(RouterPath(path)) { request, _ in try await self.answer(request, path: path) }
         }
         router.post("/v1/messages") { request, _ -> Response in
@@ -174,6 +174,9 @@ final class FakeUpstream: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
             }
         }
+        router.on("/v1/responses/**", method: .get) { request, _ in try await self.responseAbout(request) }
+        router.on("/v1/responses/**", method: .delete) { request, _ in try await self.responseAbout(request) }
+        router.post("/v1/responses/**") { request, _ in try await self.responseAbout(request) }
         router.get("/v1/models/**") { request, _ -> Response in
             self.record(request, path: request.uri.path, body: [])
             return Response(
@@ -207,10 +210,14 @@ final class FakeUpstream: Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         // A stream unless the test scripted an error answer instead.
         if text.contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
+            if path == "/v1/responses", reply.stream == nil { return scripted(Self.responseStream(call: call), includeUsage: false, status: 200) }
             guard let steps = reply.stream else { return streamResponse(call: call) }
             return scripted(steps, includeUsage: text.contains(#""include_usage":true"#), status: reply.status)
         }
-        let answer = reply.body ?? (path == "/v1/embeddings" ? Self.embedding(call: call) : Self.completion(call: call))
+        let answer =
+            reply.body
+            ?? (path == "/v1/embeddings"
+                ? Self.embedding(call: call) : path == "/v1/responses" ? Self.response(call: call) : Self.completion(call: call))
         var headers = Self.headers(reply)
         headers[HTTPField.Name("x-upstream-call")!] = String(call)
         return Response(
@@ -256,6 +263,51 @@ final class FakeUpstream: Sendable {
         var headers: HTTPFields = [.contentType: "text/event-stream"]
         for (name, value) in state.withLock({ $0.reply.headers }) { headers[HTTPField.Name(name)!] = value }
         return Response(status: .init(code: status), headers: headers, body: body)
+    }
+
+    // MARK: Responses
+
+    /// A completed Responses answer: a message whose text names the call, with usage
+    /// as OpenAI reports it (cached and reasoning tokens in their details).
+    static func response(call: Int, status: String = "completed") -> String {
+        """
+        {"id":"resp_\(call)","object":"response","created_at":1700000000,"status":"\(status)","model":"gpt-4o",\
+        "output":[{"id":"msg_\(call)","type":"message","status":"completed","role":"assistant",\
+        "content":[{"type":"output_text","text":"answer number \(call)","annotations":[],"logprobs":[]}]}],\
+        "usage":{"input_tokens":40,"input_tokens_details":{"cached_tokens":30},"output_tokens":9,\
+        "output_tokens_details":{"reasoning_tokens":4},"total_tokens":49}}
+        """
+    }
+
+    /// The events OpenAI streams for `response(call:)`, in the same order and shapes.
+    static func responseStream(call: Int, end: String = "response.completed") -> [Step] {
+        let whole = response(call: call)
+        let opening =
+            #"{"id":"resp_\#(call)","object":"response","created_at":1700000000,"status":"in_progress","model":"gpt-4o","output":[],"usage":null}"#
+        let item = #"{"id":"msg_\#(call)","type":"message","status":"in_progress","role":"assistant","content":[]}"#
+        let part = #"{"type":"output_text","text":"","annotations":[],"logprobs":[]}"#
+        var final = whole
+        if end != "response.completed" { final = final.replacingOccurrences(of: #""status":"completed","model""#, with: #""status":"failed","model""#) }
+        let steps: [(String, String)] = [
+            ("response.created", #""response":\#(opening)"#),
+            ("response.in_progress", #""response":\#(opening)"#),
+            ("response.output_item.added", #""output_index":0,"item":\#(item)"#),
+            ("response.content_part.added", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"part":\#(part)"#),
+            ("response.output_text.delta", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"delta":"answer ","logprobs":[]"#),
+            ("response.output_text.delta", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"delta":"number \#(call)","logprobs":[]"#),
+            ("response.output_text.done", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"text":"answer number \#(call)","logprobs":[]"#),
+            (end, #""response":\#(final)"#),
+        ]
+        return steps.enumerated().map { n, step in .event(step.0, #"{"type":"\#(step.0)","sequence_number":\#(n),\#(step.1)}"#) }
+    }
+
+    /// `GET`/`DELETE /v1/responses/{id}` and its sub-paths: answers with the path it was asked.
+    private func responseAbout(_ request: Request) async throws -> Response {
+        _ = try await request.body.collect(upTo: 1 << 20)
+        record(request, path: request.uri.path, body: [])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"object":"response","asked":"\#(request.method.rawValue) \#(request.uri.path)"}"#)))
     }
 
     // MARK: Stream scripts

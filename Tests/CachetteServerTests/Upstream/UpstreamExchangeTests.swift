@@ -26,10 +26,10 @@ struct UpstreamExchangeTests {
     @Test("a stream to an OpenAI upstream asks for usage, at the base URL with the path and query")
     func openAIStream() async throws {
         let exchange = try Self.router.exchange(for: "gpt-4o", route: .chatCompletions)
-        #expect(!exchange.translates && exchange.upstream.name == "default" && exchange.clientFormat == .openai)
+        #expect(!exchange.translates && exchange.upstream.name == "default")
         let body = ByteBuffer(string: #"{"model":"gpt-4o","messages":[],"stream":true}"#)
         var outbound = OutboundBody(body)
-        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions?x=1"), body: &outbound, stream: true, client: Self.client)
+        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions?x=1"), body: &outbound, askUsage: true, client: Self.client)
         #expect(outgoing.url == "https://api.openai.example/v1/chat/completions?x=1")
         let sent = try JSONValue.parse(try #require(try await Self.bytes(outgoing)).readableBytesView)
         #expect(sent["stream_options"]?["include_usage"] == .bool(true))
@@ -41,11 +41,11 @@ struct UpstreamExchangeTests {
     @Test("a chat request for a Claude model goes to /v1/messages as a Messages request")
     func translatedRequest() async throws {
         let exchange = try Self.router.exchange(for: "claude-sonnet-4-6", route: .chatCompletions)
-        #expect(exchange.translates && exchange.clientFormat == .openai)
+        #expect(exchange.translates)
         let body = ByteBuffer(
             string: #"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}"#)
         var outbound = OutboundBody(body)
-        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions"), body: &outbound, stream: false, client: Self.client)
+        let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions"), body: &outbound, askUsage: false, client: Self.client)
         #expect(outgoing.url == "https://api.anthropic.example/v1/messages")
         let sent = try JSONValue.parse(try #require(try await Self.bytes(outgoing)).readableBytesView)
         // The system message moves to Messages' own `system`.
