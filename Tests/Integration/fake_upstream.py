@@ -1,6 +1,6 @@
 """A local fake of OpenAI's and Anthropic's APIs for the interop suite.
 
-It answers chat completions and messages, streamed or not, with a tool call when the
+It answers chat completions, Responses and messages, streamed or not, with a tool call when the
 request offers tools, and counts every call it receives (GET /_calls), so the suite can
 tell a cache hit (no new call) from a miss. Each answer names its call number, so a
 second upstream call could never pass for a replay.
@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Lock()
 calls = {}
 last = {}
+responses = {}  # id -> the stored response, for GET /v1/responses/{id}
 
 
 def pieces(text, size=5):
@@ -52,6 +53,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, {"calls": dict(calls), "last": dict(last)})
         elif self.path == "/v1/models":
             self.send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "fake"}]})
+        elif self.path.startswith("/v1/responses/"):
+            with lock:
+                calls[self.path] = calls.get(self.path, 0) + 1
+                stored = responses.get(self.path.split("/")[3])
+            if stored:
+                self.send_json(200, stored)
+            else:
+                self.send_json(404, {"error": {"message": "No response found", "type": "invalid_request_error", "code": None}})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "code": "not_found"}})
 
@@ -66,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
             self.chat(request, number)
         elif self.path == "/v1/messages":
             self.messages(request, number)
+        elif self.path == "/v1/responses":
+            self.answer_response(request, number)
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "code": "not_found"}})
 
@@ -144,6 +155,89 @@ class Handler(BaseHTTPRequestHandler):
         if (request.get("stream_options") or {}).get("include_usage"):
             self.event(dict(base, object="chat.completion.chunk", choices=[], usage=usage))
         self.event("[DONE]")
+
+    # OpenAI Responses
+
+    def answer_response(self, request, number):
+        if "include_usage" in (request.get("stream_options") or {}):
+            # As OpenAI does: the option belongs to chat completions.
+            self.send_json(400, {"error": {"message": "Unknown parameter: 'stream_options.include_usage'.",
+                                           "type": "invalid_request_error", "param": "stream_options.include_usage",
+                                           "code": "unknown_parameter"}})
+            return
+        model = request.get("model", "")
+        items = request.get("input") if isinstance(request.get("input"), list) else []
+        results = [item for item in items if item.get("type") == "function_call_output"]
+        if request.get("previous_response_id") and request["previous_response_id"] not in responses:
+            self.send_json(400, {"error": {"message": f"Previous response with id '{request['previous_response_id']}' not found.",
+                                           "type": "invalid_request_error", "param": "previous_response_id", "code": None}})
+            return
+        output = []
+        if request.get("reasoning"):
+            output.append({"id": f"rs_{number}", "type": "reasoning",
+                           "summary": [{"type": "summary_text", "text": f"Thinking about answer {number}."}]})
+        if request.get("tools") and not results:
+            output.append({"id": f"fc_{number}", "type": "function_call", "status": "completed", "call_id": f"call_{number}",
+                           "name": "get_weather", "arguments": json.dumps({"city": "Paris", "call": number})})
+        else:
+            said = f" about {results[0]['output']}" if results else ""
+            text = f"Fake response number {number} from {model}{said}."
+            output.append({"id": f"msg_{number}", "type": "message", "status": "completed", "role": "assistant",
+                           "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+        response = {"id": f"resp_{number}", "object": "response", "created_at": 1700000000 + number, "status": "completed",
+                    "background": False, "error": None, "incomplete_details": None,
+                    "instructions": request.get("instructions"), "model": model, "output": output,
+                    "parallel_tool_calls": True, "previous_response_id": request.get("previous_response_id"),
+                    "store": request.get("store", True), "temperature": 1.0, "text": {"format": {"type": "text"}},
+                    "tool_choice": "auto", "tools": request.get("tools") or [], "top_p": 1.0, "truncation": "disabled",
+                    "usage": {"input_tokens": 32, "input_tokens_details": {"cached_tokens": 16}, "output_tokens": 12,
+                              "output_tokens_details": {"reasoning_tokens": 4 if request.get("reasoning") else 0},
+                              "total_tokens": 44},
+                    "metadata": request.get("metadata") or {}}
+        if response["store"]:
+            with lock:
+                responses[response["id"]] = response
+        if not request.get("stream"):
+            self.send_json(200, response)
+            return
+        self.start_stream()
+        sequence = iter(range(1 << 30))
+
+        def send(kind, **fields):
+            self.event(dict(type=kind, sequence_number=next(sequence), **fields), kind)
+        opening = dict(response, status="in_progress", output=[], usage=None)
+        send("response.created", response=opening)
+        send("response.in_progress", response=opening)
+        for index, item in enumerate(output):
+            ident = item["id"]
+            if item["type"] == "reasoning":
+                send("response.output_item.added", output_index=index, item=dict(item, summary=[]))
+                text = item["summary"][0]["text"]
+                send("response.reasoning_summary_part.added", item_id=ident, output_index=index, summary_index=0,
+                     part={"type": "summary_text", "text": ""})
+                for part in pieces(text):
+                    send("response.reasoning_summary_text.delta", item_id=ident, output_index=index, summary_index=0,
+                         delta=part, obfuscation="xyz")
+                send("response.reasoning_summary_text.done", item_id=ident, output_index=index, summary_index=0, text=text)
+                send("response.reasoning_summary_part.done", item_id=ident, output_index=index, summary_index=0,
+                     part=item["summary"][0])
+            elif item["type"] == "function_call":
+                send("response.output_item.added", output_index=index, item=dict(item, status="in_progress", arguments=""))
+                for part in pieces(item["arguments"]):
+                    send("response.function_call_arguments.delta", item_id=ident, output_index=index, delta=part, obfuscation="q")
+                send("response.function_call_arguments.done", item_id=ident, output_index=index, arguments=item["arguments"])
+            else:
+                send("response.output_item.added", output_index=index, item=dict(item, status="in_progress", content=[]))
+                text = item["content"][0]["text"]
+                send("response.content_part.added", item_id=ident, output_index=index, content_index=0,
+                     part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+                for part in pieces(text):
+                    send("response.output_text.delta", item_id=ident, output_index=index, content_index=0, delta=part,
+                         logprobs=[], obfuscation="abc")
+                send("response.output_text.done", item_id=ident, output_index=index, content_index=0, text=text, logprobs=[])
+                send("response.content_part.done", item_id=ident, output_index=index, content_index=0, part=item["content"][0])
+            send("response.output_item.done", output_index=index, item=item)
+        send("response.completed", response=response)
 
     # Anthropic
 

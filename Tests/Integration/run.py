@@ -8,6 +8,9 @@ Flows:
 3. The LiteLLM proxy in front of Cachette (app -> LiteLLM -> Cachette -> fake); the
    repeat is a HIT and Cachette's /stats counts it.
 4. openai/claude-... through translation to the fake Anthropic upstream, streamed and not.
+5. The openai SDK's Responses API: create, stream=True, the responses.stream helper, a
+   function-calling round over previous_response_id, and both cross-mode directions;
+   then /v1/responses through the LiteLLM proxy.
 
 The sidecar runs the shipped config/cachette.yaml and LiteLLM the shipped
 config/litellm.yaml, with only their addresses pointed at this run's processes.
@@ -141,6 +144,90 @@ def golden_flows(run):
     check(run.calls("/v1/chat/completions") == before + 2, "two upstream calls for four requests")
 
 
+RESPONSE_TOOLS = [{"type": "function", "name": "get_weather", "description": "Current weather for a city",
+                   "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+
+
+def responses_flows(run):
+    print("openai SDK responses -> Cachette -> fake OpenAI")
+    client = openai.OpenAI(base_url=f"{run.sidecar}/v1", api_key="sk-int-responses", max_retries=0)
+
+    def create(**kwargs):
+        raw = client.responses.with_raw_response.create(model="gpt-4o", **kwargs)
+        return raw.headers.get("x-cache"), raw.parse()
+
+    def stream(**kwargs):
+        raw = client.responses.with_raw_response.create(model="gpt-4o", stream=True, **kwargs)
+        return raw.headers.get("x-cache"), list(raw.parse())
+
+    before = run.calls("/v1/responses")
+    (c1, first), (c2, second) = [create(input="Say hello (responses)", instructions="Be brief.") for _ in range(2)]
+    check(c1 == "MISS" and c2 == "HIT", f"responses.create: MISS then HIT (got {c1}, {c2})")
+    check(first.output_text.startswith("Fake response number") and first.status == "completed", "responses.create: the SDK parsed the answer")
+    check(first.model_dump() == second.model_dump(), "responses.create: the HIT parses equal to the MISS")
+    check(run.calls("/v1/responses") == before + 1, "responses.create: one upstream call for two requests")
+    check("stream_options" not in run.last("/v1/responses")["body"], "no stream_options were added to a Responses request")
+
+    before = run.calls("/v1/responses")
+    (c1, events1), (c2, events2) = [stream(input="Say hello (responses stream)") for _ in range(2)]
+    texts = ["".join(e.delta for e in events if e.type == "response.output_text.delta") for events in (events1, events2)]
+    check(c1 == "MISS" and c2 == "HIT", f"stream=True: MISS then HIT (got {c1}, {c2})")
+    check(texts[0].startswith("Fake response number") and texts[0] == texts[1], f"stream=True: the SDK parsed the same text ({texts[0]!r})")
+    check([e.sequence_number for e in events2] == list(range(len(events2))), "stream=True: sequence numbers contiguous")
+    check(events1[-1].type == "response.completed" and events1[-1].model_dump() == events2[-1].model_dump(),
+          "stream=True: the replay's response.completed equals the first")
+    check(run.calls("/v1/responses") == before + 1, "stream=True: one upstream call for two requests")
+
+    before = run.calls("/v1/responses")
+    finals = []
+    for _ in range(2):
+        with client.responses.stream(model="gpt-4o", input="Say hello (responses helper)", reasoning={"effort": "low", "summary": "auto"}) as helper:
+            for _event in helper:
+                pass
+            finals.append(helper.get_final_response())
+    check(finals[0].output_text.startswith("Fake response number") and finals[0].output_text == finals[1].output_text,
+          "responses.stream: get_final_response() gives the same text on the replay")
+    check(finals[0].output[0].type == "reasoning" and finals[0].output[0].summary[0].text == finals[1].output[0].summary[0].text,
+          "responses.stream: the reasoning summary is kept")
+    check(finals[0].usage.input_tokens_details.cached_tokens == 16 and finals[0].usage.output_tokens_details.reasoning_tokens == 4,
+          "responses.stream: usage details kept")
+    check(run.calls("/v1/responses") == before + 1, "responses.stream: one upstream call for two requests")
+
+    before = run.calls("/v1/responses")
+    rounds = []
+    for _ in range(2):
+        c1, asked = create(input="Weather in Paris? (responses tools)", tools=RESPONSE_TOOLS)
+        call = next(item for item in asked.output if item.type == "function_call")
+        c2, answered = create(previous_response_id=asked.id, tools=RESPONSE_TOOLS,
+                              input=[{"type": "function_call_output", "call_id": call.call_id, "output": json.dumps({"celsius": 21})}])
+        rounds.append((c1, c2, call, answered))
+    (a1, a2, call, answered), (b1, b2, _, again) = rounds
+    check(call.name == "get_weather" and json.loads(call.arguments)["city"] == "Paris", "tools: the SDK parsed the function call")
+    check(answered.previous_response_id == call.id.replace("fc_", "resp_") and "celsius" in answered.output_text,
+          f"tools: the function output went back over previous_response_id ({answered.output_text!r})")
+    check((a1, a2, b1, b2) == ("MISS", "MISS", "HIT", "HIT"), f"tools: the repeated round is two HITs (got {a1}, {a2}, {b1}, {b2})")
+    check(answered.model_dump() == again.model_dump(), "tools: the repeated round's answer is equal")
+    check(run.calls("/v1/responses") == before + 2, "tools: two upstream calls for four requests")
+    retrieved = client.responses.retrieve(answered.previous_response_id)
+    check(retrieved.id == answered.previous_response_id, "responses.retrieve(id) passed through to the upstream that made it")
+
+    before = run.calls("/v1/responses")
+    c1, events = stream(input="Say hello (responses stream first)")
+    c2, whole = create(input="Say hello (responses stream first)")
+    check(c1 == "MISS" and c2 == "HIT", f"stream first: MISS then a whole HIT (got {c1}, {c2})")
+    check(whole.model_dump() == events[-1].response.model_dump(), "stream first: the whole answer is response.completed's response")
+    c1, whole = create(input="Say hello (responses whole first)")
+    c2, events = stream(input="Say hello (responses whole first)")
+    check(c1 == "MISS" and c2 == "HIT", f"whole first: MISS then a streamed HIT (got {c1}, {c2})")
+    with client.responses.stream(model="gpt-4o", input="Say hello (responses whole first)") as helper:
+        deltas = "".join(e.delta for e in helper if e.type == "response.output_text.delta")
+        final = helper.get_final_response()
+    check(deltas == whole.output_text and final.output_text == whole.output_text and final.id == whole.id,
+          "whole first: the SDK's helper assembles the synthesized events into the stored answer")
+    check([e.sequence_number for e in events] == list(range(len(events))), "whole first: sequence numbers contiguous")
+    check(run.calls("/v1/responses") == before + 2, "cross-mode: two upstream calls for five requests")
+
+
 def litellm_flows(run):
     print("litellm.completion(openai/<m>) -> Cachette -> fake OpenAI")
     kwargs = dict(model="openai/gpt-4o-mini", api_base=f"{run.sidecar}/v1", api_key="sk-int-litellm")
@@ -195,6 +282,13 @@ def proxy_flows(run):
     check(answers[0].model_dump()["choices"] == answers[1].model_dump()["choices"], "claude via the proxy: the repeat is equal")
     check(run.calls("/v1/messages") == before + 1, "claude via the proxy: one upstream call")
 
+    before, hits = run.calls("/v1/responses"), run.stats()["hits"]
+    answers = [client.responses.create(model="gpt-4o", input="Say hello (proxy responses)") for _ in range(2)]
+    check(answers[0].output_text.startswith("Fake response number") and answers[0].output_text == answers[1].output_text,
+          "responses via the proxy: the repeat has the same text")
+    check(run.calls("/v1/responses") == before + 1 and run.stats()["hits"] == hits + 1,
+          "responses via the proxy: one upstream call, one Cachette HIT")
+
 
 def translation_flows(run):
     print("litellm openai/claude-... -> Cachette (translated) -> fake Anthropic")
@@ -241,6 +335,7 @@ def main():
             golden_flows(run)
             litellm_flows(run)
             translation_flows(run)
+            responses_flows(run)
             proxy_flows(run)
             stats = run.stats()
             print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")
