@@ -26,9 +26,10 @@ seed() {  # seed TARGET FILE...: one corpus file per input file, or per line wit
 fixtures=Tests/CachetteCoreTests/Fixtures
 seed FuzzKeying $fixtures/translation/*.json
 seed FuzzKeying --lines Benchmarks/corpus/compression-corpus.jsonl
-seed FuzzStreams $fixtures/translation/*.sse
+seed FuzzStreams $fixtures/translation/*.sse $fixtures/responses/*.sse
 seed FuzzTranslation $fixtures/translation/*.json $fixtures/translation/*.sse
 seed FuzzCompression --lines Benchmarks/corpus/compression-corpus.jsonl
+seed FuzzCompression $fixtures/responses/*.json
 seed FuzzTokenizer --lines $fixtures/tokenizer-fixtures.jsonl
 seed FuzzConfig config/cachette.yaml config/pricing.yaml
 

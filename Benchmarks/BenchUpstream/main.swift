@@ -2,7 +2,7 @@ import Hummingbird
 
 /// A fast stand-in for the upstream API: every POST gets the same ~1 KB chat completion,
 /// or, for `"stream":true`, a 200-chunk stream of it; `/v1/messages` the same answer as
-/// an Anthropic message, for the translated miss. Used by `make bench` for the miss
+/// an Anthropic message, for the translated miss; `/v1/responses` as a Responses answer. Used by `make bench` for the miss
 /// path, as the direct baseline, and to fill the cache for the stream replay figures.
 let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18100
 let filler = String(repeating: "Cachette answers repeated requests from its cache. ", count: 15)
@@ -59,6 +59,17 @@ let message = """
 router.post("/v1/messages") { request, _ -> Response in
     _ = try await request.body.collect(upTo: 16 << 20)
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: message)))
+}
+let response = """
+    {"id":"resp_bench","object":"response","created_at":1700000000,"status":"completed","model":"gpt-4o",\
+    "output":[{"id":"msg_bench","type":"message","status":"completed","role":"assistant",\
+    "content":[{"type":"output_text","text":"\(filler)","annotations":[]}]}],\
+    "usage":{"input_tokens":42,"input_tokens_details":{"cached_tokens":0},"output_tokens":180,\
+    "output_tokens_details":{"reasoning_tokens":0},"total_tokens":222}}
+    """
+router.post("/v1/responses") { request, _ -> Response in
+    _ = try await request.body.collect(upTo: 16 << 20)
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: response)))
 }
 // The ceiling for `make bench`: collect the body, answer 1 KB, nothing else.
 router.post("/bare") { request, _ -> Response in

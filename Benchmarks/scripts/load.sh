@@ -50,6 +50,13 @@ cat "$work/hit.txt"
 hit_rps=$(rps "$work/hit.txt"); hit_p50=$(percentile "$work/hit.txt" 50); hit_p99=$(percentile "$work/hit.txt" 99)
 
 echo
+echo "== Responses cache hit: the same prompt as a /v1/responses request, 1 KB answer, $connections connections"
+wrk -t"$threads" -c"$connections" -d2s -s "$here/hit-responses.lua" "http://127.0.0.1:$sidecar_port/v1/responses" >/dev/null
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit-responses.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/responses" >"$work/hit-responses.txt"
+cat "$work/hit-responses.txt"
+
+echo
 echo "== ceiling: the same load against the bare Hummingbird fake upstream (collect body, write 1 KB)"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
   "http://127.0.0.1:$upstream_port/bare" >"$work/bare.txt"
@@ -63,6 +70,13 @@ BENCH_RUN="sidecar-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/miss.txt"
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
+
+echo
+echo "== Responses miss: unique /v1/responses requests, 1 connection, $duration, direct vs through the sidecar"
+BENCH_RUN="direct-responses-$$" BENCH_SHAPE=responses wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$upstream_port/v1/responses" >"$work/direct-responses.txt"
+BENCH_RUN="responses-$$" BENCH_SHAPE=responses wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/responses" >"$work/miss-responses.txt"
 
 echo
 echo "== translated miss: unique claude-* chat requests, 1 connection, $duration, direct /v1/messages vs through the sidecar"
@@ -80,14 +94,20 @@ stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
 echo
 echo "== summary"
 printf 'cache hit   %10s req/s   p50 %8s us   p99 %8s us\n' "$hit_rps" "$hit_p50" "$hit_p99"
+printf 'responses hit %8s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/hit-responses.txt")" "$(percentile "$work/hit-responses.txt" 50)" \
+  "$(percentile "$work/hit-responses.txt" 99)"
 printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache logic)\n' "$bare_rps" "$bare_p50" "$bare_p99"
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
 awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+printf 'responses miss %7s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss-responses.txt")" \
+  "$(percentile "$work/miss-responses.txt" 50)" "$(percentile "$work/miss-responses.txt" 99)"
+awk -v a="$(percentile "$work/miss-responses.txt" 50)" -v b="$(percentile "$work/direct-responses.txt" 50)" \
+  'BEGIN { printf "responses miss adds %.0f us at p50 (over a direct /v1/responses call)\n", a - b }'
 printf 'translated  %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/translated.txt")" "$tr_p50" "$(percentile "$work/translated.txt" 99)"
 awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us at p50 (over a direct /v1/messages call)\n", a - b }'
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in hit bare direct miss direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+for f in hit hit-responses bare direct miss direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"

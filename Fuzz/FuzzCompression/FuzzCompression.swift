@@ -2,8 +2,8 @@ import CachetteCore
 
 nonisolated(unsafe) let tokenizer = try? Tokenizer.shared(.o200k)
 
-/// Prompt compression at both levels, on messages or a prompt parsed from the input,
-/// and on the raw input as one user message and as a tool output.
+/// Prompt compression at both levels, on messages, a prompt or a Responses request
+/// parsed from the input, and on the raw input as one user message and as a tool output.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCompression(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let tokenizer else { fatalError("vocabulary missing") }
@@ -21,6 +21,11 @@ public func fuzzCompression(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let (_, report) = compressor.compress(messages: messages)
         if report.tally.after > report.tally.before { fatalError("compression grew the prompt") }
         _ = compressor.compress(prompt: text)
+        if var request = try? JSONValue.parse(UnsafeRawBufferPointer(start: data, count: size)),
+            let tally = compressor.compress(responsesRequest: &request)?.tally, tally.after > tally.before
+        {
+            fatalError("compression grew a Responses input")
+        }
     }
     return 0
 }

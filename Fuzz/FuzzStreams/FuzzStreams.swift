@@ -1,15 +1,17 @@
 import CachetteCore
 import NIOCore
 
-/// The SSE parser, both recorders and both accumulators, fed the input in pieces whose
-/// sizes come from the input's first byte; then what was kept, replayed.
+/// The SSE parser and every dialect's recorder and accumulator (OpenAI, Anthropic,
+/// Responses), fed the input in pieces whose sizes come from the input's first byte;
+/// then what was kept, replayed, and its answer streamed again.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStreams(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let piece = Int(data[0]) % 64 + 1
     let bytes = UnsafeBufferPointer(start: data + 1, count: size - 1)
-    for format in APIFormat.allCases {
-        var recorder = StreamRecorder(limit: 64 << 10, format: format)
+    let dialects: [any StreamDialect.Type] = [OpenAIDialect.self, AnthropicDialect.self, ResponsesDialect.self]
+    for dialect in dialects {
+        var recorder = StreamRecorder(limit: 64 << 10, dialect: dialect)
         var relayed = 0
         var start = 0
         while start < bytes.count {
@@ -20,7 +22,7 @@ public func fuzzStreams(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if case .complete(let recording?, let answer?, _) = recorder.end() {
             _ = recording.replay(includeUsage: false)
             if let decoded = try? RecordedStream(decoding: recording.encoded()), decoded != recording { fatalError("recording round trip") }
-            _ = format.dialect.events(answering: answer, includeUsage: true)
+            _ = dialect.events(answering: answer, includeUsage: true)
         }
         if relayed > bytes.count { fatalError("relayed more bytes than arrived") }
     }

@@ -4,10 +4,11 @@ import Foundation
 
 struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compress a chat or completions request the way the sidecar would, and show the tokens saved per message.",
+        abstract: "Compress a chat, completions or Responses request the way the sidecar would, and show the tokens saved per message.",
         discussion: """
-            Reads a request body (JSON with messages, or prompt) and prints the compressed body \
-            on standard output and a before/after token table on standard error.
+            Reads a request body (JSON with messages, a prompt, or a Responses input) and prints \
+            the compressed body on standard output and a before/after token table on standard error. \
+            A Responses request's items are numbered after its instructions, as the model reads them.
             """
     )
 
@@ -50,8 +51,9 @@ struct Compress: ParsableCommand {
             ),
             tokenizer: tokenizer
         )
-        guard let compression = compressor.compress(request: &request) else {
-            InputFile.fail("the request has neither messages nor a prompt string")
+        let isResponses = request["messages"] == nil && request["prompt"] == nil
+        guard let compression = isResponses ? compressor.compress(responsesRequest: &request) : compressor.compress(request: &request) else {
+            InputFile.fail("the request has no messages, prompt string or Responses input")
         }
         let rows = compression.parts.map { ($0.label, $0.before, $0.after) }
         print(request.jsonString)

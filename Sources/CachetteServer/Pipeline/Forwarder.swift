@@ -54,7 +54,8 @@ struct Forwarder: Sendable {
         }
         let outgoing = try exchange.outgoing(
             request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client)
-        return Outbound(route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
+        return Outbound(
+            route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
     }
 
     /// One upstream call for a whole answer.

@@ -61,7 +61,8 @@ public enum CachetteApplication {
 
         let owners = ResponseOwners()
         let passthrough = Passthrough(
-            router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes, maxPassthroughBytes: config.server.maxPassthroughBytes
+            router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes,
+            maxPassthroughBytes: config.server.maxPassthroughBytes
         )
         let storage = store.map { StorePolicy(store: $0, ttl: config.cache.ttl.seconds, accounting: accounting, logger: logger) }
         let forwarder = Forwarder(

@@ -17,7 +17,9 @@ private func responsesRequest(_ messages: [JSONValue]) -> JSONValue {
             case .array(let list)?:
                 return .array(
                     list.map { part in
-                        guard let text = part["text"] else { return .object(["type": .string("input_image"), "image_url": .string("https://example.com/a.png")]) }
+                        guard let text = part["text"] else {
+                            return .object(["type": .string("input_image"), "image_url": .string("https://example.com/a.png")])
+                        }
                         return .object(["type": .string(type), "text": text])
                     })
             default: return .array([])

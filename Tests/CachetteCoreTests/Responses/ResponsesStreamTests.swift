@@ -93,15 +93,25 @@ struct ResponsesStreamTests {
         #expect(String(buffer: recording.replay(includeUsage: false)) == sse, "replayed as it came, every event")
         #expect(recording.count == sse.components(separatedBy: "\n\n").count - 1, "the same event boundaries")
         #expect(answer == (try JSONValue.parse(Self.fixture("\(name).responses.json"))))
-        let expected = name == "text" ? TokenUsage(promptTokens: 25, completionTokens: 84) : TokenUsage(promptTokens: 70, completionTokens: 23, cachedPromptTokens: 64)
+        let expected =
+            name == "text"
+            ? TokenUsage(promptTokens: 25, completionTokens: 84) : TokenUsage(promptTokens: 70, completionTokens: 23, cachedPromptTokens: 64)
         #expect(usage == expected, "usage from response.completed: input with cached tokens, output with reasoning tokens")
     }
 
     @Test(
         "a stream that ends failed, incomplete, with an error event, or cut short is relayed but never kept",
         arguments: [
-            ("response.failed", #"{"type":"response.failed","sequence_number":9,"response":{"id":"r","object":"response","status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}}"#, "boom"),
-            ("response.incomplete", #"{"type":"response.incomplete","sequence_number":9,"response":{"id":"r","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[]}}"#, "max_output_tokens"),
+            (
+                "response.failed",
+                #"{"type":"response.failed","sequence_number":9,"response":{"id":"r","object":"response","status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}}"#,
+                "boom"
+            ),
+            (
+                "response.incomplete",
+                #"{"type":"response.incomplete","sequence_number":9,"response":{"id":"r","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[]}}"#,
+                "max_output_tokens"
+            ),
             ("error", #"{"type":"error","sequence_number":9,"code":"rate_limit_exceeded","message":"slow down","param":null}"#, "slow down"),
             ("", "", "response.completed"),
         ])
@@ -166,9 +176,13 @@ struct ResponsesStreamTests {
         // The fixtures follow OpenAI's event order; the synthesizer must too (deltas aside).
         for name in ["text", "function"] {
             let upstream = try Self.data([ByteBuffer(string: Self.fixture("\(name).responses.sse"))]).map { $0["type"]?.stringValue }
-            let made = try Self.data(ResponsesDialect.events(answering: JSONValue.parse(Self.fixture("\(name).responses.json")), includeUsage: false)!)
-                .map { $0["type"]?.stringValue }
-            let deltas: Set<String?> = ["response.output_text.delta", "response.reasoning_summary_text.delta", "response.function_call_arguments.delta"]
+            let made = try Self.data(
+                ResponsesDialect.events(answering: JSONValue.parse(Self.fixture("\(name).responses.json")), includeUsage: false)!
+            )
+            .map { $0["type"]?.stringValue }
+            let deltas: Set<String?> = [
+                "response.output_text.delta", "response.reasoning_summary_text.delta", "response.function_call_arguments.delta",
+            ]
             #expect(upstream.filter { !deltas.contains($0) } == made.filter { !deltas.contains($0) }, "\(name)")
         }
     }
@@ -181,7 +195,8 @@ struct ResponsesStreamTests {
         let events = try Self.data(try #require(ResponsesDialect.events(answering: response, includeUsage: false)))
         let types = events.compactMap { $0["type"]?.stringValue }
         #expect(types.contains("response.refusal.delta") && types.contains("response.refusal.done"))
-        #expect(events.first { $0["type"]?.stringValue == "response.output_item.added" }?["item"]?["action"] != nil, "a web search call arrives whole")
+        #expect(
+            events.first { $0["type"]?.stringValue == "response.output_item.added" }?["item"]?["action"] != nil, "a web search call arrives whole")
         var sdk = SDKResponseSnapshot()
         for event in events { try sdk.handle(event) }
         #expect(SDKResponseSnapshot.texts(sdk.snapshot?["output"]?.arrayValue ?? []) == SDKResponseSnapshot.texts(response["output"]!.arrayValue!))
@@ -194,7 +209,8 @@ struct ResponsesStreamTests {
         let parsed = try #require(parser.feed(event.readableBytesView).first)
         #expect(parsed.name == "error")
         let data = try JSONValue.parse(parsed.data)
-        #expect(data["type"]?.stringValue == "error" && data["message"]?.stringValue == "cut" && data["code"]?.stringValue == "upstream_stream_failed")
+        #expect(
+            data["type"]?.stringValue == "error" && data["message"]?.stringValue == "cut" && data["code"]?.stringValue == "upstream_stream_failed")
         #expect(data["error"]?["message"]?.stringValue == "cut", "the openai SDKs raise an event with an error object")
     }
 
@@ -214,10 +230,14 @@ struct ResponsesStreamTests {
     @Test("Responses usage: input includes cached tokens, output includes reasoning tokens; Anthropic's stays its own")
     func usage() throws {
         let responses = try JSONValue.parse(
-            #"{"input_tokens":100,"input_tokens_details":{"cached_tokens":80},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":30},"total_tokens":150}"#)
+            #"{"input_tokens":100,"input_tokens_details":{"cached_tokens":80},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":30},"total_tokens":150}"#
+        )
         #expect(TokenUsage(usage: responses) == TokenUsage(promptTokens: 100, completionTokens: 50, cachedPromptTokens: 80))
-        let anthropic = try JSONValue.parse(#"{"input_tokens":10,"cache_read_input_tokens":1000,"cache_creation_input_tokens":100,"output_tokens":7}"#)
-        #expect(TokenUsage(usage: anthropic) == TokenUsage(promptTokens: 1110, completionTokens: 7, cachedPromptTokens: 1000, cacheWritePromptTokens: 100))
+        let anthropic = try JSONValue.parse(
+            #"{"input_tokens":10,"cache_read_input_tokens":1000,"cache_creation_input_tokens":100,"output_tokens":7}"#)
+        #expect(
+            TokenUsage(usage: anthropic) == TokenUsage(promptTokens: 1110, completionTokens: 7, cachedPromptTokens: 1000, cacheWritePromptTokens: 100)
+        )
         let lying = try JSONValue.parse(#"{"input_tokens":5,"input_tokens_details":{"cached_tokens":80},"output_tokens":1}"#)
         #expect(TokenUsage(usage: lying)?.cachedPromptTokens == 5, "never more cached than input")
     }
@@ -225,7 +245,8 @@ struct ResponsesStreamTests {
     @Test("without usage, the tokenizer counts instructions and input against the output's text")
     func counted() throws {
         let request = try JSONValue.parse(
-            #"{"model":"gpt-4o","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Hello there"}]},{"type":"function_call_output","call_id":"c","output":"{\"t\":21}"}]}"#)
+            #"{"model":"gpt-4o","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Hello there"}]},{"type":"function_call_output","call_id":"c","output":"{\"t\":21}"}]}"#
+        )
         let answer = try JSONValue.parse(Self.fixture("function.responses.json"))
         let usage = try #require(UsageCounter.count(request: request, answer: answer, model: "gpt-4o"))
         let count = { (text: String) in try TokenCounter.count(text: text, model: "gpt-4o").tokens }

@@ -211,4 +211,19 @@ struct CLITests {
         let tooLow = try await CLI.run(["compress", "--level", "aggressive", "--max-tool-output-tokens", "100", path])
         #expect(tooLow.status != 0 && tooLow.stderr.contains("at least 256"))
     }
+
+    @Test("compress reads a Responses request: its input items, numbered after the instructions")
+    func compressResponses() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-compress-\(UUID().uuidString).json").path
+        let body =
+            #"{"model":"gpt-4o","instructions":"Be brief.","input":[{"role":"user","content":"Hi"},{"type":"function_call_output","call_id":"c","output":"{\n  \"temperature\": 21,\n  \"unit\": \"celsius\"\n}"}]}"#
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["compress", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let request = try JSONValue.parse(result.stdout)
+        #expect(request["input"]?.arrayValue?[1]["output"]?.stringValue == #"{"temperature":21,"unit":"celsius"}"#)
+        #expect(request["instructions"]?.stringValue == "Be brief.")
+        #expect(result.stderr.range(of: #"2 function_call_output\s+\d+\s+\d+\s+\d+\.\d%"#, options: .regularExpression) != nil, "\(result.stderr)")
+        #expect(result.stderr.contains("instructions"))
+    }
 }

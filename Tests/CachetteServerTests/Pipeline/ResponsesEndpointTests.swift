@@ -21,7 +21,8 @@ struct ResponsesEndpointTests {
             let miss = try await h.post("/v1/responses", Self.body)
             expectCache(miss, "MISS")
             #expect(try JSONValue.parse(miss.text)["id"]?.stringValue == "resp_1")
-            let hit = try await h.post("/v1/responses", Self.with(#""user":"u2","metadata":{"a":"b"},"safety_identifier":"s","prompt_cache_key":"k","service_tier":"flex""#))
+            let hit = try await h.post(
+                "/v1/responses", Self.with(#""user":"u2","metadata":{"a":"b"},"safety_identifier":"s","prompt_cache_key":"k","service_tier":"flex""#))
             expectCache(hit, "HIT")
             #expect(hit.text == miss.text)
             #expect(h.upstream.calls(to: "/v1/responses") == 1)
@@ -117,7 +118,9 @@ struct ResponsesEndpointTests {
                 #expect(first.events.last?.name != "response.completed", "ending \(n)")
                 if n == 3 {
                     let error = try JSONValue.parse(try #require(first.events.last).data)
-                    #expect(first.events.last?.name == "error" && error["code"]?.stringValue == "upstream_stream_failed", "a cut stream ends with an error event")
+                    #expect(
+                        first.events.last?.name == "error" && error["code"]?.stringValue == "upstream_stream_failed",
+                        "a cut stream ends with an error event")
                 }
                 #expect(try await h.stream(Self.streamBody, path: "/v1/responses").xCache == "MISS", "ending \(n) was not stored")
                 #expect(upstream.calls(to: "/v1/responses") == 2)
@@ -133,6 +136,11 @@ struct ResponsesEndpointTests {
             for _ in 0..<2 { expectCache(try await h.post("/v1/responses", Self.with(#""background":true"#)), "BYPASS") }
             #expect(upstream.calls(to: "/v1/responses") == 2)
             #expect(try await h.statsValue("refused", "invalid_answers") == 0, "not even looked at for storing")
+        }
+        try await Harness.run(upstream: upstream, configure: { $0.cache.mode = .offline }) { h in
+            let refused = try await h.post("/v1/responses", Self.with(#""background":true"#))
+            #expect(refused.status == .serviceUnavailable && refused.text.contains(#""code":"offline""#), "offline: no upstream call")
+            #expect(upstream.calls(to: "/v1/responses") == 2)
         }
     }
 
@@ -152,14 +160,17 @@ struct ResponsesEndpointTests {
     func aboutAResponse() async throws {
         try await Harness.run(configure: { config in
             // The fake serves gpt-*; the default upstream is a closed port.
-            config.upstreams = [.init(name: "fake", baseURL: config.upstream.baseURL, models: ["gpt-*"]), .init(name: "default", baseURL: "http://127.0.0.1:9/v1")]
+            config.upstreams = [
+                .init(name: "fake", baseURL: config.upstream.baseURL, models: ["gpt-*"]), .init(name: "default", baseURL: "http://127.0.0.1:9/v1"),
+            ]
         }) { h in
             expectCache(try await h.post("/v1/responses", Self.body), "MISS")
             let got = try await h.get("/v1/responses/resp_1")
             #expect(got.status == .ok && got.text.contains("GET /v1/responses/resp_1"))
             expectCache(got, "BYPASS")
             #expect(try await h.get("/v1/responses/resp_1/input_items?limit=5").text.contains("GET /v1/responses/resp_1/input_items"))
-            let cancelled = try await h.client.execute(uri: "/v1/responses/resp_1/cancel", method: .post, headers: [.authorization: "Bearer sk-test-one"])
+            let cancelled = try await h.client.execute(
+                uri: "/v1/responses/resp_1/cancel", method: .post, headers: [.authorization: "Bearer sk-test-one"])
             #expect(cancelled.status == .ok && String(buffer: cancelled.body).contains("POST /v1/responses/resp_1/cancel"))
             let deleted = try await h.client.execute(uri: "/v1/responses/resp_1", method: .delete, headers: [.authorization: "Bearer sk-test-one"])
             #expect(String(buffer: deleted.body).contains("DELETE /v1/responses/resp_1"))
@@ -189,20 +200,24 @@ struct ResponsesEndpointTests {
         }
     }
 
-    @Test("a stream and a whole request for the same body share one upstream call")
+    @Test("a stream, a late stream joiner and a whole request for the same body share one upstream call")
     func crossModeFlight() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(stream: [FakeUpstream.Step.wait] + FakeUpstream.responseStream(call: 1)))
+        let steps = FakeUpstream.responseStream(call: 1)
+        upstream.reply(.init(stream: Array(steps.prefix(3)) + [.wait] + steps.dropFirst(3)))
         try await Harness.run(upstream: upstream) { h in
             async let streamed = h.stream(Self.streamBody, path: "/v1/responses")
             try await eventually { upstream.calls(to: "/v1/responses") == 1 }
+            // Joins after three events went by: it still gets every event from the first.
+            async let joined = h.stream(Self.streamBody, path: "/v1/responses")
             var request = h.clientRequest("/v1/responses", .bytes(ByteBuffer(string: Self.body)))
             request.headers.replaceOrAdd(name: "authorization", value: "Bearer sk-test-one")
             async let whole = HTTPClient.shared.execute(request, timeout: .seconds(30))
             try await Task.sleep(for: .milliseconds(100))
             upstream.releaseStreams()
-            let (s, w) = try await (streamed, whole)
-            #expect(s.xCache == "MISS")
+            let (s, j, w) = try await (streamed, joined, whole)
+            #expect(s.xCache == "MISS" && j.xCache == "HIT")
+            #expect(j.text == s.text && s.events.last?.name == "response.completed", "the joiner got the same bytes, from the first event")
             #expect(w.headers.first(name: "x-cache") == "HIT")
             let body = try await w.body.collect(upTo: 1 << 20)
             #expect(try JSONValue.parse(body.readableBytesView)["status"]?.stringValue == "completed")

@@ -287,7 +287,9 @@ final class FakeUpstream: Sendable {
         let item = #"{"id":"msg_\#(call)","type":"message","status":"in_progress","role":"assistant","content":[]}"#
         let part = #"{"type":"output_text","text":"","annotations":[],"logprobs":[]}"#
         var final = whole
-        if end != "response.completed" { final = final.replacingOccurrences(of: #""status":"completed","model""#, with: #""status":"failed","model""#) }
+        if end != "response.completed" {
+            final = final.replacingOccurrences(of: #""status":"completed","model""#, with: #""status":"failed","model""#)
+        }
         let steps: [(String, String)] = [
             ("response.created", #""response":\#(opening)"#),
             ("response.in_progress", #""response":\#(opening)"#),
@@ -295,7 +297,10 @@ final class FakeUpstream: Sendable {
             ("response.content_part.added", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"part":\#(part)"#),
             ("response.output_text.delta", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"delta":"answer ","logprobs":[]"#),
             ("response.output_text.delta", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"delta":"number \#(call)","logprobs":[]"#),
-            ("response.output_text.done", #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"text":"answer number \#(call)","logprobs":[]"#),
+            (
+                "response.output_text.done",
+                #""item_id":"msg_\#(call)","output_index":0,"content_index":0,"text":"answer number \#(call)","logprobs":[]"#
+            ),
             (end, #""response":\#(final)"#),
         ]
         return steps.enumerated().map { n, step in .event(step.0, #"{"type":"\#(step.0)","sequence_number":\#(n),\#(step.1)}"#) }
