@@ -208,6 +208,12 @@ def responses_flows(run):
     check((a1, a2, b1, b2) == ("MISS", "MISS", "HIT", "HIT"), f"tools: the repeated round is two HITs (got {a1}, {a2}, {b1}, {b2})")
     check(answered.model_dump() == again.model_dump(), "tools: the repeated round's answer is equal")
     check(run.calls("/v1/responses") == before + 2, "tools: two upstream calls for four requests")
+    with client.responses.stream(model="gpt-4o", input="Weather in Paris? (responses tools)", tools=RESPONSE_TOOLS) as helper:
+        kinds = [event.type for event in helper]
+        streamed_call = helper.get_final_response().output[0]
+    check("response.function_call_arguments.delta" in kinds and streamed_call.arguments == call.arguments
+          and streamed_call.call_id == call.call_id, "tools: a stored function call streams as argument deltas the SDK's helper assembles")
+    check(run.calls("/v1/responses") == before + 2, "tools: the streamed function call was a HIT")
     retrieved = client.responses.retrieve(answered.previous_response_id)
     check(retrieved.id == answered.previous_response_id, "responses.retrieve(id) passed through to the upstream that made it")
 
