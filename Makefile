@@ -55,7 +55,9 @@ integration: deps
 # the shared tier (replicas on a throwaway PostgreSQL), then the dashboard's endpoints
 # on a million-row ledger, then the tokenizer next to tiktoken on the same texts, then
 # prompt compression on a corpus, then RSS over a million unique misses (BENCH_REQUESTS).
+# nginx serving a static file is the machine's yardstick in load.sh.
 bench: deps
+	$(call install-missing,nginx)
 	Benchmarks/scripts/load.sh
 	Benchmarks/scripts/shared.sh
 	Benchmarks/scripts/dashboard.sh

@@ -10,6 +10,7 @@ connections=${BENCH_CONNECTIONS:-16}
 threads=${BENCH_THREADS:-2}
 upstream_port=${BENCH_UPSTREAM_PORT:-18100}
 sidecar_port=${BENCH_SIDECAR_PORT:-18766}
+nginx_port=${BENCH_NGINX_PORT:-18180}
 
 (cd "$root" && swift build -c release --product cachette)
 (cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay)
@@ -39,6 +40,40 @@ for _ in $(seq 1 100); do
 done
 
 errors() { awk '/Non-2xx|Socket errors/ {print}' "$1"; }
+
+# The yardstick: Debian's nginx, one process, serving the fake upstream's 1 KB answer
+# as a static file (GET: nginx serves no static file to a POST).
+mkdir -p "$work/www" "$work/nginx"
+curl -fs -X POST "http://127.0.0.1:$upstream_port/bare" -d '{}' >"$work/www/answer.json"
+cat >"$work/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $work/www;
+  }
+}
+NGINX
+/usr/sbin/nginx -c "$work/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$nginx_port/answer.json" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo
+echo "== yardstick: nginx, one process, a static 1 KB file, $connections connections, $duration"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency "http://127.0.0.1:$nginx_port/answer.json" >"$work/nginx.txt"
+nginx_rps=$(rps "$work/nginx.txt"); nginx_p50=$(percentile "$work/nginx.txt" 50); nginx_p99=$(percentile "$work/nginx.txt" 99)
 
 echo
 echo "== cache hit: 1 KB answer, $connections connections, $threads wrk threads, $duration"
@@ -93,7 +128,10 @@ echo "== stream replay: one cached 200-chunk stream, $connections concurrent cli
 stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
 echo
 echo "== summary"
+printf 'nginx       %10s req/s   p50 %8s us   p99 %8s us   (static 1 KB file, one process)\n' "$nginx_rps" "$nginx_p50" "$nginx_p99"
 printf 'cache hit   %10s req/s   p50 %8s us   p99 %8s us\n' "$hit_rps" "$hit_p50" "$hit_p99"
+awk -v r="$hit_rps" -v nr="$nginx_rps" -v p="$hit_p99" -v np="$nginx_p99" \
+  'BEGIN { printf "cache hit against nginx: %.2fx its throughput, %.2fx its p99\n", r / nr, p / np }'
 printf 'responses hit %8s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/hit-responses.txt")" "$(percentile "$work/hit-responses.txt" 50)" \
   "$(percentile "$work/hit-responses.txt" 99)"
 printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache logic)\n' "$bare_rps" "$bare_p50" "$bare_p99"
@@ -109,5 +147,5 @@ awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us 
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in hit hit-responses bare direct miss direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+for f in nginx hit hit-responses bare direct miss direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"
