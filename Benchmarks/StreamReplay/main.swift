@@ -5,18 +5,27 @@ import Synchronization
 #endif
 
 /// Replays one cached 200-chunk stream to concurrent clients and reports, per stream,
-/// the time to the first body byte and the time to the end of `[DONE]`.
+/// the time to the first byte and the time to the end of `[DONE]`.
 /// Each client is a thread with a blocking keep-alive socket, so the client costs
 /// little next to the server being measured (an HTTP client library costs more than
 /// the replay itself). Usage: StreamReplay <port> [clients=16] [seconds=10]
+///
+/// `StreamReplay <port> --misses [seconds=10]` sends unique stream requests instead,
+/// one at a time on one keep-alive connection: the streamed miss, against the sidecar
+/// or (for the baseline) the fake upstream itself.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let port = arguments.first.flatMap(UInt16.init) ?? 18766
-let clients = arguments.count > 1 ? Int(arguments[1]) ?? 16 : 16
+let missMode = arguments.count > 1 && arguments[1] == "--misses"
+let clients = missMode ? 1 : arguments.count > 1 ? Int(arguments[1]) ?? 16 : 16
 let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 10 : 10
-let body = #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"replay benchmark"}]}"#
-let request = Array(
-    ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + "Authorization: Bearer sk-bench\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+
+func request(prompt: String) -> [UInt8] {
+    let body = #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"\#(prompt)"}]}"#
+    return Array(
+        ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Authorization: Bearer sk-bench\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+}
+let replayRequest = request(prompt: "replay benchmark")
 
 struct Failure: Error { var what: String }
 struct Sample: Sendable { var firstByte: UInt64; var total: UInt64; var hit: Bool; var bytes: Int }
@@ -43,7 +52,7 @@ final class Connection {
 
     /// One request; reads the whole response (Content-Length or chunked), keeping only
     /// the head and the last bytes so the client stays cheap.
-    func replay() throws -> Sample {
+    func replay(_ request: [UInt8] = replayRequest) throws -> Sample {
         let start = nanos()
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { throw Failure(what: "send") }
         var head: [UInt8] = []
@@ -89,6 +98,24 @@ func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
     return nil
 }
 
+func percentile(_ values: [UInt64], _ p: Double) -> String {
+    let sorted = values.sorted()
+    return String(format: "%.0f us", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
+}
+
+if missMode {
+    let connection = try Connection()
+    let run = "\(getpid())-\(nanos())"
+    var samples: [Sample] = []
+    let end = nanos() + UInt64(seconds * 1e9)
+    while nanos() < end { samples.append(try connection.replay(request(prompt: "miss \(run) \(samples.count)"))) }
+    let hits = samples.filter(\.hit).count
+    print("streamed misses: \(samples.count) in \(Int(seconds)) s, \(hits) hits")
+    print("time to first byte: p50 \(percentile(samples.map(\.firstByte), 0.5))  p99 \(percentile(samples.map(\.firstByte), 0.99))")
+    print("time to [DONE]:     p50 \(percentile(samples.map(\.total), 0.5))  p99 \(percentile(samples.map(\.total), 0.99))")
+    exit(0)
+}
+
 // Fill the cache (the miss), then wait until the entry is served as a hit.
 let primer = try Connection()
 _ = try primer.replay()
@@ -114,10 +141,6 @@ for _ in 0..<clients {
 done.wait()
 let (samples, failures) = results.withLock { $0 }
 
-func percentile(_ values: [UInt64], _ p: Double) -> String {
-    let sorted = values.sorted()
-    return String(format: "%.0f us", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
-}
 let hits = samples.filter(\.hit).count
 print(
     "streams: \(samples.count) in \(Int(seconds)) s with \(clients) clients (\(Int(Double(samples.count) / seconds))/s), \(hits) hits, \(samples.first?.bytes ?? 0) bytes each"
