@@ -35,12 +35,15 @@ func stream(includeUsage: Bool) -> [ByteBuffer] {
     return events
 }
 
+// Built once: building 200 events per request would delay this fake's first byte.
+let streams = (plain: stream(includeUsage: false), withUsage: stream(includeUsage: true))
+
 let router = Router()
 for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
     router.post(RouterPath(path)) { request, _ -> Response in
         let body = String(buffer: try await request.body.collect(upTo: 16 << 20))
         if body.contains(#""stream":true"#) {
-            let events = stream(includeUsage: body.contains(#""include_usage":true"#))
+            let events = body.contains(#""include_usage":true"#) ? streams.withUsage : streams.plain
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream"],
                 body: .init { writer in
