@@ -43,10 +43,11 @@ public enum StreamReading: Sendable, Equatable {
     /// Recorded and relayed, but nothing of the answer can be assembled from it.
     static let unreadable = StreamReading.content(usage: nil, isUsageOnly: false, keepable: false)
 
-    /// Every `usage` (and `message.usage`) an event carries must hold well-formed counts:
-    /// a later event's good value does not make an earlier bad one, replayed as it came, right.
+    /// Every `usage` (and Anthropic's `message.usage`, Responses' `response.usage`) an
+    /// event carries must hold well-formed counts: a later event's good value does not
+    /// make an earlier bad one, replayed as it came, right.
     static func hasWellFormedUsage(_ event: JSONValue) -> Bool {
-        for usage in [event["usage"], event["message"]?["usage"]] {
+        for usage in [event["usage"], event["message"]?["usage"], event["response"]?["usage"]] {
             if let usage, usage != .null, !TokenUsage.isWellFormed(usage: usage) { return false }
         }
         return true

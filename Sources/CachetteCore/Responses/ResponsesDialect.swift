@@ -28,16 +28,11 @@ public struct ResponsesDialect: StreamDialect {
         }
         guard let data else { return type == "response.completed" ? .end(keepable: false) : .unreadable }
         let response = data["response"]
-        let keepable = Self.hasWellFormedUsage(response)
+        let keepable = StreamReading.hasWellFormedUsage(data)
         let usage = response?["usage"].flatMap(TokenUsage.init(usage:))
         guard type == "response.completed" else { return .content(usage: usage, isUsageOnly: false, keepable: keepable) }
         if assembling && keepable { completed = response }
         return .end(keepable: keepable, usage: usage)
-    }
-
-    private static func hasWellFormedUsage(_ response: JSONValue?) -> Bool {
-        guard let usage = response?["usage"], usage != .null else { return true }
-        return TokenUsage.isWellFormed(usage: usage)
     }
 
     public var answer: JSONValue? {

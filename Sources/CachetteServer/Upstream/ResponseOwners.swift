@@ -19,8 +19,7 @@ final class ResponseOwners: Sendable {
     let capacity: Int
 
     init(capacity: Int = 10_000) {
-        precondition(capacity > 0)
-        self.capacity = capacity
+        self.capacity = max(1, capacity)
     }
 
     /// Notes the id of a Responses answer (its JSON body) as made by `upstream`.
