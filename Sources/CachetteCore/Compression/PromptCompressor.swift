@@ -70,7 +70,7 @@ public struct PromptCompressor: Sendable {
 
     public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {
         var report = Report()
-        var seen = DuplicateRegistry()
+        var seen = DuplicateRegistry(loose: options.level == .aggressive)
         let counter = TokenCountMemo(tokenizer: tokenizer)
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
@@ -106,8 +106,8 @@ public struct PromptCompressor: Sendable {
                 }
                 rewritten = .object(members)
             }
-            // Only after the message is done, so a message never refers to itself.
-            seen.register(message, index: index)
+            // As compressed, so references point to text the model sees.
+            seen.register(rewritten, index: index)
             out.append(rewritten)
             report.before.append(before)
             report.after.append(after)
@@ -141,13 +141,12 @@ public struct PromptCompressor: Sendable {
             }
         }
         let aggressive = options.level == .aggressive
-        // A JSON document (a tool result, typically) is only ever deduplicated whole or
-        // minified: it has no prose, fences or paragraphs to look at.
+        // A JSON document (a tool result, typically) is only ever minified or
+        // deduplicated whole: it has no prose, fences or lines to look at.
         if let minified = JSONMinifier.minify(text[...].utf8) {
-            keep(ifSmaller: seen.replacingWhole(text, minTokens: options.dedupMinTokens, tokenizer: tokenizer) ?? text)
-            if current == text { keep(ifSmaller: String(decoding: minified, as: UTF8.self)) }
+            keep(ifSmaller: String(decoding: minified, as: UTF8.self))
+            keep(ifSmaller: seen.replacingWhole(current, minTokens: options.dedupMinTokens, counter: counter) ?? current)
         } else {
-            keep(ifSmaller: seen.replacingDuplicates(in: current, minTokens: options.dedupMinTokens, tokenizer: tokenizer))
             keep(ifSmaller: TextTransforms.minifyJSON(current))
             if aggressive {
                 keep(ifSmaller: TextTransforms.stripComments(current))
@@ -155,6 +154,9 @@ public struct PromptCompressor: Sendable {
                 if !toolOutput { keep(ifSmaller: ProseReflow.reflow(current)) }
             }
             keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
+            // Last, so earlier messages' text, registered as compressed, is compared in
+            // the same form.
+            keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter))
         }
         if aggressive, toolOutput, tokens > options.maxToolOutputTokens,
             let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
@@ -162,109 +164,5 @@ public struct PromptCompressor: Sendable {
             keep(ifSmaller: cut)
         }
         return (current, before, tokens)
-    }
-}
-
-/// Text blocks seen in earlier messages: whole message texts, fenced blocks and prose
-/// paragraphs (a pasted document re-sent inside a new question), by hash, with the
-/// bytes kept to rule out collisions.
-struct DuplicateRegistry {
-    private var blocks: [CacheKey: (message: Int, text: String)] = [:]
-
-    private static func key(_ text: some StringProtocol) -> CacheKey {
-        if let key = text.utf8.withContiguousStorageIfAvailable({ CacheKey(hashing: UnsafeRawBufferPointer($0)) }) { return key }
-        var copy = String(text)
-        return copy.withUTF8 { CacheKey(hashing: UnsafeRawBufferPointer($0)) }
-    }
-
-    mutating func register(_ message: JSONValue, index: Int) {
-        for text in Self.texts(of: message) {
-            add(text, index: index)
-            // A JSON document is only ever matched whole.
-            if JSONMinifier.isDocument(text) { continue }
-            for segment in TextTransforms.segments(text) {
-                if segment.fence != nil {
-                    add(String(segment.text), index: index)
-                } else {
-                    for paragraph in Self.paragraphs(segment.text) { add(String(paragraph), index: index) }
-                }
-            }
-        }
-    }
-
-    /// Prose split at blank lines ("\n\n"), scanning bytes.
-    static func paragraphs(_ prose: Substring) -> [Substring] {
-        var out: [Substring] = []
-        let bytes = prose.utf8
-        var start = bytes.startIndex, i = bytes.startIndex
-        while i < bytes.endIndex {
-            let next = bytes.index(after: i)
-            if bytes[i] == UInt8(ascii: "\n"), next < bytes.endIndex, bytes[next] == UInt8(ascii: "\n") {
-                out.append(Substring(bytes[start..<i]))
-                start = bytes.index(after: next)
-                i = start
-                continue
-            }
-            i = next
-        }
-        out.append(Substring(bytes[start..<bytes.endIndex]))
-        return out
-    }
-
-    private mutating func add(_ text: String, index: Int) {
-        let key = Self.key(text)
-        if blocks[key] == nil { blocks[key] = (index, text) }
-    }
-
-    private func earlier(_ text: some StringProtocol, minTokens: Int, tokenizer: Tokenizer) -> Int? {
-        // A token is at least one byte: shorter text cannot reach the threshold.
-        guard text.utf8.count >= minTokens, let found = blocks[Self.key(text)], found.text == text else { return nil }
-        return tokenizer.count(String(text)) >= minTokens ? found.message : nil
-    }
-
-    /// A reference to the earlier message that had exactly this text, if one did.
-    func replacingWhole(_ text: String, minTokens: Int, tokenizer: Tokenizer) -> String? {
-        earlier(text, minTokens: minTokens, tokenizer: tokenizer).map { "[Same text as in message \($0 + 1) above.]" }
-    }
-
-    /// The whole text, or each fenced block or prose paragraph, replaced by a reference
-    /// if an earlier message had it. Not for JSON documents, whose paragraphs are data.
-    func replacingDuplicates(in text: String, minTokens: Int, tokenizer: Tokenizer) -> String {
-        if let whole = replacingWhole(text, minTokens: minTokens, tokenizer: tokenizer) { return whole }
-        var segments = TextTransforms.segments(text)
-        var changed = false
-        for i in segments.indices {
-            if segments[i].fence != nil {
-                if let message = earlier(segments[i].text, minTokens: minTokens, tokenizer: tokenizer) {
-                    segments[i].text = "[Same code block as in message \(message + 1) above.]"
-                    changed = true
-                }
-                continue
-            }
-            var paragraphs = Self.paragraphs(segments[i].text)
-            var replaced = false
-            for p in paragraphs.indices {
-                if let message = earlier(paragraphs[p], minTokens: minTokens, tokenizer: tokenizer) {
-                    paragraphs[p] = "[Same paragraph as in message \(message + 1) above.]"
-                    replaced = true
-                }
-            }
-            if replaced {
-                segments[i].text = Substring(paragraphs.joined(separator: "\n\n"))
-                changed = true
-            }
-        }
-        return changed ? TextTransforms.join(segments) : text
-    }
-
-    static func texts(of message: JSONValue) -> [String] {
-        switch message["content"] {
-        case .string(let text)?: return [text]
-        case .array(let parts)?:
-            return parts.compactMap { part in
-                part["type"]?.stringValue.map(ResponseItems.textParts.contains) == true ? part["text"]?.stringValue : nil
-            }
-        default: return []
-        }
     }
 }

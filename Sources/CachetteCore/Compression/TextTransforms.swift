@@ -77,7 +77,7 @@ enum TextTransforms {
         segments.map { String($0.text) }.joined(separator: "\n")
     }
 
-    private static func fenceMarker(_ line: Substring) -> (marker: Substring, info: Substring)? {
+    static func fenceMarker(_ line: Substring) -> (marker: Substring, info: Substring)? {
         // Most lines are rejected on their first bytes.
         var bytes = line.utf8[...]
         var spaces = 0

@@ -57,7 +57,7 @@ struct CompressionGoldenTests {
         #expect(short[1]["content"] == .string("yes please"))
     }
 
-    @Test("a document pasted again inside a new question is replaced paragraph by paragraph")
+    @Test("a document pasted again inside a new question becomes one reference to the lines it repeats")
     func paragraphs() {
         let paragraph1 = (1...12).map { "The warranty covers part \($0) for two years." }.joined(separator: " ")
         let paragraph2 = (1...12).map { "Returns of item \($0) need a receipt." }.joined(separator: " ")
@@ -72,9 +72,89 @@ struct CompressionGoldenTests {
         #expect(
             out[2]["content"]
                 == .string(
-                    "[Same paragraph as in message 1 above.]\n\n[Same paragraph as in message 1 above.]\n\nQuestion: what do returns need?"
+                    "[The text of message 1, lines 1–4, repeated.]\n\nQuestion: what do returns need?"
                 ))
         #expect(report.after[2] < report.before[2] / 4)
+    }
+
+    @Test("a licence of short paragraphs pasted again is one run, however short each paragraph")
+    func shortParagraphs() {
+        let licence = (1...20).map { "\($0). Keep this notice with every copy." }.joined(separator: "\n\n")
+        let messages = [message("user", "Licence:\n\n\(licence)"), message("user", "And again:\n\n\(licence)\n\nIs it permissive?")]
+        let out = compressor().compress(messages: messages).messages
+        #expect(out[1]["content"] == .string("And again:\n\n[The text of message 1, lines 3–41, repeated.]\n\nIs it permissive?"))
+        // No paragraph alone reaches the threshold, so a paragraph-by-paragraph match kept them all.
+        #expect(tokenizer.count("20. Keep this notice with every copy.") < CompressionOptions().dedupMinTokens)
+    }
+
+    @Test("an excerpt from the middle of an earlier document names the lines it repeats")
+    func excerpt() {
+        let document = (1...30).map { "Line \($0) of the runbook: restart the worker, then check the queue." }
+        let messages = [
+            message("user", "Runbook:\n" + document.joined(separator: "\n")),
+            message("user", "Explain this part:\n" + document[9..<20].joined(separator: "\n") + "\nThanks."),
+        ]
+        let out = compressor().compress(messages: messages).messages
+        #expect(out[1]["content"] == .string("Explain this part:\n[The text of message 1, lines 11–21, repeated.]\nThanks."))
+    }
+
+    @Test("a reference names text the model sees: never lines that were themselves replaced")
+    func referencesPointToVisibleText() throws {
+        let a = (1...12).map { "Policy A, clause \($0): refunds are paid within thirty days of the request." }
+        let b = (1...12).map { "Policy B, clause \($0): shipping is free above fifty euros in every region." }
+        let messages = [
+            message("user", a.joined(separator: "\n")),
+            // A's clauses come back (a reference) followed by B, new here.
+            message("user", (a + b).joined(separator: "\n")),
+            // The end of A and all of B, contiguous in message 2's original text only.
+            message("user", (a.suffix(6) + b).joined(separator: "\n")),
+        ]
+        let out = compressor().compress(messages: messages).messages
+        #expect(out[1]["content"] == .string("[Same text as in message 1 above.]\n" + b.joined(separator: "\n")))
+        #expect(
+            out[2]["content"]
+                == .string("[The text of message 1, lines 7–12, repeated.]\n[The text of message 2, lines 2–13, repeated.]"))
+        #expect(try expandingReferences(out).map { $0.joined() } == messages.map { $0["content"]!.stringValue! })
+    }
+
+    @Test("re-wrapped and re-indented text counts as the same at aggressive only")
+    func looseMatching() {
+        let words = (1...60).map { "word\($0)" }
+        func wrapped(_ width: Int, indent: String) -> String {
+            var lines: [String] = [], line = ""
+            for w in words {
+                if !line.isEmpty, line.count + 1 + w.count > width {
+                    lines.append(indent + line)
+                    line = ""
+                }
+                line += line.isEmpty ? w : " " + w
+            }
+            return (lines + [indent + line]).joined(separator: "\n")
+        }
+        let messages = [message("user", "Text:\n\n" + wrapped(72, indent: "")), message("user", "Again:\n\n" + wrapped(60, indent: "  "))]
+        let safe = compressor().compress(messages: messages).messages
+        #expect(safe[1] == messages[1], "safe compares text exactly")
+        let loose = compressor(CompressionOptions(level: .aggressive)).compress(messages: messages).messages
+        #expect(loose[1]["content"] == .string("Again:\n\n[The text of message 1, line 3, repeated.]"))
+        #expect(loose[0]["content"] == .string("Text:\n\n" + words.joined(separator: " ")), "the first copy is reflowed, one line")
+    }
+
+    @Test("a run never starts or ends inside a code fence, and parts are named when a message has several")
+    func fencesAndParts() {
+        let code = (1...15).map { "    total += ledger.entry(\($0)).amount  # settle entry \($0)" }
+        let first = JSONValue.object([
+            "role": .string("user"),
+            "content": .array([
+                .object(["type": .string("text"), "text": .string("Intro.")]),
+                .object(["type": .string("text"), "text": .string("```python\n" + code.joined(separator: "\n") + "\n```")]),
+            ]),
+        ])
+        // The same lines inside another fence: a reference there would read as code.
+        let inner = message("user", "```py\n" + code.joined(separator: "\n") + "\n```")
+        let whole = message("user", "Same block:\n```python\n" + code.joined(separator: "\n") + "\n```\nOK?")
+        let out = compressor().compress(messages: [first, inner, whole]).messages
+        #expect(out[1] == inner)
+        #expect(out[2]["content"] == .string("Same block:\n[Same text as in message 1 (text part 2) above.]\nOK?"))
     }
 
     @Test("the system message is left alone unless compression.system is on")
@@ -102,7 +182,16 @@ struct ConversationGenerator {
     mutating func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
 
     mutating func text() -> String {
-        switch rng.next() % 9 {
+        switch rng.next() % 11 {
+        case 9:
+            // An excerpt of a document, from any line, with a question around it.
+            let lines = pick(Self.documents).split(separator: "\n", omittingEmptySubsequences: false)
+            let start = Int(rng.next() % UInt64(lines.count - 5))
+            let end = start + 5 + Int(rng.next() % UInt64(lines.count - start - 5 + 1))
+            return "From the document:\n" + lines[start..<end].joined(separator: "\n") + "\n\nWhat does this mean?"
+        case 10:
+            // A document of short paragraphs, none long enough alone, indented the second time.
+            return (1...18).map { "\(rng.next() % 2 == 0 ? "    " : "")\($0). Notices stay with the copy." }.joined(separator: "\n\n")
         case 6: return "Patch:\n```python\n# helper \(rng.next() % 4)\nx = f('#not', \"//no\")  # why\n```\nand\n```js\n/* a */ let y = 2; // b\n```"
         case 7:
             return (0..<(3 + Int(rng.next() % 5))).map { _ in "the service answered every request within the agreed latency budget" }.joined(
@@ -172,6 +261,15 @@ struct CompressionInvariantTests {
         let messages = generator.conversation()
         let c = compressor(CompressionOptions(level: level, maxToolOutputTokens: 600))
         let (out, report) = c.compress(messages: messages)
+
+        // 0. Every reference names earlier text the model still sees, and reading it in
+        // its place gives back what compression without dedup would have sent.
+        let plain = compressor(CompressionOptions(level: level, dedupMinTokens: .max, maxToolOutputTokens: 600)).compress(messages: messages)
+        let expanded = try expandingReferences(out)
+        for i in messages.indices where level == .safe || messages[i]["role"]?.stringValue != "tool" {
+            let want = DuplicateRegistry.texts(of: plain.messages[i])
+            #expect(level == .safe ? expanded[i] == want : expanded[i].map(folded) == want.map(folded), "message \(i + 1)")
+        }
 
         // 1. Deterministic.
         #expect(c.compress(messages: messages).messages == out)
@@ -366,7 +464,8 @@ struct AggressiveGoldenTests {
     func toolOutputCut() throws {
         let log = (0..<600).map { "2026-11-21T10:\($0 / 60):\($0 % 60)Z INFO worker-\($0 % 7) processed batch \($0) in \($0 * 3 % 97) ms" }
         let text = log.joined(separator: "\n")
-        let options = CompressionOptions(level: .aggressive, maxToolOutputTokens: 1000)
+        // Dedup off: the user's copy would otherwise become a reference to the head.
+        let options = CompressionOptions(level: .aggressive, dedupMinTokens: .max, maxToolOutputTokens: 1000)
         let messages = [message("tool", text), message("user", log.prefix(300).joined(separator: "\n"))]
         let (out, report) = compressor(options).compress(messages: messages)
         let cut = try #require(out[0]["content"]?.stringValue)
@@ -406,4 +505,39 @@ struct AggressiveGoldenTests {
         )
         #expect(compressor(aggressive).compress(messages: [message("system", text)]).messages[0]["content"]?.stringValue == text)
     }
+}
+
+/// Each message's texts with every dedup reference replaced by the lines it names, read
+/// from the compressed messages themselves; fails on a reference to a later message, a
+/// missing part or lines past the end.
+func expandingReferences(_ messages: [JSONValue]) throws -> [[String]] {
+    let lines = /^\[The text of message (\d+)(?: \(text part (\d+)\))?, lines? (\d+)(?:–(\d+))?, repeated\.\]$/
+    let whole = /^\[Same text as in message (\d+)(?: \(text part (\d+)\))? above\.\]$/
+    let texts = messages.map(DuplicateRegistry.texts(of:))
+    func source(_ message: Substring, _ part: Substring?, before index: Int) throws -> [Substring] {
+        let m = try #require(Int(message)) - 1
+        try #require(m < index, "a reference points back")
+        let p = try part.map { try #require(Int($0)) - 1 } ?? 0
+        try #require(part != nil || texts[m].count == 1)
+        return try #require(texts[m].indices.contains(p) ? texts[m][p].split(separator: "\n", omittingEmptySubsequences: false) : nil)
+    }
+    return try texts.indices.map { index in
+        try texts[index].map { text in
+            try text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [Substring] in
+                if let match = line.wholeMatch(of: lines) {
+                    let from = try source(match.1, match.2, before: index)
+                    let a = try #require(Int(match.3)), b = try match.4.map { try #require(Int($0)) } ?? a
+                    try #require(1 <= a && a <= b && b <= from.count)
+                    return Array(from[(a - 1)...(b - 1)])
+                }
+                if let match = line.wholeMatch(of: whole) { return try source(match.1, match.2, before: index) }
+                return [line]
+            }.joined(separator: "\n")
+        }
+    }
+}
+
+/// Text with every run of whitespace (newlines too) one space, ends trimmed.
+func folded(_ text: String) -> String {
+    text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
 }

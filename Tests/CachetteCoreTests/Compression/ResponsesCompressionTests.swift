@@ -102,7 +102,7 @@ struct ResponsesCompressionTests {
         #expect(out["instructions"] == request["instructions"])
         #expect(input[0] == request["input"]!.arrayValue![0], "the first copy stays")
         #expect(input[2]["output"] == .string("[Same text as in message 2 above.]"), "instructions are message 1, as the model reads them")
-        #expect(input[3]["content"] == .string("Summarise: again.\n\n[Same paragraph as in message 2 above.]"))
+        #expect(input[3]["content"] == .string("Summarise: again.\n\n[Same text as in message 2 above.]"))
         #expect(report.parts.map(\.label) == ["instructions", "1 user", "2 function_call", "3 function_call_output", "4 user"])
         #expect(report.tally.saved > 300)
 
