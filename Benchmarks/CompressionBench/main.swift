@@ -61,6 +61,26 @@ for level in CompressionLevel.allCases where level != .off {
             format: "%-12@ %3d requests  %8d → %8d tokens  %5.1f%% saved", "all", rows.count, total.0, total.1,
             Double(total.0 - total.1) * 100 / Double(max(total.0, 1))))
     if level == .safe { print("JSON values checked: \(jsonChecked), changed: \(jsonChanged)") }
+    // The provider's prefix cache keeps hitting: each turn's compressed messages begin,
+    // byte for byte, with the previous turn's.
+    var conversations = 0, kept = 0
+    for row in rows {
+        let messages = row["request"]!["messages"]!.arrayValue!
+        let turnEnds = messages.indices.filter { messages[$0]["role"]?.stringValue == "user" }.map { $0 + 1 }
+        guard turnEnds.count >= 2 else { continue }
+        conversations += 1
+        let turns = turnEnds.map { compressor.compress(messages: Array(messages.prefix($0))).messages.map { $0.serialized() } }
+        if zip(turns, turns.dropFirst()).allSatisfy({ earlier, later in Array(later.prefix(earlier.count)) == earlier }) { kept += 1 }
+    }
+    print(
+        String(
+            format: "prefix cache kept turn to turn: %d of %d multi-turn conversations (%.0f%%)", kept, conversations,
+            Double(kept) * 100 / Double(max(conversations, 1))))
+    // Anything less would make every later turn a provider cache miss: a bug, not a figure.
+    if kept != conversations {
+        print("error: compression is not prefix-stable on this corpus")
+        exit(1)
+    }
     if level == .aggressive { print("tool outputs cut to head and tail: \(toolOutputsCut)") }
 
     // Time per request, and for a 32 KB agent trace.

@@ -1,4 +1,4 @@
-"""Builds compression-corpus.jsonl: 56 realistic chat requests of four kinds, from a
+"""Builds compression-corpus.jsonl: 72 realistic chat requests of five kinds, from a
 fixed seed, so the corpus is the same on every machine. One line per request:
 {"kind": ..., "request": {...}}. Run: python3 generate.py > compression-corpus.jsonl"""
 import json, random, textwrap
@@ -118,7 +118,62 @@ def chat(turns):
             messages.append({"role": "assistant", "content": sentence(rng.randrange(10, 30))})
     return {"model": "gpt-4o", "messages": messages}
 
-kinds = [("agent_trace", agent_trace, (1, 4), 16), ("rag", rag, (1, 4), 14), ("code_review", code_review, (1, 3), 12), ("chat", chat, (1, 6), 14)]
+LEGAL = ("licensee licensor software copy notice warranty liability damages agreement party terms distribution "
+         "modification source binary form permission grant use reproduce sublicense patent trademark contributor "
+         "work derivative obligation termination jurisdiction court law remedy breach written consent").split()
+
+def clause(n):
+    return " ".join(rng.choice(LEGAL + WORDS) for _ in range(n)).capitalize() + "."
+
+def rag_repaste(turns):
+    """Documents of many short paragraphs (a licence, an FAQ, a policy), pasted again in
+    later turns whole, as an excerpt of consecutive paragraphs or lines, or re-wrapped at
+    another width; half of them hard-wrapped to begin with."""
+    def document(kind):
+        if kind == "licence":
+            paragraphs = [f"{i + 1}. {clause(rng.randrange(8, 22))}" for i in range(rng.randrange(12, 30))]
+        elif kind == "faq":
+            paragraphs = [f"Q: {clause(rng.randrange(5, 10))[:-1]}?\nA: {clause(rng.randrange(6, 18))}" for _ in range(rng.randrange(8, 18))]
+        else:
+            paragraphs = [" ".join(clause(rng.randrange(6, 14)) for _ in range(rng.randrange(1, 4))) for _ in range(rng.randrange(8, 20))]
+        return {"kind": kind, "paragraphs": paragraphs, "width": rng.choice([None, None, 64, 72, 80])}
+    def render(doc, width):
+        return "\n\n".join("\n".join(textwrap.fill(line, width) if width else line for line in p.split("\n"))
+                           for p in doc["paragraphs"])
+    docs = [document(k) for k in rng.sample(["licence", "faq", "policy"], rng.randrange(1, 3))]
+    messages = [{"role": "system", "content": "Answer from the documents the user pastes. Quote them exactly."}]
+    first = "\n\n".join(f"--- {d['kind']}.txt ---\n{render(d, d['width'])}" for d in docs)
+    messages.append({"role": "user", "content": f"{first}\n\nQuestion: what does the {rng.choice(LEGAL)} section say?"})
+    for t in range(1, turns):
+        messages.append({"role": "assistant", "content": clause(rng.randrange(15, 40))})
+        doc = rng.choice(docs)
+        roll = rng.random()
+        if roll < 0.4:
+            pasted = render(doc, doc["width"])
+        elif roll < 0.75:
+            text = render(doc, doc["width"])
+            if rng.random() < 0.5:
+                # Consecutive paragraphs.
+                paras = text.split("\n\n")
+                a = rng.randrange(0, len(paras) - 3)
+                pasted = "\n\n".join(paras[a:a + rng.randrange(3, min(12, len(paras) - a) + 1)])
+            else:
+                # Consecutive lines, from anywhere.
+                lines = text.split("\n")
+                a = rng.randrange(0, len(lines) - 6)
+                pasted = "\n".join(lines[a:a + rng.randrange(6, min(40, len(lines) - a) + 1)])
+        elif roll < 0.9:
+            # The same document re-wrapped (copied from another viewer).
+            pasted = render(doc, rng.choice([w for w in (None, 60, 68, 76) if w != doc["width"]]))
+        else:
+            extra = document(rng.choice(["licence", "faq", "policy"]))
+            docs.append(extra)
+            pasted = render(extra, extra["width"])
+        messages.append({"role": "user", "content": f"Here it is again:\n\n{pasted}\n\n{clause(rng.randrange(6, 12))[:-1]}?"})
+    return {"model": "gpt-4o-mini", "messages": messages}
+
+kinds = [("agent_trace", agent_trace, (1, 4), 16), ("rag", rag, (1, 4), 14), ("code_review", code_review, (1, 3), 12), ("chat", chat, (1, 6), 14),
+         ("rag_repaste", rag_repaste, (3, 6), 16)]
 for kind, build, (lo, hi), count in kinds:
     for _ in range(count):
         print(json.dumps({"kind": kind, "request": build(rng.randrange(lo, hi + 1))}))

@@ -9,8 +9,8 @@ import CXXHash
 /// reference always points to lines the model still sees, never to text that was itself
 /// replaced by a reference.
 struct DuplicateRegistry {
-    /// Whether lines that differ only in whitespace (indentation, spaces, re-wrapping once
-    /// reflowed) count as the same text: `aggressive` only, and never inside code fences.
+    /// Whether text that differs only in whitespace (indentation, spaces, line breaks
+    /// inside a paragraph) counts as the same: `aggressive` only, never inside code fences.
     let loose: Bool
 
     /// One text part of an earlier message, as compressed.
@@ -18,23 +18,38 @@ struct DuplicateRegistry {
         let message: Int
         /// Its number among the message's text parts, when it has several.
         let part: Int?
-        let lines: Lines
+        let text: String
+        /// Lines, then (`loose`) paragraphs.
+        let grains: [TextUnits]
     }
 
     private struct Place {
         let source: Int32
-        let line: Int32
+        let unit: Int32
     }
 
     private var sources: [Source] = []
-    private var places: [UInt64: [Place]] = [:]
+    /// Per grain: where each unit's key first occurs, and (rarer) where else.
+    private var firstPlaces: [[UInt64: Place]]
+    private var morePlaces: [[UInt64: [Place]]]
     private var wholes: [CacheKey: Int] = [:]
+    /// The last text `replacingRuns` split and left unchanged: most texts are registered
+    /// just after, as they were.
+    private final class LastSplit {
+        var text = ""
+        var grains: [TextUnits] = []
+    }
+    private let lastSplit = LastSplit()
     /// A line as common as "}" would make every lookup slow; the earliest places suffice.
-    static let placesPerLine = 16
+    static let placesPerUnit = 16
 
     init(loose: Bool = false) {
         self.loose = loose
+        firstPlaces = Array(repeating: [:], count: loose ? 2 : 1)
+        morePlaces = firstPlaces.map { _ in [:] }
     }
+
+    private var grains: [TextUnits.Grain] { loose ? [.line, .paragraph] : [.line] }
 
     /// Adds a message's text parts, as compressed, once the message is done (a message
     /// never refers to itself).
@@ -42,16 +57,24 @@ struct DuplicateRegistry {
         let texts = Self.texts(of: message)
         for (p, text) in texts.enumerated() {
             let source = Int32(truncatingIfNeeded: sources.count)
-            let lines = Lines(text, loose: loose)
-            for i in lines.units.indices where !lines.isBlank(i) {
-                let key = lines.keys[i]
-                if places[key, default: []].count < Self.placesPerLine {
-                    places[key, default: []].append(Place(source: source, line: Int32(truncatingIfNeeded: i)))
+            let split =
+                lastSplit.text.utf8.count == text.utf8.count && lastSplit.text == text
+                ? lastSplit.grains : TextUnits.split(text, grains: grains, loose: loose)
+            for (g, units) in split.enumerated() {
+                for i in units.keys.indices where units.indexed[i] {
+                    let place = Place(source: source, unit: Int32(truncatingIfNeeded: i))
+                    let key = units.keys[i]
+                    // Most lines are unique: one entry, no array.
+                    guard firstPlaces[g][key] != nil else {
+                        firstPlaces[g][key] = place
+                        continue
+                    }
+                    if morePlaces[g][key, default: []].count < Self.placesPerUnit - 1 { morePlaces[g][key, default: []].append(place) }
                 }
             }
             let whole = Self.key(text[...])
             if wholes[whole] == nil { wholes[whole] = sources.count }
-            sources.append(Source(message: index, part: texts.count > 1 ? p : nil, lines: lines))
+            sources.append(Source(message: index, part: texts.count > 1 ? p : nil, text: text, grains: split))
         }
     }
 
@@ -60,65 +83,83 @@ struct DuplicateRegistry {
     func replacingWhole(_ text: String, minTokens: Int, counter: TokenCountMemo) -> String? {
         // A token is at least one byte: shorter text cannot reach the threshold.
         guard text.utf8.count >= minTokens, let at = wholes[Self.key(text[...])],
-            sources[at].lines.text.utf8.elementsEqual(text.utf8), counter.count(text) >= minTokens
+            sources[at].text.utf8.elementsEqual(text.utf8), counter.count(text) >= minTokens
         else { return nil }
         return "[Same text as in \(Self.name(sources[at])) above.]"
     }
 
     /// The text with each run of consecutive lines that an earlier text part had,
     /// contiguous and of at least `minTokens` tokens, replaced by one line naming where
-    /// that text stands. A run never starts or ends inside a code fence, so fences stay
-    /// whole. Not for JSON documents, whose lines are data.
+    /// that text stands (`loose`: then runs of paragraphs, however re-wrapped). A run
+    /// never starts or ends inside a code fence, so fences stay whole. Not for JSON
+    /// documents, whose lines are data.
     func replacingRuns(in text: String, minTokens: Int, counter: TokenCountMemo) -> String {
-        guard !places.isEmpty, text.utf8.count >= minTokens else { return text }
+        guard !sources.isEmpty, text.utf8.count >= minTokens else { return text }
         if let whole = replacingWhole(text, minTokens: minTokens, counter: counter) { return whole }
-        let lines = Lines(text, loose: loose)
-        let n = lines.units.count
+        var split = TextUnits.split(text, grains: grains, loose: loose)
+        var current = text
+        for g in grains.indices {
+            let next = replacingRuns(in: current, grain: g, units: split[g], minTokens: minTokens, counter: counter)
+            // Later grains look at what earlier ones left.
+            if next != current, g + 1 < grains.count { split = TextUnits.split(next, grains: grains, loose: loose) }
+            current = next
+        }
+        if current.utf8.count == text.utf8.count, current == text {
+            lastSplit.text = text
+            lastSplit.grains = split
+        }
+        return current
+    }
+
+    private func replacingRuns(in text: String, grain g: Int, units: TextUnits, minTokens: Int, counter: TokenCountMemo) -> String {
+        let n = units.keys.count
         var out: [Substring] = []
         var copied = 0
         var i = 0
         while i < n {
-            guard lines.mayStartRun(i), let found = longestRun(at: i, in: lines) else {
+            guard units.mayStart[i], let found = longestRun(at: i, in: units, grain: g) else {
                 i += 1
                 continue
             }
             var end = i + found.length
-            while end > i, !lines.mayEndRun(end - 1) { end -= 1 }
+            while end > i, !units.mayEnd[end - 1] { end -= 1 }
+            let lines = end > i ? units.spans[i].lowerBound..<units.spans[end - 1].upperBound : 0..<0
             // Bytes first: a token is at least one, and most short runs stop there.
-            let bytes = lines.raw[i..<end].reduce(end - i - 1) { $0 + $1.utf8.count }
-            guard end > i, bytes >= minTokens, counter.count(lines.raw[i..<end].joined(separator: "\n")) >= minTokens else {
+            let bytes = units.raw[lines].reduce(lines.count - 1) { $0 + $1.utf8.count }
+            guard end > i, bytes >= minTokens, counter.count(units.raw[lines].joined(separator: "\n")) >= minTokens else {
                 i += 1
                 continue
             }
             let source = sources[Int(found.place.source)]
-            let first = Int(found.place.line)
-            let last = first + (end - i) - 1
+            let from = source.grains[g]
+            let first = from.spans[Int(found.place.unit)].lowerBound
+            let last = from.spans[Int(found.place.unit) + (end - i) - 1].upperBound - 1
             // All of an earlier text is named as such, wherever it stands in this one.
             let reference =
-                first == 0 && last == source.lines.units.count - 1
+                first == 0 && last == from.raw.count - 1
                 ? "[Same text as in \(Self.name(source)) above.]"
                 : "[The text of \(Self.name(source)), \(first == last ? "line \(first + 1)" : "lines \(first + 1)–\(last + 1)"), repeated.]"
-            out.append(contentsOf: lines.raw[copied..<i])
+            out.append(contentsOf: units.raw[copied..<lines.lowerBound])
             out.append(Substring(reference))
-            copied = end
+            copied = lines.upperBound
             i = end
         }
         guard copied > 0 else { return text }
-        out.append(contentsOf: lines.raw[copied..<n])
+        out.append(contentsOf: units.raw[copied...])
         return out.joined(separator: "\n")
     }
 
-    /// The longest run of lines from `start` that some earlier text part has, contiguous;
+    /// The longest run of units from `start` that some earlier text part has, contiguous;
     /// the earliest such place on a tie.
-    private func longestRun(at start: Int, in lines: Lines) -> (place: Place, length: Int)? {
-        guard let candidates = places[lines.keys[start]] else { return nil }
+    private func longestRun(at start: Int, in units: TextUnits, grain g: Int) -> (place: Place, length: Int)? {
+        guard let firstPlace = firstPlaces[g][units.keys[start]] else { return nil }
         var best: (place: Place, length: Int)?
-        for place in candidates {
-            let other = sources[Int(place.source)].lines
+        for place in CollectionOfOne(firstPlace) + (morePlaces[g][units.keys[start]] ?? []) {
+            let other = sources[Int(place.source)].grains[g]
             var length = 0
-            var a = start, b = Int(place.line)
-            while a < lines.units.count, b < other.units.count, lines.keys[a] == other.keys[b],
-                lines.units[a].utf8.elementsEqual(other.units[b].utf8)
+            var a = start, b = Int(place.unit)
+            while a < units.keys.count, b < other.keys.count, units.keys[a] == other.keys[b],
+                units.units[a].utf8.elementsEqual(other.units[b].utf8)
             {
                 length += 1
                 a += 1
@@ -149,40 +190,84 @@ struct DuplicateRegistry {
     }
 }
 
-/// A text's lines, what each is compared by, and where code fences stand.
-private struct Lines {
-    let text: String
-    /// The lines as written.
-    let raw: [Substring]
-    /// What a line is compared by: the line itself, or with whitespace folded (`loose`,
-    /// outside fences).
-    let units: [Substring]
-    let keys: [UInt64]
-    private let kinds: [Kind]
+/// A text cut into the units runs are made of — lines, or paragraphs — with what each
+/// is compared by and where a run may start and end.
+private struct TextUnits {
+    enum Grain {
+        /// Every line, blank ones too (they belong to a run's contiguity).
+        case line
+        /// Each paragraph of prose (lines between blank lines) and each line of code,
+        /// blank lines skipped: re-wrapped text lines up paragraph by paragraph.
+        case paragraph
+    }
 
-    enum Kind {
+    /// The text's lines as written.
+    let raw: [Substring]
+    /// What a unit is compared by: its text, or with whitespace folded (`loose`, prose).
+    private(set) var units: [Substring] = []
+    private(set) var keys: [UInt64] = []
+    /// The lines of `raw` each unit covers.
+    private(set) var spans: [Range<Int>] = []
+    /// Runs start at a unit with text, outside a fence or on its opening line, and end
+    /// at one outside a fence or on its closing line.
+    private(set) var mayStart: [Bool] = []
+    private(set) var mayEnd: [Bool] = []
+    /// Blank lines are never looked up: too common to start anything.
+    private(set) var indexed: [Bool] = []
+
+    fileprivate enum Kind {
         case prose, open, code, close
     }
 
-    init(_ text: String, loose: Bool) {
-        self.text = text
-        raw = TextTransforms.lines(text[...])
-        kinds = Self.kinds(raw, mayHaveFence: TextTransforms.mayHaveFence(text))
-        var units = raw
-        if loose {
-            for i in units.indices where kinds[i] == .prose { units[i] = Self.folded(units[i]) }
-        }
-        self.units = units
-        keys = units.map { line in TextTransforms.withBytes(line) { XXH3_64bits($0.baseAddress, $0.count) } }
+    /// The text cut at each grain, its lines found once.
+    static func split(_ text: String, grains: [Grain], loose: Bool) -> [TextUnits] {
+        let raw = TextTransforms.lines(text[...])
+        let kinds = Self.kinds(raw, mayHaveFence: TextTransforms.mayHaveFence(text))
+        return grains.map { TextUnits(raw: raw, kinds: kinds, grain: $0, loose: loose) }
     }
 
-    func isBlank(_ i: Int) -> Bool { raw[i].utf8.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") } }
+    private init(raw: [Substring], kinds: [Kind], grain: Grain, loose: Bool) {
+        self.raw = raw
+        units.reserveCapacity(raw.count)
+        keys.reserveCapacity(raw.count)
+        spans.reserveCapacity(raw.count)
+        mayStart.reserveCapacity(raw.count)
+        mayEnd.reserveCapacity(raw.count)
+        indexed.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            let blank = Self.isBlank(raw[i])
+            if grain == .paragraph, kinds[i] == .prose {
+                guard !blank else {
+                    i += 1
+                    continue
+                }
+                var end = i + 1
+                while end < raw.count, kinds[end] == .prose, !Self.isBlank(raw[end]) { end += 1 }
+                append(Self.folded(raw[i..<end].joined(separator: " ")[...]), span: i..<end, start: true, end: true, indexed: true)
+                i = end
+                continue
+            }
+            let unit = loose && kinds[i] == .prose ? Self.folded(raw[i]) : raw[i]
+            append(
+                unit, span: i..<(i + 1), start: !blank && (kinds[i] == .prose || kinds[i] == .open),
+                end: !blank && (kinds[i] == .prose || kinds[i] == .close), indexed: !blank)
+            i += 1
+        }
+    }
 
-    /// Runs start on a line with text, outside a fence or on its opening line.
-    func mayStartRun(_ i: Int) -> Bool { !isBlank(i) && (kinds[i] == .prose || kinds[i] == .open) }
+    private mutating func append(_ unit: Substring, span: Range<Int>, start: Bool, end: Bool, indexed: Bool) {
+        units.append(unit)
+        keys.append(TextTransforms.withBytes(unit) { XXH3_64bits($0.baseAddress, $0.count) })
+        spans.append(span)
+        mayStart.append(start)
+        mayEnd.append(end)
+        self.indexed.append(indexed)
+    }
 
-    /// Runs end on a line with text, outside a fence or on its closing line.
-    func mayEndRun(_ i: Int) -> Bool { !isBlank(i) && (kinds[i] == .prose || kinds[i] == .close) }
+    private static func isBlank(_ line: Substring) -> Bool {
+        line.utf8.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
+    }
 
     /// Each line's place relative to fences, as `TextTransforms.segments` reads them; an
     /// unclosed fence runs to the end, its last line closing it.
@@ -209,9 +294,18 @@ private struct Lines {
         if open != nil, let last = kinds.indices.last, kinds[last] == .code { kinds[last] = .close }
         return kinds
     }
-
-    /// The line without leading and trailing whitespace, inner runs of it one space.
+    /// The text without leading and trailing whitespace, inner runs of it one space.
     private static func folded(_ line: Substring) -> Substring {
+        // Most lines are already folded: checked without building anything.
+        let tidy = TextTransforms.withBytes(line) { bytes in
+            var previous = UInt8(ascii: " ")
+            for b in bytes {
+                if b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || (b == UInt8(ascii: " ") && previous == b) { return false }
+                previous = b
+            }
+            return previous != UInt8(ascii: " ")
+        }
+        if tidy { return line }
         var out: [UInt8] = []
         out.reserveCapacity(line.utf8.count)
         var pendingSpace = false, changed = false

@@ -69,7 +69,20 @@ enum TextTransforms {
 
     /// The lines of a text, split at "\n" on its bytes (far cheaper than by Character).
     static func lines(_ text: Substring) -> [Substring] {
-        text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
+        let utf8 = text.utf8
+        let starts = withBytes(text) { bytes in
+            var starts = [0]
+            for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") { starts.append(i + 1) }
+            return starts
+        }
+        var out: [Substring] = []
+        out.reserveCapacity(starts.count)
+        for (n, start) in starts.enumerated() {
+            let from = utf8.index(utf8.startIndex, offsetBy: start)
+            let to = n + 1 < starts.count ? utf8.index(utf8.startIndex, offsetBy: starts[n + 1] - 1) : utf8.endIndex
+            out.append(Substring(utf8[from..<to]))
+        }
+        return out
     }
 
     /// Joins segments back: they were split at newlines, which the join restores.

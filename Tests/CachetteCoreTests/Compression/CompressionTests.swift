@@ -137,6 +137,28 @@ struct CompressionGoldenTests {
         let loose = compressor(CompressionOptions(level: .aggressive)).compress(messages: messages).messages
         #expect(loose[1]["content"] == .string("Again:\n\n[The text of message 1, line 3, repeated.]"))
         #expect(loose[0]["content"] == .string("Text:\n\n" + words.joined(separator: " ")), "the first copy is reflowed, one line")
+
+        // Numbered clauses are not reflowed (a list keeps its lines), so they line up
+        // paragraph by paragraph instead.
+        let clauses = (1...8).map { n in "\(n). " + (1...14).map { "term\(n)x\($0)" }.joined(separator: " ") }
+        func licence(_ width: Int) -> String {
+            clauses.map { clause in
+                var lines: [String] = [], line = ""
+                for w in clause.split(separator: " ") {
+                    if !line.isEmpty, line.count + 1 + w.count > width {
+                        lines.append(line)
+                        line = ""
+                    }
+                    line += line.isEmpty ? String(w) : " " + w
+                }
+                return (lines + [line]).joined(separator: "\n")
+            }.joined(separator: "\n\n")
+        }
+        let list = [message("user", licence(72)), message("user", "Again:\n\n" + licence(50) + "\n\nWhich clause?")]
+        #expect(compressor().compress(messages: list).messages[1] == list[1])
+        let listed = compressor(CompressionOptions(level: .aggressive)).compress(messages: list).messages
+        #expect(listed[0] == list[0], "the first copy keeps its lines")
+        #expect(listed[1]["content"] == .string("Again:\n\n[Same text as in message 1 above.]\n\nWhich clause?"))
     }
 
     @Test("a run never starts or ends inside a code fence, and parts are named when a message has several")
