@@ -55,9 +55,10 @@ integration: deps
 # the shared tier (replicas on a throwaway PostgreSQL), then the dashboard's endpoints
 # on a million-row ledger, then the tokenizer next to tiktoken on the same texts, then
 # prompt compression on a corpus, then RSS over a million unique misses (BENCH_REQUESTS).
-# nginx serving a static file is the machine's yardstick in load.sh.
+# nginx serving a static file is the machine's yardstick in load.sh; perf counts the
+# CPU and thread switches each miss costs.
 bench: deps
-	$(call install-missing,nginx)
+	$(call install-missing,nginx linux-perf)
 	Benchmarks/scripts/load.sh
 	Benchmarks/scripts/shared.sh
 	Benchmarks/scripts/dashboard.sh
@@ -77,7 +78,7 @@ fuzz: deps
 # swift format (shipped with the toolchain) with the settings in .swift-format: layout
 # only, no lint rules. CI fails on a tree that `make format` would change.
 FORMAT_PATHS := Sources Tests Fuzz Package.swift Benchmarks/Package.swift Benchmarks/CachetteBenchmarks \
-  Benchmarks/BenchUpstream Benchmarks/CompressionBench Benchmarks/StreamReplay Benchmarks/TokenizerSpeed
+  Benchmarks/BenchUpstream Benchmarks/CompressionBench Benchmarks/StreamReplay Benchmarks/TokenizerSpeed Benchmarks/BareProxy Benchmarks/ClientProbe
 format:
 	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
 

@@ -33,6 +33,23 @@ let package = Package(
         ),
         .executableTarget(name: "StreamReplay", path: "StreamReplay"),
         .executableTarget(
+            name: "BareProxy",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "BareProxy"
+        ),
+        .executableTarget(
+            name: "ClientProbe",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "ClientProbe"
+        ),
+        .executableTarget(
             name: "CompressionBench",
             dependencies: [.product(name: "CachetteCore", package: "Cachette")],
             path: "CompressionBench"

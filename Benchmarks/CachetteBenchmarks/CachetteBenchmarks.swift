@@ -102,6 +102,16 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     Benchmark(
+        "store/get/miss", configuration: .init(scalingFactor: .kilo),
+        closure: { benchmark in
+            // What every cache miss asks before its upstream call.
+            let store = fixture.store!
+            for i in benchmark.scaledIterations { blackHole(store.lookup(CacheKey(high: 7, low: UInt64(i)), now: now)) }
+        },
+        setup: { try await storeWithOneAnswer(memoryBytes: 64 << 20) }, teardown: { fixture.store = nil }
+    )
+
+    Benchmark(
         "store/put+flush-1KB",
         closure: { benchmark in
             let store = fixture.store!

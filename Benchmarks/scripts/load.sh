@@ -13,7 +13,8 @@ sidecar_port=${BENCH_SIDECAR_PORT:-18766}
 nginx_port=${BENCH_NGINX_PORT:-18180}
 
 (cd "$root" && swift build -c release --product cachette)
-(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay)
+(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay \
+  && swift build -c release --product BareProxy && swift build -c release --product ClientProbe)
 
 . "$here/common.sh"
 start_upstream
@@ -31,7 +32,13 @@ upstreams:
 YAML
 "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$sidecar_port" \
   --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
-pids+=($!)
+sidecar_pid=$!
+pids+=($sidecar_pid)
+# The floor of the stack: Hummingbird in, AsyncHTTPClient out, nothing else.
+bare_proxy_port=${BENCH_BARE_PROXY_PORT:-18767}
+"$root/Benchmarks/.build/release/BareProxy" "$bare_proxy_port" "$upstream_port" >"$work/bare-proxy.log" 2>&1 &
+bare_proxy_pid=$!
+pids+=($bare_proxy_pid)
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs -X POST \
@@ -103,8 +110,31 @@ BENCH_RUN="direct-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$upstream_port/v1/chat/completions" >"$work/direct.txt"
 BENCH_RUN="sidecar-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/miss.txt"
+BENCH_RUN="bare-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$bare_proxy_port/v1/chat/completions" >"$work/bare-proxy.txt"
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
+proxy_p50=$(percentile "$work/bare-proxy.txt" 50)
+
+# What one miss costs in CPU and in thread switches, the sidecar against the bare proxy:
+# on a small machine the switches, not the cache's own work, set the miss's latency.
+per_request() { # pid port name
+  command -v perf >/dev/null || return 0
+  perf stat -e context-switches,task-clock -p "$1" -o "$work/$3.stat" -- sleep 4 >/dev/null 2>&1 &
+  local stat_pid=$!
+  BENCH_RUN="$3-$$" wrk -t1 -c1 -d4s -s "$here/miss.lua" "http://127.0.0.1:$2/v1/chat/completions" >"$work/$3.txt"
+  wait "$stat_pid" || return 0
+  awk -v n="$(awk '/requests in/ {print $1}' "$work/$3.txt")" -v name="$3" '
+    /context-switches/ { gsub(",", "", $1); cs = $1 }
+    /task-clock/ { gsub(",", "", $1); ms = $1 }
+    END { if (n > 0 && cs != "") printf "%-11s %5.1f context switches and %4.0f us of CPU per miss\n", name, cs / n, ms * 1000 / n }' "$work/$3.stat"
+}
+echo
+echo "== the upstream client alone: AsyncHTTPClient round trips to the fake, one at a time"
+"$root/Benchmarks/.build/release/ClientProbe" "$upstream_port" 3000 | tee "$work/client.txt"
+per_request "$sidecar_pid" "$sidecar_port" sidecar >"$work/per-request.txt"
+per_request "$bare_proxy_pid" "$bare_proxy_port" bare-proxy >>"$work/per-request.txt"
+cat "$work/per-request.txt"
 
 echo
 echo "== Responses miss: unique /v1/responses requests, 1 connection, $duration, direct vs through the sidecar"
@@ -145,6 +175,11 @@ printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache 
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
 awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+printf 'bare proxy  %10s req/s   p50 %8s us   (Hummingbird + AsyncHTTPClient, nothing else)\n' "$(rps "$work/bare-proxy.txt")" "$proxy_p50"
+awk -v a="$proxy_p50" -v b="$direct_p50" -v m="$miss_p50" \
+  'BEGIN { printf "the stack alone adds %.0f us at p50; the sidecar itself adds %.0f us on top\n", a - b, m - a }'
+sed 's/^/per miss: /' "$work/per-request.txt"
+sed 's/^/upstream client alone, /' "$work/client.txt"
 printf 'responses miss %7s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss-responses.txt")" \
   "$(percentile "$work/miss-responses.txt" 50)" "$(percentile "$work/miss-responses.txt" 99)"
 awk -v a="$(percentile "$work/miss-responses.txt" 50)" -v b="$(percentile "$work/direct-responses.txt" 50)" \
@@ -156,5 +191,5 @@ printf 'streamed miss: first byte p50 %s us direct, %s us through the sidecar (a
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in nginx hit hit-responses bare direct miss direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+for f in nginx hit hit-responses bare direct miss bare-proxy direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"

@@ -1,0 +1,26 @@
+import AsyncHTTPClient
+import Hummingbird
+import NIOCore
+import NIOPosix
+
+/// The floor under a miss with this stack: a Hummingbird route that forwards the body to
+/// the upstream through AsyncHTTPClient and relays its answer, with no cache, key,
+/// compression or accounting. `make bench` measures the sidecar's miss against it, so
+/// what the sidecar adds on top of its two libraries reads apart from what they cost.
+/// Usage: BareProxy PORT UPSTREAM_PORT
+let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18101
+let upstreamPort = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 18100
+let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+
+let router = Router()
+router.post("/v1/chat/completions") { request, _ -> Response in
+    var outgoing = HTTPClientRequest(url: "http://127.0.0.1:\(upstreamPort)/v1/chat/completions")
+    outgoing.method = .POST
+    outgoing.headers.add(name: "content-type", value: "application/json")
+    outgoing.body = .bytes(try await request.body.collect(upTo: 16 << 20))
+    let response = try await client.execute(outgoing, timeout: .seconds(60))
+    let body = try await response.body.collect(upTo: 16 << 20)
+    return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+}
+let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+try await app.runService()
