@@ -106,8 +106,9 @@ public struct PromptCompressor: Sendable {
                 }
                 rewritten = .object(members)
             }
-            // As compressed, so references point to text the model sees.
-            seen.register(rewritten, index: index)
+            // As compressed, so references point to text the model sees; the last
+            // message has nothing after it to refer to it.
+            if index < messages.count - 1 { seen.register(rewritten, index: index) }
             out.append(rewritten)
             report.before.append(before)
             report.after.append(after)
