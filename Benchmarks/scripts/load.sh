@@ -32,13 +32,11 @@ upstreams:
 YAML
 "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$sidecar_port" \
   --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
-sidecar_pid=$!
-pids+=($sidecar_pid)
+pids+=($!)
 # The floor of the stack: Hummingbird in, AsyncHTTPClient out, nothing else.
 bare_proxy_port=${BENCH_BARE_PROXY_PORT:-18767}
 "$root/Benchmarks/.build/release/BareProxy" "$bare_proxy_port" "$upstream_port" >"$work/bare-proxy.log" 2>&1 &
-bare_proxy_pid=$!
-pids+=($bare_proxy_pid)
+pids+=($!)
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs -X POST \
@@ -118,22 +116,37 @@ proxy_p50=$(percentile "$work/bare-proxy.txt" 50)
 
 # What one miss costs in CPU and in thread switches, the sidecar against the bare proxy:
 # on a small machine the switches, not the cache's own work, set the miss's latency.
-per_request() { # pid port name
+# Each runs under `perf stat -I` from its start, so threads it spawns later are counted;
+# the steady rate over the load window is divided by the requests per second.
+per_request() { # name port command...
   command -v perf >/dev/null || return 0
-  perf stat -e context-switches,task-clock -p "$1" -o "$work/$3.stat" -- sleep 4 >/dev/null 2>&1 &
-  local stat_pid=$!
-  BENCH_RUN="$3-$$" wrk -t1 -c1 -d4s -s "$here/miss.lua" "http://127.0.0.1:$2/v1/chat/completions" >"$work/$3.txt"
-  wait "$stat_pid" || return 0
-  awk -v n="$(awk '/requests in/ {print $1}' "$work/$3.txt")" -v name="$3" '
-    /context-switches/ { gsub(",", "", $1); cs = $1 }
-    /task-clock/ { gsub(",", "", $1); ms = $1 }
-    END { if (n > 0 && cs != "") printf "%-11s %5.1f context switches and %4.0f us of CPU per miss\n", name, cs / n, ms * 1000 / n }' "$work/$3.stat"
+  local name=$1 port=$2; shift 2
+  local t0; t0=$(date +%s.%N)
+  perf stat -I 250 -x, -e context-switches,task-clock -o "$work/$name.perf" -- "$@" >"$work/$name.log" 2>&1 &
+  local perf_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs -X POST "http://127.0.0.1:$port/v1/chat/completions" -d '{"model":"gpt-4o","messages":[]}' >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  BENCH_RUN="$name-warm-$$" wrk -t1 -c1 -d1s -s "$here/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+  local t1; t1=$(date +%s.%N)
+  BENCH_RUN="$name-$$" wrk -t1 -c1 -d4s -s "$here/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$work/$name.txt"
+  local t2; t2=$(date +%s.%N)
+  pkill -INT -P "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  awk -F, -v t0="$t0" -v t1="$t1" -v t2="$t2" -v rps="$(rps "$work/$name.txt")" -v name="$name" '
+    /^#/ || NF < 4 { next }
+    $1 > t1 - t0 + 0.5 && $1 <= t2 - t0 {
+      if ($4 ~ /context-switches/) { cs += $2; n++ }
+      if ($4 ~ /task-clock/) { ms += $2 }
+    }
+    END { if (n > 0 && rps > 0) printf "%-11s %5.1f context switches and %4.0f us of CPU per miss\n", name, cs / (n * 0.25 * rps), ms * 1000 / (n * 0.25 * rps) }' "$work/$name.perf"
 }
-echo
-echo "== the upstream client alone: AsyncHTTPClient round trips to the fake, one at a time"
-"$root/Benchmarks/.build/release/ClientProbe" "$upstream_port" 3000 | tee "$work/client.txt"
-per_request "$sidecar_pid" "$sidecar_port" sidecar >"$work/per-request.txt"
-per_request "$bare_proxy_pid" "$bare_proxy_port" bare-proxy >>"$work/per-request.txt"
+measure_port=${BENCH_MEASURE_PORT:-18768}
+per_request sidecar "$measure_port" "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$measure_port" \
+  --db "$work/measure.sqlite" >"$work/per-request.txt"
+per_request bare-proxy "$((measure_port + 1))" "$root/Benchmarks/.build/release/BareProxy" "$((measure_port + 1))" "$upstream_port" \
+  >>"$work/per-request.txt"
 cat "$work/per-request.txt"
 
 echo
