@@ -150,6 +150,10 @@ per_request bare-proxy "$((measure_port + 1))" "$root/Benchmarks/.build/release/
 cat "$work/per-request.txt"
 
 echo
+echo "== the upstream client alone: AsyncHTTPClient round trips to the fake, one at a time"
+"$root/Benchmarks/.build/release/ClientProbe" "$upstream_port" 3000 | tee "$work/client.txt"
+
+echo
 echo "== Responses miss: unique /v1/responses requests, 1 connection, $duration, direct vs through the sidecar"
 BENCH_RUN="direct-responses-$$" BENCH_SHAPE=responses wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$upstream_port/v1/responses" >"$work/direct-responses.txt"

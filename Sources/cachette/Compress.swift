@@ -18,7 +18,7 @@ struct Compress: ParsableCommand {
     @Option(help: ArgumentHelp("The model whose tokenizer counts the tokens (default: the request's model, else gpt-4o).", valueName: "model"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Shortest repeated block, in tokens, replaced by a reference.", valueName: "tokens"))
+    @Option(help: ArgumentHelp("Shortest run of lines repeated from an earlier message, in tokens, replaced by a reference.", valueName: "tokens"))
     var dedupMinTokens = 64
 
     @Option(help: ArgumentHelp("At aggressive, a longer tool output is cut to its head and tail.", valueName: "tokens"))

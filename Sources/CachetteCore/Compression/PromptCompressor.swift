@@ -2,7 +2,7 @@ import CXXHash
 
 public enum CompressionLevel: String, Sendable, CaseIterable {
     case off
-    /// Meaning-preserving: JSON minification, duplicate removal, whitespace in prose.
+    /// Meaning-preserving: JSON minification, repeated runs of lines replaced by references, whitespace in prose.
     case safe
     /// `safe`, plus rewrites that may drop text: comments in fenced code, hard wraps in
     /// prose, and the middle of tool outputs over `maxToolOutputTokens`.
@@ -11,7 +11,7 @@ public enum CompressionLevel: String, Sendable, CaseIterable {
 
 public struct CompressionOptions: Sendable {
     public var level: CompressionLevel
-    /// A repeated block shorter than this (in tokens) is left alone.
+    /// A run of lines repeated from an earlier message shorter than this (in tokens) is left alone.
     public var dedupMinTokens: Int
     /// Whether system (and developer) messages may be rewritten.
     public var system: Bool
