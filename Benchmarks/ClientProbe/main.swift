@@ -20,43 +20,45 @@ func p50(_ samples: [Duration]) -> String {
 
 let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
 
+/// p50 and p99 of `count` sequential calls of `call`.
+func timed(_ call: (Int) async throws -> Void) async throws -> String {
+    var samples: [Duration] = []
+    for i in 0..<count {
+        let start = ContinuousClock.now
+        try await call(i)
+        samples.append(ContinuousClock.now - start)
+    }
+    return p50(samples)
+}
+
 // 1. The async API, as UpstreamClient uses it.
-var samples: [Duration] = []
-for i in 0..<count {
-    let start = ContinuousClock.now
+let asyncAPI = try await timed { i in
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     request.headers.add(name: "content-type", value: "application/json")
     request.body = .bytes(ByteBuffer(string: body(i)))
     let response = try await client.execute(request, timeout: .seconds(30))
     _ = try await response.body.collect(upTo: 1 << 20)
-    samples.append(ContinuousClock.now - start)
 }
-print("async execute + collect:        \(p50(samples))")
+print("async execute + collect:        \(asyncAPI)")
 
-// 2. The future API with a response accumulator, awaited once.
-samples = []
-for i in 0..<count {
-    let start = ContinuousClock.now
+/// The request for the future API.
+func futureRequest(_ i: Int) throws -> HTTPClient.Request {
     var request = try HTTPClient.Request(url: url, method: .POST)
     request.headers.add(name: "content-type", value: "application/json")
     request.body = .byteBuffer(ByteBuffer(string: body(i)))
-    _ = try await client.execute(request: request).get()
-    samples.append(ContinuousClock.now - start)
+    return request
 }
-print("future execute (accumulated):   \(p50(samples))")
+
+// 2. The future API with a response accumulator, awaited once.
+print("future execute (accumulated):   \(try await timed { _ = try await client.execute(request: try futureRequest($0)).get() })")
 
 // 3. The same, started and finished on one event loop (.delegateAndChannel(on:)).
 let loop = MultiThreadedEventLoopGroup.singleton.next()
-samples = []
-for i in 0..<count {
-    let start = ContinuousClock.now
-    var request = try HTTPClient.Request(url: url, method: .POST)
-    request.headers.add(name: "content-type", value: "application/json")
-    request.body = .byteBuffer(ByteBuffer(string: body(i)))
+let onOneLoop = try await timed { i in
+    let request = try futureRequest(i)
     _ = try await client.execute(request: request, delegate: ResponseAccumulator(request: request), eventLoop: .delegateAndChannel(on: loop))
         .futureResult.get()
-    samples.append(ContinuousClock.now - start)
 }
-print("future execute on one loop:     \(p50(samples))")
+print("future execute on one loop:     \(onOneLoop)")
 try await client.shutdown()
