@@ -61,9 +61,9 @@ struct DuplicateRegistry {
                 lastSplit.text.utf8.count == text.utf8.count && lastSplit.text == text
                 ? lastSplit.grains : TextUnits.split(text, grains: grains, loose: loose)
             for (g, units) in split.enumerated() {
-                for i in units.keys.indices where units.indexed[i] {
+                for (i, unit) in units.units.enumerated() where unit.indexed {
                     let place = Place(source: source, unit: Int32(truncatingIfNeeded: i))
-                    let key = units.keys[i]
+                    let key = unit.key
                     // Most lines are unique: one entry, no array.
                     guard firstPlaces[g][key] != nil else {
                         firstPlaces[g][key] = place
@@ -112,18 +112,18 @@ struct DuplicateRegistry {
     }
 
     private func replacingRuns(in text: String, grain g: Int, units: TextUnits, minTokens: Int, counter: TokenCountMemo) -> String {
-        let n = units.keys.count
+        let n = units.units.count
         var out: [Substring] = []
         var copied = 0
         var i = 0
         while i < n {
-            guard units.mayStart[i], let found = longestRun(at: i, in: units, grain: g) else {
+            guard units.units[i].mayStart, let found = longestRun(at: i, in: units, grain: g) else {
                 i += 1
                 continue
             }
             var end = i + found.length
-            while end > i, !units.mayEnd[end - 1] { end -= 1 }
-            let lines = end > i ? units.spans[i].lowerBound..<units.spans[end - 1].upperBound : 0..<0
+            while end > i, !units.units[end - 1].mayEnd { end -= 1 }
+            let lines = end > i ? units.units[i].span.lowerBound..<units.units[end - 1].span.upperBound : 0..<0
             // Bytes first: a token is at least one, and most short runs stop there.
             let bytes = units.raw[lines].reduce(lines.count - 1) { $0 + $1.utf8.count }
             guard end > i, bytes >= minTokens, counter.count(units.raw[lines].joined(separator: "\n")) >= minTokens else {
@@ -132,8 +132,8 @@ struct DuplicateRegistry {
             }
             let source = sources[Int(found.place.source)]
             let from = source.grains[g]
-            let first = from.spans[Int(found.place.unit)].lowerBound
-            let last = from.spans[Int(found.place.unit) + (end - i) - 1].upperBound - 1
+            let first = from.units[Int(found.place.unit)].span.lowerBound
+            let last = from.units[Int(found.place.unit) + (end - i) - 1].span.upperBound - 1
             // All of an earlier text is named as such, wherever it stands in this one.
             let reference =
                 first == 0 && last == from.raw.count - 1
@@ -152,14 +152,15 @@ struct DuplicateRegistry {
     /// The longest run of units from `start` that some earlier text part has, contiguous;
     /// the earliest such place on a tie.
     private func longestRun(at start: Int, in units: TextUnits, grain g: Int) -> (place: Place, length: Int)? {
-        guard let firstPlace = firstPlaces[g][units.keys[start]] else { return nil }
+        let key = units.units[start].key
+        guard let firstPlace = firstPlaces[g][key] else { return nil }
         var best: (place: Place, length: Int)?
-        for place in CollectionOfOne(firstPlace) + (morePlaces[g][units.keys[start]] ?? []) {
-            let other = sources[Int(place.source)].grains[g]
+        for place in CollectionOfOne(firstPlace) + (morePlaces[g][key] ?? []) {
+            let other = sources[Int(place.source)].grains[g].units
             var length = 0
             var a = start, b = Int(place.unit)
-            while a < units.keys.count, b < other.keys.count, units.keys[a] == other.keys[b],
-                units.units[a].utf8.elementsEqual(other.units[b].utf8)
+            while a < units.units.count, b < other.count, units.units[a].key == other[b].key,
+                units.units[a].text.utf8.elementsEqual(other[b].text.utf8)
             {
                 length += 1
                 a += 1
@@ -203,17 +204,21 @@ private struct TextUnits {
 
     /// The text's lines as written.
     let raw: [Substring]
-    /// What a unit is compared by: its text, or with whitespace folded (`loose`, prose).
-    private(set) var units: [Substring] = []
-    private(set) var keys: [UInt64] = []
-    /// The lines of `raw` each unit covers.
-    private(set) var spans: [Range<Int>] = []
-    /// Runs start at a unit with text, outside a fence or on its opening line, and end
-    /// at one outside a fence or on its closing line.
-    private(set) var mayStart: [Bool] = []
-    private(set) var mayEnd: [Bool] = []
-    /// Blank lines are never looked up: too common to start anything.
-    private(set) var indexed: [Bool] = []
+    private(set) var units: [Unit] = []
+
+    struct Unit {
+        /// What the unit is compared by: its text, or with whitespace folded (`loose`, prose).
+        let text: Substring
+        let key: UInt64
+        /// The lines of `raw` it covers.
+        let span: Range<Int>
+        /// Runs start at a unit with text, outside a fence or on its opening line, and
+        /// end at one outside a fence or on its closing line.
+        let mayStart: Bool
+        let mayEnd: Bool
+        /// Blank lines are never looked up: too common to start anything.
+        let indexed: Bool
+    }
 
     fileprivate enum Kind {
         case prose, open, code, close
@@ -229,11 +234,6 @@ private struct TextUnits {
     private init(raw: [Substring], kinds: [Kind], grain: Grain, loose: Bool) {
         self.raw = raw
         units.reserveCapacity(raw.count)
-        keys.reserveCapacity(raw.count)
-        spans.reserveCapacity(raw.count)
-        mayStart.reserveCapacity(raw.count)
-        mayEnd.reserveCapacity(raw.count)
-        indexed.reserveCapacity(raw.count)
         var i = 0
         while i < raw.count {
             let blank = Self.isBlank(raw[i])
@@ -256,13 +256,9 @@ private struct TextUnits {
         }
     }
 
-    private mutating func append(_ unit: Substring, span: Range<Int>, start: Bool, end: Bool, indexed: Bool) {
-        units.append(unit)
-        keys.append(TextTransforms.withBytes(unit) { XXH3_64bits($0.baseAddress, $0.count) })
-        spans.append(span)
-        mayStart.append(start)
-        mayEnd.append(end)
-        self.indexed.append(indexed)
+    private mutating func append(_ text: Substring, span: Range<Int>, start: Bool, end: Bool, indexed: Bool) {
+        let key = TextTransforms.withBytes(text) { XXH3_64bits($0.baseAddress, $0.count) }
+        units.append(Unit(text: text, key: key, span: span, mayStart: start, mayEnd: end, indexed: indexed))
     }
 
     private static func isBlank(_ line: Substring) -> Bool {
