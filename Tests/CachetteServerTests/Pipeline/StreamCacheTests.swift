@@ -200,12 +200,17 @@ struct StreamFaultTests {
         }
     }
 
-    @Test("an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_timeout")
+    @Test(
+        "an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_timeout",
+        .timeLimit(.minutes(1)))  // without the timeout, the silent stream would hold the test forever
     func idle() async throws {
         let upstream = FakeUpstream()
-        upstream.reply(.init(stream: Array(FakeUpstream.chatStream().prefix(2)) + [.sleep(.seconds(6)), .done]))
-        // Long enough that a busy machine still gets the head and first events in time (1 s was not, under a parallel build).
-        try await Harness.run(upstream: upstream, configure: { $0.upstream.idleTimeout = .seconds(2) }) { h in
+        // Silent until the test is done: `.wait` holds the stream until releaseStreams().
+        upstream.reply(.init(stream: Array(FakeUpstream.chatStream().prefix(2)) + [.wait, .done]))
+        // Long enough that a saturated machine still gets the head and first events in time:
+        // 2 s was not, in CI's parallel test run while PostgreSQL connects were timing out too.
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.idleTimeout = .seconds(5) }) { h in
+            defer { upstream.releaseStreams() }
             let got = try await h.stream()
             #expect(got.chunks.count == 3)
             #expect(got.lastError?["code"] == .string("upstream_timeout"))
