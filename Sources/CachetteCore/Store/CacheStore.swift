@@ -181,6 +181,11 @@ public final class CacheStore: Sendable {
     public func runWriter(interval: Duration = .seconds(1), batchWindow: Duration = .milliseconds(10)) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [weak self] in
+                do {
+                    try await self?.disk.loadKeys()
+                } catch {
+                    self?.logger.warning("could not read the cache's keys; every miss reads the file", metadata: ["error": "\(error)"])
+                }
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
                     do {

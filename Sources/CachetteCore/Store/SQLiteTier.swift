@@ -26,6 +26,8 @@ final class SQLiteTier: CacheTier {
     /// Used only inside flushes, which the gate serialises.
     private let compressor: ZstdCompressor
     private let decompressors = ZstdDecompressors()
+    /// Lets a miss skip the read; loaded by `loadKeys` (the server's writer), else every read happens.
+    private let storedKeys = StoredKeys()
 
     /// Accounted on top of each compressed body for the row and its index entries.
     static let rowOverhead = 128
@@ -67,6 +69,9 @@ final class SQLiteTier: CacheTier {
         queued(key) ?? stored(key)
     }
 
+    /// False when the file certainly holds no entry for `key`, so a lookup skips the read.
+    func mayHold(_ key: CacheKey) -> Bool { storedKeys.mayHold(key) }
+
     /// An entry waiting to be written: an answer stored moments ago is always here.
     func queued(_ key: CacheKey) -> CachedResponse? {
         queue.withLock { $0.puts[key]?.entry.response }
@@ -74,6 +79,7 @@ final class SQLiteTier: CacheTier {
 
     /// One indexed read, decompressed.
     private func stored(_ key: CacheKey) -> CachedResponse? {
+        guard mayHold(key) else { return nil }
         do {
             return try pool.unsafeRead { db -> CachedResponse? in
                 let statement = try db.cachedStatement(
@@ -136,6 +142,7 @@ final class SQLiteTier: CacheTier {
             }
             q.generation += 1
             q.puts[key] = (q.generation, entry)
+            storedKeys.insert(key)
             q.removals.remove(key)
             q.bytes += size - replaced
             return (true, false)
@@ -211,6 +218,7 @@ final class SQLiteTier: CacheTier {
             let removal = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size")
             for key in removals {
                 guard let size = try Int.fetchOne(removal, arguments: [Data(key.bytes)]) else { continue }
+                outcome.removed.append(key)
                 outcome.entryDelta -= 1
                 outcome.byteDelta -= size
             }
@@ -297,6 +305,9 @@ final class SQLiteTier: CacheTier {
                 if let removed = q.puts.removeValue(forKey: key) { q.bytes -= removed.entry.response.size }
             }
             q.loggedDrop = false
+            // Under the queue's lock: a key queued again since is written again, so stays.
+            let puts = q.puts
+            storedKeys.remove((outcome.removed + outcome.expired + outcome.evicted).filter { puts[$0] == nil })
         }
         if outcome.evictions > 0 {
             logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evictions)"])
@@ -312,6 +323,7 @@ final class SQLiteTier: CacheTier {
         var evictions = 0
         var expirations = 0
         var rejected: [CacheKey] = []
+        var removed: [CacheKey] = []
     }
 
     /// Whether another process (say `cachette cache clear`) changed the file since the
@@ -330,7 +342,22 @@ final class SQLiteTier: CacheTier {
             t.entries = entries
             t.bytes = bytes
         }
+        try await loadKeys()
         return true
+    }
+
+    /// Reads the keys the file holds, so that misses skip the read from then on.
+    func loadKeys() async throws {
+        let load = queue.withLock { storedKeys.beginLoad(queued: $0.puts.keys) }
+        let keys = try await pool.read { db in
+            var keys = Set<CacheKey>()
+            let rows = try Row.fetchCursor(db, sql: "SELECT key FROM entries")
+            while let row = try rows.next() {
+                if let key = try row.withUnsafeData(atIndex: 0, { $0.flatMap(CacheKey.init(bytes:)) }) { keys.insert(key) }
+            }
+            return keys
+        }
+        storedKeys.finishLoad(load, keys: keys)
     }
 
     /// Entries and their stored bytes, as the file holds them.

@@ -187,6 +187,60 @@ struct CacheStoreTests {
         #expect(store.totals.entries == 0)
     }
 
+    @Test("once the keys are loaded a miss skips the read, and entries from an earlier run or another process are still found")
+    func storedKeys() async throws {
+        let path = temporaryDatabasePath()
+        let now = Date().timeIntervalSince1970
+        let earlier = try CacheStore(options: .init(path: path), logger: logger)
+        earlier.store(key(1), entry("from an earlier run", now: now))
+        try await earlier.flush()
+
+        let store = try CacheStore(options: .init(path: path), logger: logger)
+        #expect(store.disk.mayHold(key(9)), "not loaded yet: every key may be there")
+        let writer = Task { await store.runWriter(interval: .milliseconds(50)) }
+        defer { writer.cancel() }
+        try await eventually { !store.disk.mayHold(key(9)) }
+        #expect(store.disk.mayHold(key(1)))
+        #expect(store.lookup(key(1), now: now)?.body == ByteBuffer(string: "from an earlier run"))
+        #expect(store.lookup(key(9), now: now) == nil)
+
+        // Stored here, then written: found in memory and, after the memory tier is emptied, on disk.
+        store.store(key(2), entry("stored here", now: now))
+        try await eventually { store.totals.entries == 2 }
+        store.memory.removeAll()
+        #expect(store.lookup(key(2), now: now) != nil)
+
+        // Another process imports an entry: found once the writer sees the file changed.
+        let other = try CacheStore(options: .init(path: path), logger: logger)
+        try await other.importEntry(key(3), entry("from another process", now: now))
+        try await other.flush()
+        try await eventually(within: .seconds(30)) { store.lookup(key(3), now: now) != nil }
+        try await eventually { !store.disk.mayHold(key(9)) }  // reloaded
+        #expect(store.disk.mayHold(key(3)))
+
+        // Written, then deleted as expired: the key is forgotten too.
+        store.store(key(4), entry("short-lived", now: now, ttl: 1))
+        try await store.flush(now: now)
+        #expect(store.disk.mayHold(key(4)))
+        try await store.flush(now: now + 10_000_000)
+        #expect(!store.disk.mayHold(key(4)))
+    }
+
+    @Test("a key load keeps what was queued or stored while it read, and a load replaced by a newer one does not count")
+    func storedKeysLoad() {
+        let keys = StoredKeys()
+        let first = keys.beginLoad(queued: [key(1)])
+        keys.insert(key(2))
+        let second = keys.beginLoad(queued: [])
+        keys.finishLoad(first, keys: [key(3)])
+        #expect(keys.mayHold(key(9)), "the first load was replaced: still loading")
+        keys.finishLoad(second, keys: [key(4)])
+        #expect(keys.mayHold(key(1)) && keys.mayHold(key(2)) && keys.mayHold(key(4)))
+        #expect(!keys.mayHold(key(3)) && !keys.mayHold(key(9)))
+        keys.remove([key(4)])
+        #expect(!keys.mayHold(key(4)))
+    }
+
     @Test("counters round-trip through the database")
     func counters() async throws {
         let path = temporaryDatabasePath()
