@@ -19,6 +19,11 @@ router.post("/v1/chat/completions") { request, _ -> Response in
     outgoing.headers.add(name: "content-type", value: "application/json")
     outgoing.body = .bytes(try await request.body.collect(upTo: 16 << 20))
     let response = try await client.execute(outgoing, timeout: .seconds(60))
+    if response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+        // Relayed as it arrives, the floor under a streamed miss's first byte.
+        return Response(
+            status: .init(code: Int(response.status.code)), headers: [.contentType: "text/event-stream"], body: .init(asyncSequence: response.body))
+    }
     let body = try await response.body.collect(upTo: 16 << 20)
     return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
 }

@@ -169,11 +169,13 @@ BENCH_RUN="translated-$$" BENCH_MODEL=claude-sonnet-4-6 wrk -t1 -c1 -d"$duration
 dm_p50=$(percentile "$work/direct-messages.txt" 50); tr_p50=$(percentile "$work/translated.txt" 50)
 
 echo
-echo "== streamed miss: unique 200-chunk stream requests, 1 keep-alive connection, $duration, direct vs through the sidecar"
+echo "== streamed miss: unique 200-chunk stream requests, 1 keep-alive connection, $duration, direct, bare proxy, sidecar"
 "$root/Benchmarks/.build/release/StreamReplay" "$upstream_port" --misses "${duration%s}" | tee "$work/ttfb-direct.txt"
+"$root/Benchmarks/.build/release/StreamReplay" "$bare_proxy_port" --misses "${duration%s}" | tee "$work/ttfb-bare-proxy.txt"
 "$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" --misses "${duration%s}" | tee "$work/ttfb-sidecar.txt"
 first_byte() { awk '/time to first byte/ { print $6 }' "$1"; }
 ttfb_direct=$(first_byte "$work/ttfb-direct.txt"); ttfb_sidecar=$(first_byte "$work/ttfb-sidecar.txt")
+ttfb_proxy=$(first_byte "$work/ttfb-bare-proxy.txt")
 
 echo
 echo "== stream replay: one cached 200-chunk stream, $connections concurrent clients, $duration"
@@ -203,8 +205,8 @@ awk -v a="$(percentile "$work/miss-responses.txt" 50)" -v b="$(percentile "$work
   'BEGIN { printf "responses miss adds %.0f us at p50 (over a direct /v1/responses call)\n", a - b }'
 printf 'translated  %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/translated.txt")" "$tr_p50" "$(percentile "$work/translated.txt" 99)"
 awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us at p50 (over a direct /v1/messages call)\n", a - b }'
-printf 'streamed miss: first byte p50 %s us direct, %s us through the sidecar (adds %s us)\n' "$ttfb_direct" "$ttfb_sidecar" \
-  "$((ttfb_sidecar - ttfb_direct))"
+printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy, %s us through the sidecar (adds %s us, %s over the bare proxy)\n' \
+  "$ttfb_direct" "$ttfb_proxy" "$ttfb_sidecar" "$((ttfb_sidecar - ttfb_direct))" "$((ttfb_sidecar - ttfb_proxy))"
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
