@@ -73,20 +73,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         )
     }
 
-    public static func upstreamUnreachable(_ detail: String) -> APIError {
-        APIError(status: .badGateway, message: "Could not reach the upstream API: \(detail)", type: "upstream_error", code: "upstream_unreachable")
-    }
-
     /// A 2xx answer that cannot be relayed faithfully (it cannot be translated).
     public static func upstreamInvalid(_ detail: String) -> APIError {
         APIError(
             status: .badGateway, message: "The upstream API sent an invalid answer: \(detail)", type: "upstream_error",
             code: "upstream_invalid_response")
-    }
-
-    public static func upstreamTimeout(_ detail: String) -> APIError {
-        APIError(
-            status: .gatewayTimeout, message: "The upstream API did not answer in time: \(detail)", type: "upstream_error", code: "upstream_timeout")
     }
 
     public var body: ByteBuffer {

@@ -26,7 +26,9 @@ extension CachedEndpoint {
             flight = try await flights.run(request.key, holding: { [self] in try await lead(request, storage: storage) })
         } catch {
             // The work never throws; a cancelled wait is all this can be.
-            return Served(response: APIError.upstreamUnreachable("the request was cancelled").response, event: request.event(.error))
+            return Served(
+                response: APIError.upstream(.badGateway, "upstream_unreachable", "The request was cancelled before the upstream answered.").response,
+                event: request.event(.error))
         }
         switch flight {
         case (.cached(let stored, let tier), _):

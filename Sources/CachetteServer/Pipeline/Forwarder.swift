@@ -93,7 +93,7 @@ struct Forwarder: Sendable {
         let isEventStream = headers[.contentType]?.lowercased().hasPrefix("text/event-stream") ?? false
         guard (200..<300).contains(status.code), isEventStream else {
             do {
-                let answer = try exchange.answer(await client.collect(response))
+                let answer = try exchange.answer(await client.collect(response, from: exchange.upstream, logger: logger))
                 return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }, counted: false)
             } catch {
                 return .failed(error)
@@ -110,7 +110,8 @@ struct Forwarder: Sendable {
         let owners = outbound.route == .responses ? owners : nil
         let upstream = exchange.upstream.name
         flight.relay(
-            response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes), logger: logger,
+            response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes),
+            failure: client.failure(exchange.upstream), logger: logger,
             countUsage: { answer in
                 var body = body
                 return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }

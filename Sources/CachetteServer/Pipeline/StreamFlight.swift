@@ -71,21 +71,22 @@ final class StreamFlight: Sendable {
     /// Starts reading the upstream's body in a task of its own. `countUsage` counts the
     /// tokens of the assembled answer when the stream reported none.
     func relay(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, logger: Logger,
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, logger: Logger,
         countUsage: @escaping @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (Ending) -> Void
     ) {
         producer.withLock { task in
             task = Task {
-                await read(body, translator: translator, logger: logger, countUsage: countUsage, onComplete: onComplete, onEnd: onEnd)
+                await read(
+                    body, translator: translator, failure: failure, logger: logger, countUsage: countUsage, onComplete: onComplete, onEnd: onEnd)
             }
         }
     }
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func read(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, logger: Logger,
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, logger: Logger,
         countUsage: @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
         onEnd: @Sendable (Ending) -> Void
@@ -102,7 +103,7 @@ final class StreamFlight: Sendable {
                 if Task.isCancelled { break }
             }
         } catch {
-            readError = UpstreamClient.classify(error)
+            readError = failure.error(error, logger: logger)
         }
         if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.

@@ -9,8 +9,7 @@ import NIOPosix
 /// Forwards requests to the upstreams over one pooled AsyncHTTPClient.
 final class UpstreamClient: Sendable {
     let http: HTTPClient
-    private let timeout: Duration
-    private let maxResponseBytes: Int
+    private let settings: CachetteConfig.UpstreamSettings
 
     init(config: CachetteConfig.UpstreamSettings) {
         var configuration = HTTPClient.Configuration()
@@ -27,8 +26,7 @@ final class UpstreamClient: Sendable {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        timeout = config.timeout
-        maxResponseBytes = config.maxResponseBytes
+        settings = config
     }
 
     func shutdown() async throws {
@@ -56,7 +54,7 @@ final class UpstreamClient: Sendable {
 
     /// The time `upstream` allows for the response head.
     private func deadline(_ upstream: CachetteConfig.Upstream) -> TimeAmount {
-        .nanoseconds(Int64((upstream.timeout ?? timeout).seconds * 1e9))
+        .nanoseconds(Int64((upstream.timeout ?? settings.timeout).seconds * 1e9))
     }
 
     /// Sends a request and returns once the response head has arrived.
@@ -64,42 +62,32 @@ final class UpstreamClient: Sendable {
         do {
             return try await http.execute(request, timeout: deadline(upstream), logger: logger)
         } catch {
-            throw Self.classify(error)
+            throw failure(upstream).error(error, logger: logger)
         }
+    }
+
+    /// Names what went wrong reaching `upstream`.
+    func failure(_ upstream: CachetteConfig.Upstream) -> UpstreamFailure {
+        UpstreamFailure(upstream: upstream, settings: settings)
     }
 
     /// Sends a request and reads the whole answer.
     func fetch(_ request: HTTPClientRequest, upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> UpstreamAnswer {
-        try await collect(send(request, upstream: upstream, logger: logger))
+        try await collect(send(request, upstream: upstream, logger: logger), from: upstream, logger: logger)
     }
 
     /// Reads the whole body of a response whose head has arrived.
-    func collect(_ response: HTTPClientResponse) async throws(APIError) -> UpstreamAnswer {
+    func collect(_ response: HTTPClientResponse, from upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> UpstreamAnswer {
         do {
-            let body = try await response.body.collect(upTo: maxResponseBytes)
+            let body = try await response.body.collect(upTo: settings.maxResponseBytes)
             return UpstreamAnswer(
                 status: HTTPResponse.Status(code: Int(response.status.code)),
                 headers: ForwardedHeaders.response(response.headers),
                 body: body
             )
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw APIError.upstreamUnreachable("the answer is larger than upstream.max_response_bytes (\(maxResponseBytes))")
         } catch {
-            throw Self.classify(error)
+            throw failure(upstream).error(error, logger: logger)
         }
     }
 
-    /// Timeouts become 504, every other failure to get an answer 502.
-    static func classify(_ error: any Error) -> APIError {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout:
-                return .upstreamTimeout(String(describing: error))
-            default:
-                return .upstreamUnreachable(String(describing: error))
-            }
-        }
-        return .upstreamUnreachable(String(describing: error))
-    }
 }

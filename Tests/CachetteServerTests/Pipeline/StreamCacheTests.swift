@@ -201,7 +201,7 @@ struct StreamFaultTests {
     }
 
     @Test(
-        "an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_timeout",
+        "an upstream that goes silent mid-stream for idle_timeout ends the stream with upstream_idle_timeout",
         .timeLimit(.minutes(1)))  // without the timeout, the silent stream would hold the test forever
     func idle() async throws {
         let upstream = FakeUpstream()
@@ -213,7 +213,8 @@ struct StreamFaultTests {
             defer { upstream.releaseStreams() }
             let got = try await h.stream()
             #expect(got.chunks.count == 3)
-            #expect(got.lastError?["code"] == .string("upstream_timeout"))
+            #expect(got.lastError?["code"] == .string("upstream_idle_timeout"))
+            #expect(got.lastError?["message"]?.stringValue?.contains("upstream.idle_timeout (5 s)") == true)
             #expect(!got.endsWithDone)
             let failures = try await h.statsValue("streams", "failures")
             let upstreamErrors = try await h.statsValue("upstream_errors")

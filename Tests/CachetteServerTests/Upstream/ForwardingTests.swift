@@ -80,22 +80,46 @@ struct ForwardingTests {
         }
     }
 
-    @Test("an upstream that refuses connections gives a 502 in OpenAI's shape, and the server keeps serving")
+    @Test("an upstream that refuses connections gives a 502 upstream_refused in OpenAI's shape, and the server keeps serving")
     func connectFailure() async throws {
         try await Harness.run(upstreamURL: "http://127.0.0.1:1/v1") { h in
             let response = try await h.post()
             #expect(response.status == .badGateway)
             let error = try JSONValue.parse(response.body.readableBytesView)["error"]
             #expect(error?["type"]?.stringValue == "upstream_error")
-            #expect(error?["code"]?.stringValue == "upstream_unreachable")
-            #expect(error?["message"]?.stringValue?.isEmpty == false)
+            #expect(error?["code"]?.stringValue == "upstream_refused")
+            #expect(error?["message"]?.stringValue == "127.0.0.1 refused the connection; check the upstream's base_url and port.")
             #expect(try await h.get("/health").status == .ok)
             #expect(try await h.post().status == .badGateway)
             #expect(try await h.json("/stats")["upstream_errors"]?.intValue == 2)
         }
     }
 
-    @Test("an upstream slower than upstream.timeout gives a 504, and nothing is stored")
+    @Test("a name that does not resolve gives a 502 upstream_dns naming it")
+    func dnsFailure() async throws {
+        try await Harness.run(upstreamURL: "http://no-such-upstream.invalid/v1") { h in
+            let response = try await h.post()
+            #expect(response.status == .badGateway)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "upstream_dns")
+            #expect(error?["message"]?.stringValue == "The name no-such-upstream.invalid could not be resolved.")
+        }
+    }
+
+    @Test("an answer over upstream.max_response_bytes is a 502 upstream_response_too_large, not 'unreachable'")
+    func tooLarge() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(body: #"{"padding":""# + String(repeating: "x", count: 4096) + #""}"#))
+        try await Harness.run(upstream: upstream, configure: { $0.upstream.maxResponseBytes = 1024 }) { h in
+            let response = try await h.post()
+            #expect(response.status == .badGateway)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "upstream_response_too_large")
+            #expect(error?["message"]?.stringValue?.hasSuffix("larger than upstream.max_response_bytes (1024 bytes).") == true)
+        }
+    }
+
+    @Test("an upstream slower than upstream.timeout gives a 504 upstream_read_timeout, and nothing is stored")
     func upstreamTimeout() async throws {
         let upstream = FakeUpstream()
         upstream.reply(.init(delay: .seconds(6)))
@@ -104,7 +128,8 @@ struct ForwardingTests {
             let response = try await h.post()
             #expect(response.status == .gatewayTimeout)
             let error = try JSONValue.parse(response.body.readableBytesView)["error"]
-            #expect(error?["code"]?.stringValue == "upstream_timeout")
+            #expect(error?["code"]?.stringValue == "upstream_read_timeout")
+            #expect(error?["message"]?.stringValue == "127.0.0.1 did not answer within upstream.timeout (3 s).")
             upstream.reply(.init())
             try await expectCache(h.post(), "MISS")
         }

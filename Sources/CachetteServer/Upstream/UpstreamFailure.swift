@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Why an upstream call failed, as a stable code and one sentence a user can act on.
+/// Library errors print source paths and internal names, so none of their text reaches
+/// a client; operators get it in the warning logged alongside.
+struct UpstreamFailure: Sendable {
+    /// What the sentences name: the upstream's host and the limits it was held to.
+    let host: String
+    let connectTimeout: Duration
+    let timeout: Duration
+    let idleTimeout: Duration
+    let maxResponseBytes: Int
+
+    init(upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) {
+        host = URL(string: upstream.baseURL)?.host ?? upstream.name
+        connectTimeout = settings.connectTimeout
+        timeout = upstream.timeout ?? settings.timeout
+        idleTimeout = settings.idleTimeout
+        maxResponseBytes = settings.maxResponseBytes
+    }
+
+    /// The client's error for `error`, logged with its technical detail.
+    func error(_ error: any Error, logger: Logger) -> APIError {
+        let mapped = Self.map(error, self)
+        logger.warning(
+            "upstream call failed",
+            metadata: ["host": "\(host)", "code": "\(mapped.code)", "detail": "\(String(reflecting: error))"])
+        return mapped
+    }
+
+    private static func map(_ error: any Error, _ f: UpstreamFailure) -> APIError {
+        let host = f.host
+        switch error {
+        case let error as APIError:
+            return error
+        case is NIOTooManyBytesError:
+            return .upstream(
+                .badGateway, "upstream_response_too_large",
+                "The answer from \(host) is larger than upstream.max_response_bytes (\(f.maxResponseBytes) bytes).")
+        case let error as HTTPClientError:
+            return map(error, f)
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return .upstream(
+                .badGateway, "upstream_tls_name_mismatch",
+                "The certificate of \(host) is for another name; set tls.server_name to the name it was issued for.")
+        case NIOSSLError.handshakeFailed(let reason):
+            return tls(reason, host: host)
+        case is NIOSSLError, is NIOSSLCloseTimedOutError:
+            return .upstream(.badGateway, "upstream_tls_handshake", "The TLS connection to \(host) failed.")
+        case let error as NIOConnectionError:
+            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {
+                return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
+            }
+            if error.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) {
+                return refused(host)
+            }
+            return unreachable(host)
+        case let error as IOError where error.errnoCode == ECONNREFUSED:
+            return refused(host)
+        case is SocketAddressError:
+            return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
+        default:
+            return unreachable(host)
+        }
+    }
+
+    private static func map(_ error: HTTPClientError, _ f: UpstreamFailure) -> APIError {
+        let host = f.host
+        switch error {
+        case .connectTimeout, .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout, .getConnectionFromPoolTimeout:
+            return .upstream(
+                .gatewayTimeout, "upstream_connect_timeout",
+                "Could not connect to \(host) within upstream.connect_timeout (\(seconds(f.connectTimeout))).")
+        case .deadlineExceeded:
+            return .upstream(
+                .gatewayTimeout, "upstream_read_timeout", "\(host) did not answer within upstream.timeout (\(seconds(f.timeout))).")
+        case .readTimeout:
+            return .upstream(
+                .gatewayTimeout, "upstream_idle_timeout", "\(host) sent nothing for upstream.idle_timeout (\(seconds(f.idleTimeout))).")
+        case .proxyAuthenticationRequired:
+            return .upstream(
+                .badGateway, "upstream_proxy_auth",
+                "The proxy refused its credentials (407); check the user and password in the upstream's proxy or HTTPS_PROXY.")
+        case .invalidProxyResponse:
+            return .upstream(.badGateway, "upstream_unreachable", "The proxy did not open a connection to \(host).")
+        case .remoteConnectionClosed:
+            return .upstream(.badGateway, "upstream_unreachable", "\(host) closed the connection before it answered.")
+        default:
+            return unreachable(host)
+        }
+    }
+
+    /// BoringSSL names the reason only in its message.
+    private static func tls(_ reason: BoringSSLError, host: String) -> APIError {
+        let text = String(describing: reason)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return .upstream(
+                .badGateway, "upstream_tls_untrusted",
+                "The certificate of \(host) is not trusted; set tls.ca_file or SSL_CERT_FILE to the CA that issued it.")
+        }
+        if text.contains("CERTIFICATE_REQUIRED") || text.contains("HANDSHAKE_FAILURE") || text.contains("BAD_CERTIFICATE") {
+            return .upstream(
+                .badGateway, "upstream_tls_handshake",
+                "The TLS handshake with \(host) failed; if it asks for a client certificate, set tls.client_cert and tls.client_key.")
+        }
+        return .upstream(.badGateway, "upstream_tls_handshake", "The TLS handshake with \(host) failed.")
+    }
+
+    private static func refused(_ host: String) -> APIError {
+        .upstream(.badGateway, "upstream_refused", "\(host) refused the connection; check the upstream's base_url and port.")
+    }
+
+    private static func unreachable(_ host: String) -> APIError {
+        .upstream(.badGateway, "upstream_unreachable", "Could not reach \(host).")
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let value = duration.seconds
+        return value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
+    }
+}
+
+extension APIError {
+    /// An upstream failure in OpenAI's error shape.
+    static func upstream(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> APIError {
+        APIError(status: status, message: message, type: "upstream_error", code: code)
+    }
+}
