@@ -49,6 +49,11 @@ public struct CachetteConfig: Sendable {
         public var maxConnections = 64
         /// Largest non-streamed answer read into memory (and so cacheable).
         public var maxResponseBytes = 64 << 20
+        /// `upstream.tls`: the default of every upstream's `tls`.
+        public var tls = UpstreamTLSSettings()
+        /// `SSL_CERT_FILE` and `SSL_CERT_DIR`: more roots every upstream trusts, as curl and Python honour them.
+        public var environmentRootsFile: String?
+        public var environmentRootsDirectory: String?
     }
 
     /// One entry of `upstreams:`: where requests for matching models go.
@@ -64,6 +69,8 @@ public struct CachetteConfig: Sendable {
         public var timeout: Duration?
         /// Sent with every request to this upstream.
         public var headers: [Header] = []
+        /// Unset fields come from `upstream.tls`.
+        public var tls = UpstreamTLSSettings()
 
         public struct Header: Sendable, Equatable {
             public var name: String

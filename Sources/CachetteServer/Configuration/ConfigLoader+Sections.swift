@@ -38,6 +38,7 @@ extension ConfigLoader {
             case "connect_timeout": upstream.connectTimeout = try duration(value, key)
             case "max_connections": upstream.maxConnections = try positiveInt(value, key)
             case "max_response_bytes": upstream.maxResponseBytes = try size(value, key)
+            case "tls": upstream.tls = try tls(value, key, env)
             default: throw unknown(key)
             }
         }
@@ -62,6 +63,7 @@ extension ConfigLoader {
                 case "models": upstream.models = try strings(value, key)
                 case "api_key": upstream.apiKey = try secret(string(value, key), key, env)
                 case "timeout": upstream.timeout = try duration(value, key)
+                case "tls": upstream.tls = try tls(value, key, env)
                 case "headers":
                     for (header, headerValue) in try mapping(value, key) {
                         upstream.headers.append(.init(name: header, value: try string(headerValue, "\(key).\(header)")))
@@ -77,6 +79,26 @@ extension ConfigLoader {
             upstreams.append(upstream)
         }
         return upstreams
+    }
+
+    /// A `tls:` block. Paths may be `env:NAME`, like secrets.
+    static func tls(_ node: Node, _ section: String, _ env: [String: String]) throws(ConfigError) -> UpstreamTLSSettings {
+        var tls = UpstreamTLSSettings()
+        for (name, value) in try mapping(node, section) {
+            let key = "\(section).\(name)"
+            switch name {
+            case "ca_file": tls.caFile = try secret(string(value, key), key, env).map(expandHome)
+            case "verify": tls.verify = try bool(value, key)
+            case "client_cert": tls.clientCert = try secret(string(value, key), key, env).map(expandHome)
+            case "client_key": tls.clientKey = try secret(string(value, key), key, env).map(expandHome)
+            case "server_name": tls.serverName = try string(value, key)
+            default: throw unknown(key)
+            }
+        }
+        guard (tls.clientCert == nil) == (tls.clientKey == nil) else {
+            throw ConfigError("\(section).client_cert", "client_cert and client_key go together; set both or neither")
+        }
+        return tls
     }
 
     static func strings(_ node: Node, _ key: String) throws(ConfigError) -> [String] {

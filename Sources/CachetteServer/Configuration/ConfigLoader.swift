@@ -98,6 +98,8 @@ public enum ConfigLoader {
             config.upstreams = []
         }
         if let db = env["CACHETTE_DB"], !db.isEmpty { config.cache.path = expandHome(db) }
+        if let file = env["SSL_CERT_FILE"], !file.isEmpty { config.upstream.environmentRootsFile = file }
+        if let directory = env["SSL_CERT_DIR"], !directory.isEmpty { config.upstream.environmentRootsDirectory = directory }
         if let url = env["CACHETTE_SHARED_URL"], !url.isEmpty { config.shared.url = try sharedURL(url, "CACHETTE_SHARED_URL") }
     }
 

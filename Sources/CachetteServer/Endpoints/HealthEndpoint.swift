@@ -8,6 +8,8 @@ struct HealthEndpoint: Sendable {
     let store: CacheStore?
     let shared: PostgresTier?
     let startedAt: ContinuousClock.Instant
+    /// Upstreams with `tls.verify: false`: flagged here as well as at start-up.
+    var unverifiedUpstreams: [String] = []
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/health") { request, context in respond(to: request, context: context) }
@@ -27,6 +29,7 @@ struct HealthEndpoint: Sendable {
                     "entries": .int(totals.entries),
                     "bytes": .int(totals.bytes),
                 ])),
+            .init("tls_unverified_upstreams", .array(unverifiedUpstreams.map(JSONValue.string))),
         ]
         if let shared {
             let status = shared.status

@@ -38,7 +38,12 @@ public enum CachetteApplication {
         )
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
-        let client = UpstreamClient(config: config.upstream)
+        let client = try UpstreamClient(config: config.upstream, upstreams: config.resolvedUpstreams)
+        for name in client.unverified {
+            logger.warning(
+                "tls.verify is false: the upstream's certificate is not checked, so anyone on the path can read and change its traffic",
+                metadata: ["upstream": "\(name)"])
+        }
         let router = UpstreamRouter(config.resolvedUpstreams)
         let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)
 
@@ -52,7 +57,7 @@ public enum CachetteApplication {
         routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
         try DashboardEndpoint().addRoutes(to: routes)
-        HealthEndpoint(store: store, shared: shared, startedAt: .now).addRoutes(to: routes)
+        HealthEndpoint(store: store, shared: shared, startedAt: .now, unverifiedUpstreams: client.unverified).addRoutes(to: routes)
         StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared).addRoutes(to: routes)
         StatsSeriesEndpoint(ledger: ledger).addRoutes(to: routes)
         RecentRequestsEndpoint(ledger: ledger).addRoutes(to: routes)

@@ -6,12 +6,33 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Forwards requests to the upstreams over one pooled AsyncHTTPClient.
+/// Forwards requests to the upstreams: one pooled AsyncHTTPClient per upstream, each
+/// with that upstream's TLS, and one with the shared settings for any other.
 final class UpstreamClient: Sendable {
-    let http: HTTPClient
+    private let fallback: HTTPClient
+    private let clients: [String: (http: HTTPClient, baseURL: String)]
     private let settings: CachetteConfig.UpstreamSettings
+    /// Upstreams whose certificates are not checked (`tls.verify: false`), for `/health`.
+    let unverified: [String]
 
-    init(config: CachetteConfig.UpstreamSettings) {
+    /// Reads every upstream's TLS files: one that cannot be read is a ConfigError.
+    init(config: CachetteConfig.UpstreamSettings, upstreams: [CachetteConfig.Upstream] = []) throws(ConfigError) {
+        var clients: [String: (HTTPClient, String)] = [:]
+        var unverified: [String] = []
+        // Built first, so a bad file leaves no client to shut down.
+        let connections = try upstreams.map { upstream throws(ConfigError) in (upstream.name, try UpstreamConnection(upstream, settings: config)) }
+        let fallbackConnection = try UpstreamConnection(CachetteConfig.Upstream(name: "", baseURL: config.baseURL), settings: config)
+        for (name, connection) in connections {
+            clients[name] = (Self.http(config, connection), connection.baseURL)
+            if connection.unverified { unverified.append(name) }
+        }
+        self.clients = clients
+        self.unverified = unverified
+        fallback = Self.http(config, fallbackConnection)
+        settings = config
+    }
+
+    private static func http(_ config: CachetteConfig.UpstreamSettings, _ connection: UpstreamConnection) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .nanoseconds(Int64(config.connectTimeout.seconds * 1e9)),
@@ -25,12 +46,18 @@ final class UpstreamClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
-        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        settings = config
+        configuration.tlsConfiguration = connection.tls
+        configuration.dnsOverride = connection.dnsOverride
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
     func shutdown() async throws {
-        try await http.shutdown()
+        for client in clients.values { try await client.http.shutdown() }
+        try await fallback.shutdown()
+    }
+
+    private func http(_ upstream: CachetteConfig.Upstream) -> HTTPClient {
+        clients[upstream.name]?.http ?? fallback
     }
 
     /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
@@ -39,7 +66,7 @@ final class UpstreamClient: Sendable {
         _ request: Request, upstream: CachetteConfig.Upstream, body: HTTPClientRequest.Body?, clientCredential: Bool = true,
         path: String? = nil, translated: Bool = false
     ) -> HTTPClientRequest {
-        var base = Substring(upstream.baseURL)
+        var base = Substring(clients[upstream.name]?.baseURL ?? upstream.baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
         var tail = Substring(path ?? request.uri.path)
         if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
@@ -60,7 +87,7 @@ final class UpstreamClient: Sendable {
     /// Sends a request and returns once the response head has arrived.
     func send(_ request: HTTPClientRequest, upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> HTTPClientResponse {
         do {
-            return try await http.execute(request, timeout: deadline(upstream), logger: logger)
+            return try await http(upstream).execute(request, timeout: deadline(upstream), logger: logger)
         } catch {
             throw failure(upstream).error(error, logger: logger)
         }

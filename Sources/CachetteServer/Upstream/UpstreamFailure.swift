@@ -51,6 +51,9 @@ struct UpstreamFailure: Sendable {
                 "The certificate of \(host) is for another name; set tls.server_name to the name it was issued for.")
         case NIOSSLError.handshakeFailed(let reason):
             return tls(reason, host: host)
+        case let reason as BoringSSLError:
+            // Under TLS 1.3 a refused client certificate arrives after the handshake, as an alert.
+            return tls(reason, host: host)
         case is NIOSSLError, is NIOSSLCloseTimedOutError:
             return .upstream(.badGateway, "upstream_tls_handshake", "The TLS connection to \(host) failed.")
         case let error as NIOConnectionError:

@@ -217,6 +217,37 @@ struct ConfigTests {
         #expect(ConfigValues.byteSize(text) == bytes)
     }
 
+    @Test("tls: under upstream is every upstream's default, an upstream's own fields win, and SSL_CERT_FILE / SSL_CERT_DIR are read")
+    func tlsSettings() throws {
+        let config = try load(
+            """
+            upstream:
+              tls:
+                ca_file: /etc/ssl/internal-ca.pem
+                verify: true
+            upstreams:
+              - name: internal
+                base_url: https://10.0.0.5/v1
+                models: ["llama-*"]
+                tls:
+                  client_cert: /etc/cachette/client.pem
+                  client_key: env:CLIENT_KEY_PATH
+                  server_name: llm.internal.example
+                  verify: false
+              - name: default
+                base_url: https://api.openai.com/v1
+            """, env: ["CLIENT_KEY_PATH": "/run/secrets/client.key", "SSL_CERT_FILE": "/etc/roots.pem", "SSL_CERT_DIR": "/etc/roots.d"])
+        let vllm = config.upstreams[0].tls.over(config.upstream.tls)
+        #expect(vllm.caFile == "/etc/ssl/internal-ca.pem" && vllm.verify == false)
+        #expect(vllm.clientKey == "/run/secrets/client.key" && vllm.serverName == "llm.internal.example")
+        #expect(config.upstreams[1].tls.over(config.upstream.tls).verify == true)
+        #expect(config.upstream.environmentRootsFile == "/etc/roots.pem" && config.upstream.environmentRootsDirectory == "/etc/roots.d")
+        #expect(throws: ConfigError.self) {
+            try load("upstream:\n  tls:\n    client_cert: /a.pem\n")  // without client_key
+        }
+        #expect(throws: ConfigError.self) { try load("upstream:\n  tls:\n    verfiy: false\n") }
+    }
+
     @Test("junk durations and sizes are refused", arguments: ["", "abc", "-5s", "5x", "1e999h"])
     func junk(text: String) {
         #expect(ConfigValues.duration(text) == nil)

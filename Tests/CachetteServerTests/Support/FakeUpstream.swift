@@ -1,7 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// An OpenAI-like upstream running in-process on a loopback port. It counts the
@@ -43,9 +46,12 @@ final class FakeUpstream: Sendable {
     private let state = Mutex(State())
     /// What `GET /v1/models` answers.
     let modelList: String
+    /// Serves HTTPS with this configuration, when set.
+    let tls: TLSConfiguration?
 
-    init(modelList: String = #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#) {
+    init(modelList: String = #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#, tls: TLSConfiguration? = nil) {
         self.modelList = modelList
+        self.tls = tls
     }
 
     /// Streams pause after their first event until `releaseStreams()`.
@@ -189,7 +195,9 @@ final class FakeUpstream: Sendable {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: self.modelList)))
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        // A test's own TLS configuration: one .tls refuses is a bug in the test.
+        let server: HTTPServerBuilder = if let tls { try! .tls(tlsConfiguration: tls) } else { .http1() }
+        return Application(router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
     private func record(_ request: Request, path: String, body: [UInt8]) {

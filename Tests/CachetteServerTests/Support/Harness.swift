@@ -31,6 +31,7 @@ struct Harness {
         upstream: FakeUpstream = FakeUpstream(),
         database: String = temporaryDatabase(),
         upstreamURL: String? = nil,
+        upstreamAt: @Sendable (_ port: Int) -> String = { "http://127.0.0.1:\($0)/v1" },
         logs: LogCapture? = nil,
         configure: @Sendable (inout CachetteConfig) -> Void = { _ in },
         _ body: @Sendable (Harness) async throws -> Void
@@ -39,7 +40,7 @@ struct Harness {
             var config = CachetteConfig()
             config.server.host = "127.0.0.1"
             config.server.port = 0
-            config.upstream.baseURL = upstreamURL ?? "http://127.0.0.1:\(upstreamClient.port!)/v1"
+            config.upstream.baseURL = upstreamURL ?? upstreamAt(upstreamClient.port!)
             config.cache.path = database
             configure(&config)
             let finalConfig = config

@@ -14,7 +14,7 @@ struct UpstreamExchangeTests {
     static let anthropic = CachetteConfig.Upstream(
         name: "anthropic", baseURL: "https://api.anthropic.example/v1", format: .anthropic, models: ["claude-*"])
     static let router = UpstreamRouter([anthropic, openai])
-    static let client = UpstreamClient(config: .init())
+    static let client = try! UpstreamClient(config: .init())
 
     static func request(_ path: String) -> Request {
         Request(
