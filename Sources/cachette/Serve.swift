@@ -18,7 +18,10 @@ struct Serve: AsyncParsableCommand {
     var host: String?
     @Option(help: ArgumentHelp("Port to listen on (default 8766; env CACHETTE_PORT).", valueName: "port"))
     var port: Int?
-    @Option(help: ArgumentHelp("Upstream base URL ending in /v1 (default https://api.openai.com/v1; env CACHETTE_UPSTREAM).", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "The one upstream, in place of the config's: a base URL ending in /v1, or FORMAT=URL for another format, as anthropic=https://api.anthropic.com/v1 (default https://api.openai.com/v1; env CACHETTE_UPSTREAM).",
+            valueName: "url"))
     var upstream: String?
     @Option(help: ArgumentHelp("Cache database file (default ~/.cache/cachette/cachette.sqlite; env CACHETTE_DB).", valueName: "path"))
     var db: String?

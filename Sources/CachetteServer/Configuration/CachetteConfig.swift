@@ -54,6 +54,10 @@ public struct CachetteConfig: Sendable {
         /// `SSL_CERT_FILE` and `SSL_CERT_DIR`: more roots every upstream trusts, as curl and Python honour them.
         public var environmentRootsFile: String?
         public var environmentRootsDirectory: String?
+        /// `upstream.proxy`: the default of every upstream's `proxy`; nil, the environment's.
+        public var proxy: UpstreamProxy?
+        /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+        public var environmentProxy = EnvironmentProxy()
     }
 
     /// One entry of `upstreams:`: where requests for matching models go.
@@ -71,6 +75,8 @@ public struct CachetteConfig: Sendable {
         public var headers: [Header] = []
         /// Unset fields come from `upstream.tls`.
         public var tls = UpstreamTLSSettings()
+        /// Nil: `upstream.proxy`.
+        public var proxy: UpstreamProxy?
 
         public struct Header: Sendable, Equatable {
             public var name: String

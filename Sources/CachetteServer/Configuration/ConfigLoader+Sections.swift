@@ -39,6 +39,7 @@ extension ConfigLoader {
             case "max_connections": upstream.maxConnections = try positiveInt(value, key)
             case "max_response_bytes": upstream.maxResponseBytes = try size(value, key)
             case "tls": upstream.tls = try tls(value, key, env)
+            case "proxy": upstream.proxy = try proxy(value, key, env)
             default: throw unknown(key)
             }
         }
@@ -64,6 +65,7 @@ extension ConfigLoader {
                 case "api_key": upstream.apiKey = try secret(string(value, key), key, env)
                 case "timeout": upstream.timeout = try duration(value, key)
                 case "tls": upstream.tls = try tls(value, key, env)
+                case "proxy": upstream.proxy = try proxy(value, key, env)
                 case "headers":
                     for (header, headerValue) in try mapping(value, key) {
                         upstream.headers.append(.init(name: header, value: try string(headerValue, "\(key).\(header)")))
@@ -79,6 +81,15 @@ extension ConfigLoader {
             upstreams.append(upstream)
         }
         return upstreams
+    }
+
+    /// `none`, or an HTTP proxy's URL (which may be `env:NAME`); the value is never
+    /// printed, as it may hold a password.
+    static func proxy(_ node: Node, _ key: String, _ env: [String: String]) throws(ConfigError) -> UpstreamProxy? {
+        guard let text = try secret(string(node, key), key, env) else { return nil }
+        if text.lowercased() == "none" { return .direct }
+        guard let server = ProxyServer(text) else { throw ConfigError(key, "expected none or http://[user:password@]host:port") }
+        return .server(server)
     }
 
     /// A `tls:` block. Paths may be `env:NAME`, like secrets.

@@ -93,13 +93,11 @@ public enum ConfigLoader {
         if let host = env["CACHETTE_HOST"], !host.isEmpty { config.server.host = host }
         if let port = env["CACHETTE_PORT"], !port.isEmpty { config.server.port = try self.port(port, "CACHETTE_PORT") }
         // One upstream for everything, in place of any routing table.
-        if let upstream = env["CACHETTE_UPSTREAM"], !upstream.isEmpty {
-            config.upstream.baseURL = upstream
-            config.upstreams = []
-        }
+        if let upstream = env["CACHETTE_UPSTREAM"], !upstream.isEmpty { try useOnly(upstream, "CACHETTE_UPSTREAM", &config) }
         if let db = env["CACHETTE_DB"], !db.isEmpty { config.cache.path = expandHome(db) }
         if let file = env["SSL_CERT_FILE"], !file.isEmpty { config.upstream.environmentRootsFile = file }
         if let directory = env["SSL_CERT_DIR"], !directory.isEmpty { config.upstream.environmentRootsDirectory = directory }
+        config.upstream.environmentProxy = try EnvironmentProxy(env)
         if let url = env["CACHETTE_SHARED_URL"], !url.isEmpty { config.shared.url = try sharedURL(url, "CACHETTE_SHARED_URL") }
     }
 
@@ -109,13 +107,28 @@ public enum ConfigLoader {
             guard (0...65535).contains(port) else { throw ConfigError("--port", "must be between 0 and 65535, got \(port)") }
             config.server.port = port
         }
-        if let upstream = o.upstream {
-            config.upstream.baseURL = upstream
-            config.upstreams = []
-        }
+        if let upstream = o.upstream { try useOnly(upstream, "--upstream", &config) }
         if let database = o.database { config.cache.path = expandHome(database) }
         if o.offline { config.cache.mode = .offline }
         if let url = o.shared { config.shared.url = try sharedURL(url, "--shared") }
+    }
+
+    /// One upstream for everything, in place of any routing table: `URL`, or
+    /// `FORMAT=URL` (`openai=…`, `anthropic=…`) for an upstream in that format.
+    static func useOnly(_ text: String, _ key: String, _ config: inout CachetteConfig) throws(ConfigError) {
+        var url = text
+        var format = APIFormat.openai
+        if let equals = text.firstIndex(of: "="), !text[..<equals].contains(":") {
+            guard let named = APIFormat(rawValue: String(text[..<equals]).lowercased()) else {
+                throw ConfigError(key, "expected URL or FORMAT=URL with FORMAT one of \(APIFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            format = named
+            url = String(text[text.index(after: equals)...])
+        }
+        try checkURL(url, key)
+        config.upstream.baseURL = url
+        config.upstreams =
+            format == .openai ? [] : [CachetteConfig.Upstream(name: "default", baseURL: url, format: format, apiKey: config.upstream.apiKey)]
     }
 
     public static func validate(_ config: CachetteConfig) throws(ConfigError) {

@@ -48,6 +48,7 @@ final class UpstreamClient: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.tlsConfiguration = connection.tls
         configuration.dnsOverride = connection.dnsOverride
+        configuration.proxy = connection.proxy
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 

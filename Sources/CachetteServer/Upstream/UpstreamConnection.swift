@@ -15,8 +15,11 @@ struct UpstreamConnection {
     let dnsOverride: [String: String]
     /// `tls.verify: false`.
     let unverified: Bool
+    /// The HTTP proxy requests go through (with `CONNECT`), if any.
+    let proxy: HTTPClient.Configuration.Proxy?
 
     init(_ upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) throws(ConfigError) {
+        proxy = Self.proxy(upstream, settings: settings)
         let own = upstream.tls
         let tls = own.over(settings.tls)
         // Errors name the setting where the value was written.
@@ -54,6 +57,21 @@ struct UpstreamConnection {
         url.host = serverName
         baseURL = url.string ?? upstream.baseURL
         dnsOverride = [serverName: host]
+    }
+
+    /// The upstream's own `proxy`, else `upstream.proxy`, else the environment's for its scheme and host.
+    private static func proxy(_ upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) -> HTTPClient.Configuration.Proxy? {
+        let server: ProxyServer?
+        switch upstream.proxy ?? settings.proxy {
+        case .direct: server = nil
+        case .server(let chosen): server = chosen
+        case nil:
+            guard let url = URLComponents(string: upstream.baseURL), let scheme = url.scheme, let host = url.host else { return nil }
+            server = settings.environmentProxy.server(scheme: scheme, host: host, port: url.port ?? (scheme.lowercased() == "https" ? 443 : 80))
+        }
+        guard let server else { return nil }
+        let authorization = server.user.map { HTTPClient.Authorization.basic(username: $0, password: server.password ?? "") }
+        return .server(host: server.host, port: server.port, authorization: authorization)
     }
 
     private static func certificates(_ path: String, _ key: String) throws(ConfigError) -> [NIOSSLCertificate] {

@@ -248,6 +248,42 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) { try load("upstream:\n  tls:\n    verfiy: false\n") }
     }
 
+    @Test("--upstream and CACHETTE_UPSTREAM may name the format: anthropic=URL routes everything, /v1/messages too, to an Anthropic upstream")
+    func upstreamWithFormat() throws {
+        let flag = try ConfigLoader.load(file: nil, environment: [:], overrides: .init(upstream: "anthropic=https://api.anthropic.com/v1"))
+        #expect(flag.resolvedUpstreams == [CachetteConfig.Upstream(name: "default", baseURL: "https://api.anthropic.com/v1", format: .anthropic)])
+        let env = try ConfigLoader.load(file: nil, environment: ["CACHETTE_UPSTREAM": "openai=http://127.0.0.1:8000/v1"])
+        #expect(env.resolvedUpstreams.map(\.format) == [.openai] && env.upstream.baseURL == "http://127.0.0.1:8000/v1")
+        let plain = try ConfigLoader.load(file: nil, environment: ["CACHETTE_UPSTREAM": "http://h/v1?a=b"])
+        #expect(plain.upstream.baseURL == "http://h/v1?a=b")
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(file: nil, environment: [:], overrides: .init(upstream: "gemini=https://g/v1")) }
+    }
+
+    @Test("proxy: none or a URL, per upstream or for all; a bad one names its key and never prints the value")
+    func proxySettings() throws {
+        let config = try load(
+            """
+            upstream:
+              proxy: http://user:pw@proxy.corp:3128
+            upstreams:
+              - name: local
+                base_url: http://127.0.0.1:11434/v1
+                models: ["llama*"]
+                proxy: none
+              - name: default
+                base_url: https://api.openai.com/v1
+            """, env: ["HTTPS_PROXY": "http://env-proxy:8080", "NO_PROXY": "internal"])
+        #expect(config.upstream.proxy == .server(ProxyServer("http://user:pw@proxy.corp:3128")!))
+        #expect(config.upstreams[0].proxy == .direct && config.upstreams[1].proxy == nil)
+        #expect(config.upstream.environmentProxy.https?.host == "env-proxy" && config.upstream.environmentProxy.noProxy == ["internal"])
+        do {
+            _ = try load("upstream:\n  proxy: ftp://user:hunter2@proxy.corp\n")
+            Issue.record("accepted an ftp proxy")
+        } catch {
+            #expect(error.key == "upstream.proxy" && !error.description.contains("hunter2"))
+        }
+    }
+
     @Test("junk durations and sizes are refused", arguments: ["", "abc", "-5s", "5x", "1e999h"])
     func junk(text: String) {
         #expect(ConfigValues.duration(text) == nil)
