@@ -34,7 +34,7 @@ struct UpstreamFailure: Sendable {
         return mapped
     }
 
-    private static func map(_ error: any Error, _ f: UpstreamFailure) -> APIError {
+    static func map(_ error: any Error, _ f: UpstreamFailure) -> APIError {
         let host = f.host
         switch error {
         case let error as APIError:
@@ -66,7 +66,7 @@ struct UpstreamFailure: Sendable {
             return unreachable(host)
         case let error as IOError where error.errnoCode == ECONNREFUSED:
             return refused(host)
-        case is SocketAddressError:
+        case is SocketAddressError, is SocketAddressError.UnknownHost:
             return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
         default:
             return unreachable(host)

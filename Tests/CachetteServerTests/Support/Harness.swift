@@ -92,7 +92,14 @@ struct Harness {
         var headers = headers
         if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         if headers[.authorization] == nil { headers[.authorization] = "Bearer sk-test-one" }
-        return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+        return Self.clean(try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)))
+    }
+
+    /// Every error body the suite reads is checked for library text: a source path or
+    /// BoringSSL's name means a library's error reached a client as it was.
+    static func clean(_ response: TestResponse, sourceLocation: SourceLocation = #_sourceLocation) -> TestResponse {
+        if response.status.code >= 400 { expectNoLibraryText(response.text, sourceLocation: sourceLocation) }
+        return response
     }
 
     /// A POST for AsyncHTTPClient, for what the sequential test client cannot do
@@ -109,7 +116,7 @@ struct Harness {
     }
 
     func get(_ path: String, headers: HTTPFields = [:]) async throws -> TestResponse {
-        try await client.execute(uri: path, method: .get, headers: headers)
+        Self.clean(try await client.execute(uri: path, method: .get, headers: headers))
     }
 
     func json(_ path: String) async throws -> JSONValue {
@@ -152,6 +159,10 @@ final class LogCapture: Sendable {
 }
 
 /// `#expect` on an awaited response, kept out of the macro so it can throw.
+func expectNoLibraryText(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(!text.contains(".build/") && !text.contains("BoringSSL") && !text.contains("checkouts/"), "\(text)", sourceLocation: sourceLocation)
+}
+
 func expectCache(_ response: TestResponse, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(response.xCache == expected, "X-Cache", sourceLocation: sourceLocation)
 }

@@ -71,6 +71,7 @@ extension Harness {
                 held = nil
             }
         }
+        expectNoLibraryText(String(decoding: raw, as: UTF8.self))
         return ReceivedStream(
             status: Int(response.status.code), xCache: response.headers.first(name: "x-cache"),
             contentType: response.headers.first(name: "content-type"), raw: raw
