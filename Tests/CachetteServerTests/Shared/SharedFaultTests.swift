@@ -193,13 +193,12 @@ extension HeavyPostgresTests {
 enum SidecarProcess {
     /// Starts it and waits until its shared tier is up; returns its pid and base URL.
     static func start(upstream: String, shared url: String, name: String) async throws -> (pid: pid_t, baseURL: String) {
-        let port = try Subprocess.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configPath = directory + "/cachette.yaml"
         try """
         server:
-          port: \(port)
+          port: 0
         upstream:
           base_url: \(upstream)
           timeout: 6s
@@ -211,8 +210,18 @@ enum SidecarProcess {
         let pid = try Subprocess.spawn(
             CLI.binary.path, ["serve", "--config", configPath], environment: ["CACHETTE_SHARED_URL": url, "CACHETTE_CONFIG": ""],
             log: directory + "/log")
-        let base = "http://127.0.0.1:\(port)"
+        // Port 0, read back from the log: a port found free and handed over could be
+        // taken by another test's socket before the child bound it (it was, once).
+        var base = ""
         do {
+            try await eventually(within: .seconds(30)) {
+                let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
+                guard let line = log.split(separator: "\n").first(where: { $0.contains("Server started and listening on 127.0.0.1:") }),
+                    let port = line.split(separator: ":").last.flatMap({ Int($0) })
+                else { return false }
+                base = "http://127.0.0.1:\(port)"
+                return true
+            }
             try await eventually(within: .seconds(30)) {
                 let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(2))
                 guard let health else { return false }
