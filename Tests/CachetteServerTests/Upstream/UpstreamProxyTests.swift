@@ -57,13 +57,18 @@ struct UpstreamProxyTests {
         #expect(proxy.tunnels.count == 1)
     }
 
-    @Test("a proxy that refuses the credentials is a 502 upstream_proxy_auth, and the password is nowhere in it")
+    @Test("a proxy that refuses the credentials is a 502 upstream_proxy_auth; the password is in no error, log line, /health or /stats")
     func wrongPassword() async throws {
         let proxy = try ConnectProxy(user: "cachette", password: "right")
         defer { proxy.stop() }
         let upstream = FakeUpstream()
+        let logs = LogCapture()
         try await Harness.run(
-            upstream: upstream, configure: { $0.upstream.proxy = .server(ProxyServer("http://cachette:wrong-secret@127.0.0.1:\(proxy.port)")!) }
+            upstream: upstream, logs: logs,
+            configure: { config in
+                config.logging.level = .trace
+                config.upstream.proxy = .server(ProxyServer("http://cachette:wrong-secret@127.0.0.1:\(proxy.port)")!)
+            }
         ) { h in
             let response = try await h.post()
             #expect(response.status == .badGateway)
@@ -76,6 +81,8 @@ struct UpstreamProxyTests {
             let stats = try await h.get("/stats").text
             #expect(!health.contains("wrong-secret") && !stats.contains("wrong-secret"))
         }
+        #expect(logs.all.contains("upstream_proxy_auth"), "the failure is logged")
+        #expect(!logs.all.contains("wrong-secret"))
     }
 
     @Test(
