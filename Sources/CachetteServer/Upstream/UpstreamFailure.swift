@@ -91,7 +91,11 @@ struct UpstreamFailure: Sendable {
                 .badGateway, "upstream_proxy_auth",
                 "The proxy refused its credentials (407); check the user and password in the upstream's proxy or HTTPS_PROXY.")
         case .invalidProxyResponse:
-            return .upstream(.badGateway, "upstream_unreachable", "The proxy did not open a connection to \(host).")
+            // Squid and tinyproxy allow CONNECT to port 443 only, by default.
+            return .upstream(
+                .badGateway, "upstream_unreachable",
+                "The proxy refused to open a tunnel to \(host); many allow one only to port 443, so list the host in NO_PROXY or set its proxy: none."
+            )
         case .remoteConnectionClosed:
             return .upstream(.badGateway, "upstream_unreachable", "\(host) closed the connection before it answered.")
         default:

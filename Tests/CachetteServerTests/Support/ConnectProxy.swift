@@ -13,6 +13,8 @@ final class ConnectProxy: Sendable {
     let port: Int
     private let listener: Int32
     private let expected: String?
+    /// Like Squid's and tinyproxy's defaults: tunnels to this port only.
+    private let onlyPort: Int?
     private let state = Mutex(State())
 
     private struct State {
@@ -28,7 +30,8 @@ final class ConnectProxy: Sendable {
 
     struct Failure: Error { let what: String }
 
-    init(user: String? = nil, password: String? = nil) throws {
+    init(user: String? = nil, password: String? = nil, onlyPort: Int? = nil) throws {
+        self.onlyPort = onlyPort
         expected = user.map { "Basic " + Data("\($0):\(password ?? "")".utf8).base64EncodedString() }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
@@ -79,6 +82,10 @@ final class ConnectProxy: Sendable {
         guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]),
             let upstream = Self.connect(host: String(target[..<colon]), port: port)
         else { return reply(client, "502 Bad Gateway") }
+        if let onlyPort, port != onlyPort {
+            close(upstream)
+            return reply(client, "403 Forbidden")
+        }
         track(upstream)
         defer { untrack(upstream) }
         state.withLock { $0.tunnels.append(target) }

@@ -29,6 +29,7 @@ struct UpstreamFailureTests {
             (HTTPClientError.readTimeout, 504, "upstream_idle_timeout", "for upstream.idle_timeout (2.5 s)"),
             (HTTPClientError.proxyAuthenticationRequired, 502, "upstream_proxy_auth", "HTTPS_PROXY"),
             (HTTPClientError.remoteConnectionClosed, 502, "upstream_unreachable", "closed the connection"),
+            (HTTPClientError.invalidProxyResponse, 502, "upstream_unreachable", "list the host in NO_PROXY"),
             (NIOTooManyBytesError(maxBytes: 10), 502, "upstream_response_too_large", "upstream.max_response_bytes"),
             (IOError(errnoCode: ECONNREFUSED, reason: "connect"), 502, "upstream_refused", "refused the connection"),
             (IOError(errnoCode: ECONNRESET, reason: "read"), 502, "upstream_unreachable", "Could not reach llm.internal.example."),

@@ -85,6 +85,19 @@ struct UpstreamProxyTests {
         #expect(!logs.all.contains("wrong-secret"))
     }
 
+    @Test("a proxy that tunnels only to port 443 refuses a plain upstream's tunnel, and the error says what to do")
+    func tunnelRefused() async throws {
+        let proxy = try ConnectProxy(onlyPort: 443)
+        defer { proxy.stop() }
+        let env = try EnvironmentProxy(["http_proxy": "http://127.0.0.1:\(proxy.port)"])
+        try await Harness.run(configure: { $0.upstream.environmentProxy = env }) { h in
+            let response = try await h.post()
+            #expect(response.status == .badGateway)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["message"]?.stringValue?.contains("list the host in NO_PROXY") == true, "\(response.text)")
+        }
+    }
+
     @Test(
         "NO_PROXY matches names and the names under them, IPs, ports and *",
         arguments: [
