@@ -64,6 +64,4 @@ final class StoredKeys: Sendable {
             s.loaded = true
         }
     }
-
-    var count: Int { state.withLock { $0.keys.count } }
 }
