@@ -31,7 +31,7 @@ seed FuzzTranslation $fixtures/translation/*.json $fixtures/translation/*.sse
 seed FuzzCompression --lines Benchmarks/corpus/compression-corpus.jsonl
 seed FuzzCompression $fixtures/responses/*.json
 seed FuzzTokenizer --lines $fixtures/tokenizer-fixtures.jsonl
-seed FuzzConfig config/cachette.yaml config/pricing.yaml
+seed FuzzConfig config/cachette.yaml config/pricing.yaml Fuzz/seeds/network.yaml
 
 mkdir -p "$SCRATCH/crashes"
 for target in $TARGETS; do
