@@ -44,7 +44,7 @@ struct Forwarder: Sendable {
         if request.level != .off, let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(request.model).encoding) {
             var options = compression
             options.level = request.level
-            let compressor = PromptCompressor(options: options, tokenizer: tokenizer)
+            let compressor = PromptCompressor(options: options, tokenizer: tokenizer, countsUnchanged: false)
             let responses = request.route == .responses
             body.edit { parsed in
                 let compression = responses ? compressor.compress(responsesRequest: &parsed) : compressor.compress(request: &parsed)

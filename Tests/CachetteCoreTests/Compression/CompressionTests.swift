@@ -320,6 +320,27 @@ struct CompressionInvariantTests {
                 #expect(try JSONValue.parse(rewritten) == parsed)
             }
         }
+        // 5. Counting only what changed, as the sidecar does, sends the same messages and,
+        // when anything was saved, books the same counts.
+        let lazy = PromptCompressor(options: c.options, tokenizer: tokenizer, countsUnchanged: false).compress(messages: messages)
+        #expect(lazy.messages == out)
+        if report.saved > 0 { #expect(lazy.report == report) } else { #expect(lazy.report.saved == 0) }
+    }
+
+    @Test("the sidecar counts nothing for a request compression leaves as it was, and counts all of one it changed")
+    func lazyCounting() {
+        let lazy = PromptCompressor(options: CompressionOptions(level: .safe), tokenizer: tokenizer, countsUnchanged: false)
+        let plain: [JSONValue] = [
+            .object(["role": .string("system"), "content": .string("You are terse.")]),
+            .object(["role": .string("user"), "content": .string("Say hello")]),
+        ]
+        let untouched = lazy.compress(messages: plain)
+        #expect(untouched.messages == plain && untouched.report.before == [0, 0] && untouched.report.after == [0, 0])
+        #expect(compressor().compress(messages: plain).report.before == [4, 2])
+        let spaced = plain + [.object(["role": .string("user"), "content": .string("Say   hello   again,   please.")])]
+        let changed = lazy.compress(messages: spaced)
+        #expect(changed.report == compressor().compress(messages: spaced).report)
+        #expect(changed.report.saved > 0 && changed.report.before[0] == 4)
     }
 }
 
