@@ -88,35 +88,31 @@ public struct PromptCompressor: Sendable {
             let eligible = options.level != .off && (options.system || (role != "system" && role != "developer"))
             let toolOutput = role == "tool" || role == "function"
             var before = 0, after = 0
+            /// Compresses one text of this message, or leaves it, and books its counts.
+            func rewrite(_ text: String) -> String {
+                let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : (text: text, counts: nil)
+                if let counts = result.counts {
+                    before += counts.before
+                    after += counts.after
+                    changed = changed || counts.after < counts.before
+                } else {
+                    uncounted.append((index, text))
+                }
+                return result.text
+            }
             var rewritten = message
             if case .object(var members) = message, let at = members.firstIndex(where: { $0.key == "content" }) {
                 switch members[at].value {
                 case .string(let text):
-                    let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : (text: text, counts: nil)
-                    members[at].value = .string(result.text)
-                    if let counts = result.counts {
-                        before += counts.before
-                        after += counts.after
-                        changed = changed || counts.after < counts.before
-                    } else {
-                        uncounted.append((index, text))
-                    }
+                    members[at].value = .string(rewrite(text))
                 case .array(var parts):
                     for p in parts.indices {
                         guard case .object(var fields) = parts[p], let type = parts[p]["type"]?.stringValue,
                             ResponseItems.textParts.contains(type),
                             let t = fields.firstIndex(where: { $0.key == "text" }), case .string(let text) = fields[t].value
                         else { continue }
-                        let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : (text: text, counts: nil)
-                        fields[t].value = .string(result.text)
+                        fields[t].value = .string(rewrite(text))
                         parts[p] = .object(fields)
-                        if let counts = result.counts {
-                            before += counts.before
-                            after += counts.after
-                            changed = changed || counts.after < counts.before
-                        } else {
-                            uncounted.append((index, text))
-                        }
                     }
                     members[at].value = .array(parts)
                 default:
