@@ -185,7 +185,7 @@ public struct PromptCompressor: Sendable {
             // the same form.
             keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter))
         }
-        if aggressive, toolOutput, (before.map { _ in tokens } ?? counter.count(text)) > options.maxToolOutputTokens,
+        if aggressive, toolOutput, (before == nil ? counter.count(text) : tokens) > options.maxToolOutputTokens,
             let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
         {
             keep(ifSmaller: cut)

@@ -10,21 +10,22 @@ import NIOPosix
 /// with that upstream's TLS, and one with the shared settings for any other.
 final class UpstreamClient: Sendable {
     private let fallback: HTTPClient
-    private let clients: [String: (http: HTTPClient, baseURL: String)]
+    /// Per upstream name: its client, the base URL requests name, and how its failures read.
+    private let clients: [String: (http: HTTPClient, baseURL: String, failure: UpstreamFailure)]
     private let settings: CachetteConfig.UpstreamSettings
     /// Upstreams whose certificates are not checked (`tls.verify: false`), for `/health`.
     let unverified: [String]
 
     /// Reads every upstream's TLS files: one that cannot be read is a ConfigError.
     init(config: CachetteConfig.UpstreamSettings, upstreams: [CachetteConfig.Upstream] = []) throws(ConfigError) {
-        var clients: [String: (HTTPClient, String)] = [:]
+        var clients: [String: (HTTPClient, String, UpstreamFailure)] = [:]
         var unverified: [String] = []
         // Built first, so a bad file leaves no client to shut down.
-        let connections = try upstreams.map { upstream throws(ConfigError) in (upstream.name, try UpstreamConnection(upstream, settings: config)) }
+        let connections = try upstreams.map { upstream throws(ConfigError) in (upstream, try UpstreamConnection(upstream, settings: config)) }
         let fallbackConnection = try UpstreamConnection(CachetteConfig.Upstream(name: "", baseURL: config.baseURL), settings: config)
-        for (name, connection) in connections {
-            clients[name] = (Self.http(config, connection), connection.baseURL)
-            if connection.unverified { unverified.append(name) }
+        for (upstream, connection) in connections {
+            clients[upstream.name] = (Self.http(config, connection), connection.baseURL, UpstreamFailure(upstream: upstream, settings: config))
+            if connection.unverified { unverified.append(upstream.name) }
         }
         self.clients = clients
         self.unverified = unverified
@@ -96,7 +97,7 @@ final class UpstreamClient: Sendable {
 
     /// Names what went wrong reaching `upstream`.
     func failure(_ upstream: CachetteConfig.Upstream) -> UpstreamFailure {
-        UpstreamFailure(upstream: upstream, settings: settings)
+        clients[upstream.name]?.failure ?? UpstreamFailure(upstream: upstream, settings: settings)
     }
 
     /// Sends a request and reads the whole answer.

@@ -27,65 +27,60 @@ struct UpstreamFailure: Sendable {
 
     /// The client's error for `error`, logged with its technical detail.
     func error(_ error: any Error, logger: Logger) -> APIError {
-        let mapped = Self.map(error, self)
+        let mapped = apiError(for: error)
         logger.warning(
             "upstream call failed",
             metadata: ["host": "\(host)", "code": "\(mapped.code)", "detail": "\(String(reflecting: error))"])
         return mapped
     }
 
-    static func map(_ error: any Error, _ f: UpstreamFailure) -> APIError {
-        let host = f.host
+    /// The code and sentence for `error`.
+    func apiError(for error: any Error) -> APIError {
         switch error {
         case let error as APIError:
             return error
         case is NIOTooManyBytesError:
             return .upstream(
                 .badGateway, "upstream_response_too_large",
-                "The answer from \(host) is larger than upstream.max_response_bytes (\(f.maxResponseBytes) bytes).")
+                "The answer from \(host) is larger than upstream.max_response_bytes (\(maxResponseBytes) bytes).")
         case let error as HTTPClientError:
-            return map(error, f)
+            return apiError(for: error)
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             return .upstream(
                 .badGateway, "upstream_tls_name_mismatch",
                 "The certificate of \(host) is for another name; set tls.server_name to the name it was issued for.")
         case NIOSSLError.handshakeFailed(let reason):
-            return tls(reason, host: host)
+            return tls(reason)
         case let reason as BoringSSLError:
             // Under TLS 1.3 a refused client certificate arrives after the handshake, as an alert.
-            return tls(reason, host: host)
+            return tls(reason)
         case is NIOSSLError, is NIOSSLCloseTimedOutError:
             return .upstream(.badGateway, "upstream_tls_handshake", "The TLS connection to \(host) failed.")
         case let error as NIOConnectionError:
-            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {
-                return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
-            }
-            if error.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) {
-                return refused(host)
-            }
-            return unreachable(host)
+            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil { return unresolved }
+            if error.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) { return refused }
+            return unreachable
         case let error as IOError where error.errnoCode == ECONNREFUSED:
-            return refused(host)
+            return refused
         case is SocketAddressError, is SocketAddressError.UnknownHost:
-            return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
+            return unresolved
         default:
-            return unreachable(host)
+            return unreachable
         }
     }
 
-    private static func map(_ error: HTTPClientError, _ f: UpstreamFailure) -> APIError {
-        let host = f.host
+    private func apiError(for error: HTTPClientError) -> APIError {
         switch error {
         case .connectTimeout, .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout, .getConnectionFromPoolTimeout:
             return .upstream(
                 .gatewayTimeout, "upstream_connect_timeout",
-                "Could not connect to \(host) within upstream.connect_timeout (\(seconds(f.connectTimeout))).")
+                "Could not connect to \(host) within upstream.connect_timeout (\(Self.seconds(connectTimeout))).")
         case .deadlineExceeded:
             return .upstream(
-                .gatewayTimeout, "upstream_read_timeout", "\(host) did not answer within upstream.timeout (\(seconds(f.timeout))).")
+                .gatewayTimeout, "upstream_read_timeout", "\(host) did not answer within upstream.timeout (\(Self.seconds(timeout))).")
         case .readTimeout:
             return .upstream(
-                .gatewayTimeout, "upstream_idle_timeout", "\(host) sent nothing for upstream.idle_timeout (\(seconds(f.idleTimeout))).")
+                .gatewayTimeout, "upstream_idle_timeout", "\(host) sent nothing for upstream.idle_timeout (\(Self.seconds(idleTimeout))).")
         case .proxyAuthenticationRequired:
             return .upstream(
                 .badGateway, "upstream_proxy_auth",
@@ -99,12 +94,12 @@ struct UpstreamFailure: Sendable {
         case .remoteConnectionClosed:
             return .upstream(.badGateway, "upstream_unreachable", "\(host) closed the connection before it answered.")
         default:
-            return unreachable(host)
+            return unreachable
         }
     }
 
     /// BoringSSL names the reason only in its message.
-    private static func tls(_ reason: BoringSSLError, host: String) -> APIError {
+    private func tls(_ reason: BoringSSLError) -> APIError {
         let text = String(describing: reason)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
             return .upstream(
@@ -119,13 +114,13 @@ struct UpstreamFailure: Sendable {
         return .upstream(.badGateway, "upstream_tls_handshake", "The TLS handshake with \(host) failed.")
     }
 
-    private static func refused(_ host: String) -> APIError {
+    private var refused: APIError {
         .upstream(.badGateway, "upstream_refused", "\(host) refused the connection; check the upstream's base_url and port.")
     }
 
-    private static func unreachable(_ host: String) -> APIError {
-        .upstream(.badGateway, "upstream_unreachable", "Could not reach \(host).")
-    }
+    private var unresolved: APIError { .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.") }
+
+    private var unreachable: APIError { .upstream(.badGateway, "upstream_unreachable", "Could not reach \(host).") }
 
     private static func seconds(_ duration: Duration) -> String {
         let value = duration.seconds

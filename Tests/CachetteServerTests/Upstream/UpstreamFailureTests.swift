@@ -37,7 +37,7 @@ struct UpstreamFailureTests {
             (NIOSSLError.uncleanShutdown, 502, "upstream_tls_handshake", "llm.internal.example"),
         ])
     func mapped(error: any Error, status: Int, code: String, words: String) {
-        let api = UpstreamFailure.map(error, Self.failure)
+        let api = Self.failure.apiError(for: error)
         #expect(api.status.code == status)
         #expect(api.code == code)
         #expect(api.message.contains(words), "\(api.message)")
