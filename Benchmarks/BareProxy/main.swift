@@ -10,7 +10,12 @@ import NIOPosix
 /// Usage: BareProxy PORT UPSTREAM_PORT
 let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18101
 let upstreamPort = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 18100
-let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+// Tracing off, as in the sidecar: the floor is what the libraries must cost.
+let client: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.tracing.tracer = nil
+    return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+}()
 
 let router = Router()
 router.post("/v1/chat/completions") { request, _ -> Response in

@@ -18,7 +18,12 @@ func p50(_ samples: [Duration]) -> String {
     return "p50 \(us(sorted[sorted.count / 2])) us, p99 \(us(sorted[sorted.count * 99 / 100])) us"
 }
 
-let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+// Tracing off, as in the sidecar: the floor is what the libraries must cost.
+let client: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.tracing.tracer = nil
+    return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+}()
 
 /// p50 and p99 of `count` sequential calls of `call`.
 func timed(_ call: (Int) async throws -> Void) async throws -> String {

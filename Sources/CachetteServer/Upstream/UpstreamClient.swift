@@ -50,6 +50,9 @@ final class UpstreamClient: Sendable {
         configuration.tlsConfiguration = connection.tls
         configuration.dnsOverride = connection.dnsOverride
         configuration.proxy = connection.proxy
+        // Nothing here reads spans; the default no-op tracer still parsed every request's
+        // URL for its attributes, about 2.5% of a miss's CPU.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
