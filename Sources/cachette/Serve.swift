@@ -36,11 +36,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let config = try file.load(.init(host: host, port: port, upstream: upstream, database: db, offline: offline, shared: shared))
         let level = config.logging.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { DeferredMetadataLogHandler(label: $0, level: level) }
         let app: any ApplicationProtocol
         do {
             app = try CachetteApplication.build(config: config)
