@@ -7,8 +7,11 @@ import CXXHash
 /// ASCII byte other than `/`: no pre-tokenizer piece of cl100k or o200k crosses such a
 /// point (letters, numbers and contractions never take a newline; whitespace pieces
 /// stop at non-whitespace; o200k's punctuation piece takes trailing newlines and
-/// slashes, hence the `/`). So a text's count is the sum of its pieces' counts, and a
-/// rewrite that changes a few lines costs only those lines.
+/// slashes, hence the `/`). Lines of `longLine` bytes or more also split before a space
+/// that follows a printable ASCII byte and precedes an ASCII letter: no pre-tokenizer
+/// piece takes a space after a non-space, so a new piece starts there too. So a text's
+/// count is the sum of its pieces' counts, and a rewrite that changes a few lines, or
+/// the end of one long line, costs only those pieces.
 public final class TokenCountMemo {
     public let tokenizer: Tokenizer
     private var counts: [Piece: Int] = [:]
@@ -50,6 +53,11 @@ public final class TokenCountMemo {
             if bytes[i] == UInt8(ascii: "\n"), i + 1 < n, startsPiece(bytes[i + 1]) {
                 body(start..<(i + 1))
                 start = i + 1
+            } else if bytes[i] == UInt8(ascii: " "), i - start >= longLine, i + 1 < n, isASCIILetter(bytes[i + 1]),
+                bytes[i - 1] > 0x20, bytes[i - 1] < 0x7F
+            {
+                body(start..<i)
+                start = i
             }
             i += 1
         }
@@ -58,6 +66,12 @@ public final class TokenCountMemo {
 
     @inline(__always)
     static func startsPiece(_ b: UInt8) -> Bool { b > 0x20 && b < 0x7F && b != UInt8(ascii: "/") }
+
+    /// Long enough that hashing and looking up a piece costs little beside counting it.
+    static let longLine = 256
+
+    @inline(__always)
+    private static func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") }
 
     private func piece(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let hash = XXH3_128bits(bytes.baseAddress, bytes.count)

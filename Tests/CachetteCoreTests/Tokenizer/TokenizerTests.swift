@@ -53,6 +53,31 @@ struct TokenizerTests {
         }
         for edge in edges { #expect(memo.count(edge) == tokenizer.count(edge), "\(edge.debugDescription)") }
     }
+
+    @Test("long lines counted in pieces split before a space give the whole line's count", arguments: TokenEncoding.allCases)
+    func memoLongLines(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        let memo = TokenCountMemo(tokenizer: tokenizer)
+        // What may stand before and after a space: only a printable ASCII byte before and
+        // a letter after make a split, and whitespace runs must stay whole.
+        let joins = [
+            "x y", "x  y", "x   Y", ". y", "'s y", "don't y", "1 y", "12345 y", "/ y", "é y", "\u{00A0} y", "\t y", "\r\n y", ") y", "x 1",
+            "x é", "x ;", "x  ", "x \n", "名 y", "🙂 y", "x\u{0301} y",
+        ]
+        let line = String(repeating: "The write-ahead log keeps each change. ", count: 7)
+        for join in joins {
+            for text in [line + join + line, line + join, line + join + line + join + " " + line, join + line + join] {
+                #expect(memo.count(text) == tokenizer.count(text), "\(join.debugDescription)")
+            }
+        }
+        let rows = Self.rows.map(\.text).joined(separator: " ").replacingOccurrences(of: "\n", with: " ")
+        #expect(memo.count(rows) == tokenizer.count(rows))
+        // The rewrite of a long line's end counts again only the pieces it changed.
+        let long = String(repeating: "Please summarise the write-ahead logging section. ", count: 20)
+        let pieces = long.utf8.withContiguousStorageIfAvailable { memo.pieces(utf8: $0) } ?? []
+        #expect(pieces.count > 1)
+        #expect(pieces.allSatisfy { $0.range.count < 2 * TokenCountMemo.longLine })
+    }
 }
 
 @Suite("Tokenizer edges")
