@@ -16,8 +16,8 @@ public struct LedgerRecord: Sendable, Equatable {
     /// Prompt tokens written to the provider's prompt cache; priced, not kept as a column.
     public var cacheWritePromptTokens: Int
     public var savedCompressionTokens: Int
-    /// The prompt's tokens as the client sent it, when compression changed it (the
-    /// count after is this minus `savedCompressionTokens`); 0 when it did not.
+    /// The prompt's tokens as the client sent it, when compression saved some: the
+    /// upstream's prompt tokens plus `savedCompressionTokens`; 0 otherwise.
     public var promptTokensBeforeCompression: Int
     /// The tokens were counted here because the upstream reported no usage.
     public var counted: Bool

@@ -54,9 +54,9 @@ public struct CompressionTally: Sendable, Equatable {
 public struct PromptCompressor: Sendable {
     public let options: CompressionOptions
     let tokenizer: Tokenizer
-    /// False: when no text changes, nothing is counted and the report holds zeros. The
-    /// sidecar books counts only for requests compression changed, and counting the
-    /// whole prompt cost a miss about 28 µs a KB.
+    /// False: a text no rewrite changed is never counted, so the report's counts cover
+    /// the changed texts only (its `saved` is still exact). The sidecar needs only what
+    /// was saved, and counting a whole prompt cost a miss about 28 µs a KB.
     let countsUnchanged: Bool
 
     public init(options: CompressionOptions, tokenizer: Tokenizer, countsUnchanged: Bool = true) {
@@ -79,9 +79,8 @@ public struct PromptCompressor: Sendable {
         let counter = TokenCountMemo(tokenizer: tokenizer)
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
-        // Texts left as they were and not counted yet, by message: counted at the end if needed.
+        // Texts left as they were and not counted yet, by message: counted at the end if asked.
         var uncounted: [(message: Int, text: String)] = []
-        var changed = false
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             // At `off` nothing is rewritten, but the report still counts every message.
@@ -94,7 +93,6 @@ public struct PromptCompressor: Sendable {
                 if let counts = result.counts {
                     before += counts.before
                     after += counts.after
-                    changed = changed || counts.after < counts.before
                 } else {
                     uncounted.append((index, text))
                 }
@@ -127,7 +125,7 @@ public struct PromptCompressor: Sendable {
             report.before.append(before)
             report.after.append(after)
         }
-        if changed || countsUnchanged {
+        if countsUnchanged {
             for (message, text) in uncounted {
                 let n = counter.count(text)
                 report.before[message] += n

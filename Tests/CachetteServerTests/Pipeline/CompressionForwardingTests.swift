@@ -1,5 +1,6 @@
 import CachetteCore
 import Foundation
+import GRDB
 import HTTPTypes
 import Testing
 
@@ -42,6 +43,12 @@ struct CompressionForwardingTests {
             #expect((stats["cost"]?["saved_compression_usd"]?.doubleValue ?? 0) > 0)
             let metrics = try await h.get("/metrics").text
             #expect(metrics.contains("cachette_tokens_total{model=\"gpt-4o\",kind=\"saved_compression\"} \(saved)"))
+            // The ledger's count before compression is the upstream's prompt tokens plus what was saved.
+            _ = try await h.get("/stats/recent")  // flushes the ledger
+            let befores = try await DatabaseQueue(path: h.config.cache.path).read { db in
+                try Int.fetchAll(db, sql: "SELECT prompt_tokens_before_compression FROM ledger ORDER BY time")
+            }
+            #expect(befores == [11 + saved, 0])
         }
     }
 
