@@ -5,6 +5,9 @@ public enum JSONMinifier {
     /// The minified document, or nil when `text` (ignoring surrounding whitespace) is
     /// not one JSON object or array.
     public static func minify(_ text: Substring.UTF8View) -> [UInt8]? {
+        // Most texts are prose: their first byte says so before anything is copied.
+        let first = text.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }
+        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
         let bytes = Array(text)
         guard isDocument(bytes) else { return nil }
         return minified(bytes)

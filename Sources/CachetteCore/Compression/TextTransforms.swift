@@ -50,11 +50,11 @@ enum TextTransforms {
     /// Whether a ``` or ~~~ occurs anywhere (a fence needs one).
     static func mayHaveFence(_ text: String) -> Bool {
         withBytes(text[...]) { bytes in
-            var run = 0, previous: UInt8 = 0
-            for b in bytes {
-                run = (b == previous) ? run + 1 : 1
-                previous = b
-                if run >= 3, b == UInt8(ascii: "`") || b == UInt8(ascii: "~") { return true }
+            var i = 0
+            while i + 2 < bytes.count {
+                let b = bytes[i]
+                if b == UInt8(ascii: "`") || b == UInt8(ascii: "~"), bytes[i + 1] == b, bytes[i + 2] == b { return true }
+                i += 1
             }
             return false
         }

@@ -159,17 +159,21 @@ struct JSONLexer {
     }
 
     static func appendCanonical(scalar: UInt32, into out: inout [UInt8]) {
+        let escaped: UInt8
         switch scalar {
-        case 0x22: out.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-        case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-        case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        case 0..<0x20: appendUnicodeEscape(scalar, into: &out)
-        default: appendUTF8(scalar, into: &out)
+        case 0x22: escaped = 0x22
+        case 0x5C: escaped = 0x5C
+        case 0x08: escaped = UInt8(ascii: "b")
+        case 0x0C: escaped = UInt8(ascii: "f")
+        case 0x0A: escaped = UInt8(ascii: "n")
+        case 0x0D: escaped = UInt8(ascii: "r")
+        case 0x09: escaped = UInt8(ascii: "t")
+        case 0..<0x20: return appendUnicodeEscape(scalar, into: &out)
+        default: return appendUTF8(scalar, into: &out)
         }
+        // Two appends, not an array literal: a newline in a prompt must not allocate.
+        out.append(0x5C)
+        out.append(escaped)
     }
 
     static func appendUnicodeEscape(_ unit: UInt32, into out: inout [UInt8]) {

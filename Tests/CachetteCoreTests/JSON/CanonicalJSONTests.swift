@@ -106,4 +106,29 @@ struct CanonicalJSONTests {
         #expect(usage("[1]") == nil)
         #expect(usage("") == nil)
     }
+
+    @Test("a serialized string escapes exactly what the scalar-by-scalar writer escaped, and parses back")
+    func stringEscapes() throws {
+        func reference(_ s: String) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for scalar in s.unicodeScalars { JSONLexer.appendCanonical(scalar: scalar.value, into: &out) }
+            out.append(UInt8(ascii: "\""))
+            return out
+        }
+        var samples = [
+            "", "plain", "\"", "\\", "a\"b\\c", "line\nbreak\r\n\ttab", "\u{0}\u{1}\u{7}\u{8}\u{b}\u{c}\u{1f}\u{7f}", "é 名 🙂 \u{0301}",
+            "ends with escape\n", "\nstarts with one", String(repeating: "long run ", count: 500) + "\"",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", " ", "\n", "\"", "\\", "\u{1}", "é", "🙂", "\u{2028}", "/", "\t"]
+        for _ in 0..<200 {
+            samples.append((0..<Int.random(in: 0..<40, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
+        }
+        for sample in samples {
+            var out: [UInt8] = []
+            JSONValue.writeString(sample, into: &out)
+            #expect(out == reference(sample), "\(sample.debugDescription)")
+            #expect(try JSONValue.parse(out) == .string(sample))
+        }
+    }
 }
