@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rewrites of one piece of message text. Each returns the text unchanged when it
 /// has nothing to do; the compressor keeps a result only if it has fewer tokens.
 enum TextTransforms {
@@ -50,11 +52,15 @@ enum TextTransforms {
     /// Whether a ``` or ~~~ occurs anywhere (a fence needs one).
     static func mayHaveFence(_ text: String) -> Bool {
         withBytes(text[...]) { bytes in
-            var i = 0
-            while i + 2 < bytes.count {
-                let b = bytes[i]
-                if b == UInt8(ascii: "`") || b == UInt8(ascii: "~"), bytes[i + 1] == b, bytes[i + 2] == b { return true }
-                i += 1
+            guard let base = bytes.baseAddress, bytes.count >= 3 else { return false }
+            // memchr for each fence character: prose seldom has either.
+            for fence in [UInt8(ascii: "`"), UInt8(ascii: "~")] {
+                var from = 0
+                while from < bytes.count - 2, let hit = memchr(base + from, Int32(fence), bytes.count - 2 - from) {
+                    let i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if bytes[i + 1] == fence, bytes[i + 2] == fence { return true }
+                    from = i + 1
+                }
             }
             return false
         }
@@ -207,6 +213,8 @@ enum TextTransforms {
             var previousSpace = false
             // Spaces inside "quoted text" may be data (a JSON string, a search phrase): kept.
             var quoted = false, escaped = false
+            // Kept bytes are copied in runs, up to each dropped space.
+            var run = start
             for i in start..<end {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") && !escaped { quoted.toggle() }
@@ -214,14 +222,16 @@ enum TextTransforms {
                 if b == space && !quoted {
                     if previousSpace {
                         changed = true
+                        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                        run = i + 1
                         continue
                     }
                     previousSpace = true
                 } else {
                     previousSpace = false
                 }
-                out.append(b)
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<end]))
             if hasCR { out.append(cr) }
         }
         return changed ? out : nil

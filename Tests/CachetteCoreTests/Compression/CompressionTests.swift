@@ -38,6 +38,23 @@ struct CompressionGoldenTests {
                     "Hello there, world.\n\nNext line\n    indented keeps its spaces\n```\ncode    stays   \n\n\n```\nSearch \"exact   phrase\" now"))
     }
 
+    @Test("a fence needs three ``` or ~~~ in a row, anywhere in the text")
+    func fenceCheck() {
+        for text in ["```", "~~~", "a```", "x\n~~~~\ny", String(repeating: "`` ~~ ", count: 50) + "```", "``~`~~~"] {
+            #expect(TextTransforms.mayHaveFence(text), "\(text.debugDescription)")
+        }
+        for text in ["", "`", "``", "~~", "``~", "~~`", "a`b`c`", String(repeating: "`` ~~ ", count: 50), "\u{00B4}\u{00B4}\u{00B4}"] {
+            #expect(!TextTransforms.mayHaveFence(text), "\(text.debugDescription)")
+        }
+    }
+
+    @Test("space runs between quotes stay, and runs of any length elsewhere become one space")
+    func spaceRuns() {
+        let text = "a  b   c \"x   y\"  d\\\"  e    f\n  lead   kept  inside\nend  "
+        let (out, _) = compressor().compress(messages: [message("user", text)])
+        #expect(out[0]["content"] == .string("a b c \"x   y\" d\\\" e f\n  lead kept inside\nend"))
+    }
+
     @Test("a repeated block of enough tokens becomes a reference to the earliest copy, which is never changed")
     func duplicates() {
         let document = (1...40).map { "Clause \($0) of the agreement applies." }.joined(separator: " ")
