@@ -154,6 +154,14 @@ echo "== the upstream client alone: AsyncHTTPClient round trips to the fake, one
 "$root/Benchmarks/.build/release/ClientProbe" "$upstream_port" 3000 | tee "$work/client.txt"
 
 echo
+echo "== large miss: unique ~24 KB conversations, 1 connection, $duration, direct, bare proxy, sidecar"
+for target in "direct-large $upstream_port" "bare-proxy-large $bare_proxy_port" "miss-large $sidecar_port"; do
+  set -- $target
+  BENCH_RUN="$1-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss-large.lua" \
+    "http://127.0.0.1:$2/v1/chat/completions" >"$work/$1.txt"
+done
+
+echo
 echo "== Responses miss: unique /v1/responses requests, 1 connection, $duration, direct vs through the sidecar"
 BENCH_RUN="direct-responses-$$" BENCH_SHAPE=responses wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$upstream_port/v1/responses" >"$work/direct-responses.txt"
@@ -197,6 +205,11 @@ awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us 
 printf 'bare proxy  %10s req/s   p50 %8s us   (Hummingbird + AsyncHTTPClient, nothing else)\n' "$(rps "$work/bare-proxy.txt")" "$proxy_p50"
 awk -v a="$proxy_p50" -v b="$direct_p50" -v m="$miss_p50" \
   'BEGIN { printf "the stack alone adds %.0f us at p50; the sidecar itself adds %.0f us on top\n", a - b, m - a }'
+printf 'large miss  %10s req/s   p50 %8s us   p99 %8s us   (~24 KB conversation)\n' "$(rps "$work/miss-large.txt")" \
+  "$(percentile "$work/miss-large.txt" 50)" "$(percentile "$work/miss-large.txt" 99)"
+awk -v m="$(percentile "$work/miss-large.txt" 50)" -v p="$(percentile "$work/bare-proxy-large.txt" 50)" \
+  -v d="$(percentile "$work/direct-large.txt" 50)" \
+  'BEGIN { printf "large miss adds %.0f us at p50 over a direct call (%.0f of it the bare proxy, %.0f the sidecar)\n", m - d, p - d, m - p }'
 sed 's/^/per miss: /' "$work/per-request.txt"
 sed 's/^/upstream client alone, /' "$work/client.txt"
 printf 'responses miss %7s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss-responses.txt")" \
@@ -210,5 +223,6 @@ printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in nginx hit hit-responses bare direct miss bare-proxy direct-responses miss-responses direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+for f in nginx hit hit-responses bare direct miss bare-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
+  direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"
