@@ -79,7 +79,7 @@ public struct PromptCompressor: Sendable {
         let counter = TokenCountMemo(tokenizer: tokenizer)
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
-        // Texts left as they were and not counted yet, by message: counted at the end if asked.
+        // Texts left as they were, by message, when unchanged texts are counted: at the end.
         var uncounted: [(message: Int, text: String)] = []
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
@@ -93,7 +93,7 @@ public struct PromptCompressor: Sendable {
                 if let counts = result.counts {
                     before += counts.before
                     after += counts.after
-                } else {
+                } else if countsUnchanged {
                     uncounted.append((index, text))
                 }
                 return result.text
@@ -125,12 +125,10 @@ public struct PromptCompressor: Sendable {
             report.before.append(before)
             report.after.append(after)
         }
-        if countsUnchanged {
-            for (message, text) in uncounted {
-                let n = counter.count(text)
-                report.before[message] += n
-                report.after[message] += n
-            }
+        for (message, text) in uncounted {
+            let n = counter.count(text)
+            report.before[message] += n
+            report.after[message] += n
         }
         return (out, report)
     }
