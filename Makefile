@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config postgres
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test integration bench micro fuzz format format-check clean
+.PHONY: deps build run test integration bench instructions micro fuzz format format-check clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 define install-missing
@@ -60,11 +60,19 @@ integration: deps
 bench: deps
 	$(call install-missing,nginx linux-perf)
 	Benchmarks/scripts/load.sh
+	$(MAKE) instructions
 	Benchmarks/scripts/shared.sh
 	Benchmarks/scripts/dashboard.sh
 	Benchmarks/scripts/tokenizer.sh
 	Benchmarks/scripts/compression.sh
 	Benchmarks/scripts/rss.sh
+
+# Instructions per request under valgrind's callgrind (this VM's perf counts no
+# instructions): a bare Hummingbird handler, the hit, the bare proxy, the miss.
+# CACHETTE_BINARY measures another build; INSTRUCTIONS_SECONDS sets each window.
+instructions: deps
+	$(call install-missing,valgrind gcc)
+	Benchmarks/scripts/instructions.sh
 
 # Micro-benchmarks (ordo-one/benchmark): key computation, store get/put, zstd.
 micro: deps
