@@ -42,6 +42,8 @@ let package = Package(
                 "CXXHash",
                 "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for StatementBinder.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -28,8 +28,9 @@ start_upstream
 # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits, so each binary runs
 # without its debug sections (symbols stay). It also writes into sigsuspend's mask,
 # which libdispatch's main thread passes in read-only memory: the preload copies it.
-for binary in "$CACHETTE_BINARY" "$root/Benchmarks/.build/release/BenchUpstream" "$root/Benchmarks/.build/release/BareProxy"; do
-  strip --strip-debug -o "$work/$(basename "$binary")" "$binary"
+strip --strip-debug -o "$work/cachette" "$CACHETTE_BINARY"
+for binary in BenchUpstream BareProxy; do
+  strip --strip-debug -o "$work/$binary" "$root/Benchmarks/.build/release/$binary"
 done
 cat >"$work/sigsuspend.c" <<'C'
 #define _GNU_SOURCE
@@ -49,12 +50,13 @@ upstreams:
 YAML
 { printf 'compression:\n  level: "off"\n'; cat "$work/safe.yaml"; } >"$work/off.yaml"
 
-wait_for() { # url: the first answer under valgrind takes seconds
+wait_for() { # url log: the first answer under valgrind takes seconds
   for _ in $(seq 1 600); do
     curl -fs -m 30 -X POST "$1" -d '{"model":"gpt-4o","messages":[]}' >/dev/null 2>&1 && return 0
     sleep 0.2
   done
-  echo "no answer from $1" >&2
+  echo "no answer from $1:" >&2
+  tail -20 "$2" >&2
   return 1
 }
 
@@ -64,7 +66,7 @@ count() {
   LD_PRELOAD="$work/sigsuspend.so" valgrind --tool=callgrind --instr-atstart=no \
     --callgrind-out-file="$work/$name.out" "$@" >"$work/$name.log" 2>&1 &
   local pid=$!
-  wait_for "$url"
+  wait_for "$url" "$work/$name.log"
   BENCH_RUN="$name-warm-$$" wrk -t1 -c1 -d3s --timeout 10s -s "$here/$script" "$url" >/dev/null
   callgrind_control -i on "$pid" >/dev/null
   BENCH_RUN="$name-$$" wrk -t1 -c1 -d"${window}s" --timeout 10s -s "$here/$script" "$url" >"$work/$name.txt"

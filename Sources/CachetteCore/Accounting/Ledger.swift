@@ -223,12 +223,25 @@ public final class Ledger: Sendable {
                                             counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
+                // A row for every request, hits included: bound without GRDB's boxing.
                 for (r, spent, saved, savedByCompression) in rows {
-                    try insert.execute(arguments: [
-                        r.time, r.route, r.model, r.outcome.rawValue, r.promptTokens, r.completionTokens, r.cachedPromptTokens,
-                        r.savedCacheTokens, r.savedCompressionTokens, r.promptTokensBeforeCompression,
-                        r.counted, r.latencyMs, spent, saved, savedByCompression,
-                    ])
+                    var row = StatementBinder(insert)
+                    try row.bind(r.time)
+                    try row.bind(r.route)
+                    try row.bind(r.model)
+                    try row.bind(r.outcome.rawValue)
+                    try row.bind(r.promptTokens)
+                    try row.bind(r.completionTokens)
+                    try row.bind(r.cachedPromptTokens)
+                    try row.bind(r.savedCacheTokens)
+                    try row.bind(r.savedCompressionTokens)
+                    try row.bind(r.promptTokensBeforeCompression)
+                    try row.bind(r.counted)
+                    try row.bind(r.latencyMs)
+                    try row.bind(spent)
+                    try row.bind(saved)
+                    try row.bind(savedByCompression)
+                    try row.execute()
                 }
                 let upsert = try db.cachedStatement(
                     sql: """

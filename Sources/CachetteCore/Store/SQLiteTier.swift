@@ -213,7 +213,11 @@ final class SQLiteTier: CacheTier {
                     UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
                     """)
             for (key, access) in accesses {
-                try touch.execute(arguments: [access.time, access.hits, Data(key.bytes)])
+                var values = StatementBinder(touch)
+                try values.bind(access.time)
+                try values.bind(access.hits)
+                try values.bind(blob: key.bytes)
+                try values.execute()
             }
             let removal = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size")
             for key in removals {
@@ -244,14 +248,24 @@ final class SQLiteTier: CacheTier {
                     outcome.rejected.append(row.key)
                     continue
                 }
-                let keyData = Data(row.key.bytes)
-                let previous = try Int.fetchOne(previousSize, arguments: [keyData])
-                try insert.execute(arguments: [
-                    keyData, row.entry.route, row.entry.model, response.status, response.contentType,
-                    Data(row.compressed), row.events.map { Data($0) }, response.size, storedSize,
-                    response.createdAt, response.createdAt, response.expiresAt,
-                    response.usage.promptTokens, response.usage.completionTokens,
-                ])
+                let key = row.key.bytes
+                let previous = try Int.fetchOne(previousSize, arguments: [Data(key)])
+                var values = StatementBinder(insert)
+                try values.bind(blob: key)
+                try values.bind(row.entry.route)
+                try values.bind(row.entry.model)
+                try values.bind(response.status)
+                try values.bind(response.contentType)
+                try values.bind(blob: row.compressed)
+                if let events = row.events { try values.bind(blob: events) } else { try values.bindNull() }
+                try values.bind(response.size)
+                try values.bind(storedSize)
+                try values.bind(response.createdAt)
+                try values.bind(response.createdAt)
+                try values.bind(response.expiresAt)
+                try values.bind(response.usage.promptTokens)
+                try values.bind(response.usage.completionTokens)
+                try values.execute()
                 outcome.entryDelta += previous == nil ? 1 : 0
                 outcome.byteDelta += storedSize - (previous ?? 0)
             }
