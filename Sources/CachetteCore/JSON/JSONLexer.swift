@@ -62,11 +62,7 @@ struct JSONLexer {
         while true {
             // Copy the longest run that needs no attention in one go.
             let runStart = index
-            while index < bytes.count {
-                let b = bytes[index]
-                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
-                index += 1
-            }
+            index = plainRunEnd(from: index)
             if index > runStart {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             }
@@ -244,13 +240,44 @@ struct JSONLexer {
 
     private mutating func skipString() throws(JSONError) {
         try expect(UInt8(ascii: "\""), "'\"'")
-        while index < bytes.count {
+        while true {
+            index = plainRunEnd(from: index)
+            guard index < bytes.count else { throw error("unterminated string") }
             let b = bytes[index]
             index += 1
             if b == UInt8(ascii: "\"") { return }
-            if b == UInt8(ascii: "\\") { index += 1 } else if b < 0x20 { throw error("control character in string") }
+            if b == UInt8(ascii: "\\") { index += 1 } else { throw error("control character in string") }
         }
-        throw error("unterminated string")
+    }
+
+    /// The index of the first byte from `start` that is `"`, `\` or a control character,
+    /// or the end. Strings are most of a request's bytes: eight are tested at a time.
+    @inline(__always)
+    func plainRunEnd(from start: Int) -> Int {
+        var i = start
+        if let base = bytes.baseAddress {
+            while i + 8 <= bytes.count, !Self.mayNeedAttention(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+            }
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { return i }
+            i += 1
+        }
+        return i
+    }
+
+    /// Whether any of the word's bytes is `"`, `\` or below 0x20. `(x - 0x01…) & ~x & 0x80…`
+    /// is non-zero exactly when a byte of `x` is zero, and `(w - 0x20…) & ~w & 0x80…`
+    /// exactly when a byte of `w` is below 0x20.
+    @inline(__always)
+    static func mayNeedAttention(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5C)
+        let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+        return found & (ones &* 0x80) != 0
     }
 
     // MARK: Numbers

@@ -131,4 +131,44 @@ struct CanonicalJSONTests {
             #expect(try JSONValue.parse(out) == .string(sample))
         }
     }
+
+    @Test("the word-at-a-time scan flags exactly the bytes a string cannot hold raw, at every position of a word")
+    func wordScan() {
+        for value in 0...255 {
+            let b = UInt8(value)
+            let special = b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = b
+                // A byte above 0x80 next to it must not hide it or stand in for it.
+                bytes[(position + 1) % 8] = 0xC3
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONLexer.mayNeedAttention(word) == special, "byte \(value) at \(position)")
+            }
+        }
+    }
+
+    @Test("strings of every length with an escape, a quote or a control byte at every offset read and skip as before")
+    func stringOffsets() throws {
+        for length in 1..<24 {
+            for at in 0..<length {
+                func text(_ middle: String) -> String {
+                    String(repeating: "é", count: at / 2) + String(repeating: "a", count: at % 2) + middle
+                        + String(repeating: "b", count: length - at - 1)
+                }
+                let escaped = text(#"\n"#), decoded = text("\n")
+                #expect(try canonical("\"\(escaped)\"") == "\"\(text(#"\n"#))\"")
+                #expect(try JSONValue.parse("\"\(escaped)\"") == .string(decoded))
+                #expect(try JSONValue.parse("\"\(text(#"\""#))\"") == .string(text("\"")))
+                // Skipped on the way to usage, which must still be found after it.
+                #expect(usage(#"{"s":""# + text(#"\\"#) + #"","usage":{"prompt_tokens":\#(length)}}"#)?.promptTokens == length)
+                // A raw control byte is refused wherever it stands, read or skipped.
+                #expect(throws: JSONError.self) { try canonical("\"\(text("\u{1}"))\"") }
+                #expect(usage(#"{"s":""# + text("\u{1f}") + #"","usage":{"prompt_tokens":1}}"#) == nil)
+            }
+            // Unterminated, with the end inside and past a word.
+            #expect(throws: JSONError.self) { try canonical("\"" + String(repeating: "a", count: length)) }
+            #expect(usage(#"{"s":""# + String(repeating: "a", count: length)) == nil)
+        }
+    }
 }
