@@ -54,9 +54,11 @@ public struct CompressionTally: Sendable, Equatable {
 public struct PromptCompressor: Sendable {
     public let options: CompressionOptions
     let tokenizer: Tokenizer
-    /// False: a text no rewrite changed is never counted, so the report's counts cover
-    /// the changed texts only (its `saved` is still exact). The sidecar needs only what
-    /// was saved, and counting a whole prompt cost a miss about 28 µs a KB.
+    /// False: only what a rewrite changed is counted: no text it left alone, and of a
+    /// text it changed only the pieces (lines, or stretches of a long line) that
+    /// differ. The report's counts then cover those pieces, and its `saved` is still
+    /// exact. The sidecar needs only what was saved, and counting a whole prompt cost
+    /// a miss about 28 µs a KB.
     let countsUnchanged: Bool
 
     public init(options: CompressionOptions, tokenizer: Tokenizer, countsUnchanged: Bool = true) {
@@ -151,8 +153,18 @@ public struct PromptCompressor: Sendable {
         // Rewrites change a few lines of a text: the memo counts only those again.
         var current = text
         var before: Int?, tokens = 0
+        // Without whole counts, only the pieces a rewrite changes are counted.
+        var changed = false
         func keep(ifSmaller candidate: String) {
             guard candidate != current else { return }
+            guard countsUnchanged else {
+                let (removed, added) = counter.difference(from: current, to: candidate)
+                if added < removed {
+                    current = candidate
+                    changed = true
+                }
+                return
+            }
             if before == nil {
                 before = counter.count(text)
                 tokens = before ?? 0
@@ -181,10 +193,16 @@ public struct PromptCompressor: Sendable {
             // the same form.
             keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter))
         }
-        if aggressive, toolOutput, (before == nil ? counter.count(text) : tokens) > options.maxToolOutputTokens,
+        if aggressive, toolOutput, (before == nil ? counter.count(current) : tokens) > options.maxToolOutputTokens,
             let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
         {
             keep(ifSmaller: cut)
+        }
+        guard countsUnchanged else {
+            guard changed else { return (current, nil) }
+            // The steps above counted these pieces already: the memo answers.
+            let (removed, added) = counter.difference(from: text, to: current)
+            return (current, (removed, added))
         }
         return (current, before.map { ($0, tokens) })
     }

@@ -37,6 +37,39 @@ public final class TokenCountMemo {
         return total
     }
 
+    /// The tokens of the pieces only `a` has and of those only `b` has. Pieces both
+    /// share cancel without being counted, so `added - removed` is `count(b) - count(a)`
+    /// for the price of what changed between them.
+    public func difference(from a: String, to b: String) -> (removed: Int, added: Int) {
+        var a = a
+        var b = b
+        return a.withUTF8 { a in b.withUTF8 { b in difference(from: a, to: b) } }
+    }
+
+    func difference(from a: UnsafeBufferPointer<UInt8>, to b: UnsafeBufferPointer<UInt8>) -> (removed: Int, added: Int) {
+        // Equal keys mean equal bytes, as for the memo itself: one range stands for all.
+        var unmatched: [Piece: (range: Range<Int>, times: Int)] = [:]
+        Self.forEachPiece(a) { range in
+            let key = Self.key(UnsafeBufferPointer(rebasing: a[range]))
+            unmatched[key, default: (range, 0)].times += 1
+        }
+        var added = 0
+        Self.forEachPiece(b) { range in
+            let bytes = UnsafeBufferPointer(rebasing: b[range])
+            let key = Self.key(bytes)
+            if let match = unmatched[key], match.times > 0 {
+                unmatched[key]?.times -= 1
+            } else {
+                added += piece(bytes, key: key)
+            }
+        }
+        var removed = 0
+        for (key, match) in unmatched where match.times > 0 {
+            removed += match.times * piece(UnsafeBufferPointer(rebasing: a[match.range]), key: key)
+        }
+        return (removed, added)
+    }
+
     /// The independent pieces of a text (byte ranges; each but the last ends with a
     /// newline) and their token counts.
     public func pieces(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [(range: Range<Int>, tokens: Int)] {
@@ -73,9 +106,13 @@ public final class TokenCountMemo {
     @inline(__always)
     private static func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") }
 
-    private func piece(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    private static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Piece {
         let hash = XXH3_128bits(bytes.baseAddress, bytes.count)
-        let key = Piece(low: hash.low64, high: hash.high64, length: bytes.count)
+        return Piece(low: hash.low64, high: hash.high64, length: bytes.count)
+    }
+
+    private func piece(_ bytes: UnsafeBufferPointer<UInt8>, key: Piece? = nil) -> Int {
+        let key = key ?? Self.key(bytes)
         if let known = counts[key] { return known }
         let n = tokenizer.encode(utf8: bytes).count
         counts[key] = n

@@ -344,7 +344,7 @@ struct CompressionInvariantTests {
         #expect(zip(lazy.report.before, lazy.report.after).map(-) == zip(report.before, report.after).map(-))
     }
 
-    @Test("the sidecar counts only the texts compression changed, and saves what a full count saves")
+    @Test("the sidecar counts only the texts compression changed, and of them only the changed lines, and saves what a full count saves")
     func lazyCounting() {
         let lazy = PromptCompressor(options: CompressionOptions(level: .safe), tokenizer: tokenizer, countsUnchanged: false)
         let plain: [JSONValue] = [
@@ -361,6 +361,16 @@ struct CompressionInvariantTests {
         #expect(changed.report.saved > 0 && changed.report.saved == full.report.saved)
         // The system message and the first question were left as they were: not counted.
         #expect(changed.report.before == [0, 0, full.report.before[2]] && full.report.before[0] == 4)
+        // Of a long text with one line tidied, only that line is counted.
+        let manual = (1...40).map { "Paragraph \($0) of the manual explains the write-ahead log." }
+        var tidied = manual
+        tidied[20] += "   "
+        let long = plain + [.object(["role": .string("user"), "content": .string(tidied.joined(separator: "\n"))])]
+        let once = lazy.compress(messages: long)
+        let whole = compressor().compress(messages: long)
+        #expect(once.messages == whole.messages && once.report.saved == whole.report.saved && once.report.saved > 0)
+        #expect(once.report.before[2] == tokenizer.count(tidied[20] + "\n"))
+        #expect(whole.report.before[2] == tokenizer.count(tidied.joined(separator: "\n")))
     }
 }
 

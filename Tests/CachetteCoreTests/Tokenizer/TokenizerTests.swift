@@ -78,6 +78,46 @@ struct TokenizerTests {
         #expect(pieces.count > 1)
         #expect(pieces.allSatisfy { $0.range.count < 2 * TokenCountMemo.longLine })
     }
+
+    @Test("a difference equals the difference of the counts, and counts only the pieces that changed", arguments: TokenEncoding.allCases)
+    func memoDifference(encoding: TokenEncoding) throws {
+        let tokenizer = try Tokenizer.shared(encoding)
+        let lines = (0..<60).map { "Line \($0) of the manual: the write-ahead log keeps each change until a checkpoint." }
+        let text = lines.joined(separator: "\n")
+        let long = String(repeating: "Please summarise the write-ahead logging section. ", count: 20)
+        var pairs = [
+            (text, text), ("", text), (text, ""), (long + "  ", long), (long, "x " + long), (text + "\n" + text, text),
+            (text, lines[10..<20].joined(separator: "\n") + "\n[The text of message 1, lines 11–20, repeated.]"),
+            (lines.reversed().joined(separator: "\n"), text),
+        ]
+        // Random edits of texts with repeated lines: the multiset must match repeats one for one.
+        let pool = ["alpha beta\n", "  indented\n", "/* slash */\n", "gamma\n", "\n", "delta " + long + "\n", "é名🙂\n", "x"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            var a = (0..<Int.random(in: 0..<30, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
+            let original = a.joined()
+            for _ in 0..<Int.random(in: 1..<4, using: &rng) {
+                let at = Int.random(in: 0...a.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0 where at < a.count: a.remove(at: at)
+                case 1: a.insert(pool.randomElement(using: &rng)!, at: at)
+                default: if at < a.count { a[at] = pool.randomElement(using: &rng)! }
+                }
+            }
+            pairs.append((original, a.joined()))
+        }
+        for (a, b) in pairs {
+            let (removed, added) = TokenCountMemo(tokenizer: tokenizer).difference(from: a, to: b)
+            #expect(added - removed == tokenizer.count(b) - tokenizer.count(a), "\(a.debugDescription) → \(b.debugDescription)")
+            #expect(removed <= tokenizer.count(a) && added <= tokenizer.count(b))
+        }
+        // One line of sixty rewritten: only that line is counted, before and after.
+        var rewritten = lines
+        rewritten[30] = "Line 30 was rewritten."
+        let memo = TokenCountMemo(tokenizer: tokenizer)
+        let (removed, added) = memo.difference(from: text, to: rewritten.joined(separator: "\n"))
+        #expect(removed == tokenizer.count(lines[30] + "\n") && added == tokenizer.count(rewritten[30] + "\n"))
+    }
 }
 
 @Suite("Tokenizer edges")
