@@ -56,8 +56,8 @@ public struct PromptCompressor: Sendable {
     let tokenizer: Tokenizer
     /// False: only what a rewrite changed is counted: no text it left alone, and of a
     /// text it changed only the pieces (lines, or stretches of a long line) that
-    /// differ. The report's counts then cover those pieces, and its `saved` is still
-    /// exact. The sidecar needs only what was saved, and counting a whole prompt cost
+    /// differ. The report's counts are then the sums of the pieces each kept rewrite
+    /// replaced and of those that replaced them, and its `saved` is still exact. The sidecar needs only what was saved, and counting a whole prompt cost
     /// a miss about 28 µs a KB.
     let countsUnchanged: Bool
 
@@ -153,15 +153,16 @@ public struct PromptCompressor: Sendable {
         // Rewrites change a few lines of a text: the memo counts only those again.
         var current = text
         var before: Int?, tokens = 0
-        // Without whole counts, only the pieces a rewrite changes are counted.
-        var changed = false
+        // Without whole counts, only the pieces a rewrite changes are counted: the sums
+        // of those it replaced and of those that replaced them.
+        var replaced: (removed: Int, added: Int)?
         func keep(ifSmaller candidate: String) {
             guard candidate != current else { return }
             guard countsUnchanged else {
                 let (removed, added) = counter.difference(from: current, to: candidate)
                 if added < removed {
                     current = candidate
-                    changed = true
+                    replaced = ((replaced?.removed ?? 0) + removed, (replaced?.added ?? 0) + added)
                 }
                 return
             }
@@ -198,12 +199,7 @@ public struct PromptCompressor: Sendable {
         {
             keep(ifSmaller: cut)
         }
-        guard countsUnchanged else {
-            guard changed else { return (current, nil) }
-            // The steps above counted these pieces already: the memo answers.
-            let (removed, added) = counter.difference(from: text, to: current)
-            return (current, (removed, added))
-        }
+        guard countsUnchanged else { return (current, replaced.map { ($0.removed, $0.added) }) }
         return (current, before.map { ($0, tokens) })
     }
 }
