@@ -57,8 +57,9 @@ public struct PromptCompressor: Sendable {
     /// False: only what a rewrite changed is counted: no text it left alone, and of a
     /// text it changed only the pieces (lines, or stretches of a long line) that
     /// differ. The report's counts are then the sums of the pieces each kept rewrite
-    /// replaced and of those that replaced them, and its `saved` is still exact. The sidecar needs only what was saved, and counting a whole prompt cost
-    /// a miss about 28 µs a KB.
+    /// replaced and of those that replaced them, and its `saved` is still exact. The
+    /// sidecar needs only what was saved, and counting a whole prompt cost a miss
+    /// about 28 µs a KB.
     let countsUnchanged: Bool
 
     public init(options: CompressionOptions, tokenizer: Tokenizer, countsUnchanged: Bool = true) {
