@@ -154,12 +154,15 @@ public struct PromptCompressor: Sendable {
         // Rewrites change a few lines of a text: the memo counts only those again.
         var current = text
         var before: Int?, tokens = 0
+        let aggressive = options.level == .aggressive
         // Without whole counts, only the pieces a rewrite changes are counted: the sums
-        // of those it replaced and of those that replaced them.
+        // of those it replaced and of those that replaced them. A tool output that
+        // `aggressive` may cut needs its whole count anyway.
+        let countsWhole = countsUnchanged || (aggressive && toolOutput)
         var replaced: (removed: Int, added: Int)?
         func keep(ifSmaller candidate: String) {
             guard candidate != current else { return }
-            guard countsUnchanged else {
+            guard countsWhole else {
                 let (removed, added) = counter.difference(from: current, to: candidate)
                 if added < removed {
                     current = candidate
@@ -177,7 +180,6 @@ public struct PromptCompressor: Sendable {
                 tokens = n
             }
         }
-        let aggressive = options.level == .aggressive
         // A JSON document (a tool result, typically) is only ever minified or
         // deduplicated whole: it has no prose, fences or lines to look at.
         if let minified = JSONMinifier.minify(text[...].utf8) {
@@ -195,12 +197,12 @@ public struct PromptCompressor: Sendable {
             // the same form.
             keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter))
         }
-        if aggressive, toolOutput, (before == nil ? counter.count(current) : tokens) > options.maxToolOutputTokens,
+        if aggressive, toolOutput, (before == nil ? counter.count(text) : tokens) > options.maxToolOutputTokens,
             let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
         {
             keep(ifSmaller: cut)
         }
-        guard countsUnchanged else { return (current, replaced.map { ($0.removed, $0.added) }) }
+        guard countsWhole else { return (current, replaced.map { ($0.removed, $0.added) }) }
         return (current, before.map { ($0, tokens) })
     }
 }
