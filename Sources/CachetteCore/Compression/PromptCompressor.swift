@@ -159,14 +159,14 @@ public struct PromptCompressor: Sendable {
         // of those it replaced and of those that replaced them. A tool output that
         // `aggressive` may cut needs its whole count anyway.
         let countsWhole = countsUnchanged || (aggressive && toolOutput)
-        var replaced: (removed: Int, added: Int)?
+        var replaced: (before: Int, after: Int)?
         func keep(ifSmaller candidate: String) {
             guard candidate != current else { return }
             guard countsWhole else {
                 let (removed, added) = counter.difference(from: current, to: candidate)
                 if added < removed {
                     current = candidate
-                    replaced = ((replaced?.removed ?? 0) + removed, (replaced?.added ?? 0) + added)
+                    replaced = ((replaced?.before ?? 0) + removed, (replaced?.after ?? 0) + added)
                 }
                 return
             }
@@ -202,7 +202,7 @@ public struct PromptCompressor: Sendable {
         {
             keep(ifSmaller: cut)
         }
-        guard countsWhole else { return (current, replaced.map { ($0.removed, $0.added) }) }
+        guard countsWhole else { return (current, replaced) }
         return (current, before.map { ($0, tokens) })
     }
 }
