@@ -16,8 +16,15 @@ struct Cache: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Cache database file (default: the config's cache.path; env CACHETTE_DB).", valueName: "path"))
         var db: String?
 
+        func config() throws -> CachetteConfig {
+            try file.load(.init(database: db))
+        }
+
         func open() throws -> CacheStore {
-            let config = try file.load(.init(database: db))
+            try open(config())
+        }
+
+        func open(_ config: CachetteConfig) throws -> CacheStore {
             var logger = Logger(label: "cachette")
             logger.logLevel = .warning
             do {
@@ -26,7 +33,7 @@ struct Cache: AsyncParsableCommand {
                         path: config.cache.path, maxBytes: config.cache.maxBytes, memoryBytes: 0,
                         compressionLevel: Int32(config.cache.compressionLevel),
                         // prune removes an entry only when its TTL and stale-if-error window are both over.
-                        staleSeconds: config.cache.staleIfError.seconds
+                        staleSeconds: config.cache.staleIfError.seconds, maxEntryBytes: config.upstream.maxResponseBytes
                     ),
                     logger: logger
                 )
@@ -89,7 +96,7 @@ struct Cache: AsyncParsableCommand {
 
         func run() async throws {
             let removed = try await target.open().clear()
-            print("removed \(removed) entries")
+            print("removed \(Plural.count(removed, "entry", "entries"))")
         }
     }
 }

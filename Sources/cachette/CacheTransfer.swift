@@ -54,7 +54,7 @@ extension Cache {
             sink.write(Data(pending))
             try sink.synchronize()
             let note = skipped > 0 ? " (\(skipped) with a body that is not JSON left out)" : ""
-            FileHandle.standardError.write(Data("exported \(count - skipped) entries\(note)\n".utf8))
+            FileHandle.standardError.write(Data("exported \(Plural.count(count - skipped, "entry", "entries"))\(note)\n".utf8))
         }
     }
 
@@ -67,7 +67,9 @@ extension Cache {
                 """
         )
         @OptionGroup var target: Target
-        @Option(help: ArgumentHelp("Keep each entry this long from now (365d) instead of until its exported expiry.", valueName: "duration"))
+        @Option(
+            help: ArgumentHelp(
+                "Keep each entry this long from now (30d; at most cache.max_ttl) instead of until its exported expiry.", valueName: "duration"))
         var ttl: String?
         @Argument(help: ArgumentHelp("The export file, or - for standard input.", valueName: "file"))
         var file: String
@@ -78,25 +80,30 @@ extension Cache {
 
         func run() async throws {
             let data = try InputFile.read(file)
-            let store = try target.open()
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated().filter { _, line in
+                !line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }
+            }
+            // The header is checked before the database is opened: a failed import leaves no file behind.
+            guard let (headerIndex, header) = lines.first else { InputFile.fail("\(file) is empty: no \(CacheExport.format) header") }
+            do {
+                try CacheExport.checkHeader(header)
+            } catch {
+                InputFile.fail("\(file):\(headerIndex + 1): \(error)")
+            }
+            let config = try target.config()
+            let store = try target.open(config)
             let now = Date().timeIntervalSince1970
-            let lifetime = ttl.flatMap(ConfigValues.duration)?.seconds
-            let routes = CachetteApplication.cachedRouteShapes
-            var imported = 0, refused = 0, expired = 0, sawHeader = false
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                let number = index + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
-                guard sawHeader else {
-                    do {
-                        try CacheExport.checkHeader(line)
-                    } catch {
-                        InputFile.fail("\(file):\(number): \(error)")
-                    }
-                    sawHeader = true
-                    continue
-                }
+            let maxTTL = config.cache.maxTTL.seconds
+            let lifetime = ttl.flatMap(ConfigValues.duration).map { min($0.seconds, maxTTL) }
+            let check = config.entryCheck
+            var imported = 0, refused = 0, expired = 0
+            for (index, line) in lines.dropFirst() {
                 do {
-                    var (key, entry) = try CacheExport.entry(from: line, routes: routes)
+                    var (key, entry) = try CacheExport.entry(from: line, check: check, now: now)
+                    // The key hashes the route: one the file holds under another route is not this entry's.
+                    if let held = try store.storedRoute(key), held != entry.route {
+                        throw CacheExport.LineError("key \(key) is stored for \(held), not \(entry.route)")
+                    }
                     if let lifetime {
                         entry.response.expiresAt = now + lifetime
                     } else if !entry.response.isFresh(at: now) {
@@ -107,15 +114,14 @@ extension Cache {
                     imported += 1
                 } catch let error as CacheExport.LineError {
                     refused += 1
-                    FileHandle.standardError.write(Data("\(file):\(number): \(error)\n".utf8))
+                    FileHandle.standardError.write(Data("\(file):\(index + 1): \(error)\n".utf8))
                 }
             }
-            guard sawHeader else { InputFile.fail("\(file) is empty: no \(CacheExport.format) header") }
             try await store.flush()
             let dropped = store.totals.droppedWrites
-            var summary = "imported \(imported) entries"
+            var summary = "imported \(Plural.count(imported, "entry", "entries"))"
             if expired > 0 { summary += "; \(expired) already expired, skipped (--ttl keeps them)" }
-            if refused > 0 { summary += "; refused \(refused) lines" }
+            if refused > 0 { summary += "; refused \(Plural.count(refused, "line", "lines"))" }
             if dropped > 0 { summary += "; \(dropped) could not be written" }
             print(summary)
             if refused > 0 || dropped > 0 { throw ExitCode(1) }

@@ -79,17 +79,49 @@ public struct ModelTotals: Sendable, Equatable {
         savedCompressionUSD += savedByCompression
     }
 
-    mutating func add(_ other: ModelTotals) {
-        requests += other.requests
-        hits += other.hits
-        inputTokens += other.inputTokens
-        outputTokens += other.outputTokens
-        cachedInputTokens += other.cachedInputTokens
-        savedTokens += other.savedTokens
-        savedCompressionTokens += other.savedCompressionTokens
+    /// The most dollars one sum read back may hold: more than any bill, and far from
+    /// where adding a few loses finiteness.
+    static let maxDollars = 1e15
+
+    /// Held to what the ledger could have booked. Read back from a file or a shared row,
+    /// a count may be negative (and the differences shown would overflow) and a sum of
+    /// dollars may not be finite.
+    public func normalized() -> ModelTotals {
+        func count(_ value: Int) -> Int { max(0, value) }
+        func dollars(_ value: Double) -> Double { value > 0 ? min(value, Self.maxDollars) : 0 }
+        var t = ModelTotals()
+        t.requests = count(requests)
+        t.hits = min(count(hits), t.requests)
+        t.inputTokens = count(inputTokens)
+        t.outputTokens = count(outputTokens)
+        t.cachedInputTokens = count(cachedInputTokens)
+        t.savedTokens = count(savedTokens)
+        t.savedCompressionTokens = min(count(savedCompressionTokens), t.savedTokens)
+        t.spentUSD = dollars(spentUSD)
+        t.savedUSD = dollars(savedUSD)
+        t.savedCompressionUSD = min(dollars(savedCompressionUSD), t.savedUSD)
+        return t
+    }
+
+    /// Saturating: the sums come back from the ledger's file and the shared tier's rows.
+    public mutating func add(_ other: ModelTotals) {
+        requests = requests.addingSaturated(other.requests)
+        hits = hits.addingSaturated(other.hits)
+        inputTokens = inputTokens.addingSaturated(other.inputTokens)
+        outputTokens = outputTokens.addingSaturated(other.outputTokens)
+        cachedInputTokens = cachedInputTokens.addingSaturated(other.cachedInputTokens)
+        savedTokens = savedTokens.addingSaturated(other.savedTokens)
+        savedCompressionTokens = savedCompressionTokens.addingSaturated(other.savedCompressionTokens)
         spentUSD += other.spentUSD
         savedUSD += other.savedUSD
         savedCompressionUSD += other.savedCompressionUSD
+    }
+}
+
+extension Sequence<ModelTotals> {
+    /// Every model's totals added up, saturating.
+    public func total() -> ModelTotals {
+        reduce(into: ModelTotals()) { $0.add($1) }
     }
 }
 
@@ -151,7 +183,7 @@ public final class Ledger: Sendable {
             allTime = try pool.read { db in
                 var totals: [String: ModelTotals] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM model_totals") {
-                    totals[row["model"]] = Self.totals(row)
+                    totals[row["model"] ?? ""] = Self.totals(row)
                 }
                 return totals
             }
@@ -291,19 +323,20 @@ public final class Ledger: Sendable {
         saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
         """
 
+    /// Optional reads: GRDB traps on a NULL read as a plain `Int`.
     private static func totals(_ row: Row) -> ModelTotals {
         var t = ModelTotals()
-        t.requests = row["requests"]
-        t.hits = row["hits"]
-        t.inputTokens = row["input_tokens"]
-        t.outputTokens = row["output_tokens"]
-        t.cachedInputTokens = row["cached_input_tokens"]
-        t.savedTokens = row["saved_tokens"]
-        t.savedCompressionTokens = row["saved_compression_tokens"]
-        t.spentUSD = row["spent_usd"]
-        t.savedUSD = row["saved_usd"]
-        t.savedCompressionUSD = row["saved_compression_usd"]
-        return t
+        t.requests = row["requests"] ?? 0
+        t.hits = row["hits"] ?? 0
+        t.inputTokens = row["input_tokens"] ?? 0
+        t.outputTokens = row["output_tokens"] ?? 0
+        t.cachedInputTokens = row["cached_input_tokens"] ?? 0
+        t.savedTokens = row["saved_tokens"] ?? 0
+        t.savedCompressionTokens = row["saved_compression_tokens"] ?? 0
+        t.spentUSD = row["spent_usd"] ?? 0
+        t.savedUSD = row["saved_usd"] ?? 0
+        t.savedCompressionUSD = row["saved_compression_usd"] ?? 0
+        return t.normalized()
     }
 
     /// Rows currently kept, for tests and `cache info`.

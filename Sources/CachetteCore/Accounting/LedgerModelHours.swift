@@ -94,6 +94,6 @@ extension Ledger {
         t.spentUSD = row[8] ?? 0
         t.savedUSD = row[9] ?? 0
         t.savedCompressionUSD = row[10] ?? 0
-        return t
+        return t.normalized()
     }
 }

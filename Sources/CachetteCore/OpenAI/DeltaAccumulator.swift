@@ -18,10 +18,12 @@ public enum DeltaAccumulator {
     public static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
         for member in delta {
             guard let at = acc.firstIndex(where: { $0.key == member.key }) else {
+                try checkIndices(member.value)
                 acc.append(member)
                 continue
             }
             if acc[at].value == .null || member.key == "index" || member.key == "type" {
+                try checkIndices(member.value)
                 acc[at].value = member.value
                 continue
             }
@@ -49,8 +51,8 @@ public enum DeltaAccumulator {
                 } else {
                     for entry in b {
                         guard case .object(let entryMembers) = entry else { throw .listEntryNotAnObject }
-                        guard let given = entry["index"] else { throw .listEntryWithoutIndex }
-                        guard let index = given.countValue, index <= maxListIndex else { throw .listIndexOutOfRange }
+                        let index = try listIndex(entry)
+                        try checkIndices(entry)
                         if index < a.count, case .object = a[index] {
                             guard case .object(var existing) = a[index].take() else { continue }
                             try accumulate(&existing, entryMembers)
@@ -64,6 +66,32 @@ public enum DeltaAccumulator {
             default:
                 break  // mismatched kinds: the SDK keeps the accumulated value
             }
+        }
+    }
+
+    /// A list entry's `index`: a whole number in `0...maxListIndex`.
+    private static func listIndex(_ entry: JSONValue) throws(Failure) -> Int {
+        guard let given = entry["index"] else { throw .listEntryWithoutIndex }
+        guard let index = given.countValue, index <= maxListIndex else { throw .listIndexOutOfRange }
+        return index
+    }
+
+    /// A value taken as it came (a member the accumulated answer does not have yet) is
+    /// held to the rule later deltas are where it can be: an `index` on a list's entry
+    /// (a tool call's) is a whole number in range, or the assembled answer would carry
+    /// one no live answer has. Lists whose entries carry none (annotations) stay as they
+    /// came, as before.
+    private static func checkIndices(_ value: JSONValue) throws(Failure) {
+        switch value {
+        case .object(let members):
+            for member in members where member.key != "index" { try checkIndices(member.value) }
+        case .array(let items):
+            for item in items where item.members != nil {
+                if item["index"] != nil { _ = try listIndex(item) }
+                try checkIndices(item)
+            }
+        default:
+            break
         }
     }
 

@@ -15,7 +15,7 @@ public enum CacheExport {
     /// Why a line cannot be imported, in a sentence.
     public struct LineError: Error, Equatable, CustomStringConvertible {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 
     public static func header(exportedAt: Double) -> [UInt8] {
@@ -61,21 +61,19 @@ public enum CacheExport {
         return JSONValue.object(members).serialized() + [UInt8(ascii: "\n")]
     }
 
-    /// The entry a line holds, checked as an answer is before it is stored.
-    /// - Parameter routes: the cached routes and the answer shape each stores.
-    public static func entry(from line: some Collection<UInt8>, routes: [String: AnswerShape]) throws(LineError) -> (CacheKey, NewEntry) {
+    /// The entry a line holds, checked as a live answer is before it is stored and as a
+    /// shared row is before it is served (`EntryCheck`): an import file is outside input.
+    public static func entry(from line: some Collection<UInt8>, check: EntryCheck, now: Double) throws(LineError) -> (CacheKey, NewEntry) {
         guard let value = try? JSONValue.parse(line), value.members != nil else { throw LineError("not a JSON object") }
         guard let hex = value["key"]?.stringValue, let key = CacheKey(hex: hex) else { throw LineError("key is not 32 hex digits") }
-        guard let route = value["route"]?.stringValue, let shape = routes[route] else {
-            throw LineError("route is not one of \(routes.keys.sorted().joined(separator: ", "))")
+        guard let route = value["route"]?.stringValue, AnswerShape(path: route) != nil else {
+            throw LineError("route is not one of \(AnswerShape.paths.joined(separator: ", "))")
         }
-        guard let model = value["model"]?.stringValue, !model.isEmpty, ModelName.problem(model) == nil else {
-            throw LineError("model is not a model name")
+        guard let model = value["model"]?.stringValue else { throw LineError("model is missing") }
+        guard let created = value["created_at"]?.doubleValue, let expires = value["expires_at"]?.doubleValue else {
+            throw LineError("created_at and expires_at must be times")
         }
-        guard let created = value["created_at"]?.doubleValue, let expires = value["expires_at"]?.doubleValue, created.isFinite, expires.isFinite,
-            created <= expires
-        else { throw LineError("created_at and expires_at must be times, created first") }
-        guard let status = value["status"]?.countValue, (200..<300).contains(status) else { throw LineError("status is not a 2xx") }
+        guard let status = value["status"]?.countValue else { throw LineError("status is not a status code") }
         guard let contentType = value["content_type"]?.stringValue else { throw LineError("content_type is missing") }
         guard let usage = value["usage"], TokenUsage.isWellFormed(usage: usage) else { throw LineError("usage is not well-formed counts") }
         guard let answer = value["answer"] else { throw LineError("answer is missing") }
@@ -86,7 +84,6 @@ public enum CacheExport {
             }
             body = Array(text.utf8)
         }
-        if let problem = body.withUnsafeBytes({ shape.problem(in: $0) }) { throw LineError("answer: \(problem)") }
         var events: RecordedStream?
         if let list = value["events"] {
             events = try recording(list, usageEvent: value["usage_event"])
@@ -96,7 +93,10 @@ public enum CacheExport {
             usage: TokenUsage(promptTokens: TokenUsage.count(usage["prompt_tokens"]), completionTokens: TokenUsage.count(usage["completion_tokens"])),
             events: events
         )
-        return (key, NewEntry(route: route, model: model, response: response))
+        switch check.checked(NewEntry(route: route, model: model, response: response), now: now) {
+        case .success(let entry): return (key, entry)
+        case .failure(let problem): throw LineError(problem.description)
+        }
     }
 
     /// A stream's events: each one whole (ending in a blank line) and read back as one event.

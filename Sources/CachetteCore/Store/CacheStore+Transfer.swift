@@ -41,3 +41,12 @@ extension SQLiteTier {
         }
     }
 }
+
+extension CacheStore {
+    /// The route the SQLite file holds `key` under, if it holds it.
+    public func storedRoute(_ key: CacheKey) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT route FROM entries WHERE key = ?", arguments: [Data(key.bytes)])
+        }
+    }
+}

@@ -18,11 +18,15 @@ public struct CacheStoreOptions: Sendable {
     /// Seconds an entry is kept past its TTL, to be served when the upstream fails
     /// (stale-if-error); it is removed when both are over.
     public var staleSeconds: Double
+    /// The largest answer a live one can be (`upstream.max_response_bytes`): a stored frame
+    /// that claims more is damaged, and is not decompressed.
+    public var maxEntryBytes: Int
 
     public init(
         path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20,
-        staleSeconds: Double = 0
+        staleSeconds: Double = 0, maxEntryBytes: Int = 64 << 20
     ) {
+        self.maxEntryBytes = maxEntryBytes
         self.path = path
         self.maxBytes = maxBytes
         self.memoryBytes = memoryBytes

@@ -32,6 +32,10 @@ public struct CachedResponse: Sendable {
 
     public func isFresh(at now: Double) -> Bool { now < expiresAt }
 
-    /// Whole seconds since the answer was stored, for the `Age` header.
-    public func age(at now: Double) -> Int { max(0, Int(now - createdAt)) }
+    /// Whole seconds since the answer was stored, for the `Age` header, held to `0...2^31`
+    /// as RFC 9111 asks of an age too large to represent: the time may have been read
+    /// from a file or a shared row.
+    public func age(at now: Double) -> Int { min(max(0, Int(saturating: now - createdAt)), Self.maxAge) }
+
+    public static let maxAge = 1 << 31
 }

@@ -100,18 +100,27 @@ final class SQLiteTier: CacheTier {
 
     /// The answer in a row's columns from `first` on: status, content_type, created_at,
     /// expires_at, prompt_tokens, completion_tokens, body, events.
+    ///
+    /// The file is outside input: any column may hold any value. Each is decoded with a
+    /// throwing read (GRDB's subscripts trap on a NULL or a mismatched type), no frame may
+    /// grow past `maxEntryBytes`, and only a 2xx answer with counts in range comes back.
     func response(_ row: Row, from first: Int) throws -> CachedResponse {
+        let limit = options.maxEntryBytes
         let body = try row.withUnsafeData(atIndex: first + 6) { data -> ByteBuffer in
-            guard let data else { throw ZstdError.decompressionFailed("missing body") }
-            return try data.withUnsafeBytes { try decompressors.decompress($0) }
+            guard let data else { throw DamagedEntry("missing body") }
+            return try data.withUnsafeBytes { try decompressors.decompress($0, limit: limit) }
         }
         let events = try row.withUnsafeData(atIndex: first + 7) { data -> RecordedStream? in
             guard let data else { return nil }
-            return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0) })
+            return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0, limit: limit) })
         }
+        let status = try row.decode(Int.self, atIndex: first)
+        guard (200..<300).contains(status) else { throw DamagedEntry("status \(status)") }
+        func count(_ index: Int) throws -> Int { min(max(0, try row.decode(Int.self, atIndex: index)), TokenUsage.maxCount) }
         return CachedResponse(
-            status: row[first], contentType: row[first + 1], body: body, createdAt: row[first + 2], expiresAt: row[first + 3],
-            usage: TokenUsage(promptTokens: row[first + 4], completionTokens: row[first + 5]), events: events
+            status: status, contentType: try row.decode(String.self, atIndex: first + 1), body: body,
+            createdAt: try row.decode(Double.self, atIndex: first + 2), expiresAt: try row.decode(Double.self, atIndex: first + 3),
+            usage: TokenUsage(promptTokens: try count(first + 4), completionTokens: try count(first + 5)), events: events
         )
     }
 

@@ -7,3 +7,19 @@ extension Int {
         return other > 0 ? .max : .min
     }
 }
+
+extension Int {
+    /// `value` rounded toward zero, held at the bounds, NaN as 0: `Int(_:)` traps on a
+    /// time or count read from a file or a database that is out of range.
+    public init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9.2e18 {
+            self = .max
+        } else if value <= -9.2e18 {
+            self = .min
+        } else {
+            self = Int(value)
+        }
+    }
+}

@@ -12,6 +12,9 @@ public enum AnswerShape: Sendable, Equatable {
     /// array of objects. A queued, in-progress, incomplete or failed one is not an answer.
     case response
 
+    /// The cached routes, each of which stores one of these shapes.
+    public static let paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"]
+
     public init?(path: String) {
         switch path {
         case "/v1/chat/completions", "/v1/completions": self = .completion
@@ -19,6 +22,17 @@ public enum AnswerShape: Sendable, Equatable {
         case "/v1/messages": self = .message
         case "/v1/responses": self = .response
         default: return nil
+        }
+    }
+
+    /// How its answers stream, and so how a stored recording must read: nil for
+    /// embeddings, which do not stream.
+    public var dialect: (any StreamDialect.Type)? {
+        switch self {
+        case .completion: OpenAIDialect.self
+        case .embedding: nil
+        case .message: AnthropicDialect.self
+        case .response: ResponsesDialect.self
         }
     }
 

@@ -127,6 +127,9 @@ public struct CachetteConfig: Sendable {
         public var mode = Mode.online
         public var path = CachetteConfig.defaultDatabasePath()
         public var ttl: Duration = .seconds(24 * 3600)
+        /// The longest any entry lives: `x-cachette-ttl`, `cache import --ttl` and entries
+        /// read back from an import or the shared tier are held to it.
+        public var maxTTL: Duration = .seconds(365 * 86400)
         public var maxBytes = 1 << 30
         public var memoryBytes = 64 << 20
         public var scope = Scope.credential
@@ -192,5 +195,13 @@ public struct CachetteConfig: Sendable {
             environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/cachette/cachette.sqlite"
+    }
+}
+
+extension CachetteConfig {
+    /// What an entry from outside this process (an import line, a shared row) must be:
+    /// no larger than an upstream may answer, kept no longer than `cache.max_ttl`.
+    public var entryCheck: EntryCheck {
+        EntryCheck(maxBytes: upstream.maxResponseBytes, maxTTL: cache.maxTTL.seconds)
     }
 }

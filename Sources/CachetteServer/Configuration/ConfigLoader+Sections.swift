@@ -128,6 +128,7 @@ extension ConfigLoader {
             case "mode": cache.mode = try choice(value, key)
             case "path": cache.path = expandHome(try string(value, key))
             case "ttl": cache.ttl = try duration(value, key)
+            case "max_ttl": cache.maxTTL = try duration(value, key)
             case "max_bytes": cache.maxBytes = try size(value, key)
             case "memory_bytes": cache.memoryBytes = try size(value, key)
             case "scope": cache.scope = try choice(value, key)

@@ -136,6 +136,9 @@ public enum ConfigLoader {
         try checkURL(config.upstream.baseURL, "upstream.base_url")
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }
         guard config.cache.ttl > .zero else { throw ConfigError("cache.ttl", "must be greater than zero") }
+        guard config.cache.ttl <= config.cache.maxTTL else {
+            throw ConfigError("cache.ttl", "must not be longer than cache.max_ttl (\(ConfigValues.format(config.cache.maxTTL)))")
+        }
         guard config.cache.enabled || config.cache.mode == .online else {
             throw ConfigError("cache.mode", "offline serves only from the cache, which cache.enabled: false turns off")
         }

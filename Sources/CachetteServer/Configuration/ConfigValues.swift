@@ -9,11 +9,24 @@ public enum ConfigValues {
             let number = t.dropLast(suffix.count)
             // "ms" also ends in "s": let the longer unit win.
             if suffix == "s" && number.hasSuffix("m") { continue }
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            return Double(number).flatMap { milliseconds($0 * scale * 1000) }
         }
-        guard let value = Double(t), value >= 0, value.isFinite else { return nil }
-        return .milliseconds(Int64((value * 1000).rounded()))
+        return Double(t).flatMap { milliseconds($0 * 1000) }
+    }
+
+    /// Nil past what a `Duration` of milliseconds holds (a typed 1e300d would trap).
+    private static func milliseconds(_ value: Double) -> Duration? {
+        guard value >= 0, value < 9e18 else { return nil }
+        return .milliseconds(Int64(value.rounded()))
+    }
+
+    /// A duration as the config spells it: whole days, hours, minutes or seconds.
+    public static func format(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        for (suffix, scale) in [("d", Int64(86400)), ("h", 3600), ("m", 60)] where seconds >= scale && seconds % scale == 0 {
+            return "\(seconds / scale)\(suffix)"
+        }
+        return "\(seconds)s"
     }
 
     /// `1048576`, `512KB`, `64MiB`, `1GiB`, `2GB`. KB/MB/GB are powers of ten, KiB/MiB/GiB of two.
@@ -24,7 +37,7 @@ public enum ConfigValues {
             ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("K", 0x1p10), ("M", 0x1p20), ("G", 0x1p30), ("B", 1),
         ]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
-            guard let value = Double(t.dropLast(suffix.count).trimmingCharacters(in: " ")), value >= 0, value.isFinite else {
+            guard let value = Double(t.dropLast(suffix.count).trimmingCharacters(in: " ")), value >= 0, value * scale < 9e18 else {
                 return nil
             }
             return Int((value * scale).rounded())

@@ -55,18 +55,17 @@ struct StatsEndpoint: Sendable {
                 status: .serviceUnavailable, message: "The shared tier cannot be read now; try again, or ask without scope=cluster.",
                 type: "server_error", code: "shared_unavailable")
         }
-        let requests = models.values.reduce(0) { $0 + $1.requests }
-        let hits = models.values.reduce(0) { $0 + $1.hits }
+        let total = models.values.total()
         var document: JSONValue = .object([
             "scope": .string("cluster"),
             "replicas": .int(replicas),
-            "requests": .int(requests),
-            "hits": .int(hits),
-            "hit_ratio": .double(requests == 0 ? 0 : (Double(hits) / Double(requests) * 10000).rounded() / 10000),
+            "requests": .int(total.requests),
+            "hits": .int(total.hits),
+            "hit_ratio": .double(total.requests == 0 ? 0 : (Double(total.hits) / Double(total.requests) * 10000).rounded() / 10000),
             "token_usage": .object([
-                "input": .int(models.values.reduce(0) { $0 + $1.inputTokens }),
-                "output": .int(models.values.reduce(0) { $0 + $1.outputTokens }),
-                "cached": .int(models.values.reduce(0) { $0 + $1.savedTokens - $1.savedCompressionTokens }),
+                "input": .int(total.inputTokens),
+                "output": .int(total.outputTokens),
+                "cached": .int(max(0, total.savedTokens - total.savedCompressionTokens)),
             ]),
         ])
         for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
@@ -76,9 +75,8 @@ struct StatsEndpoint: Sendable {
     static func ledgerDocument(window: LedgerWindow, models: [String: ModelTotals]) -> [(String, JSONValue)] {
         // Rounded only to hide floating-point noise: a single cached answer can be worth a few micro-dollars.
         func dollars(_ value: Double) -> JSONValue { .double((value * 1e10).rounded() / 1e10) }
-        let spent = models.values.reduce(0) { $0 + $1.spentUSD }
-        let saved = models.values.reduce(0) { $0 + $1.savedUSD }
-        let savedByCompression = models.values.reduce(0) { $0 + $1.savedCompressionUSD }
+        let total = models.values.total()
+        let (spent, saved, savedByCompression) = (total.spentUSD, total.savedUSD, total.savedCompressionUSD)
         let perModel = models.sorted { $0.key < $1.key }.map { name, t -> JSONValue.Member in
             return JSONValue.Member(
                 name,

@@ -6,9 +6,6 @@ import Logging
 public enum CachetteApplication {
     /// The cached paths and the shape an answer of each must have to be stored, for
     /// commands that store entries themselves (`cache import`).
-    public static var cachedRouteShapes: [String: AnswerShape] {
-        Dictionary(uniqueKeysWithValues: CachedRoute.allCases.map { ($0.path, $0.shape) })
-    }
 
     static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
@@ -24,7 +21,7 @@ public enum CachetteApplication {
                 options: CacheStoreOptions(
                     path: config.cache.path, maxBytes: config.cache.maxBytes,
                     memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel),
-                    staleSeconds: config.cache.staleIfError.seconds
+                    staleSeconds: config.cache.staleIfError.seconds, maxEntryBytes: config.upstream.maxResponseBytes
                 ),
                 shared: shared,
                 logger: logger
@@ -69,7 +66,9 @@ public enum CachetteApplication {
             router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes,
             maxPassthroughBytes: config.server.maxPassthroughBytes
         )
-        let storage = store.map { StorePolicy(store: $0, ttl: config.cache.ttl.seconds, accounting: accounting, logger: logger) }
+        let storage = store.map {
+            StorePolicy(store: $0, ttl: config.cache.ttl.seconds, maxTTL: config.cache.maxTTL.seconds, accounting: accounting, logger: logger)
+        }
         let forwarder = Forwarder(
             router: router, client: client, compression: config.compression,
             streams: .init(maxBufferedBytes: config.stream.maxBufferedBytes, finishOnDisconnect: config.stream.finishOnDisconnect),
@@ -146,6 +145,7 @@ public enum CachetteApplication {
         options.flightDeadline = config.resolvedUpstreams.compactMap(\.timeout).reduce(config.upstream.timeout, max)
         options.staleSeconds = config.cache.staleIfError.seconds
         options.compressionLevel = Int32(config.cache.compressionLevel)
+        options.check = config.entryCheck
         return options
     }
 }

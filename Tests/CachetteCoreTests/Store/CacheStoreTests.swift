@@ -86,6 +86,48 @@ struct CacheStoreTests {
         #expect(store.totals.entries == 0)
     }
 
+    /// A store whose one entry, key 1, has had `assignments` applied to its row in the file.
+    func damaged(_ assignments: String, maxEntryBytes: Int = 64 << 20) async throws -> CacheStore {
+        let path = temporaryDatabasePath()
+        let writer = try CacheStore(options: .init(path: path), logger: logger)
+        writer.store(key(1), entry(#"{"choices":[{"index":0}]}"#, now: 1_700_000_000))
+        try await writer.flush(now: 1_700_000_001)
+        try await writer.pool.write { db in try db.execute(sql: "UPDATE entries SET \(assignments)") }
+        return try CacheStore(options: .init(path: path, maxEntryBytes: maxEntryBytes), logger: logger)
+    }
+
+    @Test("a stored time of -1e300 is served with an Age held to 2^31, not a trap")
+    func implausibleCreation() async throws {
+        let store = try await damaged("created_at = -1e300")
+        let hit = try #require(store.lookup(key(1), now: 1_700_000_002))
+        #expect(hit.age(at: 1_700_000_002) == CachedResponse.maxAge)
+        #expect(CachedResponse(status: 200, contentType: "", body: .init(), createdAt: .nan, expiresAt: 0, usage: .zero).age(at: 1) == 0)
+    }
+
+    @Test(
+        "a row whose columns hold text where a number goes, an error status or broken frames is a miss, not a trap",
+        arguments: ["status = 'two hundred'", "status = 500", "body = x'00'", "events = x'43534531ffffffff'", "events = x'00'"])
+    func damagedColumns(assignment: String) async throws {
+        let store = try await damaged(assignment)
+        #expect(store.lookup(key(1), now: 1_700_000_002) == nil)
+    }
+
+    @Test("counts out of range read back clamped to 0...2^32")
+    func damagedCounts() async throws {
+        let store = try await damaged("prompt_tokens = -5, completion_tokens = 9223372036854775807")
+        let hit = try #require(store.lookup(key(1), now: 1_700_000_002))
+        #expect(hit.usage == TokenUsage(promptTokens: 0, completionTokens: TokenUsage.maxCount))
+    }
+
+    @Test("a zstd frame that claims more than max_response_bytes is not decompressed: an 8 KB row of a 256 MiB answer is a miss")
+    func decompressionBomb() async throws {
+        let zeros = [UInt8](repeating: UInt8(ascii: " "), count: 256 << 20)
+        let bomb = try zeros.withUnsafeBytes { try Zstd.compress($0) }
+        #expect(bomb.count < 16 << 10)
+        let store = try await damaged("body = x'\(bomb.map { String(format: "%02x", $0) }.joined())'", maxEntryBytes: 1 << 20)
+        #expect(store.lookup(key(1), now: 1_700_000_002) == nil)
+    }
+
     @Test("an expired entry is kept for the stale window, served only as stale, and removed when both are over")
     func staleWindow() async throws {
         let path = temporaryDatabasePath()

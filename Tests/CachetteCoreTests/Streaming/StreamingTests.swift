@@ -1,5 +1,6 @@
 @testable import CachetteCore
 import Foundation
+import NIOCore
 import Testing
 
 @Suite("SSE parsing")
@@ -133,6 +134,53 @@ struct StreamAccumulatorTests {
         #expect(throws: DeltaAccumulator.Failure.listEntryWithoutIndex) {
             try DeltaAccumulator.accumulate(&list, #require(JSONValue.parse(#"{"l":[{"v":"b"}]}"#).members))
         }
+    }
+
+    @Test(
+        "a list's first delta is held to the index rule too: a tool call at index -1 or past the limit is refused, annotations without one are kept",
+        arguments: [
+            (#"{"tool_calls":[{"index":-1,"id":"c","function":{"name":"f","arguments":""}}]}"#, true),
+            (#"{"tool_calls":[{"index":1.5,"id":"c"}]}"#, true),
+            (#"{"tool_calls":[{"index":99999,"id":"c"}]}"#, true),
+            (#"{"audio":{"parts":[{"index":-3}]}}"#, true),
+            (#"{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":""}}]}"#, false),
+            (#"{"annotations":[{"type":"url_citation","url_citation":{"url":"https://example.com"}}]}"#, false),
+        ])
+    func firstListDelta(delta: String, refused: Bool) throws {
+        var message: [JSONValue.Member] = []
+        let members = try #require(JSONValue.parse(Array(delta.utf8)).members)
+        if refused {
+            #expect(throws: DeltaAccumulator.Failure.self) { try DeltaAccumulator.accumulate(&message, members) }
+        } else {
+            try DeltaAccumulator.accumulate(&message, members)
+            #expect(JSONValue.object(message) == JSONValue.object(members))
+        }
+        // The same list arriving where the accumulated value was null.
+        var nulled: [JSONValue.Member] = members.map { .init($0.key, .null) }
+        if refused {
+            #expect(throws: DeltaAccumulator.Failure.self) { try DeltaAccumulator.accumulate(&nulled, members) }
+        }
+    }
+
+    @Test("a stream whose first tool-call delta has index -1 is relayed but never kept")
+    func negativeToolIndexNotKept() {
+        let chunk = { (delta: String, finish: String) in
+            #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish)}]}"#
+                + "\n\n"
+        }
+        var recorder = StreamRecorder(limit: 1 << 20)
+        let events = recorder.feed(
+            ByteBuffer(
+                string: chunk(
+                    #"{"role":"assistant","tool_calls":[{"index":-1,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}"#,
+                    "null")
+                    + chunk("{}", #""tool_calls""#) + "data: [DONE]\n\n"))
+        #expect(events.count == 3, "every event is relayed")
+        guard case .complete(let recording, let answer, _) = recorder.end() else {
+            Issue.record("the stream ended cleanly")
+            return
+        }
+        #expect(recording == nil && answer == nil, "nothing to store")
     }
 
     @Test("replay equality: an SSE stream parsed and accumulated equals the answer it was cut from")

@@ -1,3 +1,4 @@
+import CachetteCore
 import Testing
 
 @testable import CachetteServer
@@ -13,6 +14,6 @@ struct StorePolicyTests {
             ("text/json", false), ("", false), ("application/x-ndjson", false),
         ])
     func jsonMediaTypes(contentType: String, json: Bool) {
-        #expect(StorePolicy.isJSON(contentType) == json, "\(contentType)")
+        #expect(MediaType.isJSON(contentType) == json, "\(contentType)")
     }
 }

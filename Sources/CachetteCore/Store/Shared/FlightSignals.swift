@@ -46,7 +46,9 @@ final class FlightSignals: Sendable {
 
         /// Returns when fired, or after `limit`.
         func wait(upTo limit: Duration, on loop: any EventLoop) async {
-            let timer = loop.scheduleTask(in: .nanoseconds(Int64(max(0, limit.seconds) * 1e9))) { self.fire() }
+            let timer = loop.scheduleTask(in: .nanoseconds(Int64(Duration.clamped(seconds: limit.seconds, upTo: .seconds(3600)).seconds * 1e9))) {
+                self.fire()
+            }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
                     if s.fired { return true }

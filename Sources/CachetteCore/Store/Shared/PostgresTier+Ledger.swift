@@ -156,7 +156,9 @@ extension PostgresTier: LedgerSink {
                 t.spentUSD = spent
                 t.savedUSD = saved
                 t.savedCompressionUSD = savedByCompression
-                models[model] = t
+                // Any replica, or anyone with the database's password, writes these rows.
+                t = t.normalized()
+                models[model, default: ModelTotals()].add(t)
             }
             var replicas = 0
             for try await count in try await client.query(

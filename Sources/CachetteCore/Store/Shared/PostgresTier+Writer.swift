@@ -85,8 +85,8 @@ extension PostgresTier {
         }
     }
 
-    /// Writes what is queued: entries, the flights they end and their NOTIFYs in one
-    /// transaction; then removals and access times. A failed batch is counted and goes
+    /// Writes what is queued: removals; entries, the flights they end and their NOTIFYs
+    /// in one transaction; then access times. A failed batch is counted and goes
     /// again with the next one, up to `maxAttempts` times in all.
     public func flush() async {
         // One batch at a time: a caller's flush returns after the writer's running one.
@@ -99,6 +99,18 @@ extension PostgresTier {
             return q
         }
         let now = Date().timeIntervalSince1970
+        // Removals first: a damaged row's key is usually in this batch's puts too, with
+        // the fresh answer meant to replace it, which must not go with it.
+        if !batch.removals.isEmpty {
+            let keys = batch.removals.map { ByteBuffer(bytes: $0.bytes) }
+            do {
+                try await withDeadline(writeTimeout, on: loop) { [self] in
+                    try await client.query("DELETE FROM cachette_entries WHERE key = ANY(\(keys))", logger: logger)
+                }
+            } catch {
+                counters.errors.bump()
+            }
+        }
         if !batch.puts.isEmpty || !batch.stored.isEmpty || !batch.abandoned.isEmpty {
             do {
                 let rows = try encode(batch.puts, now: now)
@@ -111,16 +123,6 @@ extension PostgresTier {
             }
         }
         await writeLedger(batch.ledger)
-        if !batch.removals.isEmpty {
-            let keys = batch.removals.map { ByteBuffer(bytes: $0.bytes) }
-            do {
-                try await withDeadline(writeTimeout, on: loop) { [self] in
-                    try await client.query("DELETE FROM cachette_entries WHERE key = ANY(\(keys))", logger: logger)
-                }
-            } catch {
-                counters.errors.bump()
-            }
-        }
         if !batch.accesses.isEmpty {
             let keys = batch.accesses.keys.map { ByteBuffer(bytes: $0.bytes) }
             let times = batch.accesses.values.map { $0 }

@@ -261,7 +261,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 fetched = try await withDeadline(options.timeout, on: loop) { [self] in
                     try await fetchOrClaim(key, now: time, claim: lead && ContinuousClock.now < giveUp)
                 }
-            } catch let damaged as SharedRowError {
+            } catch let damaged as DamagedEntry {
                 // One bad row is a miss and goes; the tier itself is fine.
                 counters.errors.bump()
                 logger.warning("shared entry unreadable; treating it as a miss", metadata: ["key": "\(key)", "error": "\(damaged)"])
@@ -297,7 +297,10 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 }
                 // The leader's NOTIFY ends the wait; the deadline, or a second, bounds it
                 // in case the announcement was lost with a connection.
-                let untilDeadline = deadline.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000) + 1) }
+                // The deadline is the other replica's word: 'Infinity' or NaN must not trap.
+                let untilDeadline = deadline.map {
+                    Duration.clamped(seconds: $0 - Date().timeIntervalSince1970, upTo: .seconds(1)) + .milliseconds(1)
+                }
                 await signal.wait(upTo: min(left, untilDeadline ?? .milliseconds(50), .seconds(1)), on: loop)
             }
         }
@@ -323,42 +326,49 @@ public final class PostgresTier: SharedCacheTier, Sendable {
             }
         for try await row in rows {
             let cells = row.makeRandomAccess()
-            guard cells.count == 14 else { throw SharedRowError("expected 14 columns, got \(cells.count)") }
+            guard cells.count == 14 else { throw DamagedEntry("expected 14 columns, got \(cells.count)") }
             if try cells[0].decode(Int.self) > 0 { return .claimed }
             if let route = try cells[2].decode(String?.self) {
-                return .found(try entry(route: route, cells))
+                do {
+                    return .found(try entry(route: route, cells, now: now))
+                } catch let damaged as DamagedEntry {
+                    throw damaged
+                } catch {
+                    throw DamagedEntry("\(error)")  // a column of another type
+                }
             }
             return claim ? .busy(deadline: try cells[1].decode(Double?.self)) : .busy(deadline: nil)
         }
-        throw SharedRowError("no row")
+        throw DamagedEntry("no row")
     }
 
-    /// The entry in a `fetchOrClaim` row. Every value is checked: the database is shared,
-    /// and what it holds is data, not trusted code.
-    private func entry(route: String, _ cells: PostgresRandomAccessRow) throws -> NewEntry {
+    /// The entry in a `fetchOrClaim` row. The database is shared, and what it holds is
+    /// data, not trusted code: no frame grows past the largest answer, and the entry
+    /// passes the check a live answer does (`EntryCheck`).
+    private func entry(route: String, _ cells: PostgresRandomAccessRow, now: Double) throws -> NewEntry {
         let status = try cells[4].decode(Int.self)
-        guard (200..<300).contains(status) else { throw SharedRowError("status \(status)") }
-        guard let compressed = try cells[12].decode(ByteBuffer?.self) else { throw SharedRowError("no body") }
+        guard let compressed = try cells[12].decode(ByteBuffer?.self) else { throw DamagedEntry("no body") }
+        let limit = options.check.maxBytes
         let body: ByteBuffer
         var events: RecordedStream?
         do {
-            body = try compressed.withUnsafeReadableBytes { try decompressors.decompress($0) }
+            body = try compressed.withUnsafeReadableBytes { try decompressors.decompress($0, limit: limit) }
             if let recording = try cells[13].decode(ByteBuffer?.self) {
-                events = try RecordedStream(decoding: recording.withUnsafeReadableBytes { try decompressors.decompress($0) })
+                events = try RecordedStream(decoding: recording.withUnsafeReadableBytes { try decompressors.decompress($0, limit: limit) })
             }
         } catch {
-            throw SharedRowError("\(error)")
+            throw DamagedEntry("\(error)")
         }
-        let created = try cells[6].decode(Double.self)
-        let expires = try cells[7].decode(Double.self)
-        guard created.isFinite, expires.isFinite else { throw SharedRowError("times are not finite") }
-        func count(_ index: Int) throws -> Int { min(max(0, try cells[index].decode(Int.self)), TokenUsage.maxCount) }
         let usage = TokenUsage(
-            promptTokens: try count(8), completionTokens: try count(9), cachedPromptTokens: try count(10), cacheWritePromptTokens: try count(11))
+            promptTokens: try cells[8].decode(Int.self), completionTokens: try cells[9].decode(Int.self),
+            cachedPromptTokens: try cells[10].decode(Int.self), cacheWritePromptTokens: try cells[11].decode(Int.self))
         let response = CachedResponse(
-            status: status, contentType: try cells[5].decode(String.self), body: body, createdAt: created, expiresAt: expires,
-            usage: usage, events: events)
-        return NewEntry(route: route, model: try cells[3].decode(String.self), response: response)
+            status: status, contentType: try cells[5].decode(String.self), body: body, createdAt: try cells[6].decode(Double.self),
+            expiresAt: try cells[7].decode(Double.self), usage: usage, events: events)
+        switch options.check.checked(NewEntry(route: route, model: try cells[3].decode(String.self), response: response), now: now) {
+        case .success(let entry): return entry
+        case .failure(let problem): throw DamagedEntry(problem.description)
+        }
     }
 }
 
@@ -405,11 +415,6 @@ struct FetchOrClaim: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
-}
-
-struct SharedRowError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = "a shared entry is damaged: \(description)" }
 }
 
 /// Pauses that double from 250 ms to 30 s.

@@ -20,6 +20,8 @@ public struct SharedTierOptions: Sendable {
     /// Seconds an entry is kept past its TTL, for stale-if-error (`cache.stale_if_error`).
     public var staleSeconds: Double = 0
     public var compressionLevel: Int32 = 3
+    /// What a row must be to be served: the rows are any replica's (or anyone's) writing.
+    public var check = EntryCheck()
     /// Most bytes of answers waiting to be written; later ones are dropped while PostgreSQL is away.
     public var maxQueuedBytes = 64 << 20
     /// Longest time between batches of writes.
