@@ -27,12 +27,30 @@ struct SharedPruningTests {
         try await body(tier, database)
     }
 
+    /// A chat completion whose message is `text`: shared rows are served only if a live answer could be them.
     static func entry(_ text: String, created: Double, ttl: Double = 3600) -> NewEntry {
-        NewEntry(
+        let answer: JSONValue = .object([
+            .init("object", .string("chat.completion")),
+            .init(
+                "choices",
+                .array([
+                    .object([
+                        .init("index", .int(0)), .init("message", .object([.init("role", .string("assistant")), .init("content", .string(text))])),
+                    ])
+                ])
+            ),
+        ])
+        return NewEntry(
             route: "/v1/chat/completions", model: "gpt-4o",
             response: CachedResponse(
-                status: 200, contentType: "application/json", body: ByteBuffer(string: text), createdAt: created, expiresAt: created + ttl,
-                usage: TokenUsage(promptTokens: 3, completionTokens: 4)))
+                status: 200, contentType: "application/json", body: ByteBuffer(bytes: answer.serialized()), createdAt: created,
+                expiresAt: created + ttl, usage: TokenUsage(promptTokens: 3, completionTokens: 4)))
+    }
+
+    /// The message text of an entry made by `entry`.
+    static func text(_ entry: NewEntry?) -> String? {
+        entry.flatMap { try? JSONValue.parse($0.response.body.readableBytesView) }?["choices"]?.arrayValue?.first?["message"]?["content"]?
+            .stringValue
     }
 
     static func key(_ i: Int) -> CacheKey { CacheKey(high: 0xC0FFEE, low: UInt64(i)) }
