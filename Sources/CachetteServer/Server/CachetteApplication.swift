@@ -35,7 +35,8 @@ public enum CachetteApplication {
         )
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
-        let client = try UpstreamClient(config: config.upstream, upstreams: config.resolvedUpstreams)
+        let client = try UpstreamClient(
+            config: config.upstream, upstreams: config.resolvedUpstreams, credentialHeaders: config.cache.credentialHeaders)
         for name in client.unverified {
             logger.warning(
                 "tls.verify is false: the upstream's certificate is not checked, so anyone on the path can read and change its traffic",

@@ -17,11 +17,13 @@ enum ForwardedHeaders {
     /// - Parameters:
     ///   - clientCredential: false drops the client's credential (a request the client
     ///     did not address to this upstream must not carry its key there).
+    ///   - credentialHeaders: further headers dropped as credentials (`cache.credential_headers`).
     ///   - translated: an OpenAI request sent to an Anthropic upstream; its bearer token
     ///     becomes `x-api-key`, where Anthropic looks for an API key.
-    static func request(_ fields: HTTPFields, upstream: CachetteConfig.Upstream, clientCredential: Bool = true, translated: Bool = false)
-        -> HTTPHeaders
-    {
+    static func request(
+        _ fields: HTTPFields, upstream: CachetteConfig.Upstream, clientCredential: Bool = true, credentialHeaders: Set<String> = [],
+        translated: Bool = false
+    ) -> HTTPHeaders {
         let named = connectionTokens(fields)
         let upstreamHeaders = Set(upstream.headers.map { $0.name.lowercased() })
         let replaceCredential = upstream.apiKey != nil || !clientCredential
@@ -30,7 +32,7 @@ enum ForwardedHeaders {
         for field in fields {
             let name = field.name.canonicalName
             if hopByHop.contains(name) || named.contains(name) || name.hasPrefix("x-cachette-") || name == "accept-encoding"
-                || upstreamHeaders.contains(name)
+                || upstreamHeaders.contains(name) || credentialHeaders.contains(name)
             {
                 continue
             }

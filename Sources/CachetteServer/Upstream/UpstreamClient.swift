@@ -15,9 +15,15 @@ final class UpstreamClient: Sendable {
     private let settings: CachetteConfig.UpstreamSettings
     /// Upstreams whose certificates are not checked (`tls.verify: false`), for `/health`.
     let unverified: [String]
+    /// `cache.credential_headers`: dropped, with the query string, from a request that
+    /// must not carry the client's credential.
+    private let credentialHeaders: Set<String>
 
     /// Reads every upstream's TLS files: one that cannot be read is a ConfigError.
-    init(config: CachetteConfig.UpstreamSettings, upstreams: [CachetteConfig.Upstream] = []) throws(ConfigError) {
+    init(
+        config: CachetteConfig.UpstreamSettings, upstreams: [CachetteConfig.Upstream] = [], credentialHeaders: [String] = []
+    ) throws(ConfigError) {
+        self.credentialHeaders = Set(credentialHeaders.map { $0.lowercased() })
         var clients: [String: (HTTPClient, String, UpstreamFailure)] = [:]
         var unverified: [String] = []
         // Built first, so a bad file leaves no client to shut down.
@@ -76,10 +82,13 @@ final class UpstreamClient: Sendable {
         var tail = Substring(path ?? request.uri.path)
         if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
         var url = String(base + tail)
-        if let query = request.uri.query, !query.isEmpty { url += "?" + query }
+        // A query may carry a key (`?key=…`, Gemini's way): it goes only with the client's credential.
+        if clientCredential, let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var outgoing = HTTPClientRequest(url: url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = ForwardedHeaders.request(request.headers, upstream: upstream, clientCredential: clientCredential, translated: translated)
+        outgoing.headers = ForwardedHeaders.request(
+            request.headers, upstream: upstream, clientCredential: clientCredential, credentialHeaders: clientCredential ? [] : credentialHeaders,
+            translated: translated)
         outgoing.body = body
         return outgoing
     }

@@ -86,9 +86,68 @@ struct CacheTransferTests {
         let result = try await CLI.run(["cache", "import", exported, "--db", target])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(exported):4: key is not 32 hex digits"), "\(result.stderr)")
-        #expect(result.stdout.contains("imported 2 entries; refused 1 lines"))
+        #expect(result.stdout.contains("imported 2 entries; refused 1 line\n"), "\(result.stdout)")
         let wrongFile = try await CLI.run(["cache", "import", source, "--db", target])
         #expect(wrongFile.status == 1 && wrongFile.stderr.contains(":1:"), "a file that is not an export is refused at its first line")
+    }
+
+    /// An export of one recorded answer, with `change` applied to its entry line.
+    static func alteredExport(_ change: (inout JSONValue) -> Void) async throws -> String {
+        let (source, exported) = (Self.file("a.sqlite"), Self.file("cache.jsonl"))
+        _ = try await Self.record(into: source)
+        _ = try await CLI.run(["cache", "export", "--db", source, "-o", exported])
+        var lines = try String(contentsOfFile: exported, encoding: .utf8).split(separator: "\n").map(String.init)
+        var entry = try JSONValue.parse(Array(lines[1].utf8))
+        change(&entry)
+        lines[1] = String(decoding: entry.serialized(), as: UTF8.self)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: exported, atomically: true, encoding: .utf8)
+        return exported
+    }
+
+    @Test(
+        "an import line no live answer could be is refused, whatever --ttl says: a time of -1e300, an HTML answer, a route its key is not stored under",
+        arguments: [
+            ("created_at", JSONValue.double(-1e300), "created_at"), ("content_type", .string("text/html"), "content type text/html"),
+            ("route", .string("/v1/completions"), "is stored for /v1/chat/completions"),
+        ])
+    func implausibleLines(field: String, value: JSONValue, reason: String) async throws {
+        let target = Self.file("b.sqlite")
+        let exported = try await Self.alteredExport { $0.set(field, value) }
+        // The file already holds the entries under their own routes.
+        let clean = try await Self.alteredExport { _ in }
+        if field == "route" { _ = try await CLI.run(["cache", "import", clean, "--db", target]) }
+        let result = try await CLI.run(["cache", "import", exported, "--db", target, "--ttl", "30d"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(":2: ") && result.stderr.contains(reason), "\(result.stderr)")
+        #expect(result.stdout.contains("imported 1 entry;"), "\(result.stdout)")
+    }
+
+    @Test("a failed import (no header, an empty file) creates no database")
+    func failedImportCreatesNothing() async throws {
+        for content in ["", "\n \n", #"{"key":"00000000000000000000000000000007"}"# + "\n"] {
+            let (file, target) = (Self.file("bad.jsonl"), Self.file("never.sqlite"))
+            try content.write(toFile: file, atomically: true, encoding: .utf8)
+            let result = try await CLI.run(["cache", "import", file, "--db", target])
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: target), "\(content.debugDescription) left a database behind")
+        }
+    }
+
+    @Test("a stored entry whose created_at is -1e300 is served with Age 2147483648, every time, and the server keeps serving")
+    func implausibleStoredTime() async throws {
+        let database = Self.file("a.sqlite")
+        _ = try await Self.record(into: database)
+        let result = try await Subprocess.run("/usr/bin/sqlite3", [database, "UPDATE entries SET created_at = -1e300"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let upstream = FakeUpstream()
+        try await Harness.run(upstream: upstream, database: database) { h in
+            for _ in 0..<2 {
+                let hit = try await h.post()
+                expectCache(hit, "HIT")
+                #expect(hit.headers[.age] == "2147483648")
+            }
+            #expect(upstream.calls == 0)
+        }
     }
 
     @Test("export filters by model and age; offline with the cache disabled is a config error")

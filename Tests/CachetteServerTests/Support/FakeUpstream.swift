@@ -63,6 +63,8 @@ final class FakeUpstream: Sendable {
         var reply = Reply()
         var lastHeaders = HTTPFields()
         var lastBody: [UInt8] = []
+        /// Every request's query and headers, in arrival order.
+        var seen: [(path: String, query: String, authority: String, headers: HTTPFields)] = []
         /// Streams whose client (the sidecar) went away before the end.
         var abandonedStreams = 0
         var finishedStreams = 0
@@ -72,6 +74,7 @@ final class FakeUpstream: Sendable {
     func calls(to path: String) -> Int { state.withLock { $0.callsByPath[path] ?? 0 } }
     var lastHeaders: HTTPFields { state.withLock { $0.lastHeaders } }
     var lastBody: String { state.withLock { String(decoding: $0.lastBody, as: UTF8.self) } }
+    var seen: [(path: String, query: String, authority: String, headers: HTTPFields)] { state.withLock { $0.seen } }
     var abandonedStreams: Int { state.withLock { $0.abandonedStreams } }
     var finishedStreams: Int { state.withLock { $0.finishedStreams } }
 
@@ -206,6 +209,7 @@ final class FakeUpstream: Sendable {
             s.callsByPath[path, default: 0] += 1
             s.lastHeaders = request.headers
             s.lastBody = body
+            s.seen.append((path, request.uri.query ?? "", request.head.authority ?? "", request.headers))
         }
     }
 

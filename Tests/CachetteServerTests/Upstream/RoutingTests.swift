@@ -169,6 +169,32 @@ struct RoutingTests {
         }
     }
 
+    @Test("/v1/models sends no upstream but the default the client's ?key=, Authorization or any cache.credential_headers header")
+    func modelsKeepCredentials() async throws {
+        try await Harness.run(configure: { config in
+            let base = config.upstream.baseURL
+            config.cache.credentialHeaders = ["x-org-key"]
+            config.upstreams = [
+                .init(name: "other", baseURL: base.replacingOccurrences(of: "127.0.0.1", with: "localhost"), models: ["llama*"]),
+                .init(name: "default", baseURL: base),
+            ]
+        }) { h in
+            let headers: HTTPFields = [.authorization: "Bearer sk-secret-one", HTTPField.Name("x-org-key")!: "sk-secret-two"]
+            let response = try await h.get("/v1/models?key=sk-secret-three", headers: headers)
+            #expect(response.status == .ok)
+            let asked = h.upstream.seen.filter { $0.path == "/v1/models" }
+            #expect(asked.count == 2, "both upstreams were asked")
+            for request in asked {
+                let carried = request.query + request.headers.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                if request.authority.hasPrefix("localhost") {
+                    #expect(!carried.contains("sk-secret"), "the other upstream got \(carried)")
+                } else {
+                    #expect(carried.contains("sk-secret-one") && carried.contains("sk-secret-two") && carried.contains("sk-secret-three"))
+                }
+            }
+        }
+    }
+
     @Test("Anthropic model entries become OpenAI model objects")
     func anthropicModels() throws {
         let entry = try JSONValue.parse(
