@@ -24,7 +24,14 @@ extension ConfigLoader {
         try scalar(node, key)
     }
 
+    /// An upstream's base URL. One with `user:password@` is refused without being echoed:
+    /// it would be printed in logs and is never sent (keys go in `api_key`).
     static func checkURL(_ text: String, _ key: String) throws(ConfigError) {
+        if let authority = text.split(separator: "://", maxSplits: 1).dropFirst().first?.split(separator: "/", maxSplits: 1).first,
+            authority.contains("@")
+        {
+            throw ConfigError(key, "must not hold a user name or password (user:password@); put the key in api_key, or api_key: env:NAME")
+        }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false
         else {
             throw ConfigError(key, "expected an http:// or https:// URL, got \"\(text)\"")

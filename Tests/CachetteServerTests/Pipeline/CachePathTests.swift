@@ -192,4 +192,18 @@ struct CachePathTests {
             #expect(stats["misses"]?.intValue == 1)
         }
     }
+
+    @Test("x-cachette-ttl is held to cache.max_ttl: 292 billion years is kept for max_ttl; cache.ttl past it is a config error")
+    func maxTTL() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database, configure: { $0.cache.maxTTL = .seconds(60) }) { h in
+            expectCache(try await h.post(headers: [HTTPField.Name("x-cachette-ttl")!: "9223372036854775807"]), "MISS")
+        }
+        let lifetime = try await Subprocess.run("/usr/bin/sqlite3", [database, "SELECT expires_at - created_at FROM entries"])
+        #expect(lifetime.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "60.0", "\(lifetime.stdout)\(lifetime.stderr)")
+        var config = CachetteConfig()
+        config.cache.ttl = .seconds(7200)
+        config.cache.maxTTL = .seconds(3600)
+        #expect { try ConfigLoader.validate(config) } throws: { "\($0)".contains("cache.ttl") && "\($0)".contains("1h") }
+    }
 }

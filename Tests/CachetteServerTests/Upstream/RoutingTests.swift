@@ -56,11 +56,18 @@ struct RoutingTests {
             ("upstreams:\n  - name: a\n    base_url: http://x/v1\n    models: [a]\n    format: grpc", "upstreams.a.format"),
             ("upstreams:\n  - base_url: http://x/v1", "upstreams[0]"),
             ("upstreams: {a: 1}", "upstreams"),
+            ("upstreams:\n  - name: a\n    base_url: https://me:sk-hidden@x/v1\n    models: [a]", "upstreams.a.base_url"),
         ] {
             var scratch = CachetteConfig()
             #expect(throws: ConfigError.self, "\(key)") { try ConfigLoader.apply(yaml: yaml, to: &scratch) }
-            do { try ConfigLoader.apply(yaml: yaml, to: &scratch) } catch { #expect(error.key == key, "\(error)") }
+            do { try ConfigLoader.apply(yaml: yaml, to: &scratch) } catch {
+                #expect(error.key == key, "\(error)")
+                #expect(!"\(error)".contains("sk-hidden"), "a refused URL's password is not echoed")
+            }
         }
+        var withUser = CachetteConfig()
+        withUser.upstream.baseURL = "http://sk-hidden@x/v1"
+        #expect { try ConfigLoader.validate(withUser) } throws: { "\($0)".contains("upstream.base_url") && !"\($0)".contains("sk-hidden") }
         // --upstream replaces the whole table.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString).yaml").path
         try "upstreams:\n  - name: default\n    base_url: http://file/v1\n".write(toFile: file, atomically: true, encoding: .utf8)
