@@ -24,7 +24,7 @@ public func withDeadline<T: Sendable>(
                 slot.resume(with: .failure(error))
             }
         }
-        let timer = loop.scheduleTask(in: .nanoseconds(Int64(limit.seconds * 1e9))) {
+        let timer = loop.scheduleTask(in: .saturating(limit)) {
             if slot.resume(with: .failure(DeadlineExceeded())) { work.cancel() }
         }
         slot.onResume { timer.cancel() }

@@ -1,3 +1,5 @@
+import NIOCore
+
 extension Duration {
     /// Whole and fractional seconds, for the places that want a Double.
     public var seconds: Double {
@@ -13,5 +15,17 @@ extension Duration {
         guard seconds > 0 else { return .zero }
         guard seconds < limit.seconds else { return limit }
         return .nanoseconds(Int64(seconds * 1e9))
+    }
+}
+
+extension TimeAmount {
+    /// `duration` in NIO's nanoseconds, held at `Int64`'s bounds: `Double(seconds) * 1e9`
+    /// trapped for a configured timeout past 292 years.
+    public static func saturating(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .nanoseconds(seconds < 0 ? .min : .max) }
+        let (sum, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return .nanoseconds(carry ? .max : sum)
     }
 }

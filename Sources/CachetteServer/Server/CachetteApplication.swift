@@ -110,7 +110,7 @@ public enum CachetteApplication {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
-                    idleTimeout: .nanoseconds(Int64(config.server.idleTimeout.seconds * 1e9))
+                    idleTimeout: .saturating(config.server.idleTimeout)
                 )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)]

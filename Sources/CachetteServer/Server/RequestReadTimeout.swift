@@ -13,7 +13,7 @@ final class RequestReadTimeout: ChannelInboundHandler, RemovableChannelHandler {
     private var deadline: Scheduled<Void>?
 
     init(timeout: Duration) {
-        self.timeout = .nanoseconds(Int64(min(timeout.seconds, 1e9) * 1e9))
+        self.timeout = .saturating(timeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

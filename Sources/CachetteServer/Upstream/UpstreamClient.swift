@@ -42,8 +42,8 @@ final class UpstreamClient: Sendable {
     private static func http(_ config: CachetteConfig.UpstreamSettings, _ connection: UpstreamConnection) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
-            connect: .nanoseconds(Int64(config.connectTimeout.seconds * 1e9)),
-            read: .nanoseconds(Int64(config.idleTimeout.seconds * 1e9))
+            connect: .saturating(config.connectTimeout),
+            read: .saturating(config.idleTimeout)
         )
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
@@ -95,7 +95,7 @@ final class UpstreamClient: Sendable {
 
     /// The time `upstream` allows for the response head.
     private func deadline(_ upstream: CachetteConfig.Upstream) -> TimeAmount {
-        .nanoseconds(Int64((upstream.timeout ?? settings.timeout).seconds * 1e9))
+        .saturating(upstream.timeout ?? settings.timeout)
     }
 
     /// Sends a request and returns once the response head has arrived.

@@ -159,6 +159,19 @@ struct ForwardingTests {
             #expect(received.hasSuffix("data: [DONE]\n\n"))
         }
     }
+
+    @Test("timeouts of 10^12 seconds (a config that means 'never') schedule without a trap and the request is answered")
+    func hugeTimeouts() async throws {
+        try await Harness.run(configure: { config in
+            config.upstream.timeout = .seconds(1_000_000_000_000)
+            config.upstream.idleTimeout = .seconds(1_000_000_000_000)
+            config.upstream.connectTimeout = .seconds(1_000_000_000_000)
+            config.server.idleTimeout = .seconds(1_000_000_000_000)
+        }) { h in
+            expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
+        }
+    }
 }
 
 @Suite("Passthrough bodies")

@@ -46,7 +46,7 @@ final class FlightSignals: Sendable {
 
         /// Returns when fired, or after `limit`.
         func wait(upTo limit: Duration, on loop: any EventLoop) async {
-            let timer = loop.scheduleTask(in: .nanoseconds(Int64(Duration.clamped(seconds: limit.seconds, upTo: .seconds(3600)).seconds * 1e9))) {
+            let timer = loop.scheduleTask(in: .saturating(max(.zero, limit))) {
                 self.fire()
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
