@@ -41,7 +41,7 @@ struct Passthrough: Sendable {
                 let path = request.uri.path
                 upstream = try router.upstream(for: model, path: path, format: path.hasPrefix("/v1/messages/") ? .anthropic : .openai)
             } else {
-                upstream = try modelless(request.uri.path)
+                upstream = try modelless(request)
             }
             return (relay.client.makeRequest(request, upstream: upstream, body: .bytes(body)), upstream)
         }
@@ -49,15 +49,20 @@ struct Passthrough: Sendable {
         // Transfer-Encoding never reaches us (HTTPTypes drops it), so a chunked upload
         // shows no length: stream the body of any method that usually carries one.
         let hasBody = declared.map { $0 > 0 } ?? [.post, .put, .patch].contains(request.method)
-        let upstream = try modelless(request.uri.path)
+        let upstream = try modelless(request)
         let body = LimitedBody(base: request.body, limit: maxPassthroughBytes)
         return (relay.client.makeRequest(request, upstream: upstream, body: hasBody ? .stream(body, length: length) : nil), upstream)
     }
 
     /// The upstream for a request that names no model: the one that made the response a
     /// `/v1/responses/{id}` path names, when known, else the router's choice.
-    private func modelless(_ path: String) throws(APIError) -> CachetteConfig.Upstream {
-        if let owner = owners.owner(ofPath: path), let upstream = router.upstreams.first(where: { $0.name == owner }) { return upstream }
+    private func modelless(_ request: Request) throws(APIError) -> CachetteConfig.Upstream {
+        let path = request.uri.path
+        if let owner = owners.owner(ofPath: path, for: owners.tenant(of: request.headers)),
+            let upstream = router.upstreams.first(where: { $0.name == owner })
+        {
+            return upstream
+        }
         return try router.modelless(path: path)
     }
 

@@ -25,6 +25,8 @@ struct Forwarder: Sendable {
         let outgoing: HTTPClientRequest
         var body: OutboundBody
         let compression: CompressionTally
+        /// Whose credential sent it, for noting a Responses answer's id.
+        let tenant: ResponseOwners.Tenant
     }
 
     /// What sending produced. Never thrown: every outcome is booked by the caller.
@@ -55,7 +57,8 @@ struct Forwarder: Sendable {
         let outgoing = try exchange.outgoing(
             request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client)
         return Outbound(
-            route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally())
+            route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally(),
+            tenant: owners.tenant(of: request.request.headers))
     }
 
     /// One upstream call for a whole answer.
@@ -67,7 +70,9 @@ struct Forwarder: Sendable {
             )
             let saved = outbound.compression.saved
             if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
-            if outbound.route == .responses, answer.isSuccess { owners.note(answer: answer.body, upstream: outbound.exchange.upstream.name) }
+            if outbound.route == .responses, answer.isSuccess {
+                owners.note(answer: answer.body, upstream: outbound.exchange.upstream.name, for: outbound.tenant)
+            }
             let (usage, counted) = Self.usage(of: answer, request: &body, model: model)
             return .answer(answer, usage: usage, counted: counted)
         } catch {
@@ -117,7 +122,7 @@ struct Forwarder: Sendable {
                 return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
             },
             onComplete: { recording, answer, usage in
-                owners?.note(answer: answer, upstream: upstream)
+                owners?.note(answer: answer, upstream: upstream, for: outbound.tenant)
                 onComplete(recording, answer, usage)
             },
             onEnd: onEnd

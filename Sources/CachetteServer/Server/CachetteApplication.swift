@@ -62,7 +62,8 @@ public enum CachetteApplication {
         MetricsEndpoint(metrics: metrics, store: store, shared: shared).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
-        let owners = ResponseOwners()
+        let scope = RequestScope(cache: config.cache)
+        let owners = ResponseOwners(scope: scope)
         let passthrough = Passthrough(
             router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes,
             maxPassthroughBytes: config.server.maxPassthroughBytes
@@ -78,7 +79,6 @@ public enum CachetteApplication {
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
         let flights = SingleFlight<CacheKey, FlightResult>()
-        let scope = RequestScope(cache: config.cache)
         for route in CachedRoute.allCases {
             CachedEndpoint(
                 intake: RequestIntake(

@@ -164,20 +164,52 @@ struct ResponsesEndpointTests {
                 .init(name: "fake", baseURL: config.upstream.baseURL, models: ["gpt-*"]), .init(name: "default", baseURL: "http://127.0.0.1:9/v1"),
             ]
         }) { h in
+            // Ownership is per credential: the client asks about its response with its key.
+            let key: HTTPFields = [.authorization: "Bearer sk-test-one"]
             expectCache(try await h.post("/v1/responses", Self.body), "MISS")
-            let got = try await h.get("/v1/responses/resp_1")
+            let got = try await h.get("/v1/responses/resp_1", headers: key)
             #expect(got.status == .ok && got.text.contains("GET /v1/responses/resp_1"))
             expectCache(got, "BYPASS")
-            #expect(try await h.get("/v1/responses/resp_1/input_items?limit=5").text.contains("GET /v1/responses/resp_1/input_items"))
+            #expect(try await h.get("/v1/responses/resp_1/input_items?limit=5", headers: key).text.contains("GET /v1/responses/resp_1/input_items"))
             let cancelled = try await h.client.execute(
                 uri: "/v1/responses/resp_1/cancel", method: .post, headers: [.authorization: "Bearer sk-test-one"])
             #expect(cancelled.status == .ok && String(buffer: cancelled.body).contains("POST /v1/responses/resp_1/cancel"))
             let deleted = try await h.client.execute(uri: "/v1/responses/resp_1", method: .delete, headers: [.authorization: "Bearer sk-test-one"])
             #expect(String(buffer: deleted.body).contains("DELETE /v1/responses/resp_1"))
-            #expect(try await h.get("/v1/responses/resp_unknown").status == .badGateway, "the default upstream, which is down")
+            #expect(try await h.get("/v1/responses/resp_unknown", headers: key).status == .badGateway, "the default upstream, which is down")
             // A streamed answer's id is learned too.
             _ = try await h.stream(Self.streamBody.replacingOccurrences(of: "Say hello", with: "Say bye"), path: "/v1/responses")
-            #expect(try await h.get("/v1/responses/resp_6").status == .ok)
+            #expect(try await h.get("/v1/responses/resp_6", headers: key).status == .ok)
+            #expect(
+                try await h.get("/v1/responses/resp_6", headers: [.authorization: "Bearer sk-test-two"]).status == .badGateway,
+                "another credential's request about it goes to the default upstream")
+        }
+    }
+
+    @Test("an upstream that answers with an id another upstream made does not get that id's requests, nor the key they carry")
+    func hostileOwner() async throws {
+        try await Harness.run(configure: { config in
+            let base = config.upstream.baseURL
+            config.upstreams = [
+                .init(name: "fake", baseURL: base, models: ["gpt-*"]),
+                // The same fake under another name: which one a request reached shows in its authority.
+                .init(name: "hostile", baseURL: base.replacingOccurrences(of: "127.0.0.1", with: "localhost"), models: ["llama*"]),
+                .init(name: "default", baseURL: "http://127.0.0.1:9/v1"),
+            ]
+        }) { h in
+            let victim: HTTPFields = [.authorization: "Bearer sk-victim"]
+            expectCache(try await h.post("/v1/responses", Self.body, headers: victim), "MISS")  // resp_1, from "fake"
+            // From now on every answer is resp_1: the hostile upstream repeats the victim's id,
+            // to the victim itself and to another tenant.
+            h.upstream.reply(.init(body: FakeUpstream.response(call: 1)))
+            let llama = Self.body.replacingOccurrences(of: "gpt-4o", with: "llama3")
+            expectCache(try await h.post("/v1/responses", llama, headers: victim), "MISS")
+            expectCache(try await h.post("/v1/responses", llama, headers: [.authorization: "Bearer sk-attacker"]), "MISS")
+            let got = try await h.get("/v1/responses/resp_1", headers: victim)
+            #expect(got.status == .ok)
+            let asked = try #require(h.upstream.seen.last)
+            #expect(asked.path == "/v1/responses/resp_1")
+            #expect(asked.authority.hasPrefix("127.0.0.1"), "went to \(asked.authority), not the upstream that made resp_1")
         }
     }
 
