@@ -31,7 +31,7 @@ extension Cache {
             let cutoff = since.flatMap(ConfigValues.duration).map { now - $0.seconds }
             let sink: FileHandle
             if let output, output != "-" {
-                guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                guard let file = PrivateFile.truncating(output) else {
                     InputFile.fail("cannot write \(output)")
                 }
                 sink = file

@@ -16,8 +16,7 @@ public final class CachetteDatabase: Sendable {
     }
 
     private static func open(path: String, logger: Logger) throws -> DatabasePool {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try PrivateFile.createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         do {
             return try openAndMigrate(path: path)
         } catch let error as DatabaseError where isDamage(error) && FileManager.default.fileExists(atPath: path) {
@@ -42,6 +41,8 @@ public final class CachetteDatabase: Sendable {
     }
 
     private static func openAndMigrate(path: String) throws -> DatabasePool {
+        // SQLite would create it 0644; its WAL and shared-memory files take its mode.
+        try PrivateFile.createIfMissing(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.maximumReaderCount = 8
