@@ -71,6 +71,7 @@ struct Cache: AsyncParsableCommand {
                 ("newest entry", date(info.newest)),
             ]
             rows += info.routes.map { ("  \($0.route)", StatsTable.grouped($0.entries)) }
+            rows = rows.map { (TerminalText.escaped($0.0), TerminalText.escaped($0.1)) }
             let width = rows.map(\.0.count).max() ?? 0
             for (name, value) in rows { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
         }

@@ -66,7 +66,7 @@ struct Compress: ParsableCommand {
             [("message", "before", "after", "saved")]
             + (rows + [("total", total.0, total.1)]).map { row in
                 let saved = row.1 == 0 ? "0%" : String(format: "%.1f%%", Double(row.1 - row.2) * 100 / Double(row.1))
-                return (row.0, String(row.1), String(row.2), saved)
+                return (TerminalText.escaped(row.0), String(row.1), String(row.2), saved)
             }
         let w0 = all.map(\.0.count).max()!, w1 = all.map(\.1.count).max()!, w2 = all.map(\.2.count).max()!, w3 = all.map(\.3.count).max()!
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: w - s.count) + s }

@@ -116,7 +116,7 @@ enum StatsTable {
             ("cache entries", int(cache?["entries"])),
             ("cache bytes", cache?["bytes"]?.intValue.map(ByteCount.format) ?? "-"),
             ("evictions", int(cache?["evictions"])),
-            ("since", s["since"]?.stringValue ?? "-"),
+            ("since", s["since"]?.stringValue.map(TerminalText.escaped) ?? "-"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         let summary = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
@@ -144,7 +144,7 @@ enum StatsTable {
 
     /// Dollars and per-model savings over the window the sidecar reported.
     static func savings(_ s: JSONValue) -> String {
-        let window = s["window"]?.stringValue ?? "all"
+        let window = TerminalText.escaped(s["window"]?.stringValue ?? "all")
         let cost = s["cost"]
         var out = "savings (\(window == "all" ? "all time" : "last " + window))\n"
         out += "spent \(dollars(cost?["spent_usd"]))   saved \(dollars(cost?["saved_usd"]))\n"
@@ -155,7 +155,7 @@ enum StatsTable {
         for model in models {
             let m = model.value
             table.append([
-                model.key, grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0),
+                TerminalText.escaped(model.key), grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0),
                 grouped(m["input_tokens"]?.intValue ?? 0), grouped(m["output_tokens"]?.intValue ?? 0),
                 grouped(m["saved_tokens"]?.intValue ?? 0), dollars(m["spent_usd"]), dollars(m["saved_usd"]),
             ])
