@@ -37,6 +37,9 @@ final class ZstdCompressor: @unchecked Sendable {
 /// Decompression contexts shared by concurrent readers: borrowed under a lock,
 /// used outside it, and returned, so readers never allocate one per read.
 final class ZstdDecompressors: Sendable {
+    /// For readers without a pool of their own (the fuzzer).
+    static let shared = ZstdDecompressors()
+
     private let idle = Mutex<[UnsafeSendableContext]>([])
     private let keep: Int
 

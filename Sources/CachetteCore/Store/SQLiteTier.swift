@@ -102,26 +102,23 @@ final class SQLiteTier: CacheTier {
     /// expires_at, prompt_tokens, completion_tokens, body, events.
     ///
     /// The file is outside input: any column may hold any value. Each is decoded with a
-    /// throwing read (GRDB's subscripts trap on a NULL or a mismatched type), no frame may
-    /// grow past `maxEntryBytes`, and only a 2xx answer with counts in range comes back.
+    /// throwing read (GRDB's subscripts trap on a NULL or a mismatched type), and the
+    /// frames read in place, through `StoredColumns` as the shared tier's are.
     func response(_ row: Row, from first: Int) throws -> CachedResponse {
-        let limit = options.maxEntryBytes
-        let body = try row.withUnsafeData(atIndex: first + 6) { data -> ByteBuffer in
-            guard let data else { throw DamagedEntry("missing body") }
-            return try data.withUnsafeBytes { try decompressors.decompress($0, limit: limit) }
-        }
-        let events = try row.withUnsafeData(atIndex: first + 7) { data -> RecordedStream? in
-            guard let data else { return nil }
-            return try RecordedStream(decoding: data.withUnsafeBytes { try decompressors.decompress($0, limit: limit) })
-        }
-        let status = try row.decode(Int.self, atIndex: first)
-        guard (200..<300).contains(status) else { throw DamagedEntry("status \(status)") }
-        func count(_ index: Int) throws -> Int { min(max(0, try row.decode(Int.self, atIndex: index)), TokenUsage.maxCount) }
-        return CachedResponse(
-            status: status, contentType: try row.decode(String.self, atIndex: first + 1), body: body,
+        let columns = StoredColumns(
+            status: try row.decode(Int.self, atIndex: first), contentType: try row.decode(String.self, atIndex: first + 1),
             createdAt: try row.decode(Double.self, atIndex: first + 2), expiresAt: try row.decode(Double.self, atIndex: first + 3),
-            usage: TokenUsage(promptTokens: try count(first + 4), completionTokens: try count(first + 5)), events: events
-        )
+            usage: TokenUsage(
+                promptTokens: try row.decode(Int.self, atIndex: first + 4), completionTokens: try row.decode(Int.self, atIndex: first + 5)))
+        return try row.withUnsafeData(atIndex: first + 6) { body in
+            try row.withUnsafeData(atIndex: first + 7) { events in
+                try body.withBytes { body in
+                    try events.withBytes { events in
+                        try columns.response(body: body, events: events, limit: options.maxEntryBytes, decompressors: decompressors)
+                    }
+                }
+            }
+        }
     }
 
     /// A hit, for the LRU order and hit counts; written with the next flush.

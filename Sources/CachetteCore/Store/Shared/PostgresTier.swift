@@ -346,25 +346,19 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// data, not trusted code: no frame grows past the largest answer, and the entry
     /// passes the check a live answer does (`EntryCheck`).
     private func entry(route: String, _ cells: PostgresRandomAccessRow, now: Double) throws -> NewEntry {
-        let status = try cells[4].decode(Int.self)
-        guard let compressed = try cells[12].decode(ByteBuffer?.self) else { throw DamagedEntry("no body") }
-        let limit = options.check.maxBytes
-        let body: ByteBuffer
-        var events: RecordedStream?
-        do {
-            body = try compressed.withUnsafeReadableBytes { try decompressors.decompress($0, limit: limit) }
-            if let recording = try cells[13].decode(ByteBuffer?.self) {
-                events = try RecordedStream(decoding: recording.withUnsafeReadableBytes { try decompressors.decompress($0, limit: limit) })
+        let columns = StoredColumns(
+            status: try cells[4].decode(Int.self), contentType: try cells[5].decode(String.self), createdAt: try cells[6].decode(Double.self),
+            expiresAt: try cells[7].decode(Double.self),
+            usage: TokenUsage(
+                promptTokens: try cells[8].decode(Int.self), completionTokens: try cells[9].decode(Int.self),
+                cachedPromptTokens: try cells[10].decode(Int.self), cacheWritePromptTokens: try cells[11].decode(Int.self)))
+        let body = try cells[12].decode(ByteBuffer?.self)
+        let events = try cells[13].decode(ByteBuffer?.self)
+        let response = try body.withBytes { body in
+            try events.withBytes { events in
+                try columns.response(body: body, events: events, limit: options.check.maxBytes, decompressors: decompressors)
             }
-        } catch {
-            throw DamagedEntry("\(error)")
         }
-        let usage = TokenUsage(
-            promptTokens: try cells[8].decode(Int.self), completionTokens: try cells[9].decode(Int.self),
-            cachedPromptTokens: try cells[10].decode(Int.self), cacheWritePromptTokens: try cells[11].decode(Int.self))
-        let response = CachedResponse(
-            status: status, contentType: try cells[5].decode(String.self), body: body, createdAt: try cells[6].decode(Double.self),
-            expiresAt: try cells[7].decode(Double.self), usage: usage, events: events)
         switch options.check.checked(NewEntry(route: route, model: try cells[3].decode(String.self), response: response), now: now) {
         case .success(let entry): return entry
         case .failure(let problem): throw DamagedEntry(problem.description)
