@@ -103,7 +103,7 @@ final class StreamFlight: Sendable {
                 if Task.isCancelled { break }
             }
         } catch {
-            readError = failure.error(error, logger: logger)
+            readError = failure.streamError(error, logger: logger)
         }
         if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.

@@ -34,6 +34,19 @@ struct UpstreamFailure: Sendable {
         return mapped
     }
 
+    /// The client's error for `error` met while reading a stream whose answer had begun:
+    /// a connection cut then is the stream breaking, not an upstream out of reach.
+    /// Timeouts and the size limit keep their own codes, which name their settings.
+    func streamError(_ error: any Error, logger: Logger) -> APIError {
+        var mapped = apiError(for: error)
+        if !["upstream_idle_timeout", "upstream_read_timeout", "upstream_response_too_large"].contains(mapped.code) {
+            mapped = .upstream(.badGateway, "upstream_stream_failed", "The stream from \(host) broke after it began; nothing was stored.")
+        }
+        logger.warning(
+            "upstream stream broke", metadata: ["host": "\(host)", "code": "\(mapped.code)", "detail": "\(String(reflecting: error))"])
+        return mapped
+    }
+
     /// The code and sentence for `error`.
     func apiError(for error: any Error) -> APIError {
         switch error {

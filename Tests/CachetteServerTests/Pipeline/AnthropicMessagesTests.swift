@@ -158,6 +158,7 @@ struct AnthropicMessagesTests {
             let last = try #require(cut.events.last)
             #expect(last.name == "error")
             #expect(try JSONValue.parse(last.data)["error"]?["type"]?.stringValue == "api_error")
+            #expect(try JSONValue.parse(last.data)["error"]?["message"]?.stringValue?.contains("broke after it began") == true, "\(last.data)")
             #expect(cut.events.filter { $0.name == "error" }.count == 1)
 
             upstream.reply(

@@ -108,6 +108,7 @@ struct ResponsesEndpointTests {
                 .event("error", #"{"type":"error","sequence_number":7,"code":"server_error","message":"boom","param":null}"#)
             ],
             Array(FakeUpstream.responseStream(call: 1).dropLast()),
+            Array(FakeUpstream.responseStream(call: 1).prefix(3)) + [.fail],
         ]
         for (n, steps) in endings.enumerated() {
             let upstream = FakeUpstream()
@@ -116,7 +117,7 @@ struct ResponsesEndpointTests {
                 let first = try await h.stream(Self.streamBody, path: "/v1/responses")
                 #expect(first.xCache == "MISS")
                 #expect(first.events.last?.name != "response.completed", "ending \(n)")
-                if n == 3 {
+                if n >= 3 {
                     let error = try JSONValue.parse(try #require(first.events.last).data)
                     #expect(
                         first.events.last?.name == "error" && error["code"]?.stringValue == "upstream_stream_failed",

@@ -190,6 +190,9 @@ struct StreamFaultTests {
             #expect(error["message"]?.stringValue?.isEmpty == false)
             #expect(error["type"] != nil && error["code"] != nil)
             #expect(got.chunks.filter { $0["error"] != nil }.count == 1, "\(name): one error event, not two")
+            if name == "connection dropped" {
+                #expect(error["code"]?.stringValue == "upstream_stream_failed", "a cut after events began is the stream breaking: \(error)")
+            }
 
             try await eventually { try await h.statsValue("streams", "failures") == 1 }
             upstream.reply(.init(stream: FakeUpstream.chatStream()))
