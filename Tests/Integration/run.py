@@ -18,6 +18,7 @@ config/litellm.yaml, with only their addresses pointed at this run's processes.
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -333,6 +334,22 @@ def translation_flows(run):
     check(run.calls("/v1/messages") == before + 1, "streamed: one upstream call for two requests")
 
 
+def transfer_flows(run):
+    """Everything the real clients stored, every route and format, streams and translations
+    among them, exports and imports back whole: the import's checks (what a live answer
+    could be) refuse nothing a live answer was."""
+    binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
+    exported = f"{run.work}/export.jsonl"
+    out = subprocess.run([binary, "cache", "export", "--db", f"{run.work}/cache.sqlite", "-o", exported],
+                         capture_output=True, text=True, timeout=60)
+    count = sum(1 for _ in open(exported)) - 1
+    check(out.returncode == 0 and count > 10, f"export wrote {count} entries: {out.stderr.strip()}")
+    back = subprocess.run([binary, "cache", "import", exported, "--db", f"{run.work}/imported.sqlite"],
+                          capture_output=True, text=True, timeout=60)
+    check(back.returncode == 0 and f"imported {count} entries" in back.stdout,
+          f"every exported entry imports: {back.stdout.strip()} {back.stderr.strip()[:500]}")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="cachette-integration-") as work:
         try:
@@ -343,6 +360,7 @@ def main():
             translation_flows(run)
             responses_flows(run)
             proxy_flows(run)
+            transfer_flows(run)
             stats = run.stats()
             print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")
         except BaseException:
