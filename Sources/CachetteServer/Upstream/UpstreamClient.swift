@@ -30,7 +30,9 @@ final class UpstreamClient: Sendable {
         let connections = try upstreams.map { upstream throws(ConfigError) in (upstream, try UpstreamConnection(upstream, settings: config)) }
         let fallbackConnection = try UpstreamConnection(CachetteConfig.Upstream(name: "", baseURL: config.baseURL), settings: config)
         for (upstream, connection) in connections {
-            clients[upstream.name] = (Self.http(config, connection), connection.baseURL, UpstreamFailure(upstream: upstream, settings: config))
+            clients[upstream.name] = (
+                Self.http(config, connection), connection.baseURL, UpstreamFailure(upstream: upstream, settings: config, proxy: connection.proxyName)
+            )
             if connection.unverified { unverified.append(upstream.name) }
         }
         self.clients = clients

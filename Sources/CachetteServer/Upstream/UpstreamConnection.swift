@@ -17,9 +17,11 @@ struct UpstreamConnection {
     let unverified: Bool
     /// The HTTP proxy requests go through (with `CONNECT`), if any.
     let proxy: HTTPClient.Configuration.Proxy?
+    /// That proxy as errors name it: its address (no credentials) and where it was set.
+    let proxyName: UpstreamFailure.Proxy?
 
     init(_ upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) throws(ConfigError) {
-        proxy = Self.proxy(upstream, settings: settings)
+        (proxy, proxyName) = Self.proxy(upstream, settings: settings)
         let own = upstream.tls
         let tls = own.over(settings.tls)
         // Errors name the setting where the value was written.
@@ -60,18 +62,27 @@ struct UpstreamConnection {
     }
 
     /// The upstream's own `proxy`, else `upstream.proxy`, else the environment's for its scheme and host.
-    private static func proxy(_ upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) -> HTTPClient.Configuration.Proxy? {
+    private static func proxy(
+        _ upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings
+    ) -> (HTTPClient.Configuration.Proxy?, UpstreamFailure.Proxy?) {
         let server: ProxyServer?
+        let setting: String
         switch upstream.proxy ?? settings.proxy {
-        case .direct: server = nil
-        case .server(let chosen): server = chosen
+        case .direct: return (nil, nil)
+        case .server(let chosen):
+            server = chosen
+            setting = upstream.proxy != nil ? "upstreams.\(upstream.name).proxy" : "upstream.proxy"
         case nil:
-            guard let url = URLComponents(string: upstream.baseURL), let scheme = url.scheme, let host = url.host else { return nil }
+            guard let url = URLComponents(string: upstream.baseURL), let scheme = url.scheme, let host = url.host else { return (nil, nil) }
             server = settings.environmentProxy.server(scheme: scheme, host: host, port: url.port ?? (scheme.lowercased() == "https" ? 443 : 80))
+            setting = scheme.lowercased() == "https" ? "HTTPS_PROXY" : "HTTP_PROXY"
         }
-        guard let server else { return nil }
+        guard let server else { return (nil, nil) }
         let authorization = server.user.map { HTTPClient.Authorization.basic(username: $0, password: server.password ?? "") }
-        return .server(host: server.host, port: server.port, authorization: authorization)
+        return (
+            .server(host: server.host, port: server.port, authorization: authorization),
+            UpstreamFailure.Proxy(address: "\(server.host):\(server.port)", setting: setting)
+        )
     }
 
     private static func certificates(_ path: String, _ key: String) throws(ConfigError) -> [NIOSSLCertificate] {

@@ -16,8 +16,18 @@ struct UpstreamFailure: Sendable {
     let timeout: Duration
     let idleTimeout: Duration
     let maxResponseBytes: Int
+    /// The proxy between, if any: a connection that fails is then the proxy's.
+    let proxy: Proxy?
 
-    init(upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings) {
+    struct Proxy: Sendable {
+        /// host:port, never its credentials.
+        let address: String
+        /// Where it was set: `upstream.proxy`, `upstreams.NAME.proxy`, HTTPS_PROXY or HTTP_PROXY.
+        let setting: String
+    }
+
+    init(upstream: CachetteConfig.Upstream, settings: CachetteConfig.UpstreamSettings, proxy: Proxy? = nil) {
+        self.proxy = proxy
         host = URL(string: upstream.baseURL)?.host ?? upstream.name
         connectTimeout = settings.connectTimeout
         timeout = upstream.timeout ?? settings.timeout
@@ -128,12 +138,27 @@ struct UpstreamFailure: Sendable {
     }
 
     private var refused: APIError {
-        .upstream(.badGateway, "upstream_refused", "\(host) refused the connection; check the upstream's base_url and port.")
+        if let proxy { return proxyDown(proxy, "refused the connection") }
+        return .upstream(.badGateway, "upstream_refused", "\(host) refused the connection; check the upstream's base_url and port.")
     }
 
-    private var unresolved: APIError { .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.") }
+    private var unresolved: APIError {
+        if let proxy { return proxyDown(proxy, "could not be resolved") }
+        return .upstream(.badGateway, "upstream_dns", "The name \(host) could not be resolved.")
+    }
 
-    private var unreachable: APIError { .upstream(.badGateway, "upstream_unreachable", "Could not reach \(host).") }
+    private var unreachable: APIError {
+        if let proxy { return proxyDown(proxy, "could not be reached") }
+        return .upstream(.badGateway, "upstream_unreachable", "Could not reach \(host).")
+    }
+
+    /// Requests go through a proxy: a connection that fails is to the proxy, not the upstream.
+    private func proxyDown(_ proxy: Proxy, _ what: String) -> APIError {
+        .upstream(
+            .badGateway, "upstream_proxy_unreachable",
+            "The proxy \(proxy.address), set by \(proxy.setting), \(what) on the way to \(host); check \(proxy.setting), or set the upstream's proxy: none."
+        )
+    }
 
     private static func seconds(_ duration: Duration) -> String {
         let value = duration.seconds

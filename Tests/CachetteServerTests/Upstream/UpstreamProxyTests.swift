@@ -98,6 +98,24 @@ struct UpstreamProxyTests {
         }
     }
 
+    @Test("a proxy that cannot be reached is named, with the setting that chose it; the upstream is not blamed")
+    func deadProxy() async throws {
+        let env = try EnvironmentProxy(["http_proxy": "http://user:sk-proxy-secret@127.0.0.1:9"])
+        try await Harness.run(configure: { $0.upstream.environmentProxy = env }) { h in
+            let response = try await h.post()
+            #expect(response.status == .badGateway)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "upstream_proxy_unreachable", "\(response.text)")
+            let message = error?["message"]?.stringValue ?? ""
+            #expect(message.contains("127.0.0.1:9") && message.contains("HTTP_PROXY") && !message.contains("base_url"), "\(message)")
+            #expect(!response.text.contains("sk-proxy-secret"))
+        }
+        try await Harness.run(configure: { $0.upstream.proxy = .server(ProxyServer("http://127.0.0.1:9")!) }) { h in
+            let message = try JSONValue.parse(try await h.post().body.readableBytesView)["error"]?["message"]?.stringValue ?? ""
+            #expect(message.contains("upstream.proxy"), "\(message)")
+        }
+    }
+
     @Test(
         "NO_PROXY matches names and the names under them, IPs, ports and *",
         arguments: [
