@@ -23,8 +23,8 @@ final class CachetteMetrics: Sendable {
     /// Requests a browser guard refused, by `reason` (host, origin).
     let refusedHost: Counter
     let refusedOrigin: Counter
-    private let usageClamped: Gauge
-    private let droppedWrites: Gauge
+    private let usageClamped: MirroredCounter
+    private let droppedWrites: MirroredCounter
     /// Failed misses answered stale (stale-if-error).
     private let staleServed: Counter
     /// The shared tier's state and counts, read from it at scrape time.
@@ -119,10 +119,10 @@ final class CachetteMetrics: Sendable {
         let refused = "Requests refused to web pages: reason host (DNS rebinding) or origin (another site)."
         refusedHost = registry.counter(name: "cachette_refused_total", labels: [("reason", "host")], help: refused)
         refusedOrigin = registry.counter(name: "cachette_refused_total", labels: [("reason", "origin")], help: refused)
-        usageClamped = registry.gauge(
-            name: "cachette_usage_clamped_total", help: "Token counts from answers that were out of range and clamped.")
-        droppedWrites = registry.gauge(
-            name: "cachette_cache_dropped_writes_total", help: "Answers not stored because the write queue was full.")
+        usageClamped = MirroredCounter(
+            registry.counter(name: "cachette_usage_clamped_total", help: "Token counts from answers that were out of range and clamped."))
+        droppedWrites = MirroredCounter(
+            registry.counter(name: "cachette_cache_dropped_writes_total", help: "Answers not stored because the write queue was full."))
         staleServed = registry.counter(
             name: "cachette_stale_served_total", help: "Requests whose upstream failed, answered with a stored answer past its TTL.")
         sharedUp = registry.gauge(name: "cachette_shared_up", help: "1 while the shared PostgreSQL tier is up, else 0.")
@@ -180,42 +180,60 @@ final class CachetteMetrics: Sendable {
         bytesStored.set(to: Double(totals.bytes))
         entriesStored.set(to: Double(totals.entries))
         // Process-wide: counted where usage is parsed, in CachetteCore.
-        usageClamped.set(to: Double(TokenUsage.clamps))
-        droppedWrites.set(to: Double(totals.droppedWrites))
+        usageClamped.record(total: TokenUsage.clamps)
+        droppedWrites.record(total: totals.droppedWrites)
         return registry.emitToBuffer()
     }
 }
 
 /// `cachette_shared_*`: the shared tier's counts, copied from it at scrape time.
 private struct SharedGauges: Sendable {
-    let hits, misses, timeouts, errors, flightWaits, flightTimeouts, writes, droppedWrites, pruned: Gauge
+    let hits, misses, timeouts, errors, flightWaits, flightTimeouts, writes, droppedWrites, pruned: MirroredCounter
 
     init(registry: PrometheusCollectorRegistry) {
         let reads = "Shared-tier reads by result: hit, miss, timeout."
-        hits = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "hit")], help: reads)
-        misses = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "miss")], help: reads)
-        timeouts = registry.gauge(name: "cachette_shared_reads_total", labels: [("result", "timeout")], help: reads)
-        errors = registry.gauge(name: "cachette_shared_errors_total", help: "Shared-tier reads and writes that failed.")
-        flightWaits = registry.gauge(
-            name: "cachette_shared_flight_waits_total", help: "Misses that waited for another replica's upstream call.")
-        flightTimeouts = registry.gauge(
-            name: "cachette_shared_flight_timeouts_total", help: "Waits for another replica that passed its deadline.")
-        writes = registry.gauge(name: "cachette_shared_writes_total", help: "Entries written to the shared tier.")
-        droppedWrites = registry.gauge(
-            name: "cachette_shared_dropped_writes_total", help: "Entries not written to the shared tier: its queue was full.")
-        pruned = registry.gauge(name: "cachette_shared_pruned_total", help: "Shared entries removed by TTL or the byte budget.")
+        func counter(_ name: String, _ labels: [(String, String)] = [], help: String) -> MirroredCounter {
+            MirroredCounter(registry.counter(name: name, labels: labels, help: help))
+        }
+        hits = counter("cachette_shared_reads_total", [("result", "hit")], help: reads)
+        misses = counter("cachette_shared_reads_total", [("result", "miss")], help: reads)
+        timeouts = counter("cachette_shared_reads_total", [("result", "timeout")], help: reads)
+        errors = counter("cachette_shared_errors_total", help: "Shared-tier reads and writes that failed.")
+        flightWaits = counter("cachette_shared_flight_waits_total", help: "Misses that waited for another replica's upstream call.")
+        flightTimeouts = counter("cachette_shared_flight_timeouts_total", help: "Waits for another replica that passed its deadline.")
+        writes = counter("cachette_shared_writes_total", help: "Entries written to the shared tier.")
+        droppedWrites = counter("cachette_shared_dropped_writes_total", help: "Entries not written to the shared tier: its queue was full.")
+        pruned = counter("cachette_shared_pruned_total", help: "Shared entries removed by TTL or the byte budget.")
     }
 
     func record(_ counts: SharedCounts) {
-        hits.set(to: Double(counts.hits))
-        misses.set(to: Double(counts.misses))
-        timeouts.set(to: Double(counts.timeouts))
-        errors.set(to: Double(counts.errors))
-        flightWaits.set(to: Double(counts.flightWaits))
-        flightTimeouts.set(to: Double(counts.flightTimeouts))
-        writes.set(to: Double(counts.writes))
-        droppedWrites.set(to: Double(counts.droppedWrites))
-        pruned.set(to: Double(counts.pruned))
+        hits.record(total: counts.hits)
+        misses.record(total: counts.misses)
+        timeouts.record(total: counts.timeouts)
+        errors.record(total: counts.errors)
+        flightWaits.record(total: counts.flightWaits)
+        flightTimeouts.record(total: counts.flightTimeouts)
+        writes.record(total: counts.writes)
+        droppedWrites.record(total: counts.droppedWrites)
+        pruned.record(total: counts.pruned)
+    }
+}
+
+/// A `_total` series kept elsewhere as a running count (the store's, the shared tier's),
+/// exposed as a Prometheus counter: each scrape adds what the count grew by since the
+/// last, so `rate()` and resets read as they do for any counter.
+private final class MirroredCounter: Sendable {
+    private let counter: Counter
+    private let last = Mutex(0)
+
+    init(_ counter: Counter) { self.counter = counter }
+
+    func record(total: Int) {
+        let grown = last.withLock { last -> Int in
+            defer { last = max(last, total) }
+            return max(0, total - last)
+        }
+        if grown > 0 { counter.increment(by: Int64(grown)) }
     }
 }
 

@@ -160,6 +160,10 @@ struct MetricsTests {
                 }
                 #expect(described.contains(base) && typed.contains(base), "\(sample) has # HELP and # TYPE")
             }
+            // A `_total` series is a counter (the store's and shared tier's counts included), so rate() reads it.
+            let totals = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ") }.filter { $0[2].hasSuffix("_total") }
+            #expect(totals.count >= 15)
+            for line in totals { #expect(line[3] == "counter", "\(line.joined(separator: " "))") }
             #expect((s["cachette_cache_bytes"] ?? 0) > 0)
             #expect(s[#"cachette_request_duration_seconds_count{route="/v1/chat/completions"}"#] == 2)
             #expect(s[#"cachette_request_duration_seconds_bucket{route="/v1/chat/completions",le="+Inf"}"#] == 2)
