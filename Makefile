@@ -78,8 +78,9 @@ instructions: deps
 micro: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target CachetteBenchmarks
 
-# libFuzzer on keying, streams, translation, compression, the tokenizer and the config
-# loader, FUZZ_SECONDS each (default 60); non-zero on a crash. See Fuzz/run.sh.
+# libFuzzer on keying, streams, translation, compression, the tokenizer, the config
+# loader, cache import lines and stored entries, FUZZ_SECONDS each (default 60);
+# non-zero on a crash. See Fuzz/run.sh.
 fuzz: deps
 	Fuzz/run.sh
 

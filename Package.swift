@@ -114,6 +114,7 @@ if ProcessInfo.processInfo.environment["CACHETTE_FUZZ"] != nil {
     let fuzzers: [(String, Target.Dependency)] = [
         ("FuzzKeying", "CachetteCore"), ("FuzzStreams", "CachetteCore"), ("FuzzTranslation", "CachetteCore"),
         ("FuzzCompression", "CachetteCore"), ("FuzzTokenizer", "CachetteCore"), ("FuzzConfig", "CachetteServer"),
+        ("FuzzImport", "CachetteCore"), ("FuzzStoredEntry", "CachetteCore"),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for (name, dependency) in fuzzers {

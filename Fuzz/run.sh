@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-FuzzKeying FuzzStreams FuzzTranslation FuzzCompression FuzzTokenizer FuzzConfig}"
+TARGETS="${FUZZ_TARGETS:-FuzzKeying FuzzStreams FuzzTranslation FuzzCompression FuzzTokenizer FuzzConfig FuzzImport FuzzStoredEntry}"
 SCRATCH=.build-fuzz
 for target in $TARGETS; do
   CACHETTE_FUZZ=1 swift build -c release --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address --product "$target"
@@ -32,6 +32,9 @@ seed FuzzCompression --lines Benchmarks/corpus/compression-corpus.jsonl
 seed FuzzCompression $fixtures/responses/*.json
 seed FuzzTokenizer --lines $fixtures/tokenizer-fixtures.jsonl
 seed FuzzConfig config/cachette.yaml config/pricing.yaml Fuzz/seeds/network.yaml
+# A real export (every route and format, streams and a translation) and its entries' stored columns.
+seed FuzzImport --lines Fuzz/seeds/import.jsonl
+seed FuzzStoredEntry Fuzz/seeds/stored/*.bin
 
 mkdir -p "$SCRATCH/crashes"
 for target in $TARGETS; do
