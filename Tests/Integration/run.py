@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 
+import anthropic
 import litellm
 import openai
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -334,6 +335,28 @@ def translation_flows(run):
     check(run.calls("/v1/messages") == before + 1, "streamed: one upstream call for two requests")
 
 
+def anthropic_flows(run):
+    print("anthropic SDK -> Cachette /v1/messages -> fake Anthropic (the README's base URL)")
+    client = anthropic.Anthropic(base_url=run.sidecar, api_key="sk-ant-int-sdk", max_retries=0)
+    messages = [{"role": "user", "content": "Hello from the Anthropic SDK"}]
+    before = run.calls("/v1/messages")
+    first = client.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=messages)
+    second = client.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=messages)
+    check(first.headers.get("x-cache") == "MISS" and second.headers.get("x-cache") == "HIT", "the SDK's repeat is a HIT")
+    check(first.parse().model_dump() == second.parse().model_dump(), "the HIT parses equal to the first answer")
+    with client.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Stream, SDK"}]) as s:
+        streamed = s.get_final_message()
+    check(streamed.content and streamed.content[0].text.startswith("Fake Anthropic answer"), "the SDK's stream assembles")
+    check(run.calls("/v1/messages") == before + 2, "two upstream calls for the three requests")
+    wrong = anthropic.Anthropic(base_url=f"{run.sidecar}/v1", api_key="sk-ant-int-sdk", max_retries=0)
+    try:
+        wrong.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=messages)
+        check(False, "a base URL ending in /v1 is refused")
+    except anthropic.NotFoundError as error:
+        code = ((error.body or {}).get("error") or {}).get("code") if isinstance(error.body, dict) else None
+        check(code == "doubled_v1_path" and "without it" in str(error), f"a base URL ending in /v1 is told why: {error}")
+
+
 def transfer_flows(run):
     """Everything the real clients stored, every route and format, streams and translations
     among them, exports and imports back whole: the import's checks (what a live answer
@@ -360,6 +383,7 @@ def main():
             translation_flows(run)
             responses_flows(run)
             proxy_flows(run)
+            anthropic_flows(run)
             transfer_flows(run)
             stats = run.stats()
             print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")

@@ -99,3 +99,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }
+
+extension APIError {
+    /// `/v1/v1/…`: the client's base URL already ended in `/v1`, and the client added it again.
+    static func doubledVersion(_ path: String) -> APIError {
+        APIError(
+            status: .notFound,
+            message:
+                "\(path) names /v1 twice: this client adds /v1 itself, so give it the base URL without it (http://localhost:8766 for Anthropic's SDK).",
+            code: "doubled_v1_path")
+    }
+}

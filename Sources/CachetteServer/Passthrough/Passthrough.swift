@@ -30,6 +30,8 @@ struct Passthrough: Sendable {
 
     /// The request to send and where: by the body's model when it names one.
     private func prepare(_ request: Request) async throws(APIError) -> (HTTPClientRequest, CachetteConfig.Upstream) {
+        // A client given `…/v1` as its base URL that adds `/v1` itself (Anthropic's SDK): say so.
+        if request.uri.path.hasPrefix("/v1/v1/") { throw APIError.doubledVersion(request.uri.path) }
         let declared = request.headers[.contentLength].flatMap { Int64($0) }
         if let declared, declared > Int64(maxPassthroughBytes) { throw APIError.tooLarge(limit: maxPassthroughBytes, setting: Self.limitSetting) }
         // A body small enough to read is read, to find its model; multipart uploads never name one in JSON.
