@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import CachetteCore
 import Foundation
+import NIOCore
 
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a running sidecar's /stats as a table.")
@@ -82,7 +83,11 @@ struct Stats: AsyncParsableCommand {
                 problem = "answered \(response.status)" + (message.map { ": " + $0 } ?? "")
             }
         } catch {
-            problem = "\(error)"
+            // Nothing listening is the usual cause: say so, not the client library's words.
+            problem =
+                (error as? IOError)?.errnoCode == ECONNREFUSED
+                ? "no sidecar answers there; start one with `cachette serve`, or give its address with --url"
+                : "it did not answer; check --url (\(type(of: error)))"
         }
         try? await client.shutdown()
         if stats == nil { FileHandle.standardError.write(Data("cachette: cannot read \(url): \(problem)\n".utf8)) }

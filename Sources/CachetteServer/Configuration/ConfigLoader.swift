@@ -43,7 +43,9 @@ public enum ConfigLoader {
             } catch {
                 throw ConfigError(file, "cannot read the config file")
             }
-            try apply(yaml: text, to: &config, environment: environment, directory: URL(fileURLWithPath: file).deletingLastPathComponent().path)
+            try apply(
+                yaml: text, to: &config, environment: environment, directory: URL(fileURLWithPath: file).deletingLastPathComponent().path,
+                source: file)
         }
         try applyEnvironment(environment, to: &config)
         try applyOverrides(overrides, to: &config)
@@ -53,15 +55,18 @@ public enum ConfigLoader {
 
     // MARK: YAML
 
-    /// - Parameter directory: where relative paths in the file (`pricing.file`) start.
+    /// - Parameters:
+    ///   - directory: where relative paths in the file (`pricing.file`) start.
+    ///   - source: the file's path, named when it is not YAML.
     public static func apply(
-        yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:], directory: String = "."
+        yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:], directory: String = ".",
+        source: String = "(file)"
     ) throws(ConfigError) {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigError("(file)", "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw ConfigError(source, "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         guard let root else { return }  // an empty file keeps every default
         let sections = try mapping(root, "(top level)")

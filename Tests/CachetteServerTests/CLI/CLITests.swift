@@ -37,6 +37,16 @@ struct CLITests {
         #expect(result.stderr.contains("config error: cache.ttl:"))
     }
 
+    @Test("a file that is not YAML is named by its path")
+    func notYAML() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).yaml").path
+        try "cache:\n  ttl: [\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["serve", "--config", path, "--port", "0"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("config error: \(path): not valid YAML"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test("a bad environment value stops start-up too")
     func badEnvironment() async throws {
         let result = try await CLI.run(["serve"], environment: ["CACHETTE_PORT": "http"])
@@ -170,6 +180,8 @@ struct CLITests {
         let result = try await CLI.run(["stats", "--url", "http://127.0.0.1:1"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot read http://127.0.0.1:1/stats"))
+        #expect(result.stderr.contains("no sidecar answers there") && result.stderr.contains("--url"), "\(result.stderr)")
+        #expect(!result.stderr.contains("errno"), "no library text")
     }
 
     @Test("tokens counts a file exactly, by model, and says when a count is an estimate")
