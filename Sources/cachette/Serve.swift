@@ -3,6 +3,7 @@ import CachetteServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,18 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("cachette: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            let address = "\(config.server.host):\(config.server.port)"
+            let why =
+                switch error.errnoCode {
+                case EADDRINUSE: "the port is in use by another process; stop it, or choose another port with --port or server.port"
+                case EACCES: "ports below 1024 need root; choose another with --port or server.port"
+                default: "that address is not one of this machine's; set --host or server.host"
+                }
+            FileHandle.standardError.write(Data("cachette: cannot listen on \(address): \(why)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

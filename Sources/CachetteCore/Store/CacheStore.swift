@@ -187,6 +187,8 @@ public final class CacheStore: Sendable {
             group.addTask { [weak self] in
                 do {
                     try await self?.disk.loadKeys()
+                } catch is CancellationError {
+                    return  // stopped before it began (a failed start)
                 } catch {
                     self?.logger.warning("could not read the cache's keys; every miss reads the file", metadata: ["error": "\(error)"])
                 }

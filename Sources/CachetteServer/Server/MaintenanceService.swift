@@ -64,12 +64,15 @@ struct MaintenanceService: Service {
 
     private func finalFlush() async {
         guard let store else { return }
-        do {
-            try await store.flush()
-            try await ledger.flush()
-            try await store.database.saveCounters(stats.persistable)
-        } catch {
-            logger.error("final cache flush failed", metadata: ["error": "\(error)"])
-        }
+        // Not cancelled with the service: shutting down (a failed start included) is when it must run.
+        await Task { [ledger, stats, logger] in
+            do {
+                try await store.flush()
+                try await ledger.flush()
+                try await store.database.saveCounters(stats.persistable)
+            } catch {
+                logger.error("final cache flush failed", metadata: ["error": "\(error)"])
+            }
+        }.value
     }
 }

@@ -37,6 +37,20 @@ struct CLITests {
         #expect(result.stderr.contains("config error: cache.ttl:"))
     }
 
+    @Test("a port in use is one line naming the address and the setting, and nothing else is printed")
+    func portInUse() async throws {
+        try await Harness.run { h in
+            let port = String(h.baseURL.split(separator: ":").last ?? "")
+            let database = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).sqlite").path
+            let result = try await CLI.run(["serve", "--port", port, "--db", database, "--upstream", "http://127.0.0.1:9/v1"])
+            #expect(result.status == 1)
+            #expect(
+                result.stderr
+                    == "cachette: cannot listen on 127.0.0.1:\(port): the port is in use by another process; stop it, or choose another port with --port or server.port\n",
+                "\(result.stderr)")
+        }
+    }
+
     @Test("a file that is not YAML is named by its path")
     func notYAML() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).yaml").path
