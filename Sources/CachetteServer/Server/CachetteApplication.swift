@@ -1,4 +1,5 @@
 import CachetteCore
+import Foundation
 import Hummingbird
 import Logging
 
@@ -41,6 +42,12 @@ public enum CachetteApplication {
             logger.warning(
                 "tls.verify is false: the upstream's certificate is not checked, so anyone on the path can read and change its traffic",
                 metadata: ["upstream": "\(name)"])
+        }
+        for upstream in config.resolvedUpstreams where URLComponents(string: upstream.baseURL)?.path.allSatisfy({ $0 == "/" }) ?? false {
+            // `/v1/chat/completions` maps to `<base_url>/chat/completions`: most APIs want a version there.
+            logger.warning(
+                "base_url has no version path, so requests go to \(upstream.baseURL)/chat/completions; most APIs want one, as https://api.openai.com/v1",
+                metadata: ["upstream": "\(upstream.name)"])
         }
         let router = UpstreamRouter(config.resolvedUpstreams)
         let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)

@@ -202,6 +202,22 @@ struct RoutingTests {
         }
     }
 
+    @Test("a base_url without a version path is warned about at start-up; one with it is not")
+    func versionlessBaseURL() async throws {
+        let logs = LogCapture()
+        try await Harness.run(
+            logs: logs,
+            configure: { config in
+                config.upstreams = [
+                    .init(name: "bare", baseURL: "http://127.0.0.1:9", models: ["llama*"]),
+                    .init(name: "default", baseURL: config.upstream.baseURL),
+                ]
+            }
+        ) { _ in }
+        let warnings = logs.all.split(separator: "\n").filter { $0.contains("no version path") }
+        #expect(warnings.count == 1 && warnings[0].contains("bare"), "\(logs.all)")
+    }
+
     @Test("Anthropic model entries become OpenAI model objects")
     func anthropicModels() throws {
         let entry = try JSONValue.parse(
