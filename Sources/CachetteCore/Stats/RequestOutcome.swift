@@ -16,14 +16,15 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
     /// error status, a timeout, a stream that broke.
     case error
 
-    /// Its `X-Cache` value, for the outcomes that have one.
-    public var xCache: String? {
+    /// Its `X-Cache` value: every answer says how it ended, as /stats books it.
+    public var xCache: String {
         switch self {
         case .hit: "HIT"
         case .stale: "STALE"
         case .miss: "MISS"
         case .bypass: "BYPASS"
-        case .rejected, .error: nil
+        case .rejected: "REJECTED"
+        case .error: "ERROR"
         }
     }
 

@@ -24,7 +24,7 @@ struct ModelsEndpoint: Sendable {
             let upstream = router.upstreams[0]
             return try await relay.relay(relay.client.makeRequest(request, upstream: upstream, body: nil), to: upstream)
         }
-        try relay.checkOnline(request.uri.path)
+        if relay.offline { return relay.answer(APIError.offline(path: request.uri.path), .rejected, since: .now) }
         let started = ContinuousClock.now
         let upstreams = router.distinct
         let answers = await withTaskGroup(of: (Int, Result<UpstreamAnswer, APIError>).self) { [relay] group in
@@ -67,16 +67,17 @@ struct ModelsEndpoint: Sendable {
             switch answers[0] {
             case .success(let answer):
                 relay.book(.error, since: started)
-                return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: answer.body))
+                var headers = answer.headers
+                headers[CachetteHeaders.xCache] = RequestOutcome.error.xCache
+                return Response(status: answer.status, headers: headers, body: .init(byteBuffer: answer.body))
             case .failure(let error):
-                relay.book(.error, since: started)
-                throw error
+                return relay.answer(error, .error, since: started)
             }
         }
         relay.book(.bypass, since: started)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        headers[CachetteHeaders.xCache] = "BYPASS"
+        headers[CachetteHeaders.xCache] = RequestOutcome.bypass.xCache
         let body = JSONValue.object(["object": .string("list"), "data": .array(models)]).serialized()
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -20,34 +20,34 @@ struct Relay: Sendable {
         do {
             (outgoing, upstream) = try await prepare()
         } catch {
-            book(.rejected, since: .now, timed: false)
-            throw error
+            return answer(error, .rejected, since: .now)
         }
         return try await relay(outgoing, to: upstream)
     }
 
-    /// Refuses, and books, a request that would go upstream while offline.
-    func checkOnline(_ what: String) throws(APIError) {
-        guard offline else { return }
-        book(.rejected, since: .now, timed: false)
-        throw APIError.offline(path: URL(string: what)?.path ?? what)
-    }
-
     func relay(_ outgoing: HTTPClientRequest, to upstream: CachetteConfig.Upstream) async throws -> Response {
-        try checkOnline(outgoing.url)
+        if offline { return answer(APIError.offline(path: URL(string: outgoing.url)?.path ?? outgoing.url), .rejected, since: .now) }
         let started = ContinuousClock.now
         let response: HTTPClientResponse
         do {
             response = try await client.send(outgoing, upstream: upstream, logger: logger)
         } catch {
-            book(.error, since: started)
-            throw error
+            return answer(error, .error, since: started)
         }
         let status = HTTPResponse.Status(code: Int(response.status.code))
-        book((200..<300).contains(status.code) ? .bypass : .error, since: started)
+        let outcome: RequestOutcome = (200..<300).contains(status.code) ? .bypass : .error
+        book(outcome, since: started)
         var headers = ForwardedHeaders.response(response.headers)
-        headers[CachetteHeaders.xCache] = "BYPASS"
+        headers[CachetteHeaders.xCache] = outcome.xCache
         return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))
+    }
+
+    /// A refusal or failure as the client gets it, booked, and named in `X-Cache` as booked.
+    func answer(_ error: APIError, _ outcome: RequestOutcome, since started: ContinuousClock.Instant) -> Response {
+        book(outcome, since: started, timed: outcome != .rejected)
+        var response = error.response
+        response.headers[CachetteHeaders.xCache] = outcome.xCache
+        return response
     }
 
     /// Books a passthrough request; `timed` ones (that reached an upstream) in the latency histogram too.

@@ -41,8 +41,13 @@ struct CachedEndpoint: Sendable {
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let arrived = ContinuousClock.now
-        let served = await serve(request, arrived: arrived)
-        if let event = served.event { accounting.record(event) }
+        var served = await serve(request, arrived: arrived)
+        if let event = served.event {
+            accounting.record(event)
+            // The stages name the answers they make; a failure or refusal is named here, as
+            // booked. (A stream's head goes before its end is known: it says what it began as.)
+            if event.outcome == .error || event.outcome == .rejected { served.response.headers[CachetteHeaders.xCache] = event.outcome.xCache }
+        }
         // Time to the response head of what reached the cache or an upstream; refusals are not timed.
         if served.event?.outcome != .rejected { accounting.duration(route: route.path, ContinuousClock.now - arrived) }
         // Logged with the credential's fingerprint, never the credential.
@@ -124,7 +129,7 @@ struct CachedEndpoint: Sendable {
         } catch {
             return Served(response: error.response, event: request.event(.rejected))
         }
-        let xCache = outcome.xCache ?? "MISS"
+        let xCache = outcome.xCache
         switch await send(outbound, for: request, as: outcome, storage: storage) {
         case .answer(let answer, let usage, let counted):
             return Served(

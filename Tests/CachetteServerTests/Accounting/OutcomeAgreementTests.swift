@@ -22,11 +22,12 @@ struct OutcomeAgreementTests {
             let passthrough = try await h.get("/v1/models")
             #expect(passthrough.status == .ok && passthrough.xCache == "BYPASS")
             let rejected = try await h.post("/v1/chat/completions", "not json")
-            #expect(rejected.status == .badRequest && rejected.xCache == nil)
+            // X-Cache names every outcome as /stats books it: refusals and failures included.
+            #expect(rejected.status == .badRequest && rejected.xCache == "REJECTED")
             h.upstream.reply(.init(status: 500, body: #"{"error":{"message":"down"}}"#))
             expectCache(try await h.post("/v1/chat/completions", Self.chat("soon stale")), "STALE")
             let failed = try await h.post("/v1/chat/completions", Self.chat("never stored"))
-            #expect(failed.status == .internalServerError)
+            #expect(failed.status == .internalServerError && failed.xCache == "ERROR")
 
             // requests = 8: 1 hit, 1 stale, 2 misses, 2 bypassed (one passthrough), 1 rejected, 1 error.
             let expected: [(stats: String, outcome: String, count: Int)] = [

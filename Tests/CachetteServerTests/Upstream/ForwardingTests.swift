@@ -18,7 +18,9 @@ struct ForwardingTests {
             let first = try await h.post()
             #expect(first.status == .tooManyRequests)
             #expect(first.text == errorBody)
-            try await expectCache(h.post(), "MISS")
+            // Booked as an error, and X-Cache says so (it said MISS).
+            #expect(first.xCache == "ERROR")
+            try await expectCache(h.post(), "ERROR")
             #expect(upstream.calls == 2)
             upstream.reply(.init())
             try await expectCache(h.post(), "MISS")

@@ -172,6 +172,8 @@ struct RoutingTests {
         try await Harness.run(configure: Self.unroutedConfig) { h in
             let models = try JSONValue.parse(try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"]).text)
             #expect(models["data"]?.arrayValue?.count == 1, "the upstream that is down is left out")
+            let unrouted = try await h.post("/v1/files", #"{"model":"mistral-large"}"#)
+            #expect(unrouted.status == .notFound && unrouted.xCache == "REJECTED", "a passthrough refusal says so too")
             #expect(h.upstream.lastHeaders[.authorization] == nil, "no key of its own and not the default: the client's key is not sent there")
         }
     }
