@@ -101,10 +101,6 @@ extension ConfigLoader {
         }
     }
 
-    static func unknown(_ key: String) -> ConfigError {
-        ConfigError(key, "unknown setting")
-    }
-
     static func expandHome(_ path: String) -> String {
         guard path.hasPrefix("~/") else { return path }
         return (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + String(path.dropFirst())

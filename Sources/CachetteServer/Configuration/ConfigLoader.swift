@@ -84,10 +84,8 @@ public enum ConfigLoader {
             case "accounting": try applyAccounting(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
             default:
-                throw ConfigError(
-                    name,
-                    "unknown section (expected server, upstream, upstreams, cache, shared, stream, compression, pricing, ledger, accounting or logging)"
-                )
+                let near = nearest(name, among: sectionNames).map { "did you mean \($0)? " } ?? ""
+                throw ConfigError(name, "unknown section (\(near)expected \(sectionNames.joined(separator: ", ")))")
             }
         }
     }

@@ -199,6 +199,56 @@ struct ConfigTests {
         }
     }
 
+    @Test(
+        "an unknown setting or section names the nearest known one",
+        arguments: [
+            ("cache:\n  tll: 1h", "cache.tll", "did you mean cache.ttl?"),
+            ("upstreams:\n  - name: x\n    base_url: http://a/v1\n    modles: [a]", "upstreams.x.modles", "did you mean upstreams.x.models?"),
+            ("upstream:\n  tls:\n    verfy: false", "upstream.tls.verfy", "did you mean upstream.tls.verify?"),
+            ("server:\n  prot: 1", "server.prot", "did you mean server.port?"),
+            ("cahce:\n  ttl: 1h", "cahce", "did you mean cache?"),
+            ("cache:\n  zzzzzz: 1", "cache.zzzzzz", "unknown setting"),
+        ])
+    func nearestSetting(yaml: String, key: String, problem: String) {
+        var config = CachetteConfig()
+        #expect { try ConfigLoader.apply(yaml: yaml, to: &config) } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && error.problem.contains(problem) && (problem == "unknown setting") == !error.problem.contains("mean")
+        }
+    }
+
+    @Test("the names suggestions come from are the settings there are: every one the README documents, none unknown to the loader")
+    func settingNamesAreTrue() throws {
+        let readme = try String(contentsOf: Self.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let documented = readme.split(separator: "\n").compactMap { line -> [String]? in
+            guard line.hasPrefix("| `"), let end = line.dropFirst(3).firstIndex(of: "`") else { return nil }
+            let parts = line[line.index(line.startIndex, offsetBy: 3)..<end].split(separator: ".").map(String.init)
+            return parts.count >= 2 && ConfigLoader.sectionNames.contains(parts[0]) ? parts : nil
+        }
+        #expect(documented.count >= 45)
+        for parts in documented {
+            let section = parts.count == 3 && parts[1] == "tls" ? "*.tls" : parts.dropLast().joined(separator: ".")
+            #expect(ConfigLoader.settingNames[section]?.contains(parts.last!) == true, "\(parts.joined(separator: ".")) is documented but not listed")
+        }
+        // Each listed name is one the loader takes: a wrong value for it is a wrong value, not an unknown setting.
+        for (section, names) in ConfigLoader.settingNames {
+            for name in names {
+                let yaml =
+                    switch section {
+                    case "upstreams.*": "upstreams:\n  - name: x\n    \(name): [[1]]"
+                    case "*.tls": "upstream:\n  tls:\n    \(name): [[1]]"
+                    default: "\(section):\n  \(name): [[1]]"
+                    }
+                var config = CachetteConfig()
+                do {
+                    try ConfigLoader.apply(yaml: yaml, to: &config)
+                } catch {
+                    #expect(!error.problem.contains("unknown"), "\(section).\(name): \(error)")
+                }
+            }
+        }
+    }
+
     @Test("bad environment values name the variable")
     func badEnvironment() {
         #expect { try load("", env: ["CACHETTE_PORT": "eighty"]) } throws: { ($0 as? ConfigError)?.key == "CACHETTE_PORT" }
