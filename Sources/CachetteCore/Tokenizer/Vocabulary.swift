@@ -107,7 +107,7 @@ public final class Vocabulary: Sendable {
 
     /// Reads a shipped vocabulary and checks its SHA-256.
     public static func load(_ encoding: TokenEncoding) throws(LoadError) -> Vocabulary {
-        guard let url = Bundle.module.url(forResource: encoding.rawValue, withExtension: "tiktoken"),
+        guard let url = ResourceBundle.url("CachetteCore", encoding.rawValue, "tiktoken"),
             let data = try? Data(contentsOf: url, options: .mappedIfSafe)
         else { throw .missing(encoding.rawValue) }
         return try data.withUnsafeBytes { raw in Result { () throws(LoadError) in try load(encoding, from: raw) } }.get()

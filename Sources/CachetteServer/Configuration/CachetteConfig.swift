@@ -178,7 +178,7 @@ public struct CachetteConfig: Sendable {
 
     /// The price table shipped in the package (`config/pricing.yaml` is the same file).
     public static let shippedPrices: [String: ModelPrice] = {
-        guard let url = Bundle.module.url(forResource: "pricing", withExtension: "yaml"),
+        guard let url = ResourceBundle.url("CachetteServer", "pricing", "yaml"),
             let text = try? String(contentsOf: url, encoding: .utf8),
             let table = try? ConfigLoader.priceYAML(text, key: "pricing.yaml")
         else { return [:] }

@@ -1,3 +1,4 @@
+import CachetteCore
 import Foundation
 import Hummingbird
 
@@ -11,24 +12,20 @@ struct DashboardEndpoint: Sendable {
         let contentType: String
     }
 
-    let page: Asset
-    let script: Asset
-    let style: Asset
+    /// Nil when the package's resources are not installed beside the binary: the page
+    /// then answers that, and the rest of the sidecar serves on.
+    let page: Asset?
+    let script: Asset?
+    let style: Asset?
 
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-    struct MissingAsset: Error, CustomStringConvertible {
-        let name: String
-        var description: String { "the dashboard's \(name) is missing from the package's resources" }
-    }
-
-    init() throws {
-        func load(_ name: String, _ ext: String, _ contentType: String) throws -> Asset {
-            guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "dashboard"),
-                let data = try? Data(contentsOf: url)
-            else { throw MissingAsset(name: "\(name).\(ext)") }
+    init() {
+        func load(_ name: String, _ ext: String, _ contentType: String) -> Asset? {
+            guard let url = ResourceBundle.url("CachetteServer", name, ext, subdirectory: "dashboard"), let data = try? Data(contentsOf: url)
+            else { return nil }
             return Asset(body: ByteBuffer(bytes: data), contentType: contentType)
         }
         page = try load("index", "html", "text/html; charset=utf-8")
@@ -44,8 +41,15 @@ struct DashboardEndpoint: Sendable {
         router.get("/dashboard/app.css") { _, _ in response(style) }
     }
 
-    func response(_ asset: Asset) -> Response {
-        Response(
+    func response(_ asset: Asset?) -> Response {
+        guard let asset else {
+            return APIError(
+                status: .internalServerError,
+                message: "The dashboard's files are not installed beside this binary (its Cachette_CachetteServer.resources folder).",
+                type: "server_error", code: "dashboard_unavailable"
+            ).response
+        }
+        return Response(
             status: .ok,
             headers: [
                 .contentType: asset.contentType,

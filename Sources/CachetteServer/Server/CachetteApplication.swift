@@ -61,7 +61,7 @@ public enum CachetteApplication {
             ))
         routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
-        try DashboardEndpoint().addRoutes(to: routes)
+        DashboardEndpoint().addRoutes(to: routes)
         HealthEndpoint(store: store, shared: shared, startedAt: .now, unverifiedUpstreams: client.unverified).addRoutes(to: routes)
         StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared).addRoutes(to: routes)
         StatsSeriesEndpoint(ledger: ledger).addRoutes(to: routes)

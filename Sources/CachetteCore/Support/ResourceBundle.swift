@@ -1,0 +1,28 @@
+import Foundation
+
+/// A module's resource bundle (`Cachette_<Module>.resources`), found without SwiftPM's
+/// generated `Bundle.module`, which kills the process when the bundle is not where the
+/// build left it (a binary copied without its resources). Missing, it is nil, and what
+/// needs it answers an error that says so.
+public enum ResourceBundle {
+    public static func named(_ module: String) -> Bundle? {
+        let name = "Cachette_\(module).resources"
+        var folders = [Bundle.main.bundleURL]
+        // The executable's own folder, its links resolved (`/usr/local/bin/cachette` → the build tree).
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        folders.append(executable.deletingLastPathComponent())
+        for folder in folders {
+            let path = folder.appendingPathComponent(name).path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue, let bundle = Bundle(path: path) {
+                return bundle
+            }
+        }
+        return nil
+    }
+
+    /// The URL of a resource in `module`'s bundle, or nil.
+    public static func url(_ module: String, _ name: String, _ ext: String, subdirectory: String? = nil) -> URL? {
+        named(module)?.url(forResource: name, withExtension: ext, subdirectory: subdirectory)
+    }
+}
