@@ -86,6 +86,36 @@ extension HeavyPostgresTests {
             }
         }
 
+        @Test("a read slower than shared.timeout is a miss, not an outage: the tier stays up until reads are late three times in a row")
+        func slowReadIsAMiss() async throws {
+            try await SharedPruningTests.withTier(configure: { $0.timeout = .milliseconds(300) }) { tier, database in
+                let cluster = try await PostgresCluster.shared
+                let key = Self.key
+                // Another session holds the key's flight row: a claim of it waits on the row lock.
+                let holder = Task {
+                    try await cluster.sql(
+                        "BEGIN; INSERT INTO cachette_flights VALUES (decode('\(key.hex)', 'hex'), 'other', 1e12); SELECT pg_sleep(6); ROLLBACK;",
+                        database: database)
+                }
+                try await eventually {
+                    try await cluster.sql("SELECT count(*) FROM pg_locks WHERE relation = 'cachette_flights'::regclass", database: database) != "0"
+                }
+                for attempt in 1...2 {
+                    #expect(await tier.fetch(key, now: Date().timeIntervalSince1970, lead: true) == nil)
+                    #expect(tier.status.counts.timeouts == attempt)
+                    #expect(tier.status.state == .up, "one late read (\(attempt)) is a miss")
+                }
+                // A read that answers in time starts the count again.
+                let other = SharedPruningTests.key(99)
+                #expect(await tier.fetch(other, now: Date().timeIntervalSince1970, lead: false) == nil)
+                #expect(await tier.fetch(key, now: Date().timeIntervalSince1970, lead: true) == nil)
+                #expect(tier.status.state == .up, "late twice, then in time, then late once")
+                for _ in 0..<2 { _ = await tier.fetch(key, now: Date().timeIntervalSince1970, lead: true) }
+                #expect(tier.status.state == .down, "three late reads in a row: down")
+                _ = try? await holder.value
+            }
+        }
+
         @Test("/stats?scope=cluster saturates ledger sums that overflow, and holds negative and endless values to range")
         func clusterOverflow() async throws {
             let cluster = try await PostgresCluster.shared

@@ -37,6 +37,9 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// Serialises batches.
     let flushGate = AsyncGate()
     let decompressors = ZstdDecompressors()
+    /// Reads in a row that passed `timeout`; at `lateReadsBeforeDown` the tier is down.
+    let lateReads = Atomic<Int>(0)
+    static let lateReadsBeforeDown = 3
     /// The loops waiting for the tier to come up, by ticket.
     let upWaiters = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
 
@@ -198,6 +201,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
             return h.state
         }
         guard was != .up else { return }
+        lateReads.store(0, ordering: .relaxed)
         logger.info("shared tier is up")
         wake.yield()  // writes that waited for it
         let waiting = upWaiters.withLock { w in
@@ -268,12 +272,23 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 queue.withLock { _ = $0.removals.insert(key) }
                 wake.yield()
                 return nil
+            } catch is DeadlineExceeded {
+                // A slow answer is a miss, not an outage: a loaded CPU (or one busy row) makes
+                // single reads late, and going down for it would turn every replica's reads
+                // into misses until the probe's backoff ends. Only reads late in a row are.
+                counters.timeouts.bump()
+                readers.dropAll()
+                if lateReads.add(1, ordering: .relaxed).newValue >= Self.lateReadsBeforeDown {
+                    markDown(DeadlineExceeded(), doing: "reading")
+                }
+                return nil
             } catch {
-                if error is DeadlineExceeded { counters.timeouts.bump() } else { counters.errors.bump() }
+                counters.errors.bump()
                 readers.dropAll()
                 markDown(error, doing: "reading")
                 return nil
             }
+            lateReads.store(0, ordering: .relaxed)
             switch fetched {
             case .found(let entry):
                 counters.hits.bump()
