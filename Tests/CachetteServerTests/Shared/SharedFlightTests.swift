@@ -65,11 +65,11 @@ struct SharedFlightTests {
             #expect(await leader.fetch(Self.key, now: now, lead: true) == nil, "the leader claims")
             let waiting = Task { await follower.fetch(Self.key, now: Date().timeIntervalSince1970, lead: true) }
             try await eventually { follower.status.counts.flightWaits == 1 }  // found the flight held, and waits
-            let stored = ContinuousClock.now
             leader.store(Self.key, SharedPruningTests.entry("the answer", created: now))
             let found = await waiting.value
             #expect(SharedPruningTests.text(found) == "the answer")
-            #expect(ContinuousClock.now - stored < .seconds(3), "woken by the announcement, not the deadline")
+            // Heard, not timed: a loaded machine stretches any wait, and the deadline here is far away.
+            try await eventually(within: .seconds(30)) { follower.announcements.load(ordering: .relaxed) >= 1 }
             #expect(follower.status.counts.flightWaits == 1 && follower.status.counts.hits == 1)
         }
     }

@@ -37,6 +37,9 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// Serialises batches.
     let flushGate = AsyncGate()
     let decompressors = ZstdDecompressors()
+    /// Finished flights announced to this replica (NOTIFY), for tests: a waiter is woken by
+    /// one, or by its one-second re-check.
+    let announcements = Atomic<Int>(0)
     /// Reads in a row that passed `timeout`; at `lateReadsBeforeDown` the tier is down.
     let lateReads = Atomic<Int>(0)
     static let lateReadsBeforeDown = 3
@@ -447,7 +450,10 @@ extension PostgresTier {
                     try await connection.listen(on: SharedSchema.flightChannel) { notifications in
                         backoff = Backoff()
                         for try await notification in notifications {
-                            if let key = CacheKey(hex: notification.payload) { signals.fire(key) }
+                            if let key = CacheKey(hex: notification.payload) {
+                                announcements.add(1, ordering: .relaxed)
+                                signals.fire(key)
+                            }
                         }
                     }
                 }
