@@ -46,6 +46,8 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // A plain TCP connect, to tell a refused PostgreSQL from a slow one.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             // tiktoken's vocabularies (MIT, licence alongside), checked by SHA-256 at load.

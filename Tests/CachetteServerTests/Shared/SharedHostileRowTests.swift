@@ -142,3 +142,19 @@ extension HeavyPostgresTests {
         }
     }
 }
+
+@Suite("Shared tier reachability")
+struct SharedReachabilityTests {
+    @Test("nothing listening at shared.url is reported as a refused connection, not as no answer within the timeout")
+    func refused() async throws {
+        var options = SharedTierOptions(url: try SharedURL("postgres://cachette:sk-pg-secret@127.0.0.1:9/cache?sslmode=disable"))
+        options.timeout = .milliseconds(300)
+        let tier = PostgresTier(options: options, logger: .init(label: "test"))
+        let running = Task { await tier.run() }
+        defer { running.cancel() }
+        try await eventually(within: .seconds(30)) { tier.status.state == .down && tier.status.lastError != nil }
+        let error = tier.status.lastError ?? ""
+        #expect(error.contains("connection refused at 127.0.0.1:9"), "\(error)")
+        #expect(!error.contains("no answer within the timeout") && !error.contains("sk-pg-secret"), "\(error)")
+    }
+}

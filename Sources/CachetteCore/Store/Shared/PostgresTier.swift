@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -160,7 +161,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 markUp()
                 return
             } catch {
-                markDown(error, doing: "connecting")
+                markDown(error, doing: "connecting", reason: await unreachableReason(error))
                 try? await Task.sleep(for: backoff.next())
             }
         }
@@ -183,7 +184,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
                 }
                 markUp()
             } catch {
-                markDown(error, doing: "reconnecting")
+                markDown(error, doing: "reconnecting", reason: await unreachableReason(error))
             }
         }
     }
@@ -214,8 +215,9 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         for waiter in waiting { waiter.resume() }
     }
 
-    func markDown(_ error: any Error, doing what: String) {
-        let text = options.url.redact(error is DeadlineExceeded ? "no answer within the timeout" : "\(error)")
+    /// - Parameter reason: what a plain connection found, when it says more than the error.
+    func markDown(_ error: any Error, doing what: String, reason: String? = nil) {
+        let text = options.url.redact(reason ?? (error is DeadlineExceeded ? "no answer within the timeout" : "\(error)"))
         let was = health.withLock { h -> SharedStatus.State in
             defer { h = (.down, "\(what): \(text)") }
             return h.state
@@ -223,6 +225,29 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         if was != .down { logger.warning("shared tier is down; serving from the local tiers", metadata: ["error": "\(what): \(text)"]) }
         // Nobody announces flights while it is down: waiters go their own way.
         signals.fireAll()
+    }
+
+    /// Why `SELECT 1` found no PostgreSQL, when a plain TCP connection can tell: the pool
+    /// retries refused connections quietly, so the query only times out, which reads as
+    /// a slow server when nothing is listening at all.
+    func unreachableReason(_ error: any Error) async -> String? {
+        guard error is DeadlineExceeded else { return nil }
+        let (host, port) = (options.url.host, options.url.port)
+        do {
+            let channel = try await ClientBootstrap(group: loop).connectTimeout(.seconds(1)).connect(host: host, port: port).get()
+            try? await channel.close()
+            return nil  // something listens: slow indeed
+        } catch let error as NIOConnectionError {
+            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil { return "the name \(host) could not be resolved" }
+            if error.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) {
+                return "connection refused at \(host):\(port): is PostgreSQL running there?"
+            }
+            return "could not connect to \(host):\(port)"
+        } catch let error as IOError where error.errnoCode == ECONNREFUSED {
+            return "connection refused at \(host):\(port): is PostgreSQL running there?"
+        } catch {
+            return "could not connect to \(host):\(port)"
+        }
     }
 
     /// Returns once the tier is up, or the task is cancelled (shutdown while down).
