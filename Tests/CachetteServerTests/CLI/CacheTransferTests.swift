@@ -133,12 +133,18 @@ struct CacheTransferTests {
         }
     }
 
-    @Test("a stored entry whose created_at is -1e300 is served with Age 2147483648, every time, and the server keeps serving")
-    func implausibleStoredTime() async throws {
+    /// A database holding a recorded answer and stream, with `sql` then run on it by sqlite3: a damaged file.
+    static func recorded(thenRunning sql: String) async throws -> String {
         let database = Self.file("a.sqlite")
         _ = try await Self.record(into: database)
-        let result = try await Subprocess.run("/usr/bin/sqlite3", [database, "UPDATE entries SET created_at = -1e300"])
+        let result = try await Subprocess.run("/usr/bin/sqlite3", [database, sql])
         #expect(result.status == 0, "\(result.stderr)")
+        return database
+    }
+
+    @Test("a stored entry whose created_at is -1e300 is served with Age 2147483648, every time, and the server keeps serving")
+    func implausibleStoredTime() async throws {
+        let database = try await Self.recorded(thenRunning: "UPDATE entries SET created_at = -1e300")
         let upstream = FakeUpstream()
         try await Harness.run(upstream: upstream, database: database) { h in
             for _ in 0..<2 {

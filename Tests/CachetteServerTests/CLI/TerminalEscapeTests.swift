@@ -39,10 +39,7 @@ struct TerminalEscapeTests {
 
     @Test("cachette cache info shows a route with control characters from the cache file as escapes")
     func cacheInfo() async throws {
-        let database = CacheTransferTests.file("a.sqlite")
-        _ = try await CacheTransferTests.record(into: database)
-        let update = try await Subprocess.run("/usr/bin/sqlite3", [database, "UPDATE entries SET route = 'r' || char(27) || '[2J'"])
-        #expect(update.status == 0, "\(update.stderr)")
+        let database = try await CacheTransferTests.recorded(thenRunning: "UPDATE entries SET route = 'r' || char(27) || '[2J'")
         let info = try await CLI.run(["cache", "info", "--db", database])
         #expect(info.status == 0, "\(info.stderr)")
         Self.expectClean(info.stdout)
