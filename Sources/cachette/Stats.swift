@@ -100,7 +100,7 @@ enum StatsTable {
     static func render(_ s: JSONValue) -> String {
         func int(_ v: JSONValue?) -> String { v?.intValue.map(grouped) ?? "-" }
         let usage = s["token_usage"], cache = s["cache"], streams = s["streams"]
-        let ratio = s["hit_ratio"]?.doubleValue.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+        let ratio = percent(s["hit_ratio"])
         let rows: [(String, String)] = [
             ("requests", int(s["requests"])),
             ("cache hits", int(s["hits"])),
@@ -131,12 +131,13 @@ enum StatsTable {
     /// `/stats?scope=cluster`: the replicas' sums, then the savings.
     static func renderCluster(_ s: JSONValue) -> String {
         func int(_ v: JSONValue?) -> String { v?.intValue.map(grouped) ?? "-" }
-        let ratio = s["hit_ratio"]?.doubleValue.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+        let ratio = percent(s["hit_ratio"])
         let usage = s["token_usage"]
         let rows: [(String, String)] = [
             ("replicas", int(s["replicas"])),
             ("requests", int(s["requests"])),
             ("cache hits", int(s["hits"])),
+            ("cache misses", int(s["misses"])),
             ("hit ratio", ratio),
             ("input tokens (paid)", int(usage?["input"])),
             ("output tokens (paid)", int(usage?["output"])),
@@ -155,12 +156,12 @@ enum StatsTable {
         out += "spent \(dollars(cost?["spent_usd"]))   saved \(dollars(cost?["saved_usd"]))\n"
         let models = s["models"]?.members ?? []
         guard !models.isEmpty else { return out + "no requests in this window" }
-        let header = ["model", "requests", "hits", "input tokens", "output tokens", "saved tokens", "spent", "saved"]
+        let header = ["model", "requests", "hits", "hit ratio", "input tokens", "output tokens", "saved tokens", "spent", "saved"]
         var table = [header]
         for model in models {
             let m = model.value
             table.append([
-                TerminalText.escaped(model.key), grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0),
+                TerminalText.escaped(model.key), grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0), percent(m["hit_ratio"]),
                 grouped(m["input_tokens"]?.intValue ?? 0), grouped(m["output_tokens"]?.intValue ?? 0),
                 grouped(m["saved_tokens"]?.intValue ?? 0), dollars(m["spent_usd"]), dollars(m["saved_usd"]),
             ])
@@ -175,6 +176,11 @@ enum StatsTable {
                         : String(repeating: " ", count: widths[column] - cell.count) + cell
                 }.joined(separator: "  ")
             }.joined(separator: "\n")
+    }
+
+    /// `hit_ratio` as every table shows it: hits / (hits + misses).
+    static func percent(_ value: JSONValue?) -> String {
+        value?.doubleValue.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
     }
 
     static func dollars(_ value: JSONValue?) -> String {

@@ -50,6 +50,17 @@ def chat(sidecar, model, content, key="sk-dash-one"):
         return error.code
 
 
+def refused(sidecar):
+    request = urllib.request.Request(f"{sidecar}/v1/chat/completions", data=b"not json", method="POST",
+                                     headers={"content-type": "application/json", "authorization": "Bearer sk-dash-one"})
+    try:
+        urllib.request.urlopen(request, timeout=30).read()
+        return 200
+    except urllib.error.HTTPError as error:
+        error.read()
+        return error.code
+
+
 def browser():
     options = Options()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -85,8 +96,9 @@ def main():
 
             # Known traffic: two models, misses and hits, and an upstream error.
             outcomes = [chat(sidecar, model, f"dashboard question {i}") for model in ["gpt-4o-mini", "gpt-4o"] for i in (1, 2, 1)]
+            outcomes.append(refused(sidecar))
             outcomes.append(chat(sidecar, "fake-failing-model", "this one fails"))
-            check(outcomes == ["MISS", "MISS", "HIT", "MISS", "MISS", "HIT", 500], f"known traffic went as planned ({outcomes})")
+            check(outcomes == ["MISS", "MISS", "HIT", "MISS", "MISS", "HIT", 400, 500], f"known traffic went as planned ({outcomes})")
 
             driver = browser()
             driver.get(sidecar + "/")
@@ -97,12 +109,16 @@ def main():
             models = stats["models"].values()
             requests = sum(m["requests"] for m in models)
             hits = sum(m["hits"] for m in models)
+            misses = sum(m["misses"] for m in models)
             check(text(driver, "spent") == money(stats["cost"]["spent_usd"]), f"spent equals /stats ({text(driver, 'spent')})")
             check(text(driver, "saved") == money(stats["cost"]["saved_usd"]), f"saved equals /stats ({text(driver, 'saved')})")
             check(text(driver, "saved-split") == f"cache {money(stats['cost']['saved_cache_usd'])} · compression "
                   f"{money(stats['cost']['saved_compression_usd'])}", "saved splits into cache and compression as /stats does")
-            check(text(driver, "requests") == f"{requests:,}" and requests == 7, f"requests equal /stats ({text(driver, 'requests')})")
-            check(text(driver, "hit-ratio") == f"{hits / requests * 100:.1f}%", f"hit ratio equals /stats ({text(driver, 'hit-ratio')})")
+            check(text(driver, "requests") == f"{requests:,}" and requests == 8, f"requests equal /stats ({text(driver, 'requests')})")
+            # One definition everywhere: hits / (hits + misses); the error is neither.
+            check(text(driver, "hit-ratio") == f"{hits / (hits + misses) * 100:.1f}%" == "33.3%",
+                  f"hit ratio equals /stats's definition ({text(driver, 'hit-ratio')})")
+            check(text(driver, "rejected") == "1", "the refused request is counted")
             check(text(driver, "errors") == "1", "the upstream error is counted")
             check(text(driver, "tokens-cache") == f"{sum(m['saved_cache_tokens'] for m in models):,}", "tokens served from cache equal /stats")
 
@@ -112,7 +128,8 @@ def main():
 
             def model_column():
                 return [row.find_elements(By.TAG_NAME, "td")[0].text for row in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")]
-            check(sorted(model_column()) == ["fake-failing-model", "gpt-4o", "gpt-4o-mini"], f"one row per model ({model_column()})")
+            check(sorted(model_column()) == ["(none)", "fake-failing-model", "gpt-4o", "gpt-4o-mini"],
+                  f"one row per model, and one for the refusal that named none ({model_column()})")
             header = driver.find_element(By.CSS_SELECTOR, '#models th[data-key="model"] button')
             header.click()
             check(model_column() == sorted(model_column()), "clicking Model sorts the table A to Z")
@@ -122,14 +139,14 @@ def main():
             check(model_column() == sorted(model_column(), reverse=True), "clicking it again sorts Z to A")
 
             recent = driver.find_elements(By.CSS_SELECTOR, "#recent tbody tr")
-            check(len(recent) == 7 and recent[0].find_elements(By.TAG_NAME, "td")[3].text == "error", "the last requests, newest first")
+            check(len(recent) == 8 and recent[0].find_elements(By.TAG_NAME, "td")[3].text == "error", "the last requests, newest first")
             check("sk-dash" not in driver.page_source and "dashboard question" not in driver.page_source, "no credential, no prompt text")
 
             driver.save_screenshot(os.path.join(SHOTS, "dashboard-light.png"))
 
             for i in (3, 4, 5):
                 chat(sidecar, "gpt-4o-mini", f"dashboard question {i}")
-            check(wait_until(lambda: text(driver, "requests") == "10", 6.5), f"new traffic shows within 6 s ({text(driver, 'requests')})")
+            check(wait_until(lambda: text(driver, "requests") == "11", 6.5), f"new traffic shows within 6 s ({text(driver, 'requests')})")
             check(driver.execute_script("return window.__notReloaded === true"), "without reloading the page")
 
             # Hidden, it stops asking; shown again, it asks at once.

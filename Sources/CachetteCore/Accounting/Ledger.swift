@@ -47,8 +47,11 @@ public struct LedgerRecord: Sendable, Equatable {
 
 /// Per-model sums over a window.
 public struct ModelTotals: Sendable, Equatable {
+    /// Every booked request: each outcome, refusals and passthrough ones included.
     public var requests = 0
     public var hits = 0
+    /// Answered by the upstream with a 2xx after a lookup found nothing (`RequestOutcome.miss`).
+    public var misses = 0
     /// Tokens paid for: requests that went upstream.
     public var inputTokens = 0
     public var outputTokens = 0
@@ -65,6 +68,7 @@ public struct ModelTotals: Sendable, Equatable {
 
     mutating func add(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
         requests += 1
+        if record.outcome == .miss { misses += 1 }
         if record.outcome == .hit {
             hits += 1
         } else {
@@ -92,6 +96,7 @@ public struct ModelTotals: Sendable, Equatable {
         var t = ModelTotals()
         t.requests = count(requests)
         t.hits = min(count(hits), t.requests)
+        t.misses = min(count(misses), t.requests - t.hits)
         t.inputTokens = count(inputTokens)
         t.outputTokens = count(outputTokens)
         t.cachedInputTokens = count(cachedInputTokens)
@@ -103,10 +108,14 @@ public struct ModelTotals: Sendable, Equatable {
         return t
     }
 
+    /// `HitRatio`'s definition, as every surface shows it.
+    public var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
+
     /// Saturating: the sums come back from the ledger's file and the shared tier's rows.
     public mutating func add(_ other: ModelTotals) {
         requests = requests.addingSaturated(other.requests)
         hits = hits.addingSaturated(other.hits)
+        misses = misses.addingSaturated(other.misses)
         inputTokens = inputTokens.addingSaturated(other.inputTokens)
         outputTokens = outputTokens.addingSaturated(other.outputTokens)
         cachedInputTokens = cachedInputTokens.addingSaturated(other.cachedInputTokens)
@@ -152,6 +161,9 @@ public final class Ledger: Sendable {
     /// Distinct model names kept apart; later ones are booked as `other`, since names come from clients.
     public let maxModels: Int
     public static let otherModel = "other"
+    /// Where requests that named no model are booked: passthrough paths, and requests
+    /// refused before their body was read.
+    public static let noModel = "(none)"
 
     private struct State {
         var pending: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)] = []
@@ -205,6 +217,7 @@ public final class Ledger: Sendable {
     @discardableResult
     public func record(_ record: LedgerRecord) -> Booking {
         var record = record
+        if record.model.isEmpty { record.model = Self.noModel }
         let booked = state.withLock { s in
             let price: ModelPrice?
             if let known = s.prices[record.model] {
@@ -277,14 +290,14 @@ public final class Ledger: Sendable {
                 }
                 let upsert = try db.cachedStatement(
                     sql: """
-                        INSERT INTO model_totals (model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
+                        INSERT INTO model_totals (model, requests, hits, misses, input_tokens, output_tokens, cached_input_tokens,
                                                   saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT(model) DO UPDATE SET \(Self.addModelTotals)
                         """)
                 for (model, t) in sums {
                     try upsert.execute(arguments: [
-                        model, t.requests, t.hits, t.inputTokens, t.outputTokens, t.cachedInputTokens,
+                        model, t.requests, t.hits, t.misses, t.inputTokens, t.outputTokens, t.cachedInputTokens,
                         t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
                     ])
                 }
@@ -314,7 +327,7 @@ public final class Ledger: Sendable {
 
     /// An upsert's `SET` that adds a row of `ModelTotals`'s columns to the stored one.
     static let addModelTotals = """
-        requests = requests + excluded.requests, hits = hits + excluded.hits,
+        requests = requests + excluded.requests, hits = hits + excluded.hits, misses = misses + excluded.misses,
         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
         saved_tokens = saved_tokens + excluded.saved_tokens,
@@ -328,6 +341,7 @@ public final class Ledger: Sendable {
         var t = ModelTotals()
         t.requests = row["requests"] ?? 0
         t.hits = row["hits"] ?? 0
+        t.misses = row["misses"] ?? 0
         t.inputTokens = row["input_tokens"] ?? 0
         t.outputTokens = row["output_tokens"] ?? 0
         t.cachedInputTokens = row["cached_input_tokens"] ?? 0

@@ -24,14 +24,15 @@ extension Ledger {
         }
         let upsert = try db.cachedStatement(
             sql: """
-                INSERT INTO ledger_model_hours (bucket, model, requests, hits, input_tokens, output_tokens, cached_input_tokens,
-                                                saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ledger_model_hours (bucket, model, requests, hits, misses, input_tokens, output_tokens,
+                                                cached_input_tokens, saved_tokens, saved_compression_tokens, spent_usd, saved_usd,
+                                                saved_compression_usd)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (bucket, model) DO UPDATE SET \(addModelTotals)
                 """)
         for (key, t) in sums {
             try upsert.execute(arguments: [
-                key.bucket, key.model, t.requests, t.hits, t.inputTokens, t.outputTokens, t.cachedInputTokens, t.savedTokens,
+                key.bucket, key.model, t.requests, t.hits, t.misses, t.inputTokens, t.outputTokens, t.cachedInputTokens, t.savedTokens,
                 t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
             ])
         }
@@ -59,7 +60,7 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT model, sum(requests), sum(hits), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),
+                    SELECT model, sum(requests), sum(hits), sum(misses), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),
                            sum(saved_tokens), sum(saved_compression_tokens), sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
                     FROM ledger_model_hours WHERE bucket >= ? AND bucket < ? GROUP BY model
                     """, arguments: [firstWhole, lastWhole]))
@@ -72,7 +73,7 @@ extension Ledger {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT model, count(*), sum(outcome = 'hit'),
+                SELECT model, count(*), sum(outcome = 'hit'), sum(outcome = 'miss'),
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE prompt_tokens END),
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END),
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END),
@@ -86,14 +87,15 @@ extension Ledger {
         var t = ModelTotals()
         t.requests = row[1] ?? 0
         t.hits = row[2] ?? 0
-        t.inputTokens = row[3] ?? 0
-        t.outputTokens = row[4] ?? 0
-        t.cachedInputTokens = row[5] ?? 0
-        t.savedTokens = row[6] ?? 0
-        t.savedCompressionTokens = row[7] ?? 0
-        t.spentUSD = row[8] ?? 0
-        t.savedUSD = row[9] ?? 0
-        t.savedCompressionUSD = row[10] ?? 0
+        t.misses = row[3] ?? 0
+        t.inputTokens = row[4] ?? 0
+        t.outputTokens = row[5] ?? 0
+        t.cachedInputTokens = row[6] ?? 0
+        t.savedTokens = row[7] ?? 0
+        t.savedCompressionTokens = row[8] ?? 0
+        t.spentUSD = row[9] ?? 0
+        t.savedUSD = row[10] ?? 0
+        t.savedCompressionUSD = row[11] ?? 0
         return t.normalized()
     }
 }

@@ -36,9 +36,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     /// Unix time the counters started.
     public var since: Double = 0
 
-    public var hitRatio: Double {
-        hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses)
-    }
+    /// `HitRatio`'s definition, as every surface shows it.
+    public var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
 }
 
 /// Request counters, updated lock-free-ish from every request and persisted by the server.

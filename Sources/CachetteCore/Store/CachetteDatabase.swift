@@ -189,6 +189,23 @@ public final class CachetteDatabase: Sendable {
                     FROM ledger GROUP BY 1, 2;
                     """)
         }
+        migrator.registerMigration("v7: misses per model") { db in
+            // The hit ratio is hits / (hits + misses) everywhere, so the per-model sums
+            // need misses. Hours are summed from their rows exactly. All-time sums older
+            // than the rows kept cannot be split by outcome: what is not a hit, nor a
+            // kept row of another outcome, is taken as a miss (before this version the
+            // ledger booked hit, stale, miss, bypass and error only).
+            try db.execute(
+                sql: """
+                    ALTER TABLE model_totals ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger_model_hours ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;
+                    UPDATE ledger_model_hours SET misses = (
+                        SELECT count(*) FROM ledger WHERE ledger.model = ledger_model_hours.model AND outcome = 'miss'
+                            AND time >= ledger_model_hours.bucket AND time < ledger_model_hours.bucket + 3600);
+                    UPDATE model_totals SET misses = max(0, requests - hits - (
+                        SELECT count(*) FROM ledger WHERE ledger.model = model_totals.model AND outcome NOT IN ('hit', 'miss')));
+                    """)
+        }
         return migrator
     }
 

@@ -10,22 +10,21 @@ struct Accounting: Sendable {
 
     func record(_ event: RequestEvent) {
         stats.record(event.outcome, usage: event.usage, streamed: event.streamed, compressed: event.compression.saved > 0)
-        var booked: Ledger.Booking?
-        if event.inLedger {
-            // A hit's tokens are what it saved; a stale answer's are counted nowhere (the
-            // upstream was not paid, and it is not the fresh answer that was asked for).
-            let usage = event.outcome == .stale ? nil : event.usage
-            booked = ledger.record(
-                LedgerRecord(
-                    time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
-                    promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
-                    cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
-                    savedCompressionTokens: event.compression.saved,
-                    // From the upstream's count, so no request waits to count its whole prompt.
-                    promptTokensBeforeCompression: event.compression.saved > 0 ? (usage?.promptTokens).map { $0 + event.compression.saved } ?? 0 : 0,
-                    counted: event.counted, latencyMs: event.latency.seconds * 1000
-                ))
-        }
+        // Every request /stats counts is in the ledger, so its sums, the series and the
+        // recent rows add up to /stats's figures. A hit's tokens are what it saved; a
+        // stale answer's are counted nowhere (the upstream was not paid, and it is not
+        // the fresh answer that was asked for).
+        let usage = event.outcome == .stale ? nil : event.usage
+        let booked = ledger.record(
+            LedgerRecord(
+                time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
+                promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
+                cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
+                savedCompressionTokens: event.compression.saved,
+                // From the upstream's count, so no request waits to count its whole prompt.
+                promptTokensBeforeCompression: event.compression.saved > 0 ? (usage?.promptTokens).map { $0 + event.compression.saved } ?? 0 : 0,
+                counted: event.counted, latencyMs: event.latency.seconds * 1000
+            ))
         metrics.record(event, booked: booked)
     }
 

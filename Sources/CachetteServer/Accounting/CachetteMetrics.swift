@@ -9,7 +9,7 @@ import Synchronization
 /// Fixed series are made up front. Per-model ones are made the first time a model is
 /// booked, under one lock: a dictionary lookup on the hit path, never a scan. Model
 /// names come from clients, so they are the ledger's (`other` past
-/// `accounting.max_models`); requests outside the ledger carry `model=""`.
+/// `accounting.max_models`); requests that named none carry `model="(none)"`, as in the ledger.
 final class CachetteMetrics: Sendable {
 
     let registry: PrometheusCollectorRegistry
@@ -129,15 +129,17 @@ final class CachetteMetrics: Sendable {
         sharedGauges = SharedGauges(registry: registry)
         // Present from the start, so a scrape before the first request has every name.
         perModel.withLock { [registry] state in
-            for route in routes { _ = state.requestCounter(RequestSeries(route: route, outcome: .hit, model: ""), in: registry) }
-            _ = state.series("", in: registry)
+            for route in routes {
+                _ = state.requestCounter(RequestSeries(route: route, outcome: .hit, model: Ledger.noModel), in: registry)
+            }
+            _ = state.series(Ledger.noModel, in: registry)
         }
     }
 
     /// Books one request: its outcome, tokens and dollars, under the model the ledger
-    /// booked it as (nil: not in the ledger).
-    func record(_ event: RequestEvent, booked: Ledger.Booking?) {
-        let model = booked?.model ?? ""
+    /// booked it as.
+    func record(_ event: RequestEvent, booked: Ledger.Booking) {
+        let model = booked.model
         let (requests, series) = perModel.withLock { [registry] state in
             (
                 state.requestCounter(RequestSeries(route: event.route, outcome: event.outcome, model: model), in: registry),
@@ -159,12 +161,10 @@ final class CachetteMetrics: Sendable {
             add(event.compression.saved, to: series.savedCompressionTokens)
         case .rejected: break
         }
-        if let booked {
-            func addDollars(_ dollars: Double, to counter: Counter) { if dollars > 0 && dollars.isFinite { counter.increment(by: dollars) } }
-            addDollars(booked.spent, to: series.spent)
-            addDollars(booked.saved - booked.savedByCompression, to: series.savedCacheUSD)
-            addDollars(booked.savedByCompression, to: series.savedCompressionUSD)
-        }
+        func addDollars(_ dollars: Double, to counter: Counter) { if dollars > 0 && dollars.isFinite { counter.increment(by: dollars) } }
+        addDollars(booked.spent, to: series.spent)
+        addDollars(booked.saved - booked.savedByCompression, to: series.savedCacheUSD)
+        addDollars(booked.savedByCompression, to: series.savedCompressionUSD)
     }
 
     func duration(route: String, _ elapsed: Duration) {

@@ -4,7 +4,7 @@ import CachetteCore
 struct RequestEvent: Sendable {
     /// The cached path, or `Passthrough.route` for everything forwarded uncached.
     var route: String
-    /// Empty when the request named none (or was refused before it was read).
+    /// Empty when the request named none (or was refused before it was read): booked as `Ledger.noModel`.
     var model: String
     var outcome: RequestOutcome
     var streamed = false
@@ -15,7 +15,4 @@ struct RequestEvent: Sendable {
     var compression = CompressionTally()
     /// From arrival to the end of the answer for streams, to the response head otherwise.
     var latency: Duration = .zero
-    /// Booked per model in the ledger: the cached routes' requests that reached the
-    /// cache or an upstream.
-    var inLedger: Bool { route != Passthrough.route && outcome != .rejected }
 }

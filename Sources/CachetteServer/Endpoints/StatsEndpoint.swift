@@ -61,7 +61,8 @@ struct StatsEndpoint: Sendable {
             "replicas": .int(replicas),
             "requests": .int(total.requests),
             "hits": .int(total.hits),
-            "hit_ratio": .double(total.requests == 0 ? 0 : (Double(total.hits) / Double(total.requests) * 10000).rounded() / 10000),
+            "misses": .int(total.misses),
+            "hit_ratio": .double(total.hitRatio),
             "token_usage": .object([
                 "input": .int(total.inputTokens),
                 "output": .int(total.outputTokens),
@@ -83,6 +84,8 @@ struct StatsEndpoint: Sendable {
                 .object([
                     "requests": .int(t.requests),
                     "hits": .int(t.hits),
+                    "misses": .int(t.misses),
+                    "hit_ratio": .double(t.hitRatio),
                     "input_tokens": .int(t.inputTokens),
                     "output_tokens": .int(t.outputTokens),
                     "cached_input_tokens": .int(t.cachedInputTokens),
@@ -142,7 +145,7 @@ struct StatsEndpoint: Sendable {
             "stale": .int(s.staleServed),
             "bypassed": .int(s.bypassed),
             "rejected": .int(s.rejected),
-            "hit_ratio": .double((s.hitRatio * 10000).rounded() / 10000),
+            "hit_ratio": .double(s.hitRatio),
             "upstream_errors": .int(s.upstreamErrors),
             "streams": .object([
                 "requests": .int(s.streamedRequests),

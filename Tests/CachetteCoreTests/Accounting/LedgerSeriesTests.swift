@@ -131,6 +131,38 @@ struct LedgerSeriesTests {
         #expect(Self.close(week["gpt-4o"]?.spentUSD ?? 0, 4 * 0.25))
     }
 
+    @Test("a ledger from before misses were summed gets them: hours exactly from their rows, all-time sums less the kept rows of other outcomes")
+    func missesBackfill() async throws {
+        let path = LedgerTests.path()
+        do {
+            // A file at v6, written as that version did: its own ledger's flush, then the columns it lacked dropped.
+            let written = try Self.ledger(path)
+            try await written.flush(now: Self.now)
+            let pool = try DatabasePool(path: path)
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        ALTER TABLE model_totals DROP COLUMN misses;
+                        ALTER TABLE ledger_model_hours DROP COLUMN misses;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v7: misses per model';
+                        -- All-time sums from before the rows kept: 5 more requests, 2 of them hits.
+                        UPDATE model_totals SET requests = requests + 5, hits = hits + 2 WHERE model = 'gpt-4o';
+                        """)
+            }
+            try pool.close()
+        }
+        let ledger = try Ledger(
+            database: try CachetteDatabase(path: path, logger: Logger(label: "test")), prices: LedgerTests.prices,
+            retention: .seconds(30 * 86400))
+        let all = try await ledger.totals(.all, now: Self.now)
+        // gpt-4o: 2 misses and an error kept, plus the 3 older requests that were not hits, taken as misses.
+        #expect(all["gpt-4o"]?.misses == 5 && all["gpt-4o"]?.hits == 4 && all["gpt-4o"]?.requests == 10)
+        #expect(all["gpt-4o-mini"]?.misses == 1)
+        let week = try await ledger.totals(.week, now: Self.now)
+        #expect(week["gpt-4o"]?.misses == 2 && week["gpt-4o"]?.hits == 2, "the kept hours, exactly")
+        #expect(week["gpt-4o"]?.hitRatio == 0.5)
+    }
+
     @Test("window totals from hourly sums and edge rows equal a count of the rows, at any moment and edge")
     func windowTotalsAreExact() async throws {
         var generator = SystemRandomNumberGenerator()

@@ -138,7 +138,7 @@ struct MetricsTests {
             let chat = #"route="/v1/chat/completions""#
             #expect(s[#"cachette_requests_total{\#(chat),outcome="hit",model="gpt-4o"}"#] == 1)
             #expect(s[#"cachette_requests_total{\#(chat),outcome="miss",model="gpt-4o"}"#] == 1)
-            #expect(s[#"cachette_requests_total{\#(chat),outcome="rejected",model=""}"#] == 1, "not in the ledger: no model")
+            #expect(s[#"cachette_requests_total{\#(chat),outcome="rejected",model="(none)"}"#] == 1, "named no model: booked as the ledger books it")
             #expect(s["cachette_cache_hits_total"] == 1)
             #expect(s["cachette_cache_misses_total"] == 1)
             #expect(s[#"cachette_tokens_total{model="gpt-4o",kind="input"}"#] == 11)
@@ -181,7 +181,7 @@ struct PerModelMetricsTests {
             }
             let s = MetricsTests.samples(try await h.get("/metrics").text)
             let models = Set(s.keys.filter { $0.hasPrefix("cachette_requests_total{") }.compactMap { $0.firstMatch(of: /model="([^"]*)"/)?.1 })
-            #expect(models == ["", "gpt-4o", "other"])
+            #expect(models == ["(none)", "gpt-4o", "other"])
             #expect(s[#"cachette_requests_total{route="/v1/chat/completions",outcome="miss",model="other"}"#] == 2)
             #expect(Set(try await h.json("/stats")["models"]?.members?.map(\.key) ?? []) == ["gpt-4o", "other"])
         }

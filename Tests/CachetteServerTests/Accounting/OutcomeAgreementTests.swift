@@ -47,10 +47,26 @@ struct OutcomeAgreementTests {
             #expect(metrics["cachette_cache_hits_total"] == 1 && metrics["cachette_cache_misses_total"] == 2)
             #expect(metrics["cachette_stale_served_total"] == 1)
 
-            // The ledger books the cached routes' requests that reached the cache or an upstream: all but the
-            // passthrough and the refusal.
+            // The ledger books every request /stats counts: its per-model rows, the series and the recent rows add
+            // up to /stats's figures. The passthrough and the refusal named no model.
             try await eventually { try await h.json("/stats")["models"]?["gpt-4o"]?["requests"]?.intValue == 6 }
-            #expect(try await h.json("/stats")["models"]?["gpt-4o"]?["hits"]?.intValue == 1)
+            let models = try #require(try await h.json("/stats")["models"]?.members)
+            #expect(models.map(\.key).sorted() == ["(none)", "gpt-4o"])
+            #expect(models.reduce(0) { $0 + ($1.value["requests"]?.intValue ?? 0) } == 8, "the models' requests add up to /stats's")
+            let model = try #require(models.first { $0.key == "gpt-4o" }?.value)
+            #expect(model["hits"]?.intValue == 1 && model["misses"]?.intValue == 2)
+            // One definition of the hit ratio: hits / (hits + misses), per model as overall.
+            #expect(model["hit_ratio"]?.doubleValue == stats["hit_ratio"]?.doubleValue)
+
+            let series = try await h.json("/stats/series?window=1h")
+            for row in expected {
+                let counts = series["requests"]?[row.outcome]?.arrayValue?.compactMap(\.intValue) ?? []
+                #expect(counts.reduce(0, +) == row.count, "/stats/series \(row.outcome)")
+            }
+            let recent = try #require(try await h.json("/stats/recent?limit=50")["requests"]?.arrayValue)
+            for row in expected {
+                #expect(recent.count { $0["outcome"]?.stringValue == row.outcome } == row.count, "/stats/recent \(row.outcome)")
+            }
 
             let table = try await CLI.run(["stats", "--url", h.baseURL])
             for (label, count) in [
@@ -59,6 +75,8 @@ struct OutcomeAgreementTests {
             ] {
                 #expect(table.stdout.range(of: "(^|\n)\(label)\\s+\(count)\n", options: .regularExpression) != nil, "cachette stats: \(label)")
             }
+            #expect(table.stdout.range(of: "\nhit ratio\\s+33.3%\n", options: .regularExpression) != nil, "cachette stats: the hit ratio")
+            #expect(table.stdout.range(of: "\ngpt-4o\\s+6\\s+1\\s+33.3%", options: .regularExpression) != nil, "the model's row: \(table.stdout)")
         }
     }
 }

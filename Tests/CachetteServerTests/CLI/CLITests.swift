@@ -149,10 +149,10 @@ struct CLITests {
             #expect(result.stdout.range(of: #"cache hits\s+1"#, options: .regularExpression) != nil, "\(result.stdout)")
             #expect(result.stdout.range(of: #"hit ratio\s+50.0%"#, options: .regularExpression) != nil)
             #expect(result.stdout.range(of: #"tokens served from cache\s+18"#, options: .regularExpression) != nil)
-            // Savings per model: gpt-4o, 2 requests, 1 hit, 11 in, 7 out, 18 saved.
+            // Savings per model: gpt-4o, 2 requests, 1 hit (50%), 11 in, 7 out, 18 saved.
             #expect(result.stdout.contains("savings (all time)"))
             #expect(
-                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+11\s+7\s+18\s+\$0\.00009750\s+\$0\.00009750"#, options: .regularExpression) != nil,
+                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+50.0%\s+11\s+7\s+18\s+\$0\.00009750\s+\$0\.00009750"#, options: .regularExpression) != nil,
                 "\(result.stdout)")
             let hour = try await CLI.run(["stats", "--url", url, "--window", "1h"])
             #expect(hour.stdout.contains("savings (last 1h)"))

@@ -43,7 +43,8 @@ struct SharedLedgerTests {
             #expect(big.requests == 400 && big.hits == 400)
             #expect(big.savedTokens == 400 * 15 && abs(big.savedUSD - 100) < 1e-9)
             let mini = try #require(models["gpt-4o-mini"])
-            #expect(mini.requests == 201 && mini.hits == 0)
+            #expect(mini.requests == 201 && mini.hits == 0 && mini.misses == 201)
+            #expect(big.misses == 0 && big.hitRatio == 1 && mini.hitRatio == 0)
             #expect(mini.inputTokens == 200 * 10 + 7 && mini.outputTokens == 200 * 5 + 3)
             #expect(abs(mini.spentUSD - (200 * 0.25 + 0.5)) < 1e-9)
 

@@ -134,6 +134,7 @@ extension PostgresTier: LedgerSink {
                     FROM cachette_ledger WHERE time >= \(since)
                 )
                 SELECT model, sum(requests)::bigint, coalesce(sum(requests) FILTER (WHERE outcome = 'hit'), 0)::bigint,
+                       coalesce(sum(requests) FILTER (WHERE outcome = 'miss'), 0)::bigint,
                        coalesce(sum(prompt_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(completion_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(cached_prompt_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
@@ -141,13 +142,14 @@ extension PostgresTier: LedgerSink {
                        sum(saved_compression_tokens)::bigint, sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
                 FROM booked GROUP BY model
                 """, logger: logger)
-            for try await (model, requests, hits, input, output, cached, savedCache, savedCompression, spent, saved, savedByCompression)
+            for try await (model, requests, hits, misses, input, output, cached, savedCache, savedCompression, spent, saved, savedByCompression)
                 in rows
-                .decode((String, Int, Int, Int, Int, Int, Int, Int, Double, Double, Double).self)
+                .decode((String, Int, Int, Int, Int, Int, Int, Int, Int, Double, Double, Double).self)
             {
                 var t = ModelTotals()
                 t.requests = requests
                 t.hits = hits
+                t.misses = misses
                 t.inputTokens = input
                 t.outputTokens = output
                 t.cachedInputTokens = cached

@@ -67,7 +67,7 @@
         model: name,
         requests: m.requests || 0,
         hits: m.hits || 0,
-        ratio: m.requests ? (m.hits || 0) / m.requests : 0,
+        ratio: m.hit_ratio || 0, // hits / (hits + misses), as /stats defines it
         tokens: (m.input_tokens || 0) + (m.output_tokens || 0),
         spent: m.spent_usd || 0,
         saved: m.saved_usd || 0,
@@ -90,15 +90,18 @@
     const all = Object.values(stats.models || {});
     const requests = all.reduce((s, m) => s + (m.requests || 0), 0);
     const hits = all.reduce((s, m) => s + (m.hits || 0), 0);
+    const misses = all.reduce((s, m) => s + (m.misses || 0), 0);
     $("spent").textContent = money(cost.spent_usd);
     $("saved").textContent = money(cost.saved_usd);
     $("saved-split").textContent = "cache " + money(cost.saved_cache_usd) + " · compression " + money(cost.saved_compression_usd);
-    $("hit-ratio").textContent = requests ? pct(hits / requests) : "–";
+    // /stats's definition: of the requests the cache or the upstream answered, the cache's share.
+    $("hit-ratio").textContent = hits + misses ? pct(hits / (hits + misses)) : "–";
     $("requests").textContent = int(requests);
     $("tokens-cache").textContent = int(all.reduce((s, m) => s + (m.saved_cache_tokens || 0), 0));
     $("tokens-compression").textContent = int(all.reduce((s, m) => s + (m.saved_compression_tokens || 0), 0));
     const r = series.requests || {};
     $("errors").textContent = int(total(r.error));
+    $("rejected").textContent = int(total(r.rejected));
     $("stale").textContent = int(total(r.stale));
   }
 
