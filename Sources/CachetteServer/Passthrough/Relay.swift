@@ -39,7 +39,10 @@ struct Relay: Sendable {
         book(outcome, since: started)
         var headers = ForwardedHeaders.response(response.headers)
         headers[CachetteHeaders.xCache] = outcome.xCache
-        return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))
+        guard let idle = client.idleLimit(upstream) else {
+            return Response(status: status, headers: headers, body: .init(asyncSequence: response.body))
+        }
+        return Response(status: status, headers: headers, body: .init(asyncSequence: IdleLimitedBody(base: response.body, idle: idle)))
     }
 
     /// A refusal or failure as the client gets it, booked, and named in `X-Cache` as booked.

@@ -116,7 +116,7 @@ struct Forwarder: Sendable {
         let upstream = exchange.upstream.name
         flight.relay(
             response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes),
-            failure: client.failure(exchange.upstream), logger: logger,
+            failure: client.failure(exchange.upstream), idle: client.idleLimit(exchange.upstream), logger: logger,
             countUsage: { answer in
                 var body = body
                 return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }

@@ -69,24 +69,31 @@ final class StreamFlight: Sendable {
     var outcome: Outcome? { outcomeState.withLock { $0 } }
 
     /// Starts reading the upstream's body in a task of its own. `countUsage` counts the
-    /// tokens of the assembled answer when the stream reported none.
+    /// tokens of the assembled answer when the stream reported none; `idle`, when set, is
+    /// the longest the upstream may stay silent (`UpstreamClient.idleLimit`).
     func relay(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, logger: Logger,
+        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, idle: Duration?, logger: Logger,
         countUsage: @escaping @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (Ending) -> Void
     ) {
+        let watchdog = idle.map { IdleWatchdog(idle: $0) }
         producer.withLock { task in
-            task = Task {
+            let reading = Task {
+                defer { watchdog?.stop() }
                 await read(
-                    body, translator: translator, failure: failure, logger: logger, countUsage: countUsage, onComplete: onComplete, onEnd: onEnd)
+                    body, watchdog: watchdog, translator: translator, failure: failure, logger: logger, countUsage: countUsage,
+                    onComplete: onComplete, onEnd: onEnd)
             }
+            watchdog?.start { reading.cancel() }
+            task = reading
         }
     }
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func read(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, logger: Logger,
+        _ body: HTTPClientResponse.Body, watchdog: IdleWatchdog?, translator: MessagesStreamTranslator?, failure: UpstreamFailure,
+        logger: Logger,
         countUsage: @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
         onEnd: @Sendable (Ending) -> Void
@@ -95,7 +102,7 @@ final class StreamFlight: Sendable {
         var translator = translator
         var readError: APIError?
         do {
-            for try await buffer in body {
+            for try await buffer in WatchedBody(base: body, watchdog: watchdog) {
                 let events = recorder.feed(translator?.feed(buffer) ?? buffer)
                 let cut = await broadcast.publish(events, patience: Self.readerPatience)
                 for _ in 0..<cut { accounting.note(.slowClientDropped) }
@@ -105,7 +112,10 @@ final class StreamFlight: Sendable {
         } catch {
             readError = failure.streamError(error, logger: logger)
         }
-        if Task.isCancelled {
+        // Cancelled by the watchdog: the upstream fell silent, a failure like any other.
+        if watchdog?.expired == true {
+            readError = failure.streamError(HTTPClientError.readTimeout, logger: logger)
+        } else if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.
             finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
             onEnd(Ending(usage: nil, failed: true, counted: false))

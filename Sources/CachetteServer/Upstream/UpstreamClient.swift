@@ -31,21 +31,24 @@ final class UpstreamClient: Sendable {
         let fallbackConnection = try UpstreamConnection(CachetteConfig.Upstream(name: "", baseURL: config.baseURL), settings: config)
         for (upstream, connection) in connections {
             clients[upstream.name] = (
-                Self.http(config, connection), connection.baseURL, UpstreamFailure(upstream: upstream, settings: config, proxy: connection.proxyName)
+                Self.http(config, connection, headTimeout: upstream.timeout ?? config.timeout), connection.baseURL,
+                UpstreamFailure(upstream: upstream, settings: config, proxy: connection.proxyName)
             )
             if connection.unverified { unverified.append(upstream.name) }
         }
         self.clients = clients
         self.unverified = unverified
-        fallback = Self.http(config, fallbackConnection)
+        fallback = Self.http(config, fallbackConnection, headTimeout: config.timeout)
         settings = config
     }
 
-    private static func http(_ config: CachetteConfig.UpstreamSettings, _ connection: UpstreamConnection) -> HTTPClient {
+    private static func http(_ config: CachetteConfig.UpstreamSettings, _ connection: UpstreamConnection, headTimeout: Duration) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        // Its read timeout runs while the head is awaited too: the longer of the two
+        // limits, and `IdleWatchdog` holds bodies to `idle_timeout` when that is shorter.
         configuration.timeout = .init(
             connect: .saturating(config.connectTimeout),
-            read: .saturating(config.idleTimeout)
+            read: .saturating(max(headTimeout, config.idleTimeout))
         )
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
@@ -119,10 +122,24 @@ final class UpstreamClient: Sendable {
         try await collect(send(request, upstream: upstream, logger: logger), from: upstream, logger: logger)
     }
 
+    /// `upstream.idle_timeout` when a body must be watched for it: it is shorter than the
+    /// read timeout `upstream`'s client was given (nil: that timeout is the idle one).
+    func idleLimit(_ upstream: CachetteConfig.Upstream) -> Duration? {
+        settings.idleTimeout < (upstream.timeout ?? settings.timeout) ? settings.idleTimeout : nil
+    }
+
     /// Reads the whole body of a response whose head has arrived.
     func collect(_ response: HTTPClientResponse, from upstream: CachetteConfig.Upstream, logger: Logger) async throws(APIError) -> UpstreamAnswer {
+        let limit = settings.maxResponseBytes
         do {
-            let body = try await response.body.collect(upTo: settings.maxResponseBytes)
+            let body =
+                if let idle = idleLimit(upstream) {
+                    try await IdleWatchdog.run(idle: idle) { watchdog in
+                        try await WatchedBody(base: response.body, watchdog: watchdog).collect(upTo: limit)
+                    }
+                } else {
+                    try await response.body.collect(upTo: limit)
+                }
             return UpstreamAnswer(
                 status: HTTPResponse.Status(code: Int(response.status.code)),
                 headers: ForwardedHeaders.response(response.headers),

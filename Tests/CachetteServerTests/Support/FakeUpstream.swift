@@ -23,6 +23,9 @@ final class FakeUpstream: Sendable {
         var contentType = "application/json"
         /// Further headers on every answer (an unrequested Content-Encoding, CORS grants).
         var headers: [String: String] = [:]
+        /// A whole answer (and a passthrough one) falls silent this long after its first
+        /// half, before sending the rest.
+        var pauseMidBody: Duration = .zero
     }
 
     /// One step of a scripted stream.
@@ -178,9 +181,10 @@ final class FakeUpstream: Sendable {
             router.post(RouterPath(path)) { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 64 << 20)
                 self.record(request, path: path, body: Array(body.readableBytesView))
+                let pause = self.state.withLock { $0.reply.pauseMidBody }
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"id":"file-1","object":"file"}"#)))
+                    body: Self.body(ByteBuffer(string: #"{"id":"file-1","object":"file"}"#), pause: pause))
             }
         }
         router.on("/v1/responses/**", method: .get) { request, _ in try await self.responseAbout(request) }
@@ -233,10 +237,21 @@ final class FakeUpstream: Sendable {
         var headers = Self.headers(reply)
         headers[HTTPField.Name("x-upstream-call")!] = String(call)
         return Response(
-            status: .init(code: reply.status),
-            headers: headers,
-            body: .init(byteBuffer: reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: answer))
-        )
+            status: .init(code: reply.status), headers: headers,
+            body: Self.body(reply.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: answer), pause: reply.pauseMidBody))
+    }
+
+    /// `bytes`, or its halves with `pause` of silence between them.
+    static func body(_ bytes: ByteBuffer, pause: Duration) -> ResponseBody {
+        guard pause > .zero else { return ResponseBody(byteBuffer: bytes) }
+        return ResponseBody(contentLength: bytes.readableBytes) { writer in
+            var rest = bytes
+            let half = rest.readSlice(length: bytes.readableBytes / 2) ?? ByteBuffer()
+            try await writer.write(half)
+            try await Task.sleep(for: pause)
+            try await writer.write(rest)
+            try await writer.finish(nil)
+        }
     }
 
     static func headers(_ reply: Reply) -> HTTPFields {

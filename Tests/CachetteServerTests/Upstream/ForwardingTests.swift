@@ -137,6 +137,74 @@ struct ForwardingTests {
         }
     }
 
+    @Test("upstream.timeout, not idle_timeout, bounds the wait for the response head: a slow head within it is answered")
+    func headWaitIsTheTimeout() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(delay: .seconds(3)))
+        try await Harness.run(
+            upstream: upstream,
+            configure: {
+                $0.upstream.timeout = .seconds(30)
+                $0.upstream.idleTimeout = .seconds(1)
+            }
+        ) { h in
+            let response = try await h.post()
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(response.xCache == "MISS")
+        }
+    }
+
+    @Test("a whole answer that falls silent for idle_timeout after its head is a 504 upstream_idle_timeout, and nothing is stored")
+    func silentBodyIsIdle() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(pauseMidBody: .seconds(9)))
+        try await Harness.run(
+            upstream: upstream,
+            configure: {
+                $0.upstream.timeout = .seconds(60)
+                $0.upstream.idleTimeout = .seconds(2)
+            }
+        ) { h in
+            let started = ContinuousClock.now
+            let response = try await h.post()
+            #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
+            #expect(response.status == .gatewayTimeout)
+            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+            #expect(error?["code"]?.stringValue == "upstream_idle_timeout")
+            #expect(error?["message"]?.stringValue == "127.0.0.1 sent nothing for upstream.idle_timeout (2 s).")
+            upstream.reply(.init())
+            try await expectCache(h.post(), "MISS")
+        }
+    }
+
+    @Test("a passthrough answer that falls silent for idle_timeout is cut there, not left open for upstream.timeout")
+    func silentPassthroughIsCut() async throws {
+        let upstream = FakeUpstream()
+        upstream.reply(.init(pauseMidBody: .seconds(9)))
+        try await Harness.run(
+            upstream: upstream,
+            configure: {
+                $0.upstream.timeout = .seconds(60)
+                $0.upstream.idleTimeout = .seconds(2)
+            }
+        ) { h in
+            let started = ContinuousClock.now
+            var request = h.clientRequest("/v1/files", .bytes(ByteBuffer(string: "{}")))
+            request.headers.replaceOrAdd(name: "content-type", value: "application/json")
+            let whole = #"{"id":"file-1","object":"file"}"#
+            var received = ""
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                #expect(response.status == .ok && response.headers.first(name: "x-cache") == "BYPASS")
+                received = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            } catch {
+                // The head was sent: a cut body is all a client can be told.
+            }
+            #expect(received != whole)
+            #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
+        }
+    }
+
     @Test("a stream is relayed event by event as it arrives, not buffered")
     func streamIsRelayedLive() async throws {
         try await Harness.run { h in
