@@ -5,10 +5,12 @@ import Hummingbird
 import NIOCore
 
 /// `GET /v1/models`: the model lists of every upstream that answers, merged into one
-/// OpenAI-shaped list (Anthropic's entries converted, the first of a duplicate id
-/// kept). The client's credential is sent only to the default upstream; the others
-/// are asked with their own `api_key`, or none. `GET /v1/models/{id}` goes to the
-/// upstream that serves that model.
+/// OpenAI-shaped list in the order of `upstreams` (Anthropic's entries converted). An
+/// id listed twice is taken from the upstream its requests are routed to, else from
+/// the first that lists it; a converted entry is `owned_by` that upstream. The client's
+/// credential is sent only to the default upstream; the others are asked with their
+/// own `api_key`, or none. `GET /v1/models/{id}` goes to the upstream that serves that
+/// model.
 struct ModelsEndpoint: Sendable {
     let router: UpstreamRouter
     let relay: Relay
@@ -45,9 +47,7 @@ struct ModelsEndpoint: Sendable {
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        var seen: Set<String> = []
-        var models: [JSONValue] = []
-        var answered = false
+        var lists: [(upstream: CachetteConfig.Upstream, entries: [JSONValue])] = []
         for (upstream, result) in zip(upstreams, answers) {
             guard case .success(let answer) = result, answer.isSuccess,
                 let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
@@ -55,14 +55,9 @@ struct ModelsEndpoint: Sendable {
                 relay.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(upstream.name)"])
                 continue
             }
-            answered = true
-            for entry in data {
-                guard let model = Self.openAIModel(entry, owner: upstream.name), let id = model["id"]?.stringValue, seen.insert(id).inserted
-                else { continue }
-                models.append(model)
-            }
+            lists.append((upstream, data))
         }
-        guard answered else {
+        guard !lists.isEmpty else {
             // Nobody answered: the first upstream's own answer (or failure) tells the client why.
             switch answers[0] {
             case .success(let answer):
@@ -74,12 +69,35 @@ struct ModelsEndpoint: Sendable {
                 return relay.answer(error, .error, since: started)
             }
         }
+        let models = merged(lists)
         relay.book(.bypass, since: started)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[CachetteHeaders.xCache] = RequestOutcome.bypass.xCache
         let body = JSONValue.object(["object": .string("list"), "data": .array(models)]).serialized()
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The lists as one, each id once: from the upstream its requests go to when that one
+    /// lists it, else from the first that does.
+    func merged(_ lists: [(upstream: CachetteConfig.Upstream, entries: [JSONValue])]) -> [JSONValue] {
+        var listedBy: [String: Set<String>] = [:]  // id → base URLs that list it
+        for (upstream, entries) in lists {
+            for entry in entries { if let id = entry["id"]?.stringValue { listedBy[id, default: []].insert(upstream.baseURL) } }
+        }
+        var seen: Set<String> = []
+        var models: [JSONValue] = []
+        for (upstream, entries) in lists {
+            for entry in entries {
+                guard let id = entry["id"]?.stringValue, !seen.contains(id) else { continue }
+                let server = try? router.upstream(for: id, path: "/v1/models/\(id)", format: nil)
+                if let server, server.baseURL != upstream.baseURL, listedBy[id]?.contains(server.baseURL) == true { continue }
+                guard let model = Self.openAIModel(entry, owner: server?.name ?? upstream.name) else { continue }
+                seen.insert(id)
+                models.append(model)
+            }
+        }
+        return models
     }
 
     /// `GET /v1/models/{id}`, relayed to the upstream that serves `id`.
@@ -97,7 +115,7 @@ struct ModelsEndpoint: Sendable {
         if entry["object"]?.stringValue == "model" { return entry }
         var created = 0
         if let stamp = entry["created_at"]?.stringValue {
-            created = Int(ISO8601DateFormatter().date(from: stamp)?.timeIntervalSince1970 ?? 0)
+            created = Int(saturating: ISO8601DateFormatter().date(from: stamp)?.timeIntervalSince1970 ?? 0)
         }
         return .object(["id": .string(id), "object": .string("model"), "created": .number(String(created)), "owned_by": .string(owner)])
     }

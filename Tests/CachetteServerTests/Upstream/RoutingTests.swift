@@ -220,6 +220,43 @@ struct RoutingTests {
         #expect(warnings.count == 1 && warnings[0].contains("bare"), "\(logs.all)")
     }
 
+    @Test("/v1/models is the same list on every call: upstreams in order, an id listed twice taken from the upstream that serves it")
+    func modelsDeterministic() async throws {
+        // The default upstream (a gateway, say) lists a Claude model too; claude-* routes to the Anthropic upstream.
+        let gateway = FakeUpstream(
+            modelList: #"""
+                {"object":"list","data":[{"id":"gpt-4o","object":"model","created":1,"owned_by":"openai"},
+                {"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}]}
+                """#)
+        let anthropic = FakeUpstream(
+            modelList: #"""
+                {"data":[{"type":"model","id":"claude-haiku-4-5","display_name":"Claude Haiku 4.5","created_at":"2025-10-01T00:00:00Z"},
+                {"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}],"has_more":false}
+                """#)
+        try await anthropic.application.test(.live) { second in
+            try await Harness.run(
+                upstream: gateway,
+                configure: { config in
+                    config.upstreams = [
+                        .init(name: "default", baseURL: config.upstream.baseURL),
+                        .init(name: "claude", baseURL: "http://127.0.0.1:\(second.port!)/v1", format: .anthropic, models: ["claude-*"]),
+                    ]
+                }
+            ) { h in
+                var lists: Set<String> = []
+                for _ in 0..<9 {
+                    let response = try await h.get("/v1/models", headers: [.authorization: "Bearer sk-test-one"])
+                    #expect(response.status == .ok)
+                    lists.insert(response.text)
+                }
+                #expect(lists.count == 1, "one list, whatever order the upstreams answer in: \(lists)")
+                let data = try #require(try JSONValue.parse(lists.first ?? "")["data"]?.arrayValue)
+                let owners = data.map { "\($0["id"]?.stringValue ?? "?")=\($0["owned_by"]?.stringValue ?? "?")" }
+                #expect(owners == ["gpt-4o=openai", "claude-haiku-4-5=claude", "claude-sonnet-4-6=claude"])
+            }
+        }
+    }
+
     @Test("Anthropic model entries become OpenAI model objects")
     func anthropicModels() throws {
         let entry = try JSONValue.parse(
