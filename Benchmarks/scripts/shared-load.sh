@@ -23,21 +23,15 @@ fi
 . "$here/common.sh"
 start_upstream
 
-# PostgreSQL refuses to run as root: as root, the cluster runs as nobody.
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then chown nobody:nogroup "$work"; as_pg=(runuser -u nobody --); fi
-"${as_pg[@]}" "$bin/initdb" -D "$work/pg" -U cachette -A trust --no-sync >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
+start_postgres "$pg_port"
 burners=()
 stop_all() {
   for pid in "${burners[@]}"; do kill "$pid" 2>/dev/null || true; done
-  "${as_pg[@]}" "$bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  stop_postgres
   cleanup
 }
 trap stop_all EXIT
-url="postgres://cachette@127.0.0.1:$pg_port/postgres?sslmode=disable"
+url=$pg_url
 
 printf 'logging:\n  level: info\nupstream:\n  base_url: http://127.0.0.1:%s/v1\n' "$upstream_port" >"$work/shared.yaml"
 for i in 0 1; do

@@ -19,16 +19,10 @@ a_port=18767; b_port=18768; c_port=18769
 . "$here/common.sh"
 start_upstream
 
-# PostgreSQL refuses to run as root: as root, the cluster runs as nobody.
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then chown nobody:nogroup "$work"; as_pg=(runuser -u nobody --); fi
-"${as_pg[@]}" "$bin/initdb" -D "$work/pg" -U cachette -A trust --no-sync >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
-stop_pg() { "${as_pg[@]}" "$bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true; cleanup; }
+start_postgres "$pg_port"
+stop_pg() { stop_postgres; cleanup; }
 trap stop_pg EXIT
-url="postgres://cachette@127.0.0.1:$pg_port/postgres?sslmode=disable"
+url=$pg_url
 
 cat >"$work/shared.yaml" <<YAML
 logging:

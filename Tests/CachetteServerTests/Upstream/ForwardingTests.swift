@@ -127,14 +127,19 @@ struct ForwardingTests {
         upstream.reply(.init(delay: .seconds(6)))
         // Long enough that the prompt answer afterwards fits in it on a busy machine.
         try await Harness.run(upstream: upstream, configure: { $0.upstream.timeout = .seconds(3) }) { h in
-            let response = try await h.post()
-            #expect(response.status == .gatewayTimeout)
-            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
-            #expect(error?["code"]?.stringValue == "upstream_read_timeout")
-            #expect(error?["message"]?.stringValue == "127.0.0.1 did not answer within upstream.timeout (3 s).")
-            upstream.reply(.init())
-            try await expectCache(h.post(), "MISS")
+            try await Self.expectTimedOut(
+                h, try await h.post(), code: "upstream_read_timeout", message: "127.0.0.1 did not answer within upstream.timeout (3 s).")
         }
+    }
+
+    /// A 504 with `code` and `message`; the upstream then answers, and nothing was stored in between.
+    static func expectTimedOut(_ h: Harness, _ response: TestResponse, code: String, message: String) async throws {
+        #expect(response.status == .gatewayTimeout)
+        let error = try JSONValue.parse(response.body.readableBytesView)["error"]
+        #expect(error?["code"]?.stringValue == code)
+        #expect(error?["message"]?.stringValue == message)
+        h.upstream.reply(.init())
+        try await expectCache(h.post(), "MISS")
     }
 
     @Test("upstream.timeout, not idle_timeout, bounds the wait for the response head: a slow head within it is answered")
@@ -168,12 +173,8 @@ struct ForwardingTests {
             let started = ContinuousClock.now
             let response = try await h.post()
             #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
-            #expect(response.status == .gatewayTimeout)
-            let error = try JSONValue.parse(response.body.readableBytesView)["error"]
-            #expect(error?["code"]?.stringValue == "upstream_idle_timeout")
-            #expect(error?["message"]?.stringValue == "127.0.0.1 sent nothing for upstream.idle_timeout (2 s).")
-            upstream.reply(.init())
-            try await expectCache(h.post(), "MISS")
+            try await Self.expectTimedOut(
+                h, response, code: "upstream_idle_timeout", message: "127.0.0.1 sent nothing for upstream.idle_timeout (2 s).")
         }
     }
 
