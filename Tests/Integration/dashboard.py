@@ -119,6 +119,10 @@ def main():
             check(text(driver, "hit-ratio") == f"{hits / (hits + misses) * 100:.1f}%" == "33.3%",
                   f"hit ratio equals /stats's definition ({text(driver, 'hit-ratio')})")
             check(text(driver, "rejected") == "1", "the refused request is counted")
+            ratios = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[3].text
+                      for row in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")}
+            check(ratios.get("gpt-4o") == "33.3%" and ratios.get("(none)") == "–",
+                  f"a model's hit ratio as /stats has it; none without hits or misses ({ratios})")
             check(text(driver, "errors") == "1", "the upstream error is counted")
             check(text(driver, "tokens-cache") == f"{sum(m['saved_cache_tokens'] for m in models):,}", "tokens served from cache equal /stats")
 

@@ -67,7 +67,8 @@
         model: name,
         requests: m.requests || 0,
         hits: m.hits || 0,
-        ratio: m.hit_ratio || 0, // hits / (hits + misses), as /stats defines it
+        // hits / (hits + misses), as /stats defines it; none of either: no ratio, shown as –.
+        ratio: (m.hits || 0) + (m.misses || 0) ? m.hit_ratio || 0 : null,
         tokens: (m.input_tokens || 0) + (m.output_tokens || 0),
         spent: m.spent_usd || 0,
         saved: m.saved_usd || 0,
