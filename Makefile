@@ -62,6 +62,7 @@ bench: deps
 	Benchmarks/scripts/load.sh
 	$(MAKE) instructions
 	Benchmarks/scripts/shared.sh
+	Benchmarks/scripts/shared-load.sh
 	Benchmarks/scripts/dashboard.sh
 	Benchmarks/scripts/tokenizer.sh
 	Benchmarks/scripts/compression.sh

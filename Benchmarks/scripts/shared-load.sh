@@ -2,7 +2,8 @@
 # Does the shared tier flap when the machine is busy? Two release sidecars share one
 # throwaway PostgreSQL at the default shared.timeout (250 ms). For SHARED_LOAD_SECONDS,
 # each takes unique misses (a shared read, a flight claim and a write per request) from
-# 8 connections while busy loops hold every core. Prints, per sidecar: the requests
+# 8 connections while busy loops (SHARED_LOAD_BURNERS, default one per core) hold every
+# core. Prints, per sidecar: the requests
 # served, the shared reads that were late, how often the tier went down, and its state
 # at the end. CACHETTE_BINARY measures another build (an older commit, say); run it
 # twice, old and new, in one session to compare.
@@ -10,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seconds=${SHARED_LOAD_SECONDS:-20}
+burn=${SHARED_LOAD_BURNERS:-$(nproc)}
 upstream_port=${BENCH_UPSTREAM_PORT:-18100}
 pg_port=${BENCH_PG_PORT:-18433}
 ports=(18771 18772)
@@ -42,7 +44,7 @@ for port in "${ports[@]}"; do
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/health" 2>/dev/null | grep -q '"state":"up"' && break; sleep 0.1; done
 done
 
-for _ in $(seq 1 "$(nproc)"); do
+for _ in $(seq 1 "$burn"); do
   (while :; do :; done) &
   burners+=($!)
 done
@@ -54,7 +56,7 @@ wait_for_wrk
 for pid in "${burners[@]}"; do kill "$pid" 2>/dev/null || true; done
 burners=()
 
-echo "== shared tier under CPU load: $(basename "$(dirname "$(dirname "$CACHETTE_BINARY")")")/$(basename "$CACHETTE_BINARY"), ${seconds}s, $(nproc) busy loops"
+echo "== shared tier under CPU load: $(basename "$(dirname "$(dirname "$CACHETTE_BINARY")")")/$(basename "$CACHETTE_BINARY"), ${seconds}s, $burn busy loops"
 for i in 0 1; do
   shared=$(curl -fs "http://127.0.0.1:${ports[$i]}/stats" | grep -o '"shared":{[^}]*}' || echo '?')
   printf 'replica %s: %6s requests   went down %s times   %s\n' "$i" "$(awk '/requests in/ {print $1}' "$work/load$i.txt")" \

@@ -111,9 +111,10 @@ struct WatchedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), watchdog: watchdog) }
 }
 
-/// An upstream body whose every read must begin to answer within `idle`, for bodies a
-/// reader outside this process's tasks consumes (a passthrough answer, which the
-/// server's writer reads): each read runs in a task the timer can cancel.
+/// An upstream body each of whose reads must answer within `idle`, for a body the
+/// server's response writer reads (a passthrough answer): that task is not ours to
+/// cancel, so each read runs in a task of its own that the timer can cancel. After a
+/// read fails the writer stops, so no two reads ever overlap.
 struct IdleLimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
