@@ -159,8 +159,8 @@ struct ForwardingTests {
         }
     }
 
-    @Test("a whole answer that falls silent for idle_timeout after its head is a 504 upstream_idle_timeout, and nothing is stored")
-    func silentBodyIsIdle() async throws {
+    /// A sidecar whose upstream falls silent for 9 s mid-body, with idle_timeout 2 s and timeout 60 s.
+    static func withSilentBody(_ body: @escaping @Sendable (Harness) async throws -> Void) async throws {
         let upstream = FakeUpstream()
         upstream.reply(.init(pauseMidBody: .seconds(9)))
         try await Harness.run(
@@ -168,8 +168,12 @@ struct ForwardingTests {
             configure: {
                 $0.upstream.timeout = .seconds(60)
                 $0.upstream.idleTimeout = .seconds(2)
-            }
-        ) { h in
+            }, body)
+    }
+
+    @Test("a whole answer that falls silent for idle_timeout after its head is a 504 upstream_idle_timeout, and nothing is stored")
+    func silentBodyIsIdle() async throws {
+        try await Self.withSilentBody { h in
             let started = ContinuousClock.now
             let response = try await h.post()
             #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
@@ -180,15 +184,7 @@ struct ForwardingTests {
 
     @Test("a passthrough answer that falls silent for idle_timeout is cut there, not left open for upstream.timeout")
     func silentPassthroughIsCut() async throws {
-        let upstream = FakeUpstream()
-        upstream.reply(.init(pauseMidBody: .seconds(9)))
-        try await Harness.run(
-            upstream: upstream,
-            configure: {
-                $0.upstream.timeout = .seconds(60)
-                $0.upstream.idleTimeout = .seconds(2)
-            }
-        ) { h in
+        try await Self.withSilentBody { h in
             let started = ContinuousClock.now
             var request = h.clientRequest("/v1/files", .bytes(ByteBuffer(string: "{}")))
             request.headers.replaceOrAdd(name: "content-type", value: "application/json")
