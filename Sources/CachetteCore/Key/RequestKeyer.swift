@@ -34,13 +34,16 @@ public struct RequestKeyer: Sendable {
     ]
 
     public var keyFields: KeyFields
+    /// System texts left out of the key (Claude Code's billing header, `cache.key_ignore`).
+    public let ignore: KeyIgnore
 
     private let dropped: [[UInt8]]
     private let kept: [[UInt8]]
 
     /// - Parameter volatileFields: the route's fields that never change its answer.
-    public init(keyFields: KeyFields = .all, volatileFields: [String] = RequestKeyer.volatileFields) {
+    public init(keyFields: KeyFields = .all, volatileFields: [String] = RequestKeyer.volatileFields, ignore: KeyIgnore = KeyIgnore()) {
         self.keyFields = keyFields
+        self.ignore = ignore
         // Compared against canonical keys, which carry their quotes.
         self.dropped = volatileFields.map { Array("\"\($0)\"".utf8) }
         self.kept = Self.promptFields.map { Array("\"\($0)\"".utf8) }
@@ -91,6 +94,10 @@ public struct RequestKeyer: Sendable {
                     background = writer.output[(writer.currentKeyEnd + 1)...].elementsEqual(Self.trueBytes)
                 }
                 if isKept(name) {
+                    let valueStart = writer.currentKeyEnd + 1
+                    if let stripped = ignore.stripped(member: name, value: writer.output[valueStart...]) {
+                        writer.output.replaceSubrange(valueStart..., with: stripped)
+                    }
                     writer.endMember(member)
                 } else {
                     writer.dropMember(member)

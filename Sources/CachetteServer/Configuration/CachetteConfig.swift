@@ -134,6 +134,8 @@ public struct CachetteConfig: Sendable {
         public var memoryBytes = 64 << 20
         public var scope = Scope.credential
         public var keyFields = KeyFields.all
+        /// Globs of system texts left out of the key, besides Claude Code's billing header.
+        public var keyIgnore: [String] = []
         public var compressionLevel = 3
         /// Further headers that carry a credential, part of every entry's scope.
         public var credentialHeaders: [String] = []

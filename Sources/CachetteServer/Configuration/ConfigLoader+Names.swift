@@ -17,7 +17,7 @@ extension ConfigLoader {
         "upstreams.*": ["name", "base_url", "format", "models", "api_key", "timeout", "tls", "proxy", "headers"],
         "*.tls": ["ca_file", "verify", "client_cert", "client_key", "server_name"],
         "cache": [
-            "enabled", "mode", "path", "ttl", "max_ttl", "max_bytes", "memory_bytes", "scope", "key_fields", "compression_level",
+            "enabled", "mode", "path", "ttl", "max_ttl", "max_bytes", "memory_bytes", "scope", "key_fields", "key_ignore", "compression_level",
             "credential_headers", "stale_if_error",
         ],
         "stream": ["finish_on_disconnect", "max_buffered_bytes"],

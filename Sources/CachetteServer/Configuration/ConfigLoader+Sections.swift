@@ -133,6 +133,11 @@ extension ConfigLoader {
             case "memory_bytes": cache.memoryBytes = try size(value, key)
             case "scope": cache.scope = try choice(value, key)
             case "key_fields": cache.keyFields = try choice(value, key)
+            case "key_ignore":
+                cache.keyIgnore = try strings(value, key)
+                if let bad = cache.keyIgnore.first(where: { $0.isEmpty || $0.allSatisfy { $0 == "*" } }) {
+                    throw ConfigError(key, "\"\(bad)\" would ignore every system text; name the text's start, e.g. \"x-request-id: *\"")
+                }
             case "compression_level":
                 let level = try positiveInt(value, key)
                 guard (1...19).contains(level) else { throw ConfigError(key, "must be between 1 and 19, got \(level)") }

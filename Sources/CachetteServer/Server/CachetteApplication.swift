@@ -90,7 +90,9 @@ public enum CachetteApplication {
             CachedEndpoint(
                 intake: RequestIntake(
                     route: route, maxBodyBytes: config.server.maxBodyBytes,
-                    keyer: RequestKeyer(keyFields: config.cache.keyFields, volatileFields: route.volatileFields), scope: scope,
+                    keyer: RequestKeyer(
+                        keyFields: config.cache.keyFields, volatileFields: route.volatileFields, ignore: KeyIgnore(patterns: config.cache.keyIgnore)),
+                    scope: scope,
                     compression: config.compression.level
                 ),
                 storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,

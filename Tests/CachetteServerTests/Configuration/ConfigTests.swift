@@ -107,9 +107,12 @@ struct ConfigTests {
         let config = try load(
             """
             server: {allowed_hosts: [cachette], allowed_origins: ["https://app.example"], read_timeout: 5s, idle_timeout: 1m, max_connections: 10, max_passthrough_bytes: 1GiB}
-            cache: {credential_headers: [X-Portkey-Api-Key]}
+            cache: {credential_headers: [X-Portkey-Api-Key], key_ignore: ["request-id: *"]}
             accounting: {max_models: 7}
             """)
+        #expect(config.cache.keyIgnore == ["request-id: *"])
+        #expect(throws: ConfigError.self) { try load(#"cache: {key_ignore: ["*"]}"#) }
+        #expect(throws: ConfigError.self) { try load(#"cache: {key_ignore: [""]}"#) }
         #expect(config.server.allowedHosts == ["cachette"] && config.server.allowedOrigins == ["https://app.example"])
         #expect(config.server.readTimeout == .seconds(5) && config.server.idleTimeout == .seconds(60))
         #expect(config.server.maxConnections == 10 && config.server.maxPassthroughBytes == 1 << 30)

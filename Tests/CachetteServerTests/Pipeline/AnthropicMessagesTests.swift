@@ -18,6 +18,35 @@ struct AnthropicMessagesTests {
         config.upstreams = [.init(name: "anthropic", baseURL: base, format: .anthropic, models: ["claude-*"]), .init(name: "default", baseURL: base)]
     }
 
+    /// A Claude Code request: its first system block carries a new `cch` every time.
+    static func claudeCode(cch: String) -> String {
+        #"""
+        {"model":"claude-sonnet-4-6","max_tokens":64,"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.3.a1; cc_entrypoint=cli; cch=\#(cch);"},{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."}],"messages":[{"role":"user","content":"List the files."}]}
+        """#
+    }
+
+    @Test("Claude Code requests that differ only in the billing header's cch are one entry, online and offline; the header is forwarded as sent")
+    func billingHeaderIgnored() async throws {
+        let database = Harness.temporaryDatabase()
+        try await Harness.run(database: database, configure: Self.routed) { h in
+            expectCache(try await h.post("/v1/messages", Self.claudeCode(cch: "0a1b2"), headers: Self.headers), "MISS")
+            #expect(h.upstream.lastBody.contains("cch=0a1b2;"), "the bytes go upstream unchanged")
+            let again = try await h.post("/v1/messages", Self.claudeCode(cch: "9f8e7"), headers: Self.headers)
+            expectCache(again, "HIT")
+            #expect(h.upstream.calls(to: "/v1/messages") == 1)
+        }
+        try await Harness.run(
+            database: database,
+            configure: {
+                Self.routed(&$0)
+                $0.cache.mode = .offline
+            }
+        ) { h in
+            expectCache(try await h.post("/v1/messages", Self.claudeCode(cch: "c0ffe"), headers: Self.headers), "HIT")
+            #expect(h.upstream.calls == 0, "replayed offline")
+        }
+    }
+
     @Test("/v1/messages is cached under the same key rules, per credential")
     func cached() async throws {
         try await Harness.run(configure: Self.routed) { h in
