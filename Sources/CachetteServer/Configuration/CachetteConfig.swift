@@ -13,9 +13,20 @@ public struct CachetteConfig: Sendable {
     public var stream = Stream()
     public var accounting = Accounting()
     public var compression = CompressionOptions()
+    public var promptCache = PromptCache()
     public var logging = Logging()
 
     public init() {}
+
+    /// `prompt_cache:`: helping the provider's own prompt cache.
+    public struct PromptCache: Sendable {
+        /// Set `prompt_cache_key` on long OpenAI requests that carry none.
+        public var openai = PromptCacheMode.auto
+    }
+
+    public enum PromptCacheMode: String, Sendable, CaseIterable {
+        case auto, off
+    }
 
     public struct Server: Sendable {
         public var host = "127.0.0.1"

@@ -2,7 +2,7 @@
 /// nearest known one: a typo (`cache.tll`) is one line that names the fix.
 extension ConfigLoader {
     static let sectionNames = [
-        "server", "upstream", "upstreams", "cache", "shared", "stream", "compression", "pricing", "ledger", "accounting", "logging",
+        "server", "upstream", "upstreams", "cache", "shared", "stream", "compression", "prompt_cache", "pricing", "ledger", "accounting", "logging",
     ]
 
     /// The names a section takes; `upstreams.*` is any upstream's, `*.tls` any `tls:` block's.
@@ -22,6 +22,7 @@ extension ConfigLoader {
         ],
         "stream": ["finish_on_disconnect", "max_buffered_bytes"],
         "compression": ["level", "dedup_min_tokens", "system", "max_tool_output_tokens"],
+        "prompt_cache": ["openai"],
         "pricing": ["models", "file"],
         "shared": ["url", "pool_size", "timeout", "max_bytes", "ledger", "unlogged", "prune_interval"],
         "ledger": ["retention"],

@@ -149,6 +149,16 @@ extension ConfigLoader {
         }
     }
 
+    static func applyPromptCache(_ node: Node, _ promptCache: inout CachetteConfig.PromptCache) throws(ConfigError) {
+        for (name, value) in try mapping(node, "prompt_cache") {
+            let key = "prompt_cache.\(name)"
+            switch name {
+            case "openai": promptCache.openai = try choice(value, key)
+            default: throw unknown(key)
+            }
+        }
+    }
+
     static func applyStream(_ node: Node, _ stream: inout CachetteConfig.Stream) throws(ConfigError) {
         for (name, value) in try mapping(node, "stream") {
             let key = "stream.\(name)"

@@ -79,6 +79,7 @@ public enum ConfigLoader {
             case "shared": try applyShared(node, &config.shared, environment)
             case "stream": try applyStream(node, &config.stream)
             case "compression": try applyCompression(node, &config.compression)
+            case "prompt_cache": try applyPromptCache(node, &config.promptCache)
             case "pricing": try applyPricing(node, &config.accounting, directory: directory)
             case "ledger": try applyLedger(node, &config.accounting)
             case "accounting": try applyAccounting(node, &config.accounting)

@@ -14,6 +14,8 @@ struct CacheControls: Sendable {
     var staleIfError: Double?
     var ttl: Double?
     var compression: CompressionLevel?
+    /// `x-cachette-prompt-cache`: this request's `prompt_cache` mode.
+    var promptCache: CachetteConfig.PromptCacheMode?
 
     init(_ headers: HTTPFields) throws(APIError) {
         for value in headers[values: .cacheControl] {
@@ -56,6 +58,14 @@ struct CacheControls: Sendable {
                 )
             }
             compression = level
+        }
+        if let text = headers[CachetteHeaders.promptCache] {
+            guard let mode = CachetteConfig.PromptCacheMode(rawValue: text.trimmingCharacters(in: " ").lowercased()) else {
+                throw APIError(
+                    status: .badRequest, message: "x-cachette-prompt-cache must be auto or off, got \"\(text)\".",
+                    code: "invalid_prompt_cache", param: "x-cachette-prompt-cache")
+            }
+            promptCache = mode
         }
     }
 }

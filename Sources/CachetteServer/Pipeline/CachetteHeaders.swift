@@ -7,6 +7,7 @@ enum CachetteHeaders {
     static let tier = HTTPField.Name("x-cachette-tier")!
     static let ttl = HTTPField.Name("x-cachette-ttl")!
     static let compress = HTTPField.Name("x-cachette-compress")!
+    static let promptCache = HTTPField.Name("x-cachette-prompt-cache")!
     static let tokensSaved = HTTPField.Name("x-cachette-tokens-saved")!
     static let xAPIKey = HTTPField.Name("x-api-key")!
     static let azureAPIKey = HTTPField.Name("api-key")!

@@ -16,6 +16,9 @@ struct Forwarder: Sendable {
     let owners: ResponseOwners
     /// Streams book their failures and slow clients as they happen.
     let accounting: Accounting
+    /// Whose credential a request carries, for its `prompt_cache_key`.
+    let scope: RequestScope
+    let promptCache: CachetteConfig.PromptCache
     let logger: Logger
 
     /// A request ready to send, and what compression took off it.
@@ -54,11 +57,26 @@ struct Forwarder: Sendable {
                 return tally.saved > 0
             }
         }
+        keyProviderCache(request, exchange: exchange, body: &body)
         let outgoing = try exchange.outgoing(
             request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client)
         return Outbound(
             route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally(),
             tenant: owners.tenant(of: request.request.headers))
+    }
+
+    /// A long chat or Responses request to an OpenAI upstream gets a `prompt_cache_key`
+    /// (`PromptCacheKey`) when it has none, after keying: the cache key is the client's.
+    private func keyProviderCache(_ request: ProxyRequest, exchange: UpstreamExchange, body: inout OutboundBody) {
+        guard exchange.upstream.format == .openai, !exchange.translates, request.route == .chatCompletions || request.route == .responses,
+            (request.controls.promptCache ?? promptCache.openai) == .auto,
+            // No prompt of fewer bytes has 1,024 tokens: most requests are decided unparsed.
+            request.body.readableBytes >= PromptCacheKey.minimumTokens,
+            let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(request.model).encoding)
+        else { return }
+        let credential = scope.credential(request.request.headers)
+        let responses = request.route == .responses
+        body.edit { PromptCacheKey.add(to: &$0, responses: responses, credential: credential, tokenizer: tokenizer) }
     }
 
     /// One upstream call for a whole answer.

@@ -81,7 +81,7 @@ public enum CachetteApplication {
         let forwarder = Forwarder(
             router: router, client: client, compression: config.compression,
             streams: .init(maxBufferedBytes: config.stream.maxBufferedBytes, finishOnDisconnect: config.stream.finishOnDisconnect),
-            owners: owners, accounting: accounting, logger: logger
+            owners: owners, accounting: accounting, scope: scope, promptCache: config.promptCache, logger: logger
         )
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
