@@ -14,7 +14,8 @@ extension Duration {
     public static func clamped(seconds: Double, upTo limit: Duration) -> Duration {
         guard seconds > 0 else { return .zero }
         guard seconds < limit.seconds else { return limit }
-        return .nanoseconds(Int64(seconds * 1e9))
+        // Under a limit past what Int64 nanoseconds hold (about 292 years), so is the value.
+        return .nanoseconds(Int64(min(seconds, 9e9) * 1e9))
     }
 }
 

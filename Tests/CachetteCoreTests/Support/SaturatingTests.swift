@@ -29,4 +29,11 @@ struct SaturatingTests {
     func clamped(seconds: Double, expected: Double) {
         #expect(Duration.clamped(seconds: seconds, upTo: .seconds(1)).seconds == expected)
     }
+
+    @Test("under a limit longer than Int64 nanoseconds hold (a timeout of 10^12 s), a stored 10^11 s does not trap")
+    func clampedUnderAHugeLimit() {
+        let held = Duration.clamped(seconds: 1e11, upTo: .seconds(1_000_000_000_000))
+        #expect(held >= .seconds(9_000_000_000) && held <= .seconds(1e11))
+        #expect(Duration.clamped(seconds: .infinity, upTo: .seconds(1_000_000_000_000)) == .seconds(1_000_000_000_000))
+    }
 }
