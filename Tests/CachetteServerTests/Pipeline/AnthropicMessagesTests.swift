@@ -47,6 +47,24 @@ struct AnthropicMessagesTests {
         }
     }
 
+    @Test("through the billing fake: a client's own breakpoint is written, then read, and the reads are booked as cached input")
+    func providerCacheBilled() async throws {
+        let billing = PromptCacheBilling()
+        try await Harness.run(upstream: FakeUpstream(billing: billing), configure: Self.routed) { h in
+            func turn(_ question: String) -> String {
+                String(decoding: PromptCacheBillingTests.request(turns: 1, firstTurn: question).serialized(), as: UTF8.self)
+            }
+            let first = try await h.post("/v1/messages", turn("What is WAL?"), headers: Self.headers)
+            expectCache(first, "MISS")
+            let written = try JSONValue.parse(first.text)["usage"]?["cache_creation_input_tokens"]?.intValue ?? 0
+            #expect(written > 1024)
+            let second = try await h.post("/v1/messages", turn("And checkpoints?"), headers: Self.headers)
+            expectCache(second, "MISS")
+            #expect(try JSONValue.parse(second.text)["usage"]?["cache_read_input_tokens"]?.intValue == written)
+            try await eventually { try await h.json("/stats")["models"]?["claude-sonnet-4-6"]?["cached_input_tokens"]?.intValue == written }
+        }
+    }
+
     @Test("/v1/messages is cached under the same key rules, per credential")
     func cached() async throws {
         try await Harness.run(configure: Self.routed) { h in

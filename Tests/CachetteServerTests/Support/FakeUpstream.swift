@@ -1,4 +1,5 @@
 import Foundation
+import CachetteCore
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -52,9 +53,16 @@ final class FakeUpstream: Sendable {
     /// Serves HTTPS with this configuration, when set.
     let tls: TLSConfiguration?
 
-    init(modelList: String = #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#, tls: TLSConfiguration? = nil) {
+    /// Bills `/v1/messages` as Anthropic's prompt cache does, when set.
+    let billing: PromptCacheBilling?
+
+    init(
+        modelList: String = #"{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}"#, tls: TLSConfiguration? = nil,
+        billing: PromptCacheBilling? = nil
+    ) {
         self.modelList = modelList
         self.tls = tls
+        self.billing = billing
     }
 
     /// Streams pause after their first event until `releaseStreams()`.
@@ -97,6 +105,35 @@ final class FakeUpstream: Sendable {
     }
 
     /// An Anthropic Messages answer, with prompt-cache usage.
+    /// A `/v1/messages` answer whose usage is what `billing` charges for the request, or
+    /// its 400 (a whole answer, or the same usage in a stream's `message_start`).
+    private func billed(_ body: ByteBuffer, request: Request, call: Int, by billing: PromptCacheBilling) -> Response {
+        let credential = request.headers[HTTPField.Name("x-api-key")!] ?? request.headers[.authorization] ?? ""
+        guard let parsed = try? JSONValue.parse(body.readableBytesView) else {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "not JSON")))
+        }
+        switch billing.bill(parsed, credential: credential) {
+        case .refused(let why):
+            let error = JSONValue.object([
+                .init("type", .string("error")),
+                .init("error", .object([.init("type", .string("invalid_request_error")), .init("message", .string(why))])),
+            ])
+            return Response(
+                status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: error.serialized())))
+        case .usage(let usage):
+            let billed =
+                #""usage":{"input_tokens":\#(usage.input),"cache_creation_input_tokens":\#(usage.cacheCreation),"#
+                + #""cache_read_input_tokens":\#(usage.cacheRead),"output_tokens":"#
+            if parsed["stream"] == .bool(true) {
+                let events = Self.anthropicStream(call: call).replacingOccurrences(of: #""usage":{"input_tokens":10,"output_tokens":"#, with: billed)
+                return scripted([.raw(events)], includeUsage: false, status: 200)
+            }
+            let answer = Self.anthropicMessage(call: call).replacingOccurrences(
+                of: #""usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":"#, with: billed)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+        }
+    }
+
     static func anthropicMessage(call: Int) -> String {
         """
         {"id":"msg_\(call)","type":"message","role":"assistant","model":"claude-sonnet-4-6",\
@@ -163,6 +200,7 @@ final class FakeUpstream: Sendable {
             self.record(request, path: "/v1/messages", body: Array(body.readableBytesView))
             let (call, reply) = self.state.withLock { ($0.calls, $0.reply) }
             if reply.delay > .zero { try await Task.sleep(for: reply.delay) }
+            if let billing = self.billing { return self.billed(body, request: request, call: call, by: billing) }
             if String(buffer: body).contains(#""stream":true"#), reply.status == 200 || reply.stream != nil {
                 return self.scripted(reply.stream ?? [.raw(Self.anthropicStream(call: call))], includeUsage: false, status: reply.status)
             }
