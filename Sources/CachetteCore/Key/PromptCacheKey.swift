@@ -61,7 +61,7 @@ public enum PromptCacheKey {
         return false
     }
 
-    private static func strings(in value: JSONValue, into texts: inout [String]) {
+    static func strings(in value: JSONValue, into texts: inout [String]) {
         switch value {
         case .string(let text): texts.append(text)
         case .array(let items): for item in items { strings(in: item, into: &texts) }

@@ -22,6 +22,10 @@ public struct CachetteConfig: Sendable {
     public struct PromptCache: Sendable {
         /// Set `prompt_cache_key` on long OpenAI requests that carry none.
         public var openai = PromptCacheMode.auto
+        /// Add priced `cache_control` breakpoints to Anthropic requests that carry none.
+        public var anthropic = PromptCacheMode.auto
+        /// `max_prefixes`, `minimum_tokens`, `minimum_margin_percent`.
+        public var steering = PromptCacheSteering.Settings()
     }
 
     public enum PromptCacheMode: String, Sendable, CaseIterable {

@@ -22,7 +22,7 @@ extension ConfigLoader {
         ],
         "stream": ["finish_on_disconnect", "max_buffered_bytes"],
         "compression": ["level", "dedup_min_tokens", "system", "max_tool_output_tokens"],
-        "prompt_cache": ["openai"],
+        "prompt_cache": ["openai", "anthropic", "max_prefixes", "minimum_tokens", "minimum_margin_percent"],
         "pricing": ["models", "file"],
         "shared": ["url", "pool_size", "timeout", "max_bytes", "ledger", "unlogged", "prune_interval"],
         "ledger": ["retention"],

@@ -154,9 +154,35 @@ extension ConfigLoader {
             let key = "prompt_cache.\(name)"
             switch name {
             case "openai": promptCache.openai = try choice(value, key)
+            case "anthropic": promptCache.anthropic = try choice(value, key)
+            case "max_prefixes": promptCache.steering.maxPrefixes = try bounded(value, key, 1...10_000_000)
+            case "minimum_margin_percent": promptCache.steering.marginPercent = try bounded(value, key, 0...100)
+            case "minimum_tokens":
+                // `default:` sets the fallback; every other key is a model pattern, tried in order.
+                var minimums: [PromptCacheSteering.Minimum] = []
+                for (pattern, tokens) in try mapping(value, key) {
+                    let count = try bounded(tokens, "\(key).\(pattern)", 1...1_000_000)
+                    if pattern == "default" {
+                        promptCache.steering.defaultMinimum = count
+                    } else {
+                        minimums.append(.init(pattern.lowercased(), count))
+                    }
+                }
+                // Documented families the table leaves out keep their minimums.
+                promptCache.steering.minimums = minimums + PromptCacheSteering.Settings.documentedMinimums.filter { documented in
+                    !minimums.contains { $0.pattern == documented.pattern }
+                }
             default: throw unknown(key)
             }
         }
+    }
+
+    static func bounded(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string(node, key)
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigError(key, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
+        }
+        return value
     }
 
     static func applyStream(_ node: Node, _ stream: inout CachetteConfig.Stream) throws(ConfigError) {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CachetteCore
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -19,6 +20,8 @@ struct Forwarder: Sendable {
     /// Whose credential a request carries, for its `prompt_cache_key`.
     let scope: RequestScope
     let promptCache: CachetteConfig.PromptCache
+    /// Anthropic breakpoints, and what it remembers of each scope's prefixes.
+    let steering: PromptCacheSteering
     let logger: Logger
 
     /// A request ready to send, and what compression took off it.
@@ -59,7 +62,8 @@ struct Forwarder: Sendable {
         }
         keyProviderCache(request, exchange: exchange, body: &body)
         let outgoing = try exchange.outgoing(
-            request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client)
+            request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client,
+            steer: steer(request, exchange: exchange))
         return Outbound(
             route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally(),
             tenant: owners.tenant(of: request.request.headers))
@@ -77,6 +81,20 @@ struct Forwarder: Sendable {
         let credential = scope.credential(request.request.headers)
         let responses = request.route == .responses
         body.edit { PromptCacheKey.add(to: &$0, responses: responses, credential: credential, tokenizer: tokenizer) }
+    }
+
+    /// Priced `cache_control` breakpoints for a request that reaches an Anthropic
+    /// upstream, native or translated, after keying and compression: the cache key and
+    /// the stored answer are the client's, so hits never see them.
+    private func steer(_ request: ProxyRequest, exchange: UpstreamExchange) -> UpstreamExchange.Steer? {
+        guard exchange.upstream.format == .anthropic, (request.controls.promptCache ?? promptCache.anthropic) == .auto else { return nil }
+        let steering = steering
+        let credential = scope.credential(request.request.headers)
+        let model = request.model
+        let tokenizer = try? Tokenizer.shared(TokenEncoding.forModel(model).encoding)
+        return { bytes in
+            steering.steer(bytes, credential: credential, model: model, tokenizer: tokenizer, now: Date().timeIntervalSince1970)
+        }
     }
 
     /// One upstream call for a whole answer.

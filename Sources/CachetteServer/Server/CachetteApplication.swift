@@ -70,6 +70,7 @@ public enum CachetteApplication {
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
         let scope = RequestScope(cache: config.cache)
+        let steering = PromptCacheSteering(settings: config.promptCache.steering)
         let owners = ResponseOwners(scope: scope)
         let passthrough = Passthrough(
             router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes,
@@ -81,7 +82,7 @@ public enum CachetteApplication {
         let forwarder = Forwarder(
             router: router, client: client, compression: config.compression,
             streams: .init(maxBufferedBytes: config.stream.maxBufferedBytes, finishOnDisconnect: config.stream.finishOnDisconnect),
-            owners: owners, accounting: accounting, scope: scope, promptCache: config.promptCache, logger: logger
+            owners: owners, accounting: accounting, scope: scope, promptCache: config.promptCache, steering: steering, logger: logger
         )
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()

@@ -16,11 +16,16 @@ struct UpstreamExchange: Sendable {
     /// The request to send. OpenAI chat and completions streams (`askUsage`) ask for
     /// `usage` whatever the client asked, so every recorded stream knows its tokens;
     /// translated requests go to `/v1/messages`. `body` keeps what was parsed, for
-    /// counting the answer's tokens later.
-    func outgoing(_ request: Request, body: inout OutboundBody, askUsage: Bool, client: UpstreamClient) throws(APIError) -> HTTPClientRequest {
+    /// counting the answer's tokens later. `steer` may add `cache_control` markers to
+    /// the final bytes of a request to an Anthropic upstream (`PromptCacheSteering`).
+    func outgoing(
+        _ request: Request, body: inout OutboundBody, askUsage: Bool, client: UpstreamClient, steer: Steer? = nil
+    ) throws(APIError) -> HTTPClientRequest {
         guard translates else {
             if askUsage && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
-            return client.makeRequest(request, upstream: upstream, body: .bytes(body.bytes))
+            var bytes = body.bytes
+            if upstream.format == .anthropic, let steer, let steered = bytes.withUnsafeReadableBytes(steer) { bytes = ByteBuffer(bytes: steered) }
+            return client.makeRequest(request, upstream: upstream, body: .bytes(bytes))
         }
         guard let parsed = body.current else {
             throw APIError.badRequest(InvalidRequest("The request body is not valid JSON.", code: "invalid_json"))
@@ -31,10 +36,13 @@ struct UpstreamExchange: Sendable {
         } catch {
             throw APIError.badRequest(error)
         }
-        return client.makeRequest(
-            request, upstream: upstream, body: .bytes(ByteBuffer(bytes: translated.serialized())), path: "/v1/messages", translated: true
-        )
+        var bytes = translated.serialized()
+        if let steer, let steered = bytes.withUnsafeBytes(steer) { bytes = steered }
+        return client.makeRequest(request, upstream: upstream, body: .bytes(ByteBuffer(bytes: bytes)), path: "/v1/messages", translated: true)
     }
+
+    /// Rewrites a Messages request's bytes, or returns nil to leave them.
+    typealias Steer = (UnsafeRawBufferPointer) -> [UInt8]?
 
     /// Rewrites the upstream's events for the client, when the formats differ.
     func streamTranslator(maxEventBytes: Int) -> MessagesStreamTranslator? {

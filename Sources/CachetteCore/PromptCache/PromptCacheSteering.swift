@@ -1,0 +1,152 @@
+import Synchronization
+
+/// Adds Anthropic `cache_control` breakpoints to a Messages request that carries none,
+/// where `BreakpointPlan` expects them to pay. Only the markers are added: the body is
+/// otherwise the same bytes, except that a marked `system` or `content` string is
+/// written as the one text block it stands for (a string cannot carry a marker).
+public final class PromptCacheSteering: Sendable {
+    /// The shortest prefix a model family caches, in Claude's tokens.
+    public struct Minimum: Sendable, Equatable {
+        public var pattern: String
+        public var tokens: Int
+        public init(_ pattern: String, _ tokens: Int) {
+            self.pattern = pattern
+            self.tokens = tokens
+        }
+    }
+
+    public struct Settings: Sendable, Equatable {
+        /// First match wins; a model that matches none takes `defaultMinimum`.
+        public var minimums: [Minimum] = Settings.documentedMinimums
+        public var defaultMinimum = 1024
+        /// Our tokenizer is not Claude's: a prefix must count this much more, in percent.
+        public var marginPercent = 10
+        /// `prompt_cache.max_prefixes`.
+        public var maxPrefixes = 50_000
+
+        /// Anthropic's documented minimums.
+        public static let documentedMinimums: [Minimum] = [
+            Minimum("claude-opus-4-5*", 4096), Minimum("claude-haiku-4-5*", 4096),
+            Minimum("claude-3-5-haiku*", 2048), Minimum("claude-3-haiku*", 2048),
+        ]
+
+        public init() {}
+
+        /// The tokens (ours) a prefix of `model` needs before it is marked.
+        public func threshold(for model: String) -> Int {
+            let name = model.lowercased().split(separator: "/").last.map(String.init) ?? model
+            let tokens = minimums.first { Glob.matches($0.pattern, name) }?.tokens ?? defaultMinimum
+            // Both are bounded when the config is read.
+            return tokens + tokens * marginPercent / 100
+        }
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var breakpointsAdded = 0
+        /// Markers left out because a read was not expected to repay the write.
+        public var markersSkipped = 0
+        /// Markers left out because the prefix was shorter than the model's minimum.
+        public var markersTooShort = 0
+        /// Requests left alone because the client placed its own markers.
+        public var clientMarked = 0
+        public var prefixesRemembered = 0
+    }
+
+    public let settings: Settings
+    let memory: PrefixMemory
+    private let added = Atomic<Int>(0)
+    private let skipped = Atomic<Int>(0)
+    private let short = Atomic<Int>(0)
+    private let clientMarked = Atomic<Int>(0)
+
+    public init(settings: Settings) {
+        self.settings = settings
+        memory = PrefixMemory(capacity: settings.maxPrefixes)
+    }
+
+    public var counters: Counters {
+        Counters(
+            breakpointsAdded: added.load(ordering: .relaxed), markersSkipped: skipped.load(ordering: .relaxed),
+            markersTooShort: short.load(ordering: .relaxed), clientMarked: clientMarked.load(ordering: .relaxed),
+            prefixesRemembered: memory.count)
+    }
+
+    /// The body with markers added, or nil to send it as it is. `credential` is hashed,
+    /// never kept.
+    public func steer(_ body: UnsafeRawBufferPointer, credential: String, model: String, tokenizer: Tokenizer?, now: Double) -> [UInt8]? {
+        guard let request = MessagesBlocks(body, scope: credential, model: model), !request.blocks.isEmpty else { return nil }
+        if request.clientMarked {
+            clientMarked.add(1, ordering: .relaxed)
+            return nil
+        }
+        let scope = CacheKey(hashing: Array(credential.utf8) + [0xFF])
+        let plan = memory.plan(request, scope: scope, now: now)
+        if plan.skipped > 0 { skipped.add(plan.skipped, ordering: .relaxed) }
+        guard !plan.marks.isEmpty else { return nil }
+        let longFrom = Self.longFrom(request.blocks, in: body, threshold: settings.threshold(for: model), tokenizer: tokenizer)
+        let marks = plan.marks.filter { $0.block >= longFrom }
+        if marks.count < plan.marks.count {
+            short.add(plan.marks.count - marks.count, ordering: .relaxed)
+            memory.unmark(plan.marks.filter { $0.block < longFrom }.map { request.prefixes[$0.block] })
+        }
+        guard !marks.isEmpty else { return nil }
+        added.add(marks.count, ordering: .relaxed)
+        return Self.splice(body, blocks: request.blocks, marks: marks)
+    }
+
+    /// The first block through which the prefix has `threshold` tokens; counting stops there.
+    static func longFrom(_ blocks: [MessagesBlocks.Block], in body: UnsafeRawBufferPointer, threshold: Int, tokenizer: Tokenizer?) -> Int {
+        guard let tokenizer else { return blocks.count }
+        var tokens = 0
+        var bytes = 0
+        for (index, block) in blocks.enumerated() {
+            // A token is at least a byte: a prefix of fewer bytes is short, uncounted.
+            bytes += block.span.count
+            guard bytes >= threshold else { continue }
+            if tokens == 0 {
+                for earlier in blocks[..<index] { tokens += count(earlier, in: body, tokenizer: tokenizer) }
+            }
+            tokens += count(block, in: body, tokenizer: tokenizer)
+            if tokens >= threshold { return index }
+        }
+        return blocks.count
+    }
+
+    private static func count(_ block: MessagesBlocks.Block, in body: UnsafeRawBufferPointer, tokenizer: Tokenizer) -> Int {
+        guard let value = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: body[block.span])) else { return 0 }
+        var texts: [String] = []
+        PromptCacheKey.strings(in: value, into: &texts)
+        return texts.reduce(0) { $0 + tokenizer.count($1) }
+    }
+
+    static let ephemeral = Array(#""cache_control":{"type":"ephemeral"}"#.utf8)
+    static let ephemeralHour = Array(#""cache_control":{"type":"ephemeral","ttl":"1h"}"#.utf8)
+
+    /// The body with each marked block's `cache_control` written in; nothing else moves.
+    static func splice(_ body: UnsafeRawBufferPointer, blocks: [MessagesBlocks.Block], marks: [BreakpointPlan.Mark]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + marks.count * 64)
+        var copied = 0
+        for mark in marks {
+            let block = blocks[mark.block]
+            let control = mark.hour ? ephemeralHour : ephemeral
+            if block.isString {
+                out += body[copied..<block.span.lowerBound]
+                out += #"[{"type":"text","text":"#.utf8
+                out += body[block.span]
+                out.append(UInt8(ascii: ","))
+                out += control
+                out += "}]".utf8
+                copied = block.span.upperBound
+            } else {
+                let close = block.span.upperBound - 1
+                out += body[copied..<close]
+                if !block.isEmptyObject { out.append(UInt8(ascii: ",")) }
+                out += control
+                copied = close
+            }
+        }
+        out += body[copied...]
+        return out
+    }
+}

@@ -1,0 +1,281 @@
+@testable import CachetteCore
+import Testing
+
+/// Generated Anthropic conversations: tools, a system string or blocks, and turns with
+/// text, tool calls, tool results, images and thinking blocks, sometimes with a
+/// client's own `cache_control`.
+struct MessagesGenerator {
+    var rng: SplitMix64
+
+    mutating func next(_ bound: Int) -> Int {
+        Int(truncatingIfNeeded: rng.next() % UInt64(bound))
+    }
+
+    mutating func words(_ count: Int) -> String {
+        let vocabulary = ["cache", "prefix", "token", "the", "block", "write", "read", "agent", "tool", "result", "é", "日本", "\"q\"", "\\"]
+        return (0..<count).map { _ in vocabulary[next(vocabulary.count)] }.joined(separator: " ")
+    }
+
+    mutating func block(role: String, clientMarks: Bool) -> JSONValue {
+        var block: JSONValue
+        switch next(role == "assistant" ? 4 : 3) {
+        case 0: block = .object(["type": .string("text"), "text": .string(words(1 + next(400)))])
+        case 1 where role == "assistant": block = .object(["type": .string("tool_use"), "id": .string("t\(next(1000))"), "name": .string("read"), "input": .object(["path": .string(words(2))])])
+        case 1: block = .object(["type": .string("tool_result"), "tool_use_id": .string("t\(next(1000))"), "content": .array([.object(["type": .string("text"), "text": .string(words(next(600)))])])])
+        case 2 where role == "assistant": block = .object(["type": .string("thinking"), "thinking": .string(words(20)), "signature": .string("sig")])
+        case 3: block = .object(["type": .string("redacted_thinking"), "data": .string("opaque")])
+        default: block = .object(["type": .string("image"), "source": .object(["type": .string("url"), "url": .string("https://example.com/\(next(9)).png")])])
+        }
+        if clientMarks && next(30) == 0 { block.set("cache_control", .object(["type": .string("ephemeral")])) }
+        return block
+    }
+
+    mutating func request(turns: Int, clientMarks: Bool, model: String = "claude-sonnet-4-6") -> JSONValue {
+        var members: [JSONValue.Member] = [.init("model", .string(model)), .init("max_tokens", .int(256))]
+        if next(2) == 0 {
+            members.append(.init("tools", .array((0..<(1 + next(3))).map { _ in .object(["name": .string(words(1)), "description": .string(words(next(300))), "input_schema": .object(["type": .string("object")])]) })))
+        }
+        switch next(3) {
+        case 0: members.append(.init("system", .string(words(1 + next(900)))))
+        case 1: members.append(.init("system", .array([.object(["type": .string("text"), "text": .string(words(1 + next(900)))])])))
+        default: break
+        }
+        var messages: [JSONValue] = []
+        for index in 0..<turns {
+            let role = index % 2 == 0 ? "user" : "assistant"
+            let content: JSONValue = next(3) == 0 ? .string(words(next(200))) : .array((0..<(1 + next(4))).map { _ in block(role: role, clientMarks: clientMarks) })
+            messages.append(.object(["role": .string(role), "content": content]))
+        }
+        members.append(.init("messages", .array(messages)))
+        if clientMarks && next(40) == 0 { members.append(.init("cache_control", .object(["type": .string("ephemeral")]))) }
+        return .object(members)
+    }
+}
+
+@Suite("Priced Anthropic breakpoints: every never, over generated conversations")
+struct PromptCacheSteeringTests {
+    let tokenizer = try! Tokenizer.shared(.o200k)
+
+    /// The blocks of a parsed request in render order, as the billing fake reads them.
+    static func renderBlocks(_ request: JSONValue) -> [JSONValue] {
+        var out = request["tools"]?.arrayValue ?? []
+        switch request["system"] {
+        case .string(let text)?: out.append(.string(text))
+        case .array(let blocks)?: out += blocks
+        default: break
+        }
+        for message in request["messages"]?.arrayValue ?? [] {
+            switch message["content"] {
+            case .string(let text)?: out.append(.string(text))
+            case .array(let blocks)?: out += blocks
+            default: break
+            }
+        }
+        return out
+    }
+
+    static func strings(_ value: JSONValue) -> [String] {
+        var texts: [String] = []
+        PromptCacheKey.strings(in: value, into: &texts)
+        return texts
+    }
+
+    /// Checks one steered request against its original and returns its markers' blocks.
+    func check(original: [UInt8], steered: [UInt8]?, threshold: Int) throws -> [Int] {
+        let before = try JSONValue.parse(original)
+        let map = try #require(original.withUnsafeBytes { MessagesBlocks($0, scope: "", model: "") })
+        guard let steered else { return [] }
+        #expect(!map.clientMarked, "a request the client marked is never changed")
+        let after = try JSONValue.parse(steered)
+        let blocks = Self.renderBlocks(after)
+        let marked = blocks.indices.filter { blocks[$0]["cache_control"] != nil }
+        #expect(!marked.isEmpty && marked.count <= 4, "at most 4 breakpoints")
+        for index in marked {
+            let type = blocks[index]["type"]?.stringValue
+            #expect(type != "thinking" && type != "redacted_thinking", "never on a thinking block")
+            // Counted independently: every string of every block through the marked one.
+            let tokens = Self.renderBlocks(before)[...index].flatMap(Self.strings).reduce(0) { $0 + tokenizer.count($1) }
+            #expect(tokens >= threshold, "never below the minimum: \(tokens) < \(threshold)")
+        }
+        // Byte identity: without its markers, the body is the original's bytes, where a
+        // marked string is the one text block it stands for.
+        var stripped = steered
+        for marker in [PromptCacheSteering.ephemeralHour, PromptCacheSteering.ephemeral] {
+            while let at = stripped.firstRange(of: marker) {
+                let comma = at.lowerBound > 0 && stripped[at.lowerBound - 1] == UInt8(ascii: ",")
+                stripped.removeSubrange((comma ? at.lowerBound - 1 : at.lowerBound)..<at.upperBound)
+            }
+        }
+        var expected: [UInt8] = []
+        var copied = 0
+        for index in marked where map.blocks[index].isString {
+            let span = map.blocks[index].span
+            expected += original[copied..<span.lowerBound] + Array(#"[{"type":"text","text":"#.utf8) + original[span] + Array("}]".utf8)
+            copied = span.upperBound
+        }
+        expected += original[copied...]
+        #expect(stripped == expected, "only cache_control fields are added")
+        return marked
+    }
+
+    @Test("sessions that continue, one-shots, client-marked requests: never more than 4, never thinking, never short, nothing else changed")
+    func properties() throws {
+        var generator = MessagesGenerator(rng: SplitMix64(state: 29))
+        var settings = PromptCacheSteering.Settings()
+        settings.maxPrefixes = 500
+        let steering = PromptCacheSteering(settings: settings)
+        let threshold = settings.threshold(for: "claude-sonnet-4-6")
+        var now = 1_000_000.0
+        var markedAny = 0
+        for session in 0..<80 {
+            let clientMarks = session % 5 == 0
+            let credential = "sk-\(session % 4)"
+            var request = generator.request(turns: 1 + generator.next(3), clientMarks: clientMarks)
+            for _ in 0..<(1 + generator.next(12)) {
+                let bytes = request.serialized()
+                let steered = bytes.withUnsafeBytes { steering.steer($0, credential: credential, model: "claude-sonnet-4-6", tokenizer: tokenizer, now: now) }
+                markedAny += try check(original: bytes, steered: steered, threshold: threshold).count
+                // The conversation goes on: an answer and the next turn (many blocks, some turns).
+                var messages = request["messages"]?.arrayValue ?? []
+                let lastRole = messages.last?["role"]?.stringValue
+                for index in 0..<(1 + generator.next(3)) {
+                    let role = (lastRole == "user") == (index % 2 == 0) ? "assistant" : "user"
+                    messages.append(.object(["role": .string(role), "content": .array((0..<(1 + generator.next(14))).map { _ in generator.block(role: role, clientMarks: clientMarks) })]))
+                }
+                request.set("messages", .array(messages))
+                now += Double(generator.next(400))
+            }
+        }
+        #expect(markedAny > 30, "continuations were marked (\(markedAny) markers)")
+        #expect(steering.counters.prefixesRemembered <= 500)
+        #expect(steering.counters.clientMarked > 0)
+    }
+
+    func steer(_ steering: PromptCacheSteering, _ request: JSONValue, credential: String = "sk", now: Double) -> [Int] {
+        let bytes = request.serialized()
+        let steered = bytes.withUnsafeBytes { steering.steer($0, credential: credential, model: "claude-sonnet-4-6", tokenizer: tokenizer, now: now) }
+        guard let steered, let parsed = try? JSONValue.parse(steered) else { return [] }
+        let blocks = Self.renderBlocks(parsed)
+        return blocks.indices.filter { blocks[$0]["cache_control"] != nil }
+    }
+
+    static let longSystem = String(repeating: "You are a careful agent; read before you write. ", count: 200)
+
+    static func conversation(system: String = longSystem, turns: [String]) -> JSONValue {
+        .object([
+            "model": .string("claude-sonnet-4-6"), "max_tokens": .int(64), "system": .string(system),
+            "messages": .array(turns.enumerated().map { .object(["role": .string($0 % 2 == 0 ? "user" : "assistant"), "content": .string($1)]) }),
+        ])
+    }
+
+    @Test("a first prompt from a new scope gets no marker; the same stable prefix again gets its own; a continuation gets its tail")
+    func placement() {
+        let steering = PromptCacheSteering(settings: .init())
+        let question = String(repeating: "What does the write-ahead log do? ", count: 10)
+        #expect(steer(steering, Self.conversation(turns: [question]), now: 0) == [], "never seen, nothing known of the scope")
+        #expect(steering.counters.markersSkipped == 2)
+        // Another question on the same system prompt: the system is marked, not the tail.
+        #expect(steer(steering, Self.conversation(turns: ["Another question entirely."]), now: 10) == [0])
+        // The first conversation continues: its tail is marked, and the system too (free).
+        #expect(steer(steering, Self.conversation(turns: [question, "It logs.", "And checkpoints?"]), now: 20) == [0, 3])
+        // Another scope knows nothing of it.
+        #expect(steer(steering, Self.conversation(turns: [question, "It logs.", "And checkpoints?"]), credential: "other", now: 30) == [])
+        #expect(steering.counters.breakpointsAdded == 3)
+    }
+
+    @Test("a short prompt is never marked, however often it recurs")
+    func short() {
+        let steering = PromptCacheSteering(settings: .init())
+        for second in 0..<5 {
+            #expect(steer(steering, Self.conversation(system: "Be brief.", turns: ["Hi", "Hello", "Bye \(second)"]), now: Double(second)) == [])
+        }
+        #expect(steering.counters.markersTooShort > 0)
+        #expect(steering.counters.breakpointsAdded == 0)
+    }
+
+    @Test("the minimum follows the model family, with the margin")
+    func minimums() {
+        var settings = PromptCacheSteering.Settings()
+        #expect(settings.threshold(for: "claude-sonnet-4-6") == 1126)
+        #expect(settings.threshold(for: "anthropic/claude-haiku-4-5-20251001") == 4505)
+        #expect(settings.threshold(for: "claude-3-5-haiku-latest") == 2252)
+        settings.marginPercent = 0
+        settings.defaultMinimum = 2000
+        #expect(settings.threshold(for: "claude-sonnet-4-6") == 2000)
+    }
+
+    @Test("a tail more than 20 blocks past the last write gets a bridge at that write")
+    func bridge() {
+        let steering = PromptCacheSteering(settings: .init())
+        let long = String(repeating: "tool output line with several words in it. ", count: 40)
+        var turns = ["Start the task.", "ok"]
+        _ = steer(steering, Self.conversation(turns: turns), now: 0)
+        turns += ["go on"]
+        let second = steer(steering, Self.conversation(turns: turns), now: 1)
+        #expect(second == [0, 3], "a continuation: system and tail")
+        // 24 more blocks: the tail's look-back cannot reach block 3.
+        turns += (0..<24).map { $0 % 2 == 0 ? "step \($0)" : long }
+        let third = steer(steering, Self.conversation(turns: turns), now: 2)
+        // The bridge reaches back to the write at 3 and is itself as far on as it can be.
+        #expect(third == [0, 23, 27])
+    }
+
+    @Test("the memory holds at most max_prefixes, the least recently seen forgotten first")
+    func bounded() {
+        var settings = PromptCacheSteering.Settings()
+        settings.maxPrefixes = 64
+        let steering = PromptCacheSteering(settings: settings)
+        for index in 0..<1000 {
+            _ = steer(steering, Self.conversation(system: "system \(index % 300)", turns: ["q \(index)"]), now: Double(index))
+        }
+        #expect(steering.counters.prefixesRemembered <= 64)
+        #expect(steering.counters.prefixesRemembered >= 60)
+    }
+}
+
+@Suite("BreakpointPlan: what pays")
+struct BreakpointPlanTests {
+    static func blocks(stable: Int, messages: Int, unmarkable: Set<Int> = []) -> [MessagesBlocks.Block] {
+        (0..<(stable + messages)).map {
+            .init(span: 0..<1, isString: false, isEmptyObject: false, markable: !unmarkable.contains($0), isStable: $0 < stable)
+        }
+    }
+
+    @Test("the break-even chances are the prices' arithmetic")
+    func breakEven() {
+        #expect(abs(BreakpointPlan.breakEven - 0.2778) < 1e-4)
+        #expect(abs(BreakpointPlan.hourBreakEven - 0.6522) < 1e-4)
+    }
+
+    @Test("first turns are marked once this stable prefix's first turns continue, or the scope's do when it has none")
+    func firstTurns() {
+        var k = BreakpointPlan.Knowledge()
+        let blocks = Self.blocks(stable: 2, messages: 1)
+        #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.isEmpty)
+        k.scopeTurns = .init(trials: 3, successes: 2)
+        #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.map(\.block) == [1, 2])
+        k.stableTurns = .init(trials: 4, successes: 0)
+        #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.isEmpty, "this prefix's own record wins")
+        k.stableSeen = true
+        #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.map(\.block) == [1])
+    }
+
+    @Test("a thinking block at the tail moves the marker back; an hour when most reuse comes after five minutes")
+    func tailAndHour() {
+        var k = BreakpointPlan.Knowledge()
+        k.continuedAt = 2
+        let plan = BreakpointPlan(blocks: Self.blocks(stable: 1, messages: 4, unmarkable: [4]), stableEnd: 0, knowledge: k)
+        #expect(plan.marks == [.init(block: 0, hour: false), .init(block: 3, hour: false)])
+        k.scopeReuses = .init(trials: 9, successes: 7)
+        #expect(BreakpointPlan(blocks: Self.blocks(stable: 1, messages: 4), stableEnd: 0, knowledge: k).marks.allSatisfy { $0.hour })
+    }
+
+    @Test("a bridge goes on the last markable block within 20 past the write")
+    func bridge() {
+        var k = BreakpointPlan.Knowledge()
+        k.continuedAt = 5
+        k.writtenAt = 5
+        let plan = BreakpointPlan(blocks: Self.blocks(stable: 1, messages: 40, unmarkable: [5]), stableEnd: 0, knowledge: k)
+        #expect(plan.marks.map(\.block) == [0, 25, 40])
+    }
+}
