@@ -11,6 +11,12 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Settings come from the config file, then CACHETTE_HOST, CACHETTE_PORT, CACHETTE_UPSTREAM, \
             CACHETTE_DB and CACHETTE_SHARED_URL, then these flags. See config/cachette.yaml for every setting.
+
+            The provider's prompt cache: prompt_cache.openai (auto sets a prompt_cache_key on long OpenAI \
+            requests that carry none) and prompt_cache.anthropic (auto adds cache_control breakpoints to \
+            Anthropic requests that carry none, where a read is expected to repay the write), with \
+            prompt_cache.max_prefixes, prompt_cache.minimum_tokens and prompt_cache.minimum_margin_percent. \
+            Per request: the header x-cachette-prompt-cache: auto|off.
             """
     )
 

@@ -102,8 +102,9 @@ public struct MessagesBlocks: Sendable {
             let from = lexer.index
             try lexer.skipValue()
             // `""` is two bytes: an empty text block, which Anthropic refuses to mark.
-            append(Block(span: from..<lexer.index, isString: true, isEmptyObject: false, markable: lexer.index - from > 2, isStable: stable),
-                   lexer: lexer, tag: tag, chain: &chain)
+            append(
+                Block(span: from..<lexer.index, isString: true, isEmptyObject: false, markable: lexer.index - from > 2, isStable: stable),
+                lexer: lexer, tag: tag, chain: &chain)
         case UInt8(ascii: "["):
             try lexer.elements { lexer throws(JSONError) in try add(&lexer, tag: tag, stable: stable, chain: &chain) }
         default:
@@ -116,8 +117,9 @@ public struct MessagesBlocks: Sendable {
         let from = lexer.index
         guard lexer.peek() == UInt8(ascii: "{") else {
             try lexer.skipValue()
-            append(Block(span: from..<lexer.index, isString: false, isEmptyObject: false, markable: false, isStable: stable),
-                   lexer: lexer, tag: tag, chain: &chain)
+            append(
+                Block(span: from..<lexer.index, isString: false, isEmptyObject: false, markable: false, isStable: stable),
+                lexer: lexer, tag: tag, chain: &chain)
             return
         }
         var thinking = false
@@ -133,8 +135,9 @@ public struct MessagesBlocks: Sendable {
                 try lexer.skipValue()
             }
         }
-        append(Block(span: from..<lexer.index, isString: false, isEmptyObject: empty, markable: !thinking, isStable: stable),
-               lexer: lexer, tag: tag, chain: &chain)
+        append(
+            Block(span: from..<lexer.index, isString: false, isEmptyObject: empty, markable: !thinking, isStable: stable),
+            lexer: lexer, tag: tag, chain: &chain)
     }
 
     private mutating func append(_ block: Block, lexer: JSONLexer, tag: Int, chain: inout Chain) {

@@ -13,12 +13,14 @@ struct MessagesBlocksTests {
 
     @Test("tools, then system, then each message's blocks, whatever order the members come in")
     func renderOrder() throws {
-        let body = #"{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"yo"}]}],"system":"Be brief.","model":"m","tools":[{"name":"a","input_schema":{}},{}]}"#
+        let body =
+            #"{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"yo"}]}],"system":"Be brief.","model":"m","tools":[{"name":"a","input_schema":{}},{}]}"#
         let map = try #require(Self.blocks(body))
-        #expect(map.blocks.map { Self.text(body, $0) } == [
-            #"{"name":"a","input_schema":{}}"#, "{}", #""Be brief.""#, #""hi""#,
-            #"{"type":"thinking","thinking":"t","signature":"s"}"#, #"{"type":"text","text":"yo"}"#,
-        ])
+        #expect(
+            map.blocks.map { Self.text(body, $0) } == [
+                #"{"name":"a","input_schema":{}}"#, "{}", #""Be brief.""#, #""hi""#,
+                #"{"type":"thinking","thinking":"t","signature":"s"}"#, #"{"type":"text","text":"yo"}"#,
+            ])
         #expect(map.stableEnd == 2)
         #expect(map.blocks.map(\.isStable) == [true, true, true, false, false, false])
         #expect(map.blocks.map(\.markable) == [true, true, true, true, false, true])

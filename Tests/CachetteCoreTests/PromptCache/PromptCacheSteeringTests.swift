@@ -20,11 +20,21 @@ struct MessagesGenerator {
         var block: JSONValue
         switch next(role == "assistant" ? 4 : 3) {
         case 0: block = .object(["type": .string("text"), "text": .string(words(1 + next(400)))])
-        case 1 where role == "assistant": block = .object(["type": .string("tool_use"), "id": .string("t\(next(1000))"), "name": .string("read"), "input": .object(["path": .string(words(2))])])
-        case 1: block = .object(["type": .string("tool_result"), "tool_use_id": .string("t\(next(1000))"), "content": .array([.object(["type": .string("text"), "text": .string(words(next(600)))])])])
+        case 1 where role == "assistant":
+            block = .object([
+                "type": .string("tool_use"), "id": .string("t\(next(1000))"), "name": .string("read"), "input": .object(["path": .string(words(2))]),
+            ])
+        case 1:
+            block = .object([
+                "type": .string("tool_result"), "tool_use_id": .string("t\(next(1000))"),
+                "content": .array([.object(["type": .string("text"), "text": .string(words(next(600)))])]),
+            ])
         case 2 where role == "assistant": block = .object(["type": .string("thinking"), "thinking": .string(words(20)), "signature": .string("sig")])
         case 3: block = .object(["type": .string("redacted_thinking"), "data": .string("opaque")])
-        default: block = .object(["type": .string("image"), "source": .object(["type": .string("url"), "url": .string("https://example.com/\(next(9)).png")])])
+        default:
+            block = .object([
+                "type": .string("image"), "source": .object(["type": .string("url"), "url": .string("https://example.com/\(next(9)).png")]),
+            ])
         }
         if clientMarks && next(30) == 0 { block.set("cache_control", .object(["type": .string("ephemeral")])) }
         return block
@@ -33,7 +43,16 @@ struct MessagesGenerator {
     mutating func request(turns: Int, clientMarks: Bool, model: String = "claude-sonnet-4-6") -> JSONValue {
         var members: [JSONValue.Member] = [.init("model", .string(model)), .init("max_tokens", .int(256))]
         if next(2) == 0 {
-            members.append(.init("tools", .array((0..<(1 + next(3))).map { _ in .object(["name": .string(words(1)), "description": .string(words(next(300))), "input_schema": .object(["type": .string("object")])]) })))
+            members.append(
+                .init(
+                    "tools",
+                    .array(
+                        (0..<(1 + next(3))).map { _ in
+                            .object([
+                                "name": .string(words(1)), "description": .string(words(next(300))),
+                                "input_schema": .object(["type": .string("object")]),
+                            ])
+                        })))
         }
         switch next(3) {
         case 0: members.append(.init("system", .string(words(1 + next(900)))))
@@ -43,7 +62,8 @@ struct MessagesGenerator {
         var messages: [JSONValue] = []
         for index in 0..<turns {
             let role = index % 2 == 0 ? "user" : "assistant"
-            let content: JSONValue = next(3) == 0 ? .string(words(next(200))) : .array((0..<(1 + next(4))).map { _ in block(role: role, clientMarks: clientMarks) })
+            let content: JSONValue =
+                next(3) == 0 ? .string(words(next(200))) : .array((0..<(1 + next(4))).map { _ in block(role: role, clientMarks: clientMarks) })
             messages.append(.object(["role": .string(role), "content": content]))
         }
         members.append(.init("messages", .array(messages)))
@@ -114,7 +134,8 @@ struct PromptCacheSteeringTests {
             copied = span.upperBound
         }
         expected += original[copied...]
-        #expect(stripped == expected, "only cache_control fields are added")
+        let identical = stripped == expected
+        #expect(identical, "only cache_control fields are added")
         return marked
     }
 
@@ -133,14 +154,20 @@ struct PromptCacheSteeringTests {
             var request = generator.request(turns: 1 + generator.next(3), clientMarks: clientMarks)
             for _ in 0..<(1 + generator.next(12)) {
                 let bytes = request.serialized()
-                let steered = bytes.withUnsafeBytes { steering.steer($0, credential: credential, model: "claude-sonnet-4-6", tokenizer: tokenizer, now: now) }
+                let steered = bytes.withUnsafeBytes {
+                    steering.steer($0, credential: credential, model: "claude-sonnet-4-6", tokenizer: tokenizer, now: now)
+                }
                 markedAny += try check(original: bytes, steered: steered, threshold: threshold).count
                 // The conversation goes on: an answer and the next turn (many blocks, some turns).
                 var messages = request["messages"]?.arrayValue ?? []
                 let lastRole = messages.last?["role"]?.stringValue
                 for index in 0..<(1 + generator.next(3)) {
                     let role = (lastRole == "user") == (index % 2 == 0) ? "assistant" : "user"
-                    messages.append(.object(["role": .string(role), "content": .array((0..<(1 + generator.next(14))).map { _ in generator.block(role: role, clientMarks: clientMarks) })]))
+                    messages.append(
+                        .object([
+                            "role": .string(role),
+                            "content": .array((0..<(1 + generator.next(14))).map { _ in generator.block(role: role, clientMarks: clientMarks) }),
+                        ]))
                 }
                 request.set("messages", .array(messages))
                 now += Double(generator.next(400))

@@ -92,6 +92,12 @@ struct CLITests {
     func serveFlags() async throws {
         let help = try await CLI.run(["serve", "--help"]).stdout
         for flag in ["--host", "--port", "--config", "--upstream", "--db", "--offline"] { #expect(help.contains(flag), "\(flag)") }
+        for setting in [
+            "prompt_cache.openai", "prompt_cache.anthropic", "prompt_cache.max_prefixes", "prompt_cache.minimum_tokens",
+            "prompt_cache.minimum_margin_percent", "x-cachette-prompt-cache",
+        ] {
+            #expect(help.contains(setting), "\(setting)")
+        }
     }
 
     @Test("cache info on a mistyped --db is a one-line error, and creates nothing")

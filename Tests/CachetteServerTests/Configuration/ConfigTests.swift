@@ -16,6 +16,39 @@ struct ConfigTests {
         return try ConfigLoader.load(file: path, environment: env, overrides: overrides)
     }
 
+    @Test("prompt_cache: anthropic, max_prefixes, the minimum table and its margin; out-of-range values are refused by name")
+    func promptCacheSteering() throws {
+        var config = CachetteConfig()
+        try ConfigLoader.apply(
+            yaml: """
+                prompt_cache:
+                  anthropic: off
+                  max_prefixes: 1000
+                  minimum_margin_percent: 0
+                  minimum_tokens:
+                    claude-sonnet-5*: 3000
+                    claude-haiku-4-5*: 5000
+                    default: 1500
+                """, to: &config)
+        let steering = config.promptCache.steering
+        #expect(config.promptCache.anthropic == .off && steering.maxPrefixes == 1000)
+        #expect(steering.threshold(for: "claude-sonnet-5-20270101") == 3000)
+        #expect(steering.threshold(for: "claude-haiku-4-5") == 5000, "the table's own value wins")
+        #expect(steering.threshold(for: "claude-opus-4-5") == 4096, "documented families it leaves out keep theirs")
+        #expect(steering.threshold(for: "claude-sonnet-4-6") == 1500)
+        for (yaml, key) in [
+            "prompt_cache:\n  anthropic: sometimes", "prompt_cache:\n  max_prefixes: 0", "prompt_cache:\n  minimum_margin_percent: 101",
+            "prompt_cache:\n  minimum_tokens:\n    default: -1", "prompt_cache:\n  minimum_tokens: 1024",
+        ].map({ ($0, $0.split(separator: "\n")[1].split(separator: ":")[0].trimmingCharacters(in: .whitespaces)) }) {
+            var config = CachetteConfig()
+            #expect {
+                try ConfigLoader.apply(yaml: yaml, to: &config)
+            } throws: { error in
+                "\(error)".contains("prompt_cache.\(key)")
+            }
+        }
+    }
+
     @Test("the shipped config/cachette.yaml loads and matches the built-in defaults")
     func shippedConfig() throws {
         let shipped = try ConfigLoader.load(file: Self.repoRoot.appendingPathComponent("config/cachette.yaml").path, environment: ["HOME": "/home/u"])
@@ -52,6 +85,8 @@ struct ConfigTests {
         #expect(shipped.compression.level == .safe && shipped.compression.dedupMinTokens == 64 && !shipped.compression.system)
         #expect(shipped.compression.maxToolOutputTokens == 4096 && defaults.compression.maxToolOutputTokens == 4096)
         #expect(shipped.logging.level == .info)
+        #expect(shipped.promptCache.anthropic == .auto && defaults.promptCache.anthropic == .auto && shipped.promptCache.openai == .auto)
+        #expect(shipped.promptCache.steering == defaults.promptCache.steering && defaults.promptCache.steering.maxPrefixes == 50_000)
         #expect(shipped.shared.url == nil && defaults.shared.url == nil, "no shared tier unless asked")
         #expect(shipped.shared.poolSize == 8 && defaults.shared.poolSize == 8)
         #expect(shipped.shared.timeout == .milliseconds(250) && defaults.shared.timeout == .milliseconds(250))

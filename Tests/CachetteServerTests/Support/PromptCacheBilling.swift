@@ -34,6 +34,17 @@ final class PromptCacheBilling: Sendable {
 
     /// Prefix hashes and when they expire.
     private let written = Mutex<[CacheKey: Double]>([:])
+    private let billed = Mutex(Usage())
+
+    /// Everything billed so far.
+    var total: Usage { billed.withLock { $0 } }
+
+    /// What `total` costs in units of the input price: writes at 1.25 (an hour's at 2 are
+    /// not told apart here), reads at 0.1.
+    var cost: Double {
+        let total = total
+        return Double(total.input) + 1.25 * Double(total.cacheCreation) + 0.1 * Double(total.cacheRead)
+    }
 
     init(minimumTokens: Int = 1024) {
         self.minimumTokens = minimumTokens
@@ -91,6 +102,11 @@ final class PromptCacheBilling: Sendable {
             }
             if writtenThrough > read { usage.cacheCreation = tokensThrough[writtenThrough] - (read >= 0 ? tokensThrough[read] : 0) }
             usage.input = total - usage.cacheRead - usage.cacheCreation
+            billed.withLock {
+                $0.input += usage.input
+                $0.cacheCreation += usage.cacheCreation
+                $0.cacheRead += usage.cacheRead
+            }
             return .usage(usage)
         }
     }
