@@ -169,9 +169,11 @@ extension ConfigLoader {
                     }
                 }
                 // Documented families the table leaves out keep their minimums.
-                promptCache.steering.minimums = minimums + PromptCacheSteering.Settings.documentedMinimums.filter { documented in
-                    !minimums.contains { $0.pattern == documented.pattern }
-                }
+                promptCache.steering.minimums =
+                    minimums
+                    + PromptCacheSteering.Settings.documentedMinimums.filter { documented in
+                        !minimums.contains { $0.pattern == documented.pattern }
+                    }
             default: throw unknown(key)
             }
         }
