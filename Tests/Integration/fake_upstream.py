@@ -4,6 +4,10 @@ It answers chat completions, Responses and messages, streamed or not, with a too
 request offers tools, and counts every call it receives (GET /_calls), so the suite can
 tell a cache hit (no new call) from a miss. Each answer names its call number, so a
 second upstream call could never pass for a replay.
+
+With --billing, /v1/messages bills as Anthropic's prompt cache does
+(prompt_cache_billing.py): usage reports what was read and written, a request Anthropic
+would refuse is a 400, and GET /_billing sums it per credential and x-bench-group.
 """
 
 import json
@@ -11,10 +15,13 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from prompt_cache_billing import Billing, Refused
+
 lock = threading.Lock()
 calls = {}
 last = {}
 responses = {}  # id -> the stored response, for GET /v1/responses/{id}
+billing = Billing() if "--billing" in sys.argv else None
 
 
 def pieces(text, size=5):
@@ -51,6 +58,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_calls":
             with lock:
                 self.send_json(200, {"calls": dict(calls), "last": dict(last)})
+        elif self.path == "/_billing":
+            self.send_json(200, billing.snapshot() if billing else {})
         elif self.path == "/v1/models":
             self.send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "fake"}]})
         elif self.path.startswith("/v1/responses/"):
@@ -247,6 +256,13 @@ class Handler(BaseHTTPRequestHandler):
         tool = bool(request.get("tools"))
         tool_input = {"city": "Paris", "call": number}
         usage = {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 5, "output_tokens": 11}
+        if billing:
+            credential = self.headers.get("x-api-key") or self.headers.get("authorization") or ""
+            try:
+                usage = dict(billing.bill(request, credential, self.headers.get("x-bench-group") or ""), output_tokens=11)
+            except Refused as refused:
+                self.send_json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": str(refused)}})
+                return
         content = [{"type": "text", "text": text}]
         if tool:
             content.append({"type": "tool_use", "id": f"toolu_{number}", "name": "get_weather", "input": tool_input})
@@ -277,6 +293,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+    ports = [a for a in sys.argv[1:] if not a.startswith("--")]
+    server = ThreadingHTTPServer(("127.0.0.1", int(ports[0]) if ports else 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -39,6 +39,10 @@ public struct BreakpointPlan: Sendable, Equatable {
         public var writtenAt: Int?
         /// Its stable prefix (tools and system) was forwarded before.
         public var stableSeen = false
+        /// It offers tools: a tool call has to be answered, so the conversation goes on.
+        public var offersTools = false
+        /// Its stable prefix has enough bytes to reach the minimum (a token is at least a byte).
+        public var stableMayBeLong = true
         /// First turns that began with this stable prefix, and how many continued.
         public var stableTurns: Count = .init()
         /// The scope's first turns, and how many continued.
@@ -51,8 +55,7 @@ public struct BreakpointPlan: Sendable, Equatable {
         public init() {}
     }
 
-    /// Outcomes out of trials, with one unseen failure as the prior: nothing is assumed
-    /// to recur until it has.
+    /// Outcomes out of trials.
     public struct Count: Sendable, Equatable {
         public var trials = 0.0
         public var successes = 0.0
@@ -60,7 +63,11 @@ public struct BreakpointPlan: Sendable, Equatable {
             self.trials = trials
             self.successes = successes
         }
+        /// With one unseen failure as the prior: nothing recurs until it has.
         public var rate: Double { successes / (trials + 1) }
+        /// With one unseen success and one unseen failure (Laplace's rule): an even
+        /// chance until there is evidence either way.
+        public var evenRate: Double { (successes + 1) / (trials + 2) }
 
         mutating func add(success: Bool) {
             // Old evidence fades: the rate follows what the scope does now.
@@ -81,11 +88,17 @@ public struct BreakpointPlan: Sendable, Equatable {
     }
 
     public init(blocks: [MessagesBlocks.Block], stableEnd: Int?, knowledge k: Knowledge) {
-        let stable = stableEnd.flatMap { blocks[$0].markable ? $0 : nil }
+        let stable = stableEnd.flatMap { blocks[$0].markable && k.stableMayBeLong ? $0 : nil }
         let tail = blocks.indices.last(where: { !blocks[$0].isStable && blocks[$0].markable })
-        let firstTurnsContinue = (k.stableTurns.trials > 0 ? k.stableTurns : k.scopeTurns).rate >= Self.breakEven
+        // This stable prefix's own record decides; without one, a request that offers
+        // tools is taken to continue, and any other goes by the scope's record.
+        let firstTurnsContinue =
+            k.stableTurns.trials > 0 ? k.stableTurns.rate >= Self.breakEven : k.offersTools || k.scopeTurns.rate >= Self.breakEven
         let markTail = tail != nil && (k.continuedAt != nil || firstTurnsContinue)
-        let markStable = stable != nil && (markTail || k.stableSeen || k.scopeSights.rate >= Self.breakEven)
+        // A stable prefix never seen is marked unless the scope's new stable prefixes
+        // have been shown not to recur: its premium is a quarter of it, against a tail's
+        // (everything after it) for a first turn, which needs evidence first.
+        let markStable = stable != nil && (markTail || k.stableSeen || k.scopeSights.evenRate >= Self.breakEven)
         if stable != nil && !markStable { skipped += 1 }
         if tail != nil && !markTail { skipped += 1 }
         var chosen: [Int] = []

@@ -27,6 +27,8 @@ public struct MessagesBlocks: Sendable {
     public var start: CacheKey
     /// The index of the last tool or system block.
     public var stableEnd: Int?
+    /// The request offers tools.
+    public var offersTools = false
     /// A `cache_control` member anywhere, at any depth: the client steers itself.
     public var clientMarked = false
 
@@ -62,7 +64,9 @@ public struct MessagesBlocks: Sendable {
                 var inner = JSONLexer(bytes)
                 inner.index = section.range.lowerBound
                 switch name {
-                case "tools": try inner.elements { lexer throws(JSONError) in try add(&lexer, tag: 1, stable: true, chain: &chain) }
+                case "tools":
+                    try inner.elements { lexer throws(JSONError) in try add(&lexer, tag: 1, stable: true, chain: &chain) }
+                    offersTools = !blocks.isEmpty
                 case "system": try addContent(&inner, tag: 2, stable: true, chain: &chain)
                 default:
                     try inner.elements { lexer throws(JSONError) in

@@ -50,8 +50,10 @@ public final class PrefixMemory: Sendable {
 
     public var count: Int { state.withLock { $0.entries.count } }
 
-    /// Looks the request up, plans its markers, and remembers it, in one step.
-    public func plan(_ request: MessagesBlocks, scope: CacheKey, now: Double) -> BreakpointPlan {
+    /// Looks the request up, plans its markers, and remembers it, in one step. Only a
+    /// stable prefix that may be long enough to cache (`longStable`) counts towards how
+    /// often the scope's stable prefixes recur: short ones recur without paying.
+    public func plan(_ request: MessagesBlocks, scope: CacheKey, longStable: Bool, now: Double) -> BreakpointPlan {
         state.withLock { state in
             let stableKey = request.stableEnd.map { request.prefixes[$0] } ?? request.start
             var knowledge = BreakpointPlan.Knowledge()
@@ -59,6 +61,8 @@ public final class PrefixMemory: Sendable {
             let stableEntry = state.alive(stableKey, now: now)
             knowledge.stableSeen = request.stableEnd != nil && stableEntry != nil
             knowledge.stableTurns = stableEntry?.turns ?? .init()
+            knowledge.offersTools = request.offersTools
+            knowledge.stableMayBeLong = longStable
             // The longest prefix beyond the stable one that was forwarded or marked.
             let first = (request.stableEnd ?? -1) + 1
             for index in stride(from: request.prefixes.count - 1, through: first, by: -1) {
@@ -85,8 +89,8 @@ public final class PrefixMemory: Sendable {
             if request.stableEnd != nil {
                 state.touch(stableKey, now: now) { entry, new in
                     if new {
-                        entry.firstSight = true
-                        scopeStats.sights.add(success: false)
+                        entry.firstSight = longStable
+                        if longStable { scopeStats.sights.add(success: false) }
                     } else if entry.firstSight {
                         entry.firstSight = false
                         scopeStats.sights.succeed()

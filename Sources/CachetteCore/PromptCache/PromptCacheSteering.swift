@@ -80,10 +80,13 @@ public final class PromptCacheSteering: Sendable {
             return nil
         }
         let scope = CacheKey(hashing: Array(credential.utf8) + [0xFF])
-        let plan = memory.plan(request, scope: scope, now: now)
+        let threshold = settings.threshold(for: model)
+        // A token is at least a byte: fewer bytes than the minimum cannot be long enough.
+        let longStable = request.stableEnd.map { request.blocks[...$0].reduce(0) { $0 + $1.span.count } >= threshold } ?? false
+        let plan = memory.plan(request, scope: scope, longStable: longStable, now: now)
         if plan.skipped > 0 { skipped.add(plan.skipped, ordering: .relaxed) }
         guard !plan.marks.isEmpty else { return nil }
-        let longFrom = Self.longFrom(request.blocks, in: body, threshold: settings.threshold(for: model), tokenizer: tokenizer)
+        let longFrom = Self.longFrom(request.blocks, in: body, threshold: threshold, tokenizer: tokenizer)
         let marks = plan.marks.filter { $0.block >= longFrom }
         if marks.count < plan.marks.count {
             short.add(plan.marks.count - marks.count, ordering: .relaxed)

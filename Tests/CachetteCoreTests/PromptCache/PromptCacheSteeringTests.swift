@@ -195,19 +195,30 @@ struct PromptCacheSteeringTests {
         ])
     }
 
-    @Test("a first prompt from a new scope gets no marker; the same stable prefix again gets its own; a continuation gets its tail")
+    @Test("a new scope's first stable prefix gets a marker, its tail none; the prefix again gets its own; a continuation gets its tail")
     func placement() {
         let steering = PromptCacheSteering(settings: .init())
         let question = String(repeating: "What does the write-ahead log do? ", count: 10)
-        #expect(steer(steering, Self.conversation(turns: [question]), now: 0) == [], "never seen, nothing known of the scope")
-        #expect(steering.counters.markersSkipped == 2)
-        // Another question on the same system prompt: the system is marked, not the tail.
+        #expect(steer(steering, Self.conversation(turns: [question]), now: 0) == [0], "an even chance that a new stable prefix recurs")
+        #expect(steering.counters.markersSkipped == 1, "the tail of a first turn, with no evidence that first turns continue")
         #expect(steer(steering, Self.conversation(turns: ["Another question entirely."]), now: 10) == [0])
         // The first conversation continues: its tail is marked, and the system too (free).
         #expect(steer(steering, Self.conversation(turns: [question, "It logs.", "And checkpoints?"]), now: 20) == [0, 3])
-        // Another scope knows nothing of it.
-        #expect(steer(steering, Self.conversation(turns: [question, "It logs.", "And checkpoints?"]), credential: "other", now: 30) == [])
-        #expect(steering.counters.breakpointsAdded == 3)
+        // Another scope knows nothing of the conversation.
+        #expect(steer(steering, Self.conversation(turns: [question, "It logs.", "And checkpoints?"]), credential: "other", now: 30) == [0])
+        #expect(steering.counters.breakpointsAdded == 5)
+    }
+
+    @Test("a scope whose new stable prefixes never recur stops marking them; one that offers tools has its first turn marked")
+    func unique() {
+        let steering = PromptCacheSteering(settings: .init())
+        let marked = (0..<6).map { index in
+            steer(steering, Self.conversation(system: "Document \(index): " + Self.longSystem, turns: ["Summarise it."]), now: Double(index))
+        }
+        #expect(marked == [[0], [0], [], [], [], []], "two premiums, then the evidence says no")
+        var withTools = Self.conversation(system: "Agent: " + Self.longSystem, turns: ["Fix the build."])
+        withTools.set("tools", .array([.object(["name": .string("read"), "input_schema": .object([:])])]))
+        #expect(steer(steering, withTools, credential: "agent", now: 10) == [1, 2])
     }
 
     @Test("a short prompt is never marked, however often it recurs")
@@ -216,7 +227,6 @@ struct PromptCacheSteeringTests {
         for second in 0..<5 {
             #expect(steer(steering, Self.conversation(system: "Be brief.", turns: ["Hi", "Hello", "Bye \(second)"]), now: Double(second)) == [])
         }
-        #expect(steering.counters.markersTooShort > 0)
         #expect(steering.counters.breakpointsAdded == 0)
     }
 
@@ -277,8 +287,12 @@ struct BreakpointPlanTests {
     @Test("first turns are marked once this stable prefix's first turns continue, or the scope's do when it has none")
     func firstTurns() {
         var k = BreakpointPlan.Knowledge()
+        k.scopeSights = .init(trials: 4, successes: 0)
         let blocks = Self.blocks(stable: 2, messages: 1)
         #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.isEmpty)
+        k.offersTools = true
+        #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.map(\.block) == [1, 2], "a tool call must be answered")
+        k.offersTools = false
         k.scopeTurns = .init(trials: 3, successes: 2)
         #expect(BreakpointPlan(blocks: blocks, stableEnd: 1, knowledge: k).marks.map(\.block) == [1, 2])
         k.stableTurns = .init(trials: 4, successes: 0)
