@@ -58,10 +58,12 @@ def start(args, log, env=None):
     return process
 
 
-def start_fake(work):
-    """The fake upstream (fake_upstream.py) on a free port; returns its base URL."""
+def start_fake(work, billing=False):
+    """The fake upstream (fake_upstream.py) on a free port, billing Anthropic's prompt
+    cache if asked; returns its base URL."""
     port = free_port()
-    fake = start([sys.executable, os.path.join(HERE, "fake_upstream.py"), str(port)], open(f"{work}/fake.log", "w"))
+    args = [sys.executable, os.path.join(HERE, "fake_upstream.py"), str(port)] + (["--billing"] if billing else [])
+    fake = start(args, open(f"{work}/fake.log", "w"))
     wait_for(f"http://127.0.0.1:{port}/_calls", 10, fake)
     return f"http://127.0.0.1:{port}"
 

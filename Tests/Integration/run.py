@@ -357,6 +357,51 @@ def anthropic_flows(run):
         check(code == "doubled_v1_path" and "without it" in str(error), f"a base URL ending in /v1 is told why: {error}")
 
 
+def prompt_cache_flows(run):
+    """The README's recipes in front of a fake that bills as Anthropic's prompt cache does:
+    nobody marks anything, and the second turn on reads the prefix back."""
+    print("prompt-cache steering: anthropic SDK and litellm openai/claude-... -> Cachette -> billing fake")
+    work = f"{run.work}/billing"
+    os.makedirs(work)
+    fake = start_fake(work, billing=True)
+    sidecar = start_sidecar(work, fake)
+    system = "You are a careful coding agent. " + " ".join(f"Rule {i}: read src/Module{i}/File{i}.swift before line {i * 7}." for i in range(300))
+    tools = [{"name": "get_weather", "description": "Current weather for a city",
+              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    client = anthropic.Anthropic(base_url=sidecar, api_key="sk-ant-int-billing", max_retries=0)
+    messages = [{"role": "user", "content": "Task: what is the weather in Paris? (billed)"}]
+    reads = []
+    for _ in range(4):
+        reply = client.messages.create(model="claude-sonnet-4-6", max_tokens=64, system=system, tools=tools, messages=messages)
+        reads.append(reply.usage.cache_read_input_tokens or 0)
+        calls = [block for block in reply.content if block.type == "tool_use"]
+        messages = messages + [{"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in reply.content]},
+                               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": c.id, "content": "18 C"} for c in calls]}]
+    sent = get_json(f"{fake}/_calls")["last"]["/v1/messages"]["body"]
+    check("cache_control" in json.dumps(sent), "native: the sidecar marked the unmarked session")
+    check(reads[0] == 0 and all(r > 1000 for r in reads[1:]), f"native: every turn after the first read its prefix back: {reads}")
+    mine = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    client.messages.create(model="claude-sonnet-4-6", max_tokens=64, system=mine, messages=[{"role": "user", "content": "Mine (billed)"}])
+    sent = get_json(f"{fake}/_calls")["last"]["/v1/messages"]["body"]
+    check(sent["system"] == mine and "cache_control" not in json.dumps(sent["messages"]), "native: a client's own marker is sent as it came")
+
+    kwargs = dict(model="openai/claude-sonnet-4-6", api_base=f"{sidecar}/v1", api_key="sk-ant-int-billing-litellm")
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": "Weather in Paris? (billed, translated)"}]
+    cached = []
+    for _ in range(4):
+        reply = litellm.completion(messages=messages, tools=TOOLS, max_tokens=64, **kwargs)
+        details = reply.usage.prompt_tokens_details
+        cached.append((details.cached_tokens if details else 0) or 0)
+        message = reply.choices[0].message
+        calls = message.tool_calls or []
+        messages = messages + [{"role": "assistant", "content": message.content, "tool_calls": [c.model_dump() for c in calls]}] + [
+            {"role": "tool", "tool_call_id": c.id, "content": "18 C"} for c in calls]
+    check(cached[0] == 0 and all(c > 1000 for c in cached[1:]), f"translated (LiteLLM): every turn after the first read its prefix: {cached}")
+    billed = get_json(f"{fake}/_billing")
+    check(all(sums["write_5m"] > 0 and sums["read"] > sums["write_5m"] for sums in billed.values()) and len(billed) == 2,
+          f"the billing fake booked writes once and reads after: {billed}")
+
+
 def transfer_flows(run):
     """Everything the real clients stored, every route and format, streams and translations
     among them, exports and imports back whole: the import's checks (what a live answer
@@ -384,6 +429,7 @@ def main():
             responses_flows(run)
             proxy_flows(run)
             anthropic_flows(run)
+            prompt_cache_flows(run)
             transfer_flows(run)
             stats = run.stats()
             print(f"Cachette /stats: {stats['hits']} hits, {stats['misses']} misses")

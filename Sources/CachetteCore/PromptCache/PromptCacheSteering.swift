@@ -130,7 +130,8 @@ public final class PromptCacheSteering: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + marks.count * 64)
         var copied = 0
-        for mark in marks {
+        // In the order of the bytes, which need not be the render order: `tools` may come last.
+        for mark in marks.sorted(by: { blocks[$0.block].span.lowerBound < blocks[$1.block].span.lowerBound }) {
             let block = blocks[mark.block]
             let control = mark.hour ? ephemeralHour : ephemeral
             if block.isString {

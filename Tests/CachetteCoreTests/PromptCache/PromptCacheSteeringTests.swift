@@ -68,6 +68,8 @@ struct MessagesGenerator {
         }
         members.append(.init("messages", .array(messages)))
         if clientMarks && next(40) == 0 { members.append(.init("cache_control", .object(["type": .string("ephemeral")]))) }
+        // Clients write members in any order: the bytes need not be in render order.
+        members.shuffle(using: &rng)
         return .object(members)
     }
 }
@@ -219,6 +221,16 @@ struct PromptCacheSteeringTests {
         var withTools = Self.conversation(system: "Agent: " + Self.longSystem, turns: ["Fix the build."])
         withTools.set("tools", .array([.object(["name": .string("read"), "input_schema": .object([:])])]))
         #expect(steer(steering, withTools, credential: "agent", now: 10) == [1, 2])
+    }
+
+    @Test("members in any order: tools after messages are marked where they are, and nothing else moves")
+    func memberOrder() throws {
+        let steering = PromptCacheSteering(settings: .init())
+        let system = String(repeating: "Read the files first. ", count: 300)
+        let body = #"{"messages":[{"role":"user","content":"Fix it."}],"model":"claude-sonnet-4-6","system":"\#(system)","tools":[{"name":"read","input_schema":{}}]}"#
+        let steered = try #require(Array(body.utf8).withUnsafeBytes { steering.steer($0, credential: "k", model: "claude-sonnet-4-6", tokenizer: tokenizer, now: 0) })
+        let expected = #"{"messages":[{"role":"user","content":[{"type":"text","text":"Fix it.","cache_control":{"type":"ephemeral"}}]}],"model":"claude-sonnet-4-6","system":[{"type":"text","text":"\#(system)","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"read","input_schema":{}}]}"#
+        #expect(String(decoding: steered, as: UTF8.self) == expected)
     }
 
     @Test("a short prompt is never marked, however often it recurs")
