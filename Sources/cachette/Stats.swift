@@ -154,16 +154,29 @@ enum StatsTable {
         let cost = s["cost"]
         var out = "savings (\(window == "all" ? "all time" : "last " + window))\n"
         out += "spent \(dollars(cost?["spent_usd"]))   saved \(dollars(cost?["saved_usd"]))\n"
+        out += "provider prompt cache: reads saved \(dollars(cost?["provider_cache_read_savings_usd"])), writes cost "
+        out += "\(dollars(cost?["provider_cache_write_premium_usd"])) more, net \(dollars(cost?["saved_provider_cache_usd"]))\n"
+        if let steering = s["prompt_cache"] {
+            out +=
+                "breakpoints added \(grouped(steering["breakpoints_added"]?.intValue ?? 0)), skipped \(grouped(steering["skipped_would_not_pay"]?.intValue ?? 0))"
+            out += " (would not pay) and \(grouped(steering["skipped_too_short"]?.intValue ?? 0)) (too short), "
+            out += "prefixes remembered \(grouped(steering["prefixes_remembered"]?.intValue ?? 0))\n"
+        }
         let models = s["models"]?.members ?? []
         guard !models.isEmpty else { return out + "no requests in this window" }
-        let header = ["model", "requests", "hits", "hit ratio", "input tokens", "output tokens", "saved tokens", "spent", "saved"]
+        let header = [
+            "model", "requests", "hits", "hit ratio", "input tokens", "output tokens", "cache read", "cache written", "saved tokens", "spent",
+            "saved", "provider net",
+        ]
         var table = [header]
         for model in models {
             let m = model.value
             table.append([
                 TerminalText.escaped(model.key), grouped(m["requests"]?.intValue ?? 0), grouped(m["hits"]?.intValue ?? 0), percent(m["hit_ratio"]),
                 grouped(m["input_tokens"]?.intValue ?? 0), grouped(m["output_tokens"]?.intValue ?? 0),
+                grouped(m["cached_input_tokens"]?.intValue ?? 0), grouped(m["cache_write_input_tokens"]?.intValue ?? 0),
                 grouped(m["saved_tokens"]?.intValue ?? 0), dollars(m["spent_usd"]), dollars(m["saved_usd"]),
+                dollars(m["saved_provider_cache_usd"]),
             ])
         }
         let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }

@@ -153,6 +153,18 @@ def main():
             check(wait_until(lambda: text(driver, "requests") == "11", 6.5), f"new traffic shows within 6 s ({text(driver, 'requests')})")
             check(driver.execute_script("return window.__notReloaded === true"), "without reloading the page")
 
+            # The provider's prompt cache: a Claude answer that read 5 prompt tokens from it.
+            body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 32, "messages": [{"role": "user", "content": "cached prefix"}]})
+            request = urllib.request.Request(f"{sidecar}/v1/messages", data=body.encode(), method="POST",
+                                             headers={"content-type": "application/json", "x-api-key": "sk-dash-one"})
+            urllib.request.urlopen(request, timeout=30).read()
+            provider = get_json(f"{sidecar}/stats?window=24h")["cost"]["saved_provider_cache_usd"]
+            check(provider > 0 and wait_until(lambda: text(driver, "provider-cache") == money(provider), 6.5),
+                  f"the provider-cache card shows /stats's net dollars ({text(driver, 'provider-cache')}, {money(provider)})")
+            check(text(driver, "provider-cache-split") == "read 5 · written 0 tokens", f"its reads and writes ({text(driver, 'provider-cache-split')})")
+            lines = [p.get_attribute("d") for p in driver.find_elements(By.CSS_SELECTOR, "#chart-saved path.line.provider")]
+            check(len(lines) == 1 and len(lines[0]) > 10, "the savings chart draws the provider cache's line")
+
             # Hidden, it stops asking; shown again, it asks at once.
             def stats_fetches():
                 return driver.execute_script(

@@ -13,8 +13,10 @@ public struct LedgerRecord: Sendable, Equatable {
     public var completionTokens: Int
     /// `prompt_tokens_details.cached_tokens`: prompt tokens the provider's own cache served.
     public var cachedPromptTokens: Int
-    /// Prompt tokens written to the provider's prompt cache; priced, not kept as a column.
+    /// Prompt tokens written to the provider's prompt cache.
     public var cacheWritePromptTokens: Int
+    /// Of those, the ones written for an hour; priced, not kept as a column.
+    public var cacheWrite1hPromptTokens: Int
     public var savedCompressionTokens: Int
     /// The prompt's tokens as the client sent it, when compression saved some: the
     /// upstream's prompt tokens plus `savedCompressionTokens`; 0 otherwise.
@@ -25,7 +27,7 @@ public struct LedgerRecord: Sendable, Equatable {
 
     public init(
         time: Double, route: String, model: String, outcome: RequestOutcome, promptTokens: Int = 0, completionTokens: Int = 0,
-        cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0, savedCompressionTokens: Int = 0,
+        cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0, cacheWrite1hPromptTokens: Int = 0, savedCompressionTokens: Int = 0,
         promptTokensBeforeCompression: Int = 0, counted: Bool = false, latencyMs: Double = 0
     ) {
         self.time = time
@@ -36,6 +38,7 @@ public struct LedgerRecord: Sendable, Equatable {
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
         self.cacheWritePromptTokens = cacheWritePromptTokens
+        self.cacheWrite1hPromptTokens = cacheWrite1hPromptTokens
         self.savedCompressionTokens = savedCompressionTokens
         self.promptTokensBeforeCompression = promptTokensBeforeCompression
         self.counted = counted
@@ -56,6 +59,8 @@ public struct ModelTotals: Sendable, Equatable {
     public var inputTokens = 0
     public var outputTokens = 0
     public var cachedInputTokens = 0
+    /// Prompt tokens written to the provider's prompt cache.
+    public var cacheWriteInputTokens = 0
     /// Tokens not paid for: answers served from cache, plus what compression removed.
     public var savedTokens = 0
     public var savedCompressionTokens = 0
@@ -63,10 +68,17 @@ public struct ModelTotals: Sendable, Equatable {
     /// Everything saved: by the cache and by compression.
     public var savedUSD = 0.0
     public var savedCompressionUSD = 0.0
+    /// The provider's prompt cache: what its reads saved against the input price, and
+    /// what its writes cost over it. Apart from `savedUSD`, which is Cachette's own.
+    public var providerCacheReadSavingsUSD = 0.0
+    public var providerCacheWritePremiumUSD = 0.0
 
     public init() {}
 
-    mutating func add(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
+    /// Reads' savings net of the writes' premium: what the provider's cache saved.
+    public var savedProviderCacheUSD: Double { providerCacheReadSavingsUSD - providerCacheWritePremiumUSD }
+
+    mutating func add(_ record: LedgerRecord, _ booking: Ledger.Booking) {
         requests += 1
         if record.outcome == .miss { misses += 1 }
         if record.outcome == .hit {
@@ -75,12 +87,15 @@ public struct ModelTotals: Sendable, Equatable {
             inputTokens += record.promptTokens
             outputTokens += record.completionTokens
             cachedInputTokens += record.cachedPromptTokens
+            cacheWriteInputTokens += record.cacheWritePromptTokens
         }
         savedTokens += record.savedCacheTokens + record.savedCompressionTokens
         savedCompressionTokens += record.savedCompressionTokens
-        spentUSD += spent
-        savedUSD += saved
-        savedCompressionUSD += savedByCompression
+        spentUSD += booking.spent
+        savedUSD += booking.saved
+        savedCompressionUSD += booking.savedByCompression
+        providerCacheReadSavingsUSD += booking.providerReadSavings
+        providerCacheWritePremiumUSD += booking.providerWritePremium
     }
 
     /// The most dollars one sum read back may hold: more than any bill, and far from
@@ -100,11 +115,14 @@ public struct ModelTotals: Sendable, Equatable {
         t.inputTokens = count(inputTokens)
         t.outputTokens = count(outputTokens)
         t.cachedInputTokens = count(cachedInputTokens)
+        t.cacheWriteInputTokens = count(cacheWriteInputTokens)
         t.savedTokens = count(savedTokens)
         t.savedCompressionTokens = min(count(savedCompressionTokens), t.savedTokens)
         t.spentUSD = dollars(spentUSD)
         t.savedUSD = dollars(savedUSD)
         t.savedCompressionUSD = min(dollars(savedCompressionUSD), t.savedUSD)
+        t.providerCacheReadSavingsUSD = dollars(providerCacheReadSavingsUSD)
+        t.providerCacheWritePremiumUSD = dollars(providerCacheWritePremiumUSD)
         return t
     }
 
@@ -119,11 +137,47 @@ public struct ModelTotals: Sendable, Equatable {
         inputTokens = inputTokens.addingSaturated(other.inputTokens)
         outputTokens = outputTokens.addingSaturated(other.outputTokens)
         cachedInputTokens = cachedInputTokens.addingSaturated(other.cachedInputTokens)
+        cacheWriteInputTokens = cacheWriteInputTokens.addingSaturated(other.cacheWriteInputTokens)
         savedTokens = savedTokens.addingSaturated(other.savedTokens)
         savedCompressionTokens = savedCompressionTokens.addingSaturated(other.savedCompressionTokens)
         spentUSD += other.spentUSD
         savedUSD += other.savedUSD
         savedCompressionUSD += other.savedCompressionUSD
+        providerCacheReadSavingsUSD += other.providerCacheReadSavingsUSD
+        providerCacheWritePremiumUSD += other.providerCacheWritePremiumUSD
+    }
+}
+
+extension ModelTotals {
+    /// The values of `Ledger.modelTotalsNames`, in order.
+    var columnValues: [(any DatabaseValueConvertible)?] {
+        [
+            requests, hits, misses, inputTokens, outputTokens, cachedInputTokens, savedTokens, savedCompressionTokens, spentUSD, savedUSD,
+            savedCompressionUSD, cacheWriteInputTokens, providerCacheReadSavingsUSD, providerCacheWritePremiumUSD,
+        ]
+    }
+
+    /// From stored values in `Ledger.modelTotalsNames`'s order; anything missing, NULL
+    /// or of another type reads as 0, and the result is normalized.
+    init(columns: [DatabaseValue]) {
+        func int(_ i: Int) -> Int { i < columns.count ? Int.fromDatabaseValue(columns[i]) ?? 0 : 0 }
+        func double(_ i: Int) -> Double { i < columns.count ? Double.fromDatabaseValue(columns[i]) ?? 0 : 0 }
+        var t = ModelTotals()
+        t.requests = int(0)
+        t.hits = int(1)
+        t.misses = int(2)
+        t.inputTokens = int(3)
+        t.outputTokens = int(4)
+        t.cachedInputTokens = int(5)
+        t.savedTokens = int(6)
+        t.savedCompressionTokens = int(7)
+        t.spentUSD = double(8)
+        t.savedUSD = double(9)
+        t.savedCompressionUSD = double(10)
+        t.cacheWriteInputTokens = int(11)
+        t.providerCacheReadSavingsUSD = double(12)
+        t.providerCacheWritePremiumUSD = double(13)
+        self = t.normalized()
     }
 }
 
@@ -166,7 +220,7 @@ public final class Ledger: Sendable {
     public static let noModel = "(none)"
 
     private struct State {
-        var pending: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)] = []
+        var pending: [(LedgerRecord, Booking)] = []
         var allTime: [String: ModelTotals] = [:]
         /// All-time sums not yet written to `model_totals`.
         var unsaved: [String: ModelTotals] = [:]
@@ -211,6 +265,21 @@ public final class Ledger: Sendable {
         /// By the cache and by compression together.
         public var saved: Double
         public var savedByCompression: Double
+        /// The provider's prompt cache: its reads' savings and its writes' premium.
+        public var providerReadSavings = 0.0
+        public var providerWritePremium = 0.0
+
+        public init(
+            model: String, spent: Double, saved: Double, savedByCompression: Double, providerReadSavings: Double = 0,
+            providerWritePremium: Double = 0
+        ) {
+            self.model = model
+            self.spent = spent
+            self.saved = saved
+            self.savedByCompression = savedByCompression
+            self.providerReadSavings = providerReadSavings
+            self.providerWritePremium = providerWritePremium
+        }
     }
 
     /// One lock: on the hit path, booking a request must stay an append.
@@ -232,20 +301,26 @@ public final class Ledger: Sendable {
                 ? 0
                 : price?.cost(
                     prompt: record.promptTokens, completion: record.completionTokens, cachedPrompt: record.cachedPromptTokens,
-                    cacheWritePrompt: record.cacheWritePromptTokens
+                    cacheWritePrompt: record.cacheWritePromptTokens, cacheWrite1hPrompt: record.cacheWrite1hPromptTokens
                 ) ?? 0
             let savedByCache = record.outcome == .hit ? price?.cost(prompt: record.promptTokens, completion: record.completionTokens) ?? 0 : 0
             let savedByCompression = price.map { Double(record.savedCompressionTokens) * $0.input / 1_000_000 } ?? 0
-            let saved = savedByCache + savedByCompression
+            let upstream = record.outcome != .hit
+            let read = upstream ? min(record.cachedPromptTokens, record.promptTokens) : 0
+            let written = upstream ? min(record.cacheWritePromptTokens, record.promptTokens - read) : 0
             // Priced under its own name, kept apart only while there is room.
             if s.allTime[record.model] == nil, s.allTime.count >= maxModels { record.model = Self.otherModel }
-            if pool != nil { s.pending.append((record, spent, saved, savedByCompression)) }
-            s.allTime[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
-            s.unsaved[record.model, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
-            return (record, spent, saved, savedByCompression)
+            let booking = Booking(
+                model: record.model, spent: spent, saved: savedByCache + savedByCompression, savedByCompression: savedByCompression,
+                providerReadSavings: price?.providerCacheReadSavings(read: read) ?? 0,
+                providerWritePremium: price?.providerCacheWritePremium(written: written, hour: record.cacheWrite1hPromptTokens) ?? 0)
+            if pool != nil { s.pending.append((record, booking)) }
+            s.allTime[record.model, default: ModelTotals()].add(record, booking)
+            s.unsaved[record.model, default: ModelTotals()].add(record, booking)
+            return (record, booking)
         }
-        cluster?.book(booked.0, spent: booked.1, saved: booked.2, savedByCompression: booked.3)
-        return Booking(model: booked.0.model, spent: booked.1, saved: booked.2, savedByCompression: booked.3)
+        cluster?.book(booked.0, booked.1)
+        return booked.1
     }
 
     /// Writes pending rows and all-time sums in one transaction, and drops rows past retention.
@@ -265,11 +340,12 @@ public final class Ledger: Sendable {
                     sql: """
                         INSERT INTO ledger (time, route, model, outcome, prompt_tokens, completion_tokens, cached_prompt_tokens,
                                             saved_cache_tokens, saved_compression_tokens, prompt_tokens_before_compression,
-                                            counted, latency_ms, spent_usd, saved_usd, saved_compression_usd)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                            counted, latency_ms, spent_usd, saved_usd, saved_compression_usd, cache_write_tokens,
+                                            provider_read_savings_usd, provider_write_premium_usd)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 // A row for every request, hits included: bound without GRDB's boxing.
-                for (r, spent, saved, savedByCompression) in rows {
+                for (r, booking) in rows {
                     var row = StatementBinder(insert)
                     try row.bind(r.time)
                     try row.bind(r.route)
@@ -283,23 +359,22 @@ public final class Ledger: Sendable {
                     try row.bind(r.promptTokensBeforeCompression)
                     try row.bind(r.counted)
                     try row.bind(r.latencyMs)
-                    try row.bind(spent)
-                    try row.bind(saved)
-                    try row.bind(savedByCompression)
+                    try row.bind(booking.spent)
+                    try row.bind(booking.saved)
+                    try row.bind(booking.savedByCompression)
+                    try row.bind(r.outcome == .hit ? 0 : r.cacheWritePromptTokens)
+                    try row.bind(booking.providerReadSavings)
+                    try row.bind(booking.providerWritePremium)
                     try row.execute()
                 }
                 let upsert = try db.cachedStatement(
                     sql: """
-                        INSERT INTO model_totals (model, requests, hits, misses, input_tokens, output_tokens, cached_input_tokens,
-                                                  saved_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO model_totals (model, \(Self.modelTotalsColumns))
+                        VALUES (?, \(Self.modelTotalsPlaceholders))
                         ON CONFLICT(model) DO UPDATE SET \(Self.addModelTotals)
                         """)
                 for (model, t) in sums {
-                    try upsert.execute(arguments: [
-                        model, t.requests, t.hits, t.misses, t.inputTokens, t.outputTokens, t.cachedInputTokens,
-                        t.savedTokens, t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
-                    ])
+                    try upsert.execute(arguments: StatementArguments([model] + t.columnValues))
                 }
                 try Self.writeRollup(rows, cutoff: cutoff, db: db)
                 try Self.writeModelHours(rows, cutoff: cutoff, db: db)
@@ -325,32 +400,21 @@ public final class Ledger: Sendable {
         return try await pool.read { db in try Self.windowTotals(db, since: now - seconds, now: now) }
     }
 
+    /// `ModelTotals`'s columns in `model_totals` and `ledger_model_hours`, in `columnValues`'s order.
+    static let modelTotalsNames = [
+        "requests", "hits", "misses", "input_tokens", "output_tokens", "cached_input_tokens", "saved_tokens", "saved_compression_tokens",
+        "spent_usd", "saved_usd", "saved_compression_usd", "cache_write_tokens", "provider_read_savings_usd", "provider_write_premium_usd",
+    ]
+    static let modelTotalsColumns = modelTotalsNames.joined(separator: ", ")
+    static let modelTotalsPlaceholders = modelTotalsNames.map { _ in "?" }.joined(separator: ", ")
+    static let modelTotalsSums = modelTotalsNames.map { "sum(\($0))" }.joined(separator: ", ")
+
     /// An upsert's `SET` that adds a row of `ModelTotals`'s columns to the stored one.
-    static let addModelTotals = """
-        requests = requests + excluded.requests, hits = hits + excluded.hits, misses = misses + excluded.misses,
-        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-        cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-        saved_tokens = saved_tokens + excluded.saved_tokens,
-        saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
-        spent_usd = spent_usd + excluded.spent_usd, saved_usd = saved_usd + excluded.saved_usd,
-        saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
-        """
+    static let addModelTotals = modelTotalsNames.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
 
     /// Optional reads: GRDB traps on a NULL read as a plain `Int`.
     private static func totals(_ row: Row) -> ModelTotals {
-        var t = ModelTotals()
-        t.requests = row["requests"] ?? 0
-        t.hits = row["hits"] ?? 0
-        t.misses = row["misses"] ?? 0
-        t.inputTokens = row["input_tokens"] ?? 0
-        t.outputTokens = row["output_tokens"] ?? 0
-        t.cachedInputTokens = row["cached_input_tokens"] ?? 0
-        t.savedTokens = row["saved_tokens"] ?? 0
-        t.savedCompressionTokens = row["saved_compression_tokens"] ?? 0
-        t.spentUSD = row["spent_usd"] ?? 0
-        t.savedUSD = row["saved_usd"] ?? 0
-        t.savedCompressionUSD = row["saved_compression_usd"] ?? 0
-        return t.normalized()
+        ModelTotals(columns: modelTotalsNames.map { row[$0] as DatabaseValue? ?? .null })
     }
 
     /// Rows currently kept, for tests and `cache info`.

@@ -15,26 +15,21 @@ extension Ledger {
 
     /// Adds a flush's rows to their hours, and drops hours past retention.
     static func writeModelHours(
-        _ rows: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)], cutoff: Double, db: Database
+        _ rows: [(LedgerRecord, Booking)], cutoff: Double, db: Database
     ) throws {
         var sums: [ModelHour: ModelTotals] = [:]
-        for (record, spent, saved, savedByCompression) in rows where record.time >= 0 && record.time < 1e15 {
+        for (record, booking) in rows where record.time >= 0 && record.time < 1e15 {
             let key = ModelHour(bucket: Int(record.time / hour) * Int(hour), model: record.model)
-            sums[key, default: ModelTotals()].add(record, spent: spent, saved: saved, savedByCompression: savedByCompression)
+            sums[key, default: ModelTotals()].add(record, booking)
         }
         let upsert = try db.cachedStatement(
             sql: """
-                INSERT INTO ledger_model_hours (bucket, model, requests, hits, misses, input_tokens, output_tokens,
-                                                cached_input_tokens, saved_tokens, saved_compression_tokens, spent_usd, saved_usd,
-                                                saved_compression_usd)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ledger_model_hours (bucket, model, \(modelTotalsColumns))
+                VALUES (?, ?, \(modelTotalsPlaceholders))
                 ON CONFLICT (bucket, model) DO UPDATE SET \(addModelTotals)
                 """)
         for (key, t) in sums {
-            try upsert.execute(arguments: [
-                key.bucket, key.model, t.requests, t.hits, t.misses, t.inputTokens, t.outputTokens, t.cachedInputTokens, t.savedTokens,
-                t.savedCompressionTokens, t.spentUSD, t.savedUSD, t.savedCompressionUSD,
-            ])
+            try upsert.execute(arguments: StatementArguments([key.bucket, key.model] + t.columnValues))
         }
         try db.execute(sql: "DELETE FROM ledger_model_hours WHERE bucket <= ?", arguments: [cutoff - hour])
     }
@@ -60,8 +55,7 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT model, sum(requests), sum(hits), sum(misses), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),
-                           sum(saved_tokens), sum(saved_compression_tokens), sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
+                    SELECT model, \(modelTotalsSums)
                     FROM ledger_model_hours WHERE bucket >= ? AND bucket < ? GROUP BY model
                     """, arguments: [firstWhole, lastWhole]))
         add(try rows(db, from: lastWhole, to: .infinity))
@@ -78,24 +72,14 @@ extension Ledger {
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE completion_tokens END),
                        sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cached_prompt_tokens END),
                        sum(saved_cache_tokens + saved_compression_tokens), sum(saved_compression_tokens),
-                       sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
+                       sum(spent_usd), sum(saved_usd), sum(saved_compression_usd),
+                       sum(CASE WHEN outcome = 'hit' THEN 0 ELSE cache_write_tokens END),
+                       sum(provider_read_savings_usd), sum(provider_write_premium_usd)
                 FROM ledger WHERE time >= ? AND time < ? GROUP BY model
                 """, arguments: [from, to.isFinite ? to : Double.greatestFiniteMagnitude])
     }
 
     private static func totalsByPosition(_ row: Row) -> ModelTotals {
-        var t = ModelTotals()
-        t.requests = row[1] ?? 0
-        t.hits = row[2] ?? 0
-        t.misses = row[3] ?? 0
-        t.inputTokens = row[4] ?? 0
-        t.outputTokens = row[5] ?? 0
-        t.cachedInputTokens = row[6] ?? 0
-        t.savedTokens = row[7] ?? 0
-        t.savedCompressionTokens = row[8] ?? 0
-        t.spentUSD = row[9] ?? 0
-        t.savedUSD = row[10] ?? 0
-        t.savedCompressionUSD = row[11] ?? 0
-        return t.normalized()
+        ModelTotals(columns: (1..<row.count).map { row[$0] as DatabaseValue? ?? .null })
     }
 }

@@ -13,6 +13,8 @@ public struct LedgerSeries: Sendable, Equatable {
     public var spentUSD: [Double]
     public var savedCacheUSD: [Double]
     public var savedCompressionUSD: [Double]
+    /// The provider's prompt cache: its reads' savings net of its writes' premium (may be negative).
+    public var savedProviderCacheUSD: [Double]
     public var savedCacheTokens: [Int]
     public var savedCompressionTokens: [Int]
 
@@ -44,6 +46,7 @@ public struct LedgerSeries: Sendable, Equatable {
         spentUSD = Array(repeating: 0, count: count)
         savedCacheUSD = spentUSD
         savedCompressionUSD = spentUSD
+        savedProviderCacheUSD = spentUSD
         savedCacheTokens = Array(repeating: 0, count: count)
         savedCompressionTokens = savedCacheTokens
     }
@@ -71,42 +74,45 @@ extension Ledger {
         var spent = 0.0
         var savedCache = 0.0
         var savedCompression = 0.0
+        var savedProviderCache = 0.0
     }
 
     /// Adds a flush's rows to their minutes and hours, and drops buckets past retention.
     static func writeRollup(
-        _ rows: [(LedgerRecord, spent: Double, saved: Double, savedByCompression: Double)], cutoff: Double, db: Database
+        _ rows: [(LedgerRecord, Booking)], cutoff: Double, db: Database
     ) throws {
         var sums: [RollupKey: RollupSums] = [:]
-        for (record, spent, saved, savedByCompression) in rows where record.time >= 0 && record.time < 1e15 {
+        for (record, booking) in rows where record.time >= 0 && record.time < 1e15 {
             for resolution in rollupResolutions {
                 let key = RollupKey(resolution: resolution, bucket: Int(record.time) / resolution * resolution, outcome: record.outcome.rawValue)
                 var s = sums[key, default: RollupSums()]
                 s.requests += 1
                 s.savedCacheTokens += record.savedCacheTokens
                 s.savedCompressionTokens += record.savedCompressionTokens
-                s.spent += spent
-                s.savedCache += saved - savedByCompression
-                s.savedCompression += savedByCompression
+                s.spent += booking.spent
+                s.savedCache += booking.saved - booking.savedByCompression
+                s.savedCompression += booking.savedByCompression
+                s.savedProviderCache += booking.providerReadSavings - booking.providerWritePremium
                 sums[key] = s
             }
         }
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO ledger_rollup (resolution, bucket, outcome, requests, saved_cache_tokens, saved_compression_tokens,
-                                           spent_usd, saved_cache_usd, saved_compression_usd)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           spent_usd, saved_cache_usd, saved_compression_usd, saved_provider_cache_usd)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (resolution, bucket, outcome) DO UPDATE SET
                     requests = requests + excluded.requests,
                     saved_cache_tokens = saved_cache_tokens + excluded.saved_cache_tokens,
                     saved_compression_tokens = saved_compression_tokens + excluded.saved_compression_tokens,
                     spent_usd = spent_usd + excluded.spent_usd, saved_cache_usd = saved_cache_usd + excluded.saved_cache_usd,
-                    saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd
+                    saved_compression_usd = saved_compression_usd + excluded.saved_compression_usd,
+                    saved_provider_cache_usd = saved_provider_cache_usd + excluded.saved_provider_cache_usd
                 """)
         for (key, s) in sums {
             try upsert.execute(arguments: [
                 key.resolution, key.bucket, key.outcome, s.requests, s.savedCacheTokens, s.savedCompressionTokens, s.spent, s.savedCache,
-                s.savedCompression,
+                s.savedCompression, s.savedProviderCache,
             ])
         }
         for resolution in rollupResolutions {
@@ -156,7 +162,8 @@ extension Ledger {
                 sql: """
                     SELECT (bucket - ?) / ? AS i, outcome, sum(requests) AS requests, sum(saved_cache_tokens) AS saved_cache_tokens,
                            sum(saved_compression_tokens) AS saved_compression_tokens, sum(spent_usd) AS spent_usd,
-                           sum(saved_cache_usd) AS saved_cache_usd, sum(saved_compression_usd) AS saved_compression_usd
+                           sum(saved_cache_usd) AS saved_cache_usd, sum(saved_compression_usd) AS saved_compression_usd,
+                           sum(saved_provider_cache_usd) AS saved_provider_cache_usd
                     FROM ledger_rollup WHERE resolution = ? AND bucket >= ? AND bucket <= ? GROUP BY i, outcome
                     """, arguments: [first, step, resolution, first, end])
             // By position: a day in 5-minute buckets is thousands of rows, and names cost a lookup each.
@@ -171,6 +178,7 @@ extension Ledger {
                 series.spentUSD[i] += row[5] as Double? ?? 0
                 series.savedCacheUSD[i] += row[6] as Double? ?? 0
                 series.savedCompressionUSD[i] += row[7] as Double? ?? 0
+                series.savedProviderCacheUSD[i] += row[8] as Double? ?? 0
             }
             return series
         }

@@ -6,20 +6,38 @@ public struct ModelPrice: Sendable, Equatable {
     public var cachedInput: Double
     /// Prompt tokens written to the provider's prompt cache (Anthropic charges 1.25× input).
     public var cacheWrite: Double
+    /// Prompt tokens written for an hour (Anthropic's `"ttl": "1h"`, 2× input).
+    public var cacheWrite1h: Double
 
-    public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil) {
+    public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil, cacheWrite1h: Double? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput ?? input
         self.cacheWrite = cacheWrite ?? input
+        self.cacheWrite1h = cacheWrite1h ?? cacheWrite ?? input
     }
 
-    /// What a request with this usage costs: cached and cache-written prompt tokens at their own prices.
-    public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWritePrompt: Int = 0) -> Double {
+    /// What a request with this usage costs: cached and cache-written prompt tokens at
+    /// their own prices, hour-long writes (part of `cacheWritePrompt`) at theirs.
+    public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWritePrompt: Int = 0, cacheWrite1hPrompt: Int = 0) -> Double {
         let cached = min(cachedPrompt, prompt)
         let written = min(cacheWritePrompt, prompt - cached)
+        let hour = min(cacheWrite1hPrompt, written)
         let plain = prompt - cached - written
-        return (Double(plain) * input + Double(cached) * cachedInput + Double(written) * cacheWrite + Double(completion) * output) / 1_000_000
+        return
+            (Double(plain) * input + Double(cached) * cachedInput + Double(written - hour) * cacheWrite + Double(hour) * cacheWrite1h
+            + Double(completion) * output) / 1_000_000
+    }
+
+    /// What the provider's prompt cache saved on reads: each at the cached price, not the input price.
+    public func providerCacheReadSavings(read: Int) -> Double {
+        Double(read) * max(0, input - cachedInput) / 1_000_000
+    }
+
+    /// What its writes cost over plain input: the price of the reads to come.
+    public func providerCacheWritePremium(written: Int, hour: Int) -> Double {
+        let hour = min(hour, written)
+        return (Double(written - hour) * max(0, cacheWrite - input) + Double(hour) * max(0, cacheWrite1h - input)) / 1_000_000
     }
 }
 

@@ -14,6 +14,8 @@ public struct TokenUsage: Sendable, Equatable {
     /// Prompt tokens written to the provider's prompt cache (Anthropic's
     /// `cache_creation_input_tokens`), which cost more than plain input.
     public var cacheWritePromptTokens: Int
+    /// Of those, the ones written for an hour (`cache_creation.ephemeral_1h_input_tokens`).
+    public var cacheWrite1hPromptTokens: Int
 
     /// No request comes near 2^32 tokens; at this bound the all-time sums of billions
     /// of requests still fit an `Int`.
@@ -23,11 +25,15 @@ public struct TokenUsage: Sendable, Equatable {
     public static var clamps: Int { clampCounter.load(ordering: .relaxed) }
     private static let clampCounter = Atomic<Int>(0)
 
-    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0) {
+    public init(
+        promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0,
+        cacheWrite1hPromptTokens: Int = 0
+    ) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
         self.cacheWritePromptTokens = cacheWritePromptTokens
+        self.cacheWrite1hPromptTokens = min(cacheWrite1hPromptTokens, cacheWritePromptTokens)
     }
 
     public static let zero = TokenUsage()
@@ -61,7 +67,7 @@ public struct TokenUsage: Sendable, Equatable {
             let read = Self.count(usage["cache_read_input_tokens"])
             self.init(
                 promptTokens: input + written + read, completionTokens: Self.count(usage["output_tokens"]), cachedPromptTokens: read,
-                cacheWritePromptTokens: written
+                cacheWritePromptTokens: written, cacheWrite1hPromptTokens: Self.count(usage["cache_creation"]?["ephemeral_1h_input_tokens"])
             )
             return
         }
@@ -71,7 +77,8 @@ public struct TokenUsage: Sendable, Equatable {
             promptTokens: Self.count(usage["prompt_tokens"]), completionTokens: Self.count(completionValue),
             cachedPromptTokens: Self.count(usage["prompt_tokens_details"]?["cached_tokens"]),
             // Set by Cachette's (and LiteLLM's) translation of Anthropic's usage.
-            cacheWritePromptTokens: Self.count(usage["cache_creation_input_tokens"])
+            cacheWritePromptTokens: Self.count(usage["cache_creation_input_tokens"]),
+            cacheWrite1hPromptTokens: Self.count(usage["cache_creation"]?["ephemeral_1h_input_tokens"])
         )
     }
 

@@ -206,6 +206,23 @@ public final class CachetteDatabase: Sendable {
                         SELECT count(*) FROM ledger WHERE ledger.model = model_totals.model AND outcome NOT IN ('hit', 'miss')));
                     """)
         }
+        migrator.registerMigration("v8: the provider's prompt cache") { db in
+            // Its writes per request, and its dollars: reads' savings and writes' premium,
+            // fixed at the prices of the day like the rest. Older rows booked none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger ADD COLUMN provider_read_savings_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger ADD COLUMN provider_write_premium_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE model_totals ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE model_totals ADD COLUMN provider_read_savings_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE model_totals ADD COLUMN provider_write_premium_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger_model_hours ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger_model_hours ADD COLUMN provider_read_savings_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger_model_hours ADD COLUMN provider_write_premium_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE ledger_rollup ADD COLUMN saved_provider_cache_usd REAL NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 

@@ -21,7 +21,7 @@ public enum MessagesAnswerTranslator {
         let written = TokenUsage.count(usage["cache_creation_input_tokens"])
         let read = TokenUsage.count(usage["cache_read_input_tokens"])
         let output = TokenUsage.count(usage["output_tokens"])
-        return .object([
+        var translated: JSONValue = .object([
             "prompt_tokens": .int(input + written + read),
             "completion_tokens": .int(output),
             "total_tokens": .int(input + written + read + output),
@@ -29,6 +29,16 @@ public enum MessagesAnswerTranslator {
             "cache_creation_input_tokens": .int(written),
             "cache_read_input_tokens": .int(read),
         ])
+        // How the writes split by lifetime, which prices them, when Anthropic says.
+        if let lifetimes = usage["cache_creation"], let hour = lifetimes["ephemeral_1h_input_tokens"] {
+            translated.set(
+                "cache_creation",
+                .object([
+                    "ephemeral_5m_input_tokens": .int(TokenUsage.count(lifetimes["ephemeral_5m_input_tokens"])),
+                    "ephemeral_1h_input_tokens": .int(TokenUsage.count(hour)),
+                ]))
+        }
+        return translated
     }
 
     /// The `chat.completion` for a `message`. Text blocks join into `content`, tool_use

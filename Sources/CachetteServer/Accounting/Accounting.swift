@@ -20,6 +20,7 @@ struct Accounting: Sendable {
                 time: Date().timeIntervalSince1970, route: event.route, model: event.model, outcome: event.outcome,
                 promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
                 cachedPromptTokens: usage?.cachedPromptTokens ?? 0, cacheWritePromptTokens: usage?.cacheWritePromptTokens ?? 0,
+                cacheWrite1hPromptTokens: usage?.cacheWrite1hPromptTokens ?? 0,
                 savedCompressionTokens: event.compression.saved,
                 // From the upstream's count, so no request waits to count its whole prompt.
                 promptTokensBeforeCompression: event.compression.saved > 0 ? (usage?.promptTokens).map { $0 + event.compression.saved } ?? 0 : 0,

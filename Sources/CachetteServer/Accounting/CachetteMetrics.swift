@@ -30,6 +30,7 @@ final class CachetteMetrics: Sendable {
     /// The shared tier's state and counts, read from it at scrape time.
     private let sharedUp: Gauge
     private let sharedGauges: SharedGauges
+    private let steeringSeries: SteeringSeries
 
     private struct RequestSeries: Hashable {
         var route: String
@@ -41,7 +42,7 @@ final class CachetteMetrics: Sendable {
     /// list or looking a kind up by name.
     private struct ModelSeries {
         let input, output, savedCacheTokens, savedCompressionTokens: Counter
-        let spent, savedCacheUSD, savedCompressionUSD: Counter
+        let spent, savedCacheUSD, savedCompressionUSD, providerReadSavings, providerWritePremium: Counter
 
         init(model: String, registry: PrometheusCollectorRegistry) {
             func tokens(_ kind: String) -> Counter {
@@ -57,6 +58,8 @@ final class CachetteMetrics: Sendable {
             spent = dollars("spent")
             savedCacheUSD = dollars("saved_cache")
             savedCompressionUSD = dollars("saved_compression")
+            providerReadSavings = dollars("provider_cache_read_savings")
+            providerWritePremium = dollars("provider_cache_write_premium")
         }
     }
 
@@ -89,7 +92,7 @@ final class CachetteMetrics: Sendable {
         static let tokens =
             "Tokens by model and kind: input and output paid upstream, saved_cache served from cache, saved_compression removed by compression."
         static let cost =
-            "US dollars by model and kind: spent upstream, saved_cache by answers served from cache, saved_compression by compression."
+            "US dollars by model and kind: spent upstream, saved_cache by answers served from cache, saved_compression by compression, provider_cache_read_savings by the provider's prompt cache's reads (against the input price), provider_cache_write_premium paid for its writes (over the input price)."
     }
 
     init(routes: [String]) {
@@ -127,6 +130,7 @@ final class CachetteMetrics: Sendable {
             name: "cachette_stale_served_total", help: "Requests whose upstream failed, answered with a stored answer past its TTL.")
         sharedUp = registry.gauge(name: "cachette_shared_up", help: "1 while the shared PostgreSQL tier is up, else 0.")
         sharedGauges = SharedGauges(registry: registry)
+        steeringSeries = SteeringSeries(registry: registry)
         // Present from the start, so a scrape before the first request has every name.
         perModel.withLock { [registry] state in
             for route in routes {
@@ -165,14 +169,17 @@ final class CachetteMetrics: Sendable {
         addDollars(booked.spent, to: series.spent)
         addDollars(booked.saved - booked.savedByCompression, to: series.savedCacheUSD)
         addDollars(booked.savedByCompression, to: series.savedCompressionUSD)
+        addDollars(booked.providerReadSavings, to: series.providerReadSavings)
+        addDollars(booked.providerWritePremium, to: series.providerWritePremium)
     }
 
     func duration(route: String, _ elapsed: Duration) {
         durations[route]?.record(elapsed)
     }
 
-    /// The Prometheus text, with the store's sizes read at scrape time.
-    func scrape(totals: StoreTotals, shared: SharedStatus?) -> [UInt8] {
+    /// The Prometheus text, with the store's sizes and steering's counts read at scrape time.
+    func scrape(totals: StoreTotals, shared: SharedStatus?, steering: PromptCacheSteering.Counters) -> [UInt8] {
+        steeringSeries.record(steering)
         if let shared {
             sharedUp.set(to: shared.state == .up ? 1.0 : 0.0)
             sharedGauges.record(shared.counts)
@@ -183,6 +190,35 @@ final class CachetteMetrics: Sendable {
         usageClamped.record(total: TokenUsage.clamps)
         droppedWrites.record(total: totals.droppedWrites)
         return registry.emitToBuffer()
+    }
+}
+
+/// `cachette_prompt_cache_*`: what Anthropic breakpoint steering did, copied at scrape time.
+private struct SteeringSeries: Sendable {
+    let added, wouldNotPay, tooShort, clientMarked: MirroredCounter
+    let prefixes: Gauge
+
+    init(registry: PrometheusCollectorRegistry) {
+        added = MirroredCounter(
+            registry.counter(name: "cachette_prompt_cache_breakpoints_total", help: "cache_control breakpoints added to Anthropic requests."))
+        let skipped =
+            "Breakpoints not added, by reason: would_not_pay (no read expected to repay the write), too_short (under the model's minimum), client_marked (the client placed its own)."
+        func skip(_ reason: String) -> MirroredCounter {
+            MirroredCounter(registry.counter(name: "cachette_prompt_cache_skipped_total", labels: [("reason", reason)], help: skipped))
+        }
+        wouldNotPay = skip("would_not_pay")
+        tooShort = skip("too_short")
+        clientMarked = skip("client_marked")
+        prefixes = registry.gauge(
+            name: "cachette_prompt_cache_prefixes", help: "Prefix hashes steering remembers (prompt_cache.max_prefixes bounds them).")
+    }
+
+    func record(_ counters: PromptCacheSteering.Counters) {
+        added.record(total: counters.breakpointsAdded)
+        wouldNotPay.record(total: counters.markersSkipped)
+        tooShort.record(total: counters.markersTooShort)
+        clientMarked.record(total: counters.clientMarked)
+        prefixes.set(to: Double(counters.prefixesRemembered))
     }
 }
 

@@ -5,7 +5,7 @@ import Yams
 
 /// Price tables: the shipped one, `pricing.file`, and `pricing.models`.
 extension ConfigLoader {
-    /// A pricing file: `models:` mapping names or patterns to `{input, output, cached_input, cache_write}`.
+    /// A pricing file: `models:` mapping names or patterns to `{input, output, cached_input, cache_write, cache_write_1h}`.
     static func priceFile(_ path: String, key: String) throws(ConfigError) -> [String: ModelPrice] {
         let text: String
         do {
@@ -36,7 +36,7 @@ extension ConfigLoader {
         var table: [String: ModelPrice] = [:]
         for (model, entry) in try mapping(node, key) {
             let entryKey = "\(key).\(model)"
-            var input: Double?, output: Double?, cached: Double?, written: Double?
+            var input: Double?, output: Double?, cached: Double?, written: Double?, hour: Double?
             for (field, value) in try mapping(entry, entryKey) {
                 let text = try scalar(value, "\(entryKey).\(field)")
                 guard let number = Double(text), number >= 0, number.isFinite else {
@@ -47,11 +47,12 @@ extension ConfigLoader {
                 case "output": output = number
                 case "cached_input": cached = number
                 case "cache_write": written = number
+                case "cache_write_1h": hour = number
                 default: throw unknown("\(entryKey).\(field)")
                 }
             }
             guard let input, let output else { throw ConfigError(entryKey, "needs both input and output prices") }
-            table[model] = ModelPrice(input: input, output: output, cachedInput: cached, cacheWrite: written)
+            table[model] = ModelPrice(input: input, output: output, cachedInput: cached, cacheWrite: written, cacheWrite1h: hour)
         }
         return table
     }

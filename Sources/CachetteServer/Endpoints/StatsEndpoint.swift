@@ -10,6 +10,7 @@ struct StatsEndpoint: Sendable {
     let ledger: Ledger
     let store: CacheStore?
     let shared: PostgresTier?
+    let steering: PromptCacheSteering
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("/stats") { request, context in try await respond(to: request, context: context) }
@@ -37,7 +38,19 @@ struct StatsEndpoint: Sendable {
             stats: stats.snapshot, totals: store?.totals ?? StoreTotals(), maxBytes: store?.options.maxBytes ?? 0, oldest: oldest)
         for (key, value) in Self.ledgerDocument(window: window, models: models) { document.set(key, value) }
         if let shared { document.set("shared", Self.sharedDocument(shared.status)) }
+        document.set("prompt_cache", Self.steeringDocument(steering.counters))
         return JSONResponse.make(document)
+    }
+
+    /// What Anthropic breakpoint steering did since the process started.
+    static func steeringDocument(_ c: PromptCacheSteering.Counters) -> JSONValue {
+        .object([
+            "breakpoints_added": .int(c.breakpointsAdded),
+            "skipped_would_not_pay": .int(c.markersSkipped),
+            "skipped_too_short": .int(c.markersTooShort),
+            "client_marked": .int(c.clientMarked),
+            "prefixes_remembered": .int(c.prefixesRemembered),
+        ])
     }
 
     /// Every replica's requests from the shared tier's ledger (`shared.ledger`).
@@ -89,6 +102,7 @@ struct StatsEndpoint: Sendable {
                     "input_tokens": .int(t.inputTokens),
                     "output_tokens": .int(t.outputTokens),
                     "cached_input_tokens": .int(t.cachedInputTokens),
+                    "cache_write_input_tokens": .int(t.cacheWriteInputTokens),
                     "saved_tokens": .int(t.savedTokens),
                     "saved_cache_tokens": .int(t.savedTokens - t.savedCompressionTokens),
                     "saved_compression_tokens": .int(t.savedCompressionTokens),
@@ -96,6 +110,7 @@ struct StatsEndpoint: Sendable {
                     "saved_usd": dollars(t.savedUSD),
                     "saved_cache_usd": dollars(t.savedUSD - t.savedCompressionUSD),
                     "saved_compression_usd": dollars(t.savedCompressionUSD),
+                    "saved_provider_cache_usd": dollars(t.savedProviderCacheUSD),
                 ]))
         }
         return [
@@ -105,6 +120,9 @@ struct StatsEndpoint: Sendable {
                 .object([
                     "spent_usd": dollars(spent), "saved_usd": dollars(saved),
                     "saved_cache_usd": dollars(saved - savedByCompression), "saved_compression_usd": dollars(savedByCompression),
+                    "saved_provider_cache_usd": dollars(total.savedProviderCacheUSD),
+                    "provider_cache_read_savings_usd": dollars(total.providerCacheReadSavingsUSD),
+                    "provider_cache_write_premium_usd": dollars(total.providerCacheWritePremiumUSD),
                 ])
             ),
             ("models", .object(perModel)),

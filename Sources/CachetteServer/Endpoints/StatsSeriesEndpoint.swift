@@ -48,6 +48,7 @@ struct StatsSeriesEndpoint: Sendable {
                 "spent_usd": dollars(series.spentUSD),
                 "saved_cache_usd": dollars(series.savedCacheUSD),
                 "saved_compression_usd": dollars(series.savedCompressionUSD),
+                "saved_provider_cache_usd": dollars(series.savedProviderCacheUSD),
                 "saved_cache_tokens": counts(series.savedCacheTokens),
                 "saved_compression_tokens": counts(series.savedCompressionTokens),
             ]))

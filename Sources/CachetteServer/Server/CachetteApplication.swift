@@ -63,14 +63,14 @@ public enum CachetteApplication {
 
         DashboardEndpoint().addRoutes(to: routes)
         HealthEndpoint(store: store, shared: shared, startedAt: .now, unverifiedUpstreams: client.unverified).addRoutes(to: routes)
-        StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared).addRoutes(to: routes)
+        let steering = PromptCacheSteering(settings: config.promptCache.steering)
+        StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared, steering: steering).addRoutes(to: routes)
         StatsSeriesEndpoint(ledger: ledger).addRoutes(to: routes)
         RecentRequestsEndpoint(ledger: ledger).addRoutes(to: routes)
-        MetricsEndpoint(metrics: metrics, store: store, shared: shared).addRoutes(to: routes)
+        MetricsEndpoint(metrics: metrics, store: store, shared: shared, steering: steering).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
         let scope = RequestScope(cache: config.cache)
-        let steering = PromptCacheSteering(settings: config.promptCache.steering)
         let owners = ResponseOwners(scope: scope)
         let passthrough = Passthrough(
             router: router, owners: owners, relay: relay, maxBodyBytes: config.server.maxBodyBytes,

@@ -33,6 +33,20 @@ struct PriceTableTests {
         let claude = ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75)
         #expect(abs(claude.cost(prompt: 1110, completion: 7, cachedPrompt: 1000, cacheWritePrompt: 100) - 810e-6) < 1e-12)
         #expect(ModelPrice(input: 3, output: 15).cacheWrite == 3)
+        // An hour's writes at their own price: 60 of the 100 written at 6.
+        let hourly = ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6)
+        #expect(abs(hourly.cost(prompt: 1110, completion: 7, cachedPrompt: 1000, cacheWritePrompt: 100, cacheWrite1hPrompt: 60) - 945e-6) < 1e-12)
+        #expect(ModelPrice(input: 3, output: 15, cacheWrite: 3.75).cacheWrite1h == 3.75, "defaults to the write price")
+    }
+
+    @Test("the provider's cache: reads save input minus cached, writes cost write minus input, an hour's at its own price")
+    func providerCache() {
+        let claude = ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6)
+        #expect(abs(claude.providerCacheReadSavings(read: 1_000_000) - 2.7) < 1e-12)
+        #expect(abs(claude.providerCacheWritePremium(written: 1_000_000, hour: 0) - 0.75) < 1e-12)
+        #expect(abs(claude.providerCacheWritePremium(written: 1_000_000, hour: 400_000) - (0.45 + 1.2)) < 1e-12)
+        #expect(claude.providerCacheWritePremium(written: 10, hour: 99) == claude.providerCacheWritePremium(written: 10, hour: 10))
+        #expect(ModelPrice(input: 1, output: 1, cachedInput: 2, cacheWrite: 0.5).providerCacheReadSavings(read: 100) == 0, "never negative")
     }
 
     @Test("overrides replace single entries")
@@ -79,6 +93,47 @@ struct LedgerTests {
         #expect(week.requests == 4 && week.hits == 2)
         let all = try await ledger.totals(.all, now: now)["gpt-4o"]!
         #expect(all.requests == 5 && all.hits == 2 && all.inputTokens == 3000)
+    }
+
+    @Test("the provider's cache in every window and after a restart: writes, reads' savings and writes' premium, net")
+    func providerCache() async throws {
+        let path = Self.path()
+        let prices = PriceTable(["claude-*": ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6)])
+        let now = 1_800_000_000.0
+        do {
+            let ledger = try Ledger(database: try database(path), prices: prices, retention: .seconds(30 * 86400))
+            // A write of 2,000 (500 for an hour), then two reads of 2,000; a hit books neither.
+            let booked = ledger.record(
+                LedgerRecord(
+                    time: now - 4000, route: "/v1/messages", model: "claude-sonnet-4-6", outcome: .miss, promptTokens: 2010,
+                    completionTokens: 5, cacheWritePromptTokens: 2000, cacheWrite1hPromptTokens: 500))
+            #expect(abs(booked.providerWritePremium - (1500 * 0.75 + 500 * 3) / 1e6) < 1e-15 && booked.providerReadSavings == 0)
+            for age in [50.0, 9000] {
+                ledger.record(
+                    LedgerRecord(
+                        time: now - age, route: "/v1/messages", model: "claude-sonnet-4-6", outcome: .miss, promptTokens: 2010,
+                        completionTokens: 5, cachedPromptTokens: 2000))
+            }
+            ledger.record(
+                LedgerRecord(
+                    time: now - 10, route: "/v1/messages", model: "claude-sonnet-4-6", outcome: .hit, promptTokens: 2010,
+                    completionTokens: 5, cachedPromptTokens: 2000, cacheWritePromptTokens: 9))
+            let hour = try #require(try await ledger.totals(.hour, now: now)["claude-sonnet-4-6"])
+            #expect(hour.cacheWriteInputTokens == 0 && hour.cachedInputTokens == 2000, "the hit's counts are not the provider's")
+            #expect(abs(hour.providerCacheReadSavingsUSD - 2000 * 2.7 / 1e6) < 1e-12 && hour.providerCacheWritePremiumUSD == 0)
+            let day = try #require(try await ledger.totals(.day, now: now)["claude-sonnet-4-6"])
+            #expect(day.cacheWriteInputTokens == 2000 && day.cachedInputTokens == 4000)
+            #expect(abs(day.providerCacheWritePremiumUSD - 0.002625) < 1e-12)
+            #expect(abs(day.savedProviderCacheUSD - (0.0108 - 0.002625)) < 1e-12)
+            #expect(try await ledger.totals(.all, now: now)["claude-sonnet-4-6"] == day)
+            try await ledger.flush(now: now)
+        }
+        let reopened = try Ledger(database: try database(path), prices: prices, retention: .seconds(30 * 86400))
+        let all = try #require(try await reopened.totals(.all)["claude-sonnet-4-6"])
+        #expect(all.cacheWriteInputTokens == 2000 && abs(all.savedProviderCacheUSD - (0.0108 - 0.002625)) < 1e-12, "kept in model_totals")
+        let series = try await reopened.series(.day, step: 3600, now: now)
+        #expect(abs(series.savedProviderCacheUSD.reduce(0, +) - (0.0108 - 0.002625)) < 1e-12)
+        #expect(series.savedProviderCacheUSD.contains { $0 < 0 }, "the hour of the write alone is a net cost")
     }
 
     @Test("retention drops old rows but not their all-time sums, and both survive a restart")

@@ -158,7 +158,9 @@ struct CLITests {
             // Savings per model: gpt-4o, 2 requests, 1 hit (50%), 11 in, 7 out, 18 saved.
             #expect(result.stdout.contains("savings (all time)"))
             #expect(
-                result.stdout.range(of: #"gpt-4o\s+2\s+1\s+50.0%\s+11\s+7\s+18\s+\$0\.00009750\s+\$0\.00009750"#, options: .regularExpression) != nil,
+                result.stdout.range(
+                    of: #"gpt-4o\s+2\s+1\s+50.0%\s+11\s+7\s+0\s+0\s+18\s+\$0\.00009750\s+\$0\.00009750\s+\$0\.00"#, options: .regularExpression)
+                    != nil,
                 "\(result.stdout)")
             let hour = try await CLI.run(["stats", "--url", url, "--window", "1h"])
             #expect(hour.stdout.contains("savings (last 1h)"))
@@ -168,6 +170,24 @@ struct CLITests {
             let wrong = try await CLI.run(["stats", "--url", url + "/elsewhere"])
             #expect(wrong.status == 1)
             #expect(wrong.stderr.contains("answered 404"))
+        }
+    }
+
+    @Test("stats shows the provider prompt cache: reads' savings, writes' premium, net, and what steering did")
+    func statsProviderCache() async throws {
+        try await Harness.run(configure: AnthropicMessagesTests.routed) { h in
+            // The fake's answer: 1,000 read and 100 written at Sonnet's prices.
+            _ = try await h.post("/v1/messages", AnthropicMessagesTests.body, headers: AnthropicMessagesTests.headers)
+            try await eventually { try await h.json("/stats")["models"]?["claude-sonnet-4-6"] != nil }
+            let result = try await CLI.run(["stats", "--url", h.baseURL])
+            #expect(
+                result.stdout.contains("provider prompt cache: reads saved $0.002700, writes cost $0.00007500 more, net $0.002625"),
+                "\(result.stdout)")
+            #expect(result.stdout.range(of: #"breakpoints added \d+, skipped \d+ \(would not pay\)"#, options: .regularExpression) != nil)
+            #expect(
+                result.stdout.range(
+                    of: #"claude-sonnet-4-6\s+1\s+0\s+0.0%\s+1,110\s+7\s+1,000\s+100\s+0\s+\S+\s+\$0\.00\s+\$0\.002625"#, options: .regularExpression)
+                    != nil, "\(result.stdout)")
         }
     }
 

@@ -14,8 +14,13 @@ struct SharedLedgerTests {
                 for i in 0..<count {
                     let record = LedgerRecord(
                         time: second + Double(i) / Double(count + 1), route: "/v1/chat/completions", model: model, outcome: outcome,
-                        promptTokens: 10, completionTokens: 5)
-                    tier.book(record, spent: outcome == .hit ? 0 : 0.25, saved: outcome == .hit ? 0.25 : 0, savedByCompression: 0)
+                        promptTokens: 10, completionTokens: 5, cachedPromptTokens: outcome == .hit ? 0 : 4,
+                        cacheWritePromptTokens: outcome == .hit ? 0 : 6)
+                    tier.book(
+                        record,
+                        Ledger.Booking(
+                            model: model, spent: outcome == .hit ? 0 : 0.25, saved: outcome == .hit ? 0.25 : 0, savedByCompression: 0,
+                            providerReadSavings: outcome == .hit ? 0 : 0.01, providerWritePremium: outcome == .hit ? 0 : 0.004))
                 }
             }
             book(300, model: "gpt-4o", outcome: .hit)
@@ -47,6 +52,10 @@ struct SharedLedgerTests {
             #expect(big.misses == 0 && big.hitRatio == 1 && mini.hitRatio == 0)
             #expect(mini.inputTokens == 200 * 10 + 7 && mini.outputTokens == 200 * 5 + 3)
             #expect(abs(mini.spentUSD - (200 * 0.25 + 0.5)) < 1e-9)
+            // The provider's cache: the buckets' writes and dollars; the older replica's row booked none.
+            #expect(mini.cacheWriteInputTokens == 200 * 6 && mini.cachedInputTokens == 200 * 4)
+            #expect(abs(mini.providerCacheReadSavingsUSD - 2) < 1e-9 && abs(mini.savedProviderCacheUSD - 1.2) < 1e-9)
+            #expect(big.cacheWriteInputTokens == 0 && big.savedProviderCacheUSD == 0)
 
             // Two hours on, both tables' rows are past the hour's retention.
             #expect(try await tier.prune(now: second + 7200) != nil)

@@ -174,6 +174,37 @@ struct PromptCacheSteeringEndpointTests {
         }
     }
 
+    @Test("provider-cache dollars and steering's counts agree on /stats, /stats/series and /metrics")
+    func surfaces() async throws {
+        let billing = PromptCacheBilling()
+        try await Harness.run(upstream: FakeUpstream(billing: billing), configure: Self.routed) { h in
+            for turn in 0..<4 { _ = try await h.post("/v1/messages", Self.native(turn: turn, session: "m"), headers: Self.headers("sk-m")) }
+            let total = billing.total
+            // Sonnet: reads save 2.70 and writes cost 0.75 more, per million.
+            let net = (Double(total.cacheRead) * 2.7 - Double(total.cacheCreation) * 0.75) / 1e6
+            #expect(total.cacheRead > 0 && total.cacheCreation > 0 && net > 0)
+            try await eventually { try await h.json("/stats")["models"]?["claude-sonnet-4-6"]?["requests"]?.intValue == 4 }
+            let stats = try await h.json("/stats?window=1h")
+            #expect(abs((stats["cost"]?["saved_provider_cache_usd"]?.doubleValue ?? 0) - net) < 1e-9)
+            let model = try #require(stats["models"]?["claude-sonnet-4-6"])
+            #expect(abs((model["saved_provider_cache_usd"]?.doubleValue ?? 0) - net) < 1e-9)
+            #expect(model["cache_write_input_tokens"]?.intValue == total.cacheCreation && model["cached_input_tokens"]?.intValue == total.cacheRead)
+            let steering = try #require(stats["prompt_cache"])
+            let added = try #require(steering["breakpoints_added"]?.intValue)
+            #expect(added >= 7 && (steering["prefixes_remembered"]?.intValue ?? 0) > 0, "\(steering)")
+            let series = try await h.json("/stats/series?window=1h")
+            let line = series["saved_provider_cache_usd"]?.arrayValue?.compactMap(\.doubleValue).reduce(0, +) ?? 0
+            #expect(abs(line - net) < 1e-9)
+            let s = MetricsTests.samples(try await h.get("/metrics").text)
+            let reads = s[#"cachette_cost_usd_total{model="claude-sonnet-4-6",kind="provider_cache_read_savings"}"#] ?? 0
+            let premium = s[#"cachette_cost_usd_total{model="claude-sonnet-4-6",kind="provider_cache_write_premium"}"#] ?? 0
+            #expect(abs(reads - Double(total.cacheRead) * 2.7 / 1e6) < 1e-9 && abs(premium - Double(total.cacheCreation) * 0.75 / 1e6) < 1e-9)
+            #expect(s["cachette_prompt_cache_breakpoints_total"] == Double(added))
+            #expect(s[#"cachette_prompt_cache_skipped_total{reason="would_not_pay"}"#] == steering["skipped_would_not_pay"]?.doubleValue)
+            #expect((s["cachette_prompt_cache_prefixes"] ?? 0) > 0)
+        }
+    }
+
     @Test("a marked stream, native or translated, is recorded and replayed byte for byte")
     func streamsReplay() async throws {
         try await Harness.run(upstream: FakeUpstream(billing: PromptCacheBilling()), configure: Self.routed) { h in

@@ -23,6 +23,9 @@ extension PostgresTier: LedgerSink {
         var spent = 0.0
         var saved = 0.0
         var savedByCompression = 0.0
+        var cacheWriteTokens = 0
+        var providerReadSavings = 0.0
+        var providerWritePremium = 0.0
 
         mutating func add(_ other: LedgerSums) {
             requests = requests.addingSaturated(other.requests)
@@ -33,22 +36,27 @@ extension PostgresTier: LedgerSink {
             spent += other.spent
             saved += other.saved
             savedByCompression += other.savedByCompression
+            cacheWriteTokens = cacheWriteTokens.addingSaturated(other.cacheWriteTokens)
+            providerReadSavings += other.providerReadSavings
+            providerWritePremium += other.providerWritePremium
         }
     }
 
     /// Buckets kept while PostgreSQL is away; the oldest half goes when full.
     static let maxQueuedLedgerBuckets = 100_000
-    /// Buckets per INSERT: 13 binds each stays far below PostgreSQL's 65,535.
+    /// Buckets per INSERT: 16 binds each stays far below PostgreSQL's 65,535.
     static let bucketsPerInsert = 1000
 
-    public func book(_ record: LedgerRecord, spent: Double, saved: Double, savedByCompression: Double) {
+    public func book(_ record: LedgerRecord, _ booking: Ledger.Booking) {
         guard record.time >= 0, record.time < 1e15 else { return }
         let bucket = LedgerBucket(
             second: Int64(record.time.rounded(.down)), route: record.route, model: record.model, outcome: record.outcome.rawValue)
         let sums = LedgerSums(
             requests: 1, promptTokens: record.promptTokens, completionTokens: record.completionTokens,
-            cachedPromptTokens: record.cachedPromptTokens, savedCompressionTokens: record.savedCompressionTokens, spent: spent,
-            saved: saved, savedByCompression: savedByCompression)
+            cachedPromptTokens: record.cachedPromptTokens, savedCompressionTokens: record.savedCompressionTokens, spent: booking.spent,
+            saved: booking.saved, savedByCompression: booking.savedByCompression,
+            cacheWriteTokens: record.outcome == .hit ? 0 : record.cacheWritePromptTokens, providerReadSavings: booking.providerReadSavings,
+            providerWritePremium: booking.providerWritePremium)
         queue.withLock { q in q.addLedger(bucket, sums) }
         // Buckets ride along with the next batch of entries, or the writer's periodic wake-up.
     }
@@ -74,12 +82,13 @@ extension PostgresTier: LedgerSink {
     private func ledgerInsert(_ rows: ArraySlice<(key: LedgerBucket, value: LedgerSums)>) -> PostgresQuery {
         var sql = """
             INSERT INTO cachette_ledger_buckets AS b (second, replica, route, model, outcome, requests, prompt_tokens, completion_tokens,
-                cached_prompt_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd) VALUES 
+                cached_prompt_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd, cache_write_tokens,
+                provider_read_savings_usd, provider_write_premium_usd) VALUES 
             """
-        var binds = PostgresBindings(capacity: rows.count * 13)
+        var binds = PostgresBindings(capacity: rows.count * 16)
         for (index, (bucket, sums)) in rows.enumerated() {
-            let first = index * 13
-            sql += (index == 0 ? "(" : ", (") + (1...13).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
+            let first = index * 16
+            sql += (index == 0 ? "(" : ", (") + (1...16).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
             binds.append(Double(bucket.second))
             binds.append(replica)
             binds.append(bucket.route)
@@ -93,6 +102,9 @@ extension PostgresTier: LedgerSink {
             binds.append(sums.spent)
             binds.append(sums.saved)
             binds.append(sums.savedByCompression)
+            binds.append(sums.cacheWriteTokens)
+            binds.append(sums.providerReadSavings)
+            binds.append(sums.providerWritePremium)
         }
         sql += """
              ON CONFLICT (second, replica, route, model, outcome) DO UPDATE SET
@@ -101,7 +113,10 @@ extension PostgresTier: LedgerSink {
                 cached_prompt_tokens = b.cached_prompt_tokens + excluded.cached_prompt_tokens,
                 saved_compression_tokens = b.saved_compression_tokens + excluded.saved_compression_tokens,
                 spent_usd = b.spent_usd + excluded.spent_usd, saved_usd = b.saved_usd + excluded.saved_usd,
-                saved_compression_usd = b.saved_compression_usd + excluded.saved_compression_usd
+                saved_compression_usd = b.saved_compression_usd + excluded.saved_compression_usd,
+                cache_write_tokens = b.cache_write_tokens + excluded.cache_write_tokens,
+                provider_read_savings_usd = b.provider_read_savings_usd + excluded.provider_read_savings_usd,
+                provider_write_premium_usd = b.provider_write_premium_usd + excluded.provider_write_premium_usd
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
@@ -126,11 +141,12 @@ extension PostgresTier: LedgerSink {
                 """
                 WITH booked AS (
                     SELECT replica, model, outcome, requests, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd
+                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd, cache_write_tokens,
+                           provider_read_savings_usd, provider_write_premium_usd
                     FROM cachette_ledger_buckets WHERE second >= floor(\(since)::float8)
                     UNION ALL
                     SELECT replica, model, outcome, 1, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd
+                           saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd, 0, 0, 0
                     FROM cachette_ledger WHERE time >= \(since)
                 )
                 SELECT model, sum(requests)::bigint, coalesce(sum(requests) FILTER (WHERE outcome = 'hit'), 0)::bigint,
@@ -139,13 +155,15 @@ extension PostgresTier: LedgerSink {
                        coalesce(sum(completion_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(cached_prompt_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
                        coalesce(sum(prompt_tokens + completion_tokens) FILTER (WHERE outcome = 'hit'), 0)::bigint,
-                       sum(saved_compression_tokens)::bigint, sum(spent_usd), sum(saved_usd), sum(saved_compression_usd)
+                       sum(saved_compression_tokens)::bigint, sum(spent_usd), sum(saved_usd), sum(saved_compression_usd),
+                       coalesce(sum(cache_write_tokens) FILTER (WHERE outcome <> 'hit'), 0)::bigint,
+                       sum(provider_read_savings_usd)::float8, sum(provider_write_premium_usd)::float8
                 FROM booked GROUP BY model
                 """, logger: logger)
-            for try await (model, requests, hits, misses, input, output, cached, savedCache, savedCompression, spent, saved, savedByCompression)
-                in rows
-                .decode((String, Int, Int, Int, Int, Int, Int, Int, Int, Double, Double, Double).self)
-            {
+            for try await (
+                model, requests, hits, misses, input, output, cached, savedCache, savedCompression, spent, saved, savedByCompression, written,
+                readSavings, writePremium
+            ) in rows.decode((String, Int, Int, Int, Int, Int, Int, Int, Int, Double, Double, Double, Int, Double, Double).self) {
                 var t = ModelTotals()
                 t.requests = requests
                 t.hits = hits
@@ -158,6 +176,9 @@ extension PostgresTier: LedgerSink {
                 t.spentUSD = spent
                 t.savedUSD = saved
                 t.savedCompressionUSD = savedByCompression
+                t.cacheWriteInputTokens = written
+                t.providerCacheReadSavingsUSD = readSavings
+                t.providerCacheWritePremiumUSD = writePremium
                 // Any replica, or anyone with the database's password, writes these rows.
                 t = t.normalized()
                 models[model, default: ModelTotals()].add(t)

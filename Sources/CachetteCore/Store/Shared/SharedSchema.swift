@@ -96,6 +96,15 @@ enum SharedSchema {
                 )
                 """
             ],
+            [
+                // The provider's prompt cache: its writes and its dollars (issue 29).
+                """
+                ALTER TABLE cachette_ledger_buckets
+                    ADD COLUMN IF NOT EXISTS cache_write_tokens bigint NOT NULL DEFAULT 0,
+                    ADD COLUMN IF NOT EXISTS provider_read_savings_usd double precision NOT NULL DEFAULT 0,
+                    ADD COLUMN IF NOT EXISTS provider_write_premium_usd double precision NOT NULL DEFAULT 0
+                """
+            ],
         ]
     }
 

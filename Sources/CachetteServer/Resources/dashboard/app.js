@@ -104,6 +104,11 @@
     $("errors").textContent = int(total(r.error));
     $("rejected").textContent = int(total(r.rejected));
     $("stale").textContent = int(total(r.stale));
+    // Reads' savings net of writes' premium: negative while writes have not been read back yet.
+    $("provider-cache").textContent = money(cost.saved_provider_cache_usd);
+    $("provider-cache-split").textContent =
+      "read " + int(all.reduce((s, m) => s + (m.cached_input_tokens || 0), 0)) +
+      " · written " + int(all.reduce((s, m) => s + (m.cache_write_input_tokens || 0), 0)) + " tokens";
   }
 
   // MARK: charts
@@ -180,18 +185,24 @@
     }
   }
 
-  function cumulativeLine(svg, series, values) {
+  // Running sums, the first with its area under it. A sum below zero (the provider's
+  // cache before its writes are read) is drawn on the axis.
+  function cumulativeLines(svg, series, lines) {
     const times = series.time || [];
-    let running = 0;
-    const sums = values.map((v) => (running += v || 0));
-    const top = niceCeiling(running);
+    const sums = lines.map((l) => {
+      let running = 0;
+      return l.values.map((v) => (running += v || 0));
+    });
+    const top = niceCeiling(Math.max(0, ...sums.flat()));
     const area = frame(svg, times, series.step || 60, top, money);
     if (times.length === 0) return;
     const w = (area.right - area.left) / times.length;
-    const points = sums.map((v, i) => [area.left + (i + 1) * w, area.bottom - (v / top) * (area.bottom - area.top)]);
-    const line = "M" + area.left + " " + area.bottom + points.map(([x, y]) => "L" + x.toFixed(2) + " " + y.toFixed(2)).join("");
-    element("path", { class: "area", d: line + "L" + area.right + " " + area.bottom + "Z" }, svg);
-    element("path", { class: "line", d: line }, svg);
+    sums.forEach((values, index) => {
+      const points = values.map((v, i) => [area.left + (i + 1) * w, area.bottom - (Math.max(0, v) / top) * (area.bottom - area.top)]);
+      const line = "M" + area.left + " " + area.bottom + points.map(([x, y]) => "L" + x.toFixed(2) + " " + y.toFixed(2)).join("");
+      if (index === 0) element("path", { class: "area", d: line + "L" + area.right + " " + area.bottom + "Z" }, svg);
+      element("path", { class: "line " + lines[index].cls, d: line }, svg);
+    });
   }
 
   function charts(series) {
@@ -203,7 +214,10 @@
       { cls: "miss", values: add(of("miss"), of("bypass")) },
       { cls: "error", values: add(of("error"), of("rejected")) },
     ], int);
-    cumulativeLine($("chart-saved"), series, add(series.saved_cache_usd || zero, series.saved_compression_usd || zero));
+    cumulativeLines($("chart-saved"), series, [
+      { cls: "saved", values: add(series.saved_cache_usd || zero, series.saved_compression_usd || zero) },
+      { cls: "provider", values: series.saved_provider_cache_usd || zero },
+    ]);
     bars($("chart-tokens"), series, [
       { cls: "hit", values: series.saved_cache_tokens || zero },
       { cls: "compression", values: series.saved_compression_tokens || zero },
