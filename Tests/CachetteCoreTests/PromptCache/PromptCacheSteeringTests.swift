@@ -227,9 +227,15 @@ struct PromptCacheSteeringTests {
     func memberOrder() throws {
         let steering = PromptCacheSteering(settings: .init())
         let system = String(repeating: "Read the files first. ", count: 300)
-        let body = #"{"messages":[{"role":"user","content":"Fix it."}],"model":"claude-sonnet-4-6","system":"\#(system)","tools":[{"name":"read","input_schema":{}}]}"#
-        let steered = try #require(Array(body.utf8).withUnsafeBytes { steering.steer($0, credential: "k", model: "claude-sonnet-4-6", tokenizer: tokenizer, now: 0) })
-        let expected = #"{"messages":[{"role":"user","content":[{"type":"text","text":"Fix it.","cache_control":{"type":"ephemeral"}}]}],"model":"claude-sonnet-4-6","system":[{"type":"text","text":"\#(system)","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"read","input_schema":{}}]}"#
+        let body =
+            #"{"messages":[{"role":"user","content":"Fix it."}],"model":"claude-sonnet-4-6","system":"\#(system)","#
+            + #""tools":[{"name":"read","input_schema":{}}]}"#
+        let steered = try #require(
+            Array(body.utf8).withUnsafeBytes { steering.steer($0, credential: "k", model: "claude-sonnet-4-6", tokenizer: tokenizer, now: 0) })
+        let marker = #""cache_control":{"type":"ephemeral"}"#
+        let expected =
+            #"{"messages":[{"role":"user","content":[{"type":"text","text":"Fix it.",\#(marker)}]}],"model":"claude-sonnet-4-6","#
+            + #""system":[{"type":"text","text":"\#(system)",\#(marker)}],"tools":[{"name":"read","input_schema":{}}]}"#
         #expect(String(decoding: steered, as: UTF8.self) == expected)
     }
 
