@@ -54,7 +54,8 @@ integration: deps
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
 # the shared tier (replicas on a throwaway PostgreSQL), then the dashboard's endpoints
 # on a million-row ledger, then the tokenizer next to tiktoken on the same texts, then
-# prompt compression on a corpus, then RSS over a million unique misses (BENCH_REQUESTS).
+# prompt compression on a corpus, then Anthropic prompt-cache steering against the
+# billing fake (prompt-cache.sh), then RSS over a million unique misses (BENCH_REQUESTS).
 # nginx serving a static file is the machine's yardstick in load.sh; perf counts the
 # CPU and thread switches each miss costs.
 bench: deps
@@ -66,6 +67,7 @@ bench: deps
 	Benchmarks/scripts/dashboard.sh
 	Benchmarks/scripts/tokenizer.sh
 	Benchmarks/scripts/compression.sh
+	Benchmarks/scripts/prompt-cache.sh
 	Benchmarks/scripts/rss.sh
 
 # Instructions per request under valgrind's callgrind (this VM's perf counts no
