@@ -17,6 +17,9 @@ public struct BreakpointPlan: Sendable, Equatable {
     public var marks: [Mark] = []
     /// Markers not placed because they would not pay.
     public var skipped = 0
+    /// A block through which the prefix is known to reach the minimum (counted before),
+    /// so the markers from there on need no counting.
+    public var knownLongFrom: Int?
 
     public static let maxBreakpoints = 4
     /// Anthropic looks back this many blocks from a breakpoint for an earlier write.

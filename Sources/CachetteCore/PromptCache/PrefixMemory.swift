@@ -22,6 +22,8 @@ public final class PrefixMemory: Sendable {
         var turns = BreakpointPlan.Count()
         /// As a tail: the first turn of a conversation, not yet continued, and its stable prefix.
         var firstTurnOf: CacheKey?
+        /// The prefix through here was counted and reaches the model's minimum.
+        var long = false
     }
 
     struct Scope {
@@ -77,7 +79,9 @@ public final class PrefixMemory: Sendable {
             knowledge.scopeTurns = scopeStats.turns
             knowledge.scopeSights = scopeStats.sights
             knowledge.scopeReuses = scopeStats.reuses
-            let plan = BreakpointPlan(blocks: request.blocks, stableEnd: request.stableEnd, knowledge: knowledge)
+            var plan = BreakpointPlan(blocks: request.blocks, stableEnd: request.stableEnd, knowledge: knowledge)
+            plan.knownLongFrom = [request.stableEnd, knowledge.continuedAt, knowledge.writtenAt].compactMap { $0 }
+                .filter { state.entries[request.prefixes[$0]]?.long == true }.min()
 
             // How long since this prompt's prefix was last seen, before touching it.
             if let reused = knowledge.continuedAt.map({ request.prefixes[$0] }) ?? (knowledge.stableSeen ? stableKey : nil),
@@ -137,10 +141,12 @@ public final class PrefixMemory: Sendable {
         }
     }
 
-    /// Marks planned but not sent (the prefix was too short) are not written.
-    func unmark(_ keys: [CacheKey]) {
+    /// What counting found: marks planned but not sent (the prefix was too short) are
+    /// not written; prefixes that reach the minimum need no counting again.
+    func counted(short: [CacheKey], long: [CacheKey]) {
         state.withLock { state in
-            for key in keys { state.entries[key]?.writtenUntil = 0 }
+            for key in short { state.entries[key]?.writtenUntil = 0 }
+            for key in long { state.entries[key]?.long = true }
         }
     }
 }

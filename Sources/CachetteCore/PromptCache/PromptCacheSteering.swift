@@ -86,11 +86,15 @@ public final class PromptCacheSteering: Sendable {
         let plan = memory.plan(request, scope: scope, longStable: longStable, now: now)
         if plan.skipped > 0 { skipped.add(plan.skipped, ordering: .relaxed) }
         guard !plan.marks.isEmpty else { return nil }
-        let longFrom = Self.longFrom(request.blocks, in: body, threshold: threshold, tokenizer: tokenizer)
-        let marks = plan.marks.filter { $0.block >= longFrom }
-        if marks.count < plan.marks.count {
-            short.add(plan.marks.count - marks.count, ordering: .relaxed)
-            memory.unmark(plan.marks.filter { $0.block < longFrom }.map { request.prefixes[$0.block] })
+        var marks = plan.marks
+        // Counted once per prefix: what the memory knows to be long is not counted again.
+        if let first = marks.first?.block, plan.knownLongFrom.map({ first < $0 }) ?? true {
+            let longFrom = Self.longFrom(request.blocks, in: body, threshold: threshold, tokenizer: tokenizer)
+            marks = plan.marks.filter { $0.block >= longFrom }
+            if marks.count < plan.marks.count { short.add(plan.marks.count - marks.count, ordering: .relaxed) }
+            var long = marks.map { request.prefixes[$0.block] }
+            if let end = request.stableEnd, end >= longFrom { long.append(request.prefixes[end]) }
+            memory.counted(short: plan.marks.filter { $0.block < longFrom }.map { request.prefixes[$0.block] }, long: long)
         }
         guard !marks.isEmpty else { return nil }
         added.add(marks.count, ordering: .relaxed)
