@@ -275,6 +275,26 @@ struct PromptCacheSteeringTests {
         #expect(third == [0, 23, 27])
     }
 
+    @Test("a scope whose conversations come back after five minutes gets hour-long markers; one that comes back sooner, five minutes")
+    func hour() throws {
+        for (gap, hourly) in [(600.0, true), (60.0, false)] {
+            let steering = PromptCacheSteering(settings: .init())
+            var turns = ["Start the long task."]
+            var bodies: [String] = []
+            for step in 0..<5 {
+                let bytes = Self.conversation(turns: turns).serialized()
+                let steered = bytes.withUnsafeBytes {
+                    steering.steer($0, credential: "k", model: "claude-sonnet-4-6", tokenizer: tokenizer, now: Double(step) * gap)
+                }
+                bodies.append(steered.map { String(decoding: $0, as: UTF8.self) } ?? "")
+                turns += ["Done step \(step).", "Go on with step \(step + 1)."]
+            }
+            // Two reuses seen, both slow: from then on the hour pays (0.75 / 1.15 of reuses after five minutes).
+            #expect(bodies.map { $0.contains(#""ttl":"1h""#) } == [false, false, false, hourly, hourly], "gap \(gap)")
+            #expect(bodies.dropFirst().allSatisfy { $0.contains("cache_control") })
+        }
+    }
+
     @Test("the memory holds at most max_prefixes, the least recently seen forgotten first")
     func bounded() {
         var settings = PromptCacheSteering.Settings()
