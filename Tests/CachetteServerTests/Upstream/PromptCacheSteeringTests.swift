@@ -81,14 +81,18 @@ struct PromptCacheSteeringEndpointTests {
         config.upstreams = [.init(name: "anthropic", baseURL: base, format: .anthropic, models: ["claude-*"]), .init(name: "default", baseURL: base)]
     }
 
-    @Test("an agent session: marked and read back from the second turn; the same session with steering off pays full price")
-    func nativeSession() async throws {
+    @Test(
+        "an agent session, native or translated: marked and read back from the second turn; with steering off it pays full price",
+        arguments: [true, false])
+    func session(translated: Bool) async throws {
         let steered = PromptCacheBilling(), unmarked = PromptCacheBilling()
         for (billing, mode) in [(steered, "auto"), (unmarked, "off")] {
             try await Harness.run(upstream: FakeUpstream(billing: billing), configure: Self.routed) { h in
                 for turn in 0..<10 {
-                    let answer = try await h.post(
-                        "/v1/messages", Self.native(turn: turn, session: "a"), headers: Self.headers("sk-a", steering: mode))
+                    let (path, body) =
+                        translated
+                        ? ("/v1/chat/completions", Self.chat(turn: turn, session: "t")) : ("/v1/messages", Self.native(turn: turn, session: "a"))
+                    let answer = try await h.post(path, body, headers: Self.headers("sk-a", steering: mode))
                     #expect(answer.status == .ok, "\(answer.text)")
                     let marked = h.upstream.lastBody.contains("cache_control")
                     // The first turn: its system, a stable prefix never seen (an even chance).
@@ -97,24 +101,6 @@ struct PromptCacheSteeringEndpointTests {
             }
         }
         #expect(steered.total.cacheRead > 0 && unmarked.total.cacheRead == 0)
-        #expect(steered.cost < 0.5 * unmarked.cost, "\(steered.cost) against \(unmarked.cost)")
-    }
-
-    @Test("translated chat: the same session, marked on the Messages request Cachette sends")
-    func translatedSession() async throws {
-        let steered = PromptCacheBilling(), unmarked = PromptCacheBilling()
-        for (billing, mode) in [(steered, "auto"), (unmarked, "off")] {
-            try await Harness.run(upstream: FakeUpstream(billing: billing), configure: Self.routed) { h in
-                for turn in 0..<10 {
-                    let answer = try await h.post(
-                        "/v1/chat/completions", Self.chat(turn: turn, session: "t"), headers: Self.headers("sk-t", steering: mode))
-                    #expect(answer.status == .ok, "\(answer.text)")
-                    let marked = h.upstream.lastBody.contains("cache_control")
-                    // The first turn: its system, a stable prefix never seen (an even chance).
-                    #expect(marked == (mode == "auto"), "turn \(turn), \(mode)")
-                }
-            }
-        }
         #expect(steered.cost < 0.5 * unmarked.cost, "\(steered.cost) against \(unmarked.cost)")
     }
 
