@@ -85,11 +85,6 @@ public struct BreakpointPlan: Sendable, Equatable {
         mutating func succeed() { successes = min(trials, successes + 1) }
     }
 
-    public init(marks: [Mark] = [], skipped: Int = 0) {
-        self.marks = marks
-        self.skipped = skipped
-    }
-
     public init(blocks: [MessagesBlocks.Block], stableEnd: Int?, knowledge k: Knowledge) {
         let stable = stableEnd.flatMap { blocks[$0].markable && k.stableMayBeLong ? $0 : nil }
         let tail = blocks.indices.last(where: { !blocks[$0].isStable && blocks[$0].markable })

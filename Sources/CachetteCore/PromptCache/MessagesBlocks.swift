@@ -47,7 +47,7 @@ public struct MessagesBlocks: Sendable {
             try lexer.expect(UInt8(ascii: "{"), "'{'")
             var seen: Set<String> = []
             var sections: [(key: String, range: Range<Int>)] = []
-            try lexer.members(depth: 0) { lexer, key throws(JSONError) in
+            try lexer.members { lexer, key throws(JSONError) in
                 let from = lexer.index
                 if key == "cache_control" { clientMarked = true }
                 if ["tools", "system", "messages"].contains(key) {
@@ -72,9 +72,8 @@ public struct MessagesBlocks: Sendable {
                     try inner.elements { lexer throws(JSONError) in
                         var role = 0
                         var content: Int?
-                        let from = lexer.index
                         try lexer.expect(UInt8(ascii: "{"), "'{'")
-                        try lexer.members(depth: 2) { lexer, key throws(JSONError) in
+                        try lexer.members { lexer, key throws(JSONError) in
                             if key == "role", lexer.peek() == UInt8(ascii: "\"") {
                                 var decoded: [UInt8] = []
                                 try lexer.readDecodedString(into: &decoded)
@@ -90,7 +89,6 @@ public struct MessagesBlocks: Sendable {
                             try addContent(&lexer, tag: role, stable: false, chain: &chain)
                         }
                         lexer.index = end
-                        _ = from
                     }
                 }
             }
@@ -129,7 +127,7 @@ public struct MessagesBlocks: Sendable {
         var thinking = false
         var empty = true
         lexer.index += 1
-        try lexer.members(depth: 2) { lexer, key throws(JSONError) in
+        try lexer.members { lexer, key throws(JSONError) in
             empty = false
             if key == "type", lexer.peek() == UInt8(ascii: "\"") {
                 var type: [UInt8] = []
@@ -174,7 +172,7 @@ public struct MessagesBlocks: Sendable {
 extension JSONLexer {
     /// Calls `member` for each member of an object whose `{` has been read, with the
     /// cursor on the member's value; `member` must step over the value.
-    mutating func members(depth: Int, _ member: (inout JSONLexer, String) throws(JSONError) -> Void) throws(JSONError) {
+    mutating func members(_ member: (inout JSONLexer, String) throws(JSONError) -> Void) throws(JSONError) {
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -226,7 +224,7 @@ extension JSONLexer {
         switch peek() {
         case UInt8(ascii: "{"):
             index += 1
-            try members(depth: depth) { lexer, key throws(JSONError) in
+            try members { lexer, key throws(JSONError) in
                 if key == "cache_control" { found = true }
                 try lexer.skipValue(keys: &found, depth: depth + 1)
             }

@@ -106,11 +106,13 @@ public final class PromptCacheSteering: Sendable {
         guard let tokenizer else { return blocks.count }
         var tokens = 0
         var bytes = 0
+        var counting = false
         for (index, block) in blocks.enumerated() {
             // A token is at least a byte: a prefix of fewer bytes is short, uncounted.
             bytes += block.span.count
             guard bytes >= threshold else { continue }
-            if tokens == 0 {
+            if !counting {
+                counting = true
                 for earlier in blocks[..<index] { tokens += count(earlier, in: body, tokenizer: tokenizer) }
             }
             tokens += count(block, in: body, tokenizer: tokenizer)
