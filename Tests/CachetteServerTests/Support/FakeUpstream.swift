@@ -123,6 +123,8 @@ final class FakeUpstream: Sendable {
         case .usage(let usage):
             let billed =
                 #""usage":{"input_tokens":\#(usage.input),"cache_creation_input_tokens":\#(usage.cacheCreation),"#
+                + #""cache_creation":{"ephemeral_5m_input_tokens":\#(usage.cacheCreation - usage.cacheCreation1h),"#
+                + #""ephemeral_1h_input_tokens":\#(usage.cacheCreation1h)},"#
                 + #""cache_read_input_tokens":\#(usage.cacheRead),"output_tokens":"#
             if parsed["stream"] == .bool(true) {
                 let events = Self.anthropicStream(call: call).replacingOccurrences(of: #""usage":{"input_tokens":10,"output_tokens":"#, with: billed)

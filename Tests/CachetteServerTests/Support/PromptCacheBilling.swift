@@ -20,6 +20,8 @@ final class PromptCacheBilling: Sendable {
     struct Usage: Equatable {
         var input = 0
         var cacheCreation = 0
+        /// Of `cacheCreation`, the tokens written for an hour.
+        var cacheCreation1h = 0
         var cacheRead = 0
     }
 
@@ -39,11 +41,12 @@ final class PromptCacheBilling: Sendable {
     /// Everything billed so far.
     var total: Usage { billed.withLock { $0 } }
 
-    /// What `total` costs in units of the input price: writes at 1.25 (an hour's at 2 are
-    /// not told apart here), reads at 0.1.
+    /// What `total` costs in units of the input price: writes at 1.25 (an hour's at 2),
+    /// reads at 0.1.
     var cost: Double {
         let total = total
-        return Double(total.input) + 1.25 * Double(total.cacheCreation) + 0.1 * Double(total.cacheRead)
+        return Double(total.input) + 1.25 * Double(total.cacheCreation - total.cacheCreation1h) + 2 * Double(total.cacheCreation1h)
+            + 0.1 * Double(total.cacheRead)
     }
 
     init(minimumTokens: Int = 1024) {
@@ -95,16 +98,23 @@ final class PromptCacheBilling: Sendable {
                 let lifetime = blocks[read].breakpoint ?? 300
                 written[prefixes[read]] = max(written[prefixes[read]] ?? 0, now + lifetime)
             }
+            // Each stretch from the last write (or the read) to a breakpoint at that breakpoint's lifetime.
             var writtenThrough = read
             for breakpoint in breakpoints where tokensThrough[breakpoint] >= minimumTokens {
-                written[prefixes[breakpoint]] = max(written[prefixes[breakpoint]] ?? 0, now + (blocks[breakpoint].breakpoint ?? 300))
-                writtenThrough = max(writtenThrough, breakpoint)
+                let lifetime = blocks[breakpoint].breakpoint ?? 300
+                written[prefixes[breakpoint]] = max(written[prefixes[breakpoint]] ?? 0, now + lifetime)
+                if breakpoint > writtenThrough {
+                    let stretch = tokensThrough[breakpoint] - (writtenThrough >= 0 ? tokensThrough[writtenThrough] : 0)
+                    usage.cacheCreation += stretch
+                    if lifetime > 300 { usage.cacheCreation1h += stretch }
+                    writtenThrough = breakpoint
+                }
             }
-            if writtenThrough > read { usage.cacheCreation = tokensThrough[writtenThrough] - (read >= 0 ? tokensThrough[read] : 0) }
             usage.input = total - usage.cacheRead - usage.cacheCreation
             billed.withLock {
                 $0.input += usage.input
                 $0.cacheCreation += usage.cacheCreation
+                $0.cacheCreation1h += usage.cacheCreation1h
                 $0.cacheRead += usage.cacheRead
             }
             return .usage(usage)

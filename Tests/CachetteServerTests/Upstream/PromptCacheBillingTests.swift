@@ -99,6 +99,16 @@ struct PromptCacheBillingTests {
         #expect(far.cacheRead == system.cacheCreation)
     }
 
+    @Test("an hour's writes are told apart in the usage")
+    func hourWrites() throws {
+        let billing = PromptCacheBilling()
+        let hour = try #require(usage(billing.bill(Self.request(turns: 1, ttl: "1h"), credential: "h", now: 0)))
+        #expect(hour.cacheCreation > 1024 && hour.cacheCreation1h == hour.cacheCreation)
+        let five = try #require(usage(billing.bill(Self.request(turns: 1), credential: "f", now: 0)))
+        #expect(five.cacheCreation > 1024 && five.cacheCreation1h == 0)
+        #expect(billing.cost == Double(hour.input + five.input) + 2 * Double(hour.cacheCreation) + 1.25 * Double(five.cacheCreation))
+    }
+
     @Test("a prefix lives 5 minutes, an hour with ttl 1h, and a read starts its lifetime again")
     func lifetimes() throws {
         let billing = PromptCacheBilling()

@@ -191,6 +191,23 @@ struct PromptCacheSteeringEndpointTests {
         }
     }
 
+    @Test("an hour's writes are booked at cache_write_1h")
+    func hourPriced() async throws {
+        let billing = PromptCacheBilling()
+        try await Harness.run(upstream: FakeUpstream(billing: billing), configure: Self.routed) { h in
+            let body = String(decoding: PromptCacheBillingTests.request(turns: 1, ttl: "1h").serialized(), as: UTF8.self)
+            expectCache(try await h.post("/v1/messages", body, headers: Self.headers("sk-h")), "MISS")
+            let total = billing.total
+            #expect(total.cacheCreation1h > 1024 && total.cacheCreation1h == total.cacheCreation)
+            try await eventually { try await h.json("/stats")["models"]?["claude-sonnet-4-6"]?["requests"]?.intValue == 1 }
+            let model = try #require(try await h.json("/stats")["models"]?["claude-sonnet-4-6"])
+            // Sonnet: $3 input, $6 an hour's write, $15 output (7 tokens), per million.
+            let spent = (Double(total.input) * 3 + Double(total.cacheCreation1h) * 6 + 7 * 15) / 1e6
+            #expect(abs((model["spent_usd"]?.doubleValue ?? 0) - spent) < 1e-9, "\(model)")
+            #expect(abs((model["saved_provider_cache_usd"]?.doubleValue ?? 0) + Double(total.cacheCreation1h) * 3 / 1e6) < 1e-9)
+        }
+    }
+
     @Test("a marked stream, native or translated, is recorded and replayed byte for byte")
     func streamsReplay() async throws {
         try await Harness.run(upstream: FakeUpstream(billing: PromptCacheBilling()), configure: Self.routed) { h in
