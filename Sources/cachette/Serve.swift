@@ -30,7 +30,10 @@ struct Serve: AsyncParsableCommand {
             "The one upstream, in place of the config's: a base URL ending in /v1, or FORMAT=URL for another format, as anthropic=https://api.anthropic.com/v1 (default https://api.openai.com/v1; env CACHETTE_UPSTREAM).",
             valueName: "url"))
     var upstream: String?
-    @Option(help: ArgumentHelp("Cache database file (default ~/.cache/cachette/cachette.sqlite; env CACHETTE_DB).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Cache database file (default $XDG_DATA_HOME/cachette/cachette.sqlite or ~/.local/share/cachette/cachette.sqlite, or an existing ~/.cache/cachette/cachette.sqlite; env CACHETTE_DB).",
+            valueName: "path"))
     var db: String?
     @Flag(help: "Never call an upstream: answer from the cache only, a miss is a 503 (cache.mode: offline).")
     var offline = false

@@ -207,11 +207,19 @@ public struct CachetteConfig: Sendable {
     }
 
     /// `$XDG_CACHE_HOME/cachette/cachette.sqlite`, else `~/.cache/cachette/cachette.sqlite`.
-    public static func defaultDatabasePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base =
-            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
-        return base + "/cachette/cachette.sqlite"
+    /// `$XDG_DATA_HOME/cachette/cachette.sqlite` (`~/.local/share/...`): the file holds the
+    /// ledger, which is history, not a cache. A file at the old default under
+    /// `$XDG_CACHE_HOME` (`~/.cache/...`), with none at the new one, is still used.
+    public static func defaultDatabasePath(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+    ) -> String {
+        func folder(_ variable: String, _ fallback: String) -> String {
+            environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? (environment["HOME"] ?? NSHomeDirectory()) + fallback
+        }
+        let path = folder("XDG_DATA_HOME", "/.local/share") + "/cachette/cachette.sqlite"
+        let legacy = folder("XDG_CACHE_HOME", "/.cache") + "/cachette/cachette.sqlite"
+        return !exists(path) && exists(legacy) ? legacy : path
     }
 }
 

@@ -29,6 +29,19 @@ public enum ConfigLoader {
         }
     }
 
+    /// The config file to read: `--config`, else `CACHETTE_CONFIG`, else the first that
+    /// exists of `$XDG_CONFIG_HOME/cachette/cachette.yaml` (`~/.config/...`) and
+    /// `/etc/cachette/cachette.yaml`; nil for the built-in defaults. Empty values count as unset.
+    public static func configFile(
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+    ) -> String? {
+        func value(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+        if let named = value(explicit) ?? value(environment["CACHETTE_CONFIG"]) { return named }
+        let user = (value(environment["XDG_CONFIG_HOME"]) ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config") + "/cachette/cachette.yaml"
+        return [user, "/etc/cachette/cachette.yaml"].first(where: exists)
+    }
+
     public static func load(
         file: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment,

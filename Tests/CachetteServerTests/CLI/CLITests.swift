@@ -15,6 +15,8 @@ enum CLI {
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         var env = environment
         env["CACHETTE_CONFIG"] = env["CACHETTE_CONFIG"] ?? ""
+        // No config file of the machine's user: built-in defaults unless a test names one.
+        env["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"] ?? "/nonexistent/cachette-tests"
         return try await Subprocess.run(binary.path, arguments, environment: env)
     }
 }
@@ -171,6 +173,23 @@ struct CLITests {
             #expect(wrong.status == 1)
             #expect(wrong.stderr.contains("answered 404"))
         }
+    }
+
+    @Test("the config in XDG_CONFIG_HOME is found from any directory, and --config wins over it")
+    func discoveredConfig() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("cachette-xdg-\(UUID().uuidString)")
+        let folder = home.appendingPathComponent("cachette")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try "server:\n  port: notaport\n".write(to: folder.appendingPathComponent("cachette.yaml"), atomically: true, encoding: .utf8)
+        // The discovered file is read: its bad port stops start-up, naming the key.
+        let missing = home.appendingPathComponent("none.sqlite").path
+        let discovered = try await CLI.run(["cache", "info", "--db", missing], environment: ["XDG_CONFIG_HOME": home.path])
+        #expect(discovered.status == 2 && discovered.stderr.contains("server.port"), "\(discovered.stderr)")
+        let explicit = home.appendingPathComponent("other.yaml")
+        try "server:\n  port: alsonotaport\n".write(to: explicit, atomically: true, encoding: .utf8)
+        let named = try await CLI.run(["cache", "info", "--db", missing, "--config", explicit.path], environment: ["XDG_CONFIG_HOME": home.path])
+        #expect(named.status == 2 && named.stderr.contains("alsonotaport"), "\(named.stderr)")
     }
 
     @Test("stats shows the provider prompt cache: reads' savings, writes' premium, net, and what steering did")

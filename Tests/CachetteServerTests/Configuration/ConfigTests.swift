@@ -16,6 +16,33 @@ struct ConfigTests {
         return try ConfigLoader.load(file: path, environment: env, overrides: overrides)
     }
 
+    @Test("the config file: --config, else CACHETTE_CONFIG, else the user's XDG file, else /etc's, else none")
+    func configFile() {
+        let user = "/home/u/.config/cachette/cachette.yaml", system = "/etc/cachette/cachette.yaml"
+        func found(_ explicit: String?, _ environment: [String: String], _ files: Set<String>) -> String? {
+            ConfigLoader.configFile(explicit: explicit, environment: environment, exists: files.contains)
+        }
+        let home = ["HOME": "/home/u"]
+        #expect(found("/tmp/a.yaml", home.merging(["CACHETTE_CONFIG": "/tmp/b.yaml"]) { $1 }, [user]) == "/tmp/a.yaml")
+        #expect(found(nil, home.merging(["CACHETTE_CONFIG": "/tmp/b.yaml"]) { $1 }, [user]) == "/tmp/b.yaml")
+        #expect(found(nil, home.merging(["CACHETTE_CONFIG": ""]) { $1 }, [user, system]) == user, "empty is unset")
+        #expect(found(nil, home.merging(["XDG_CONFIG_HOME": "/xdg"]) { $1 }, ["/xdg/cachette/cachette.yaml", user]) == "/xdg/cachette/cachette.yaml")
+        #expect(found(nil, home, [system]) == system)
+        #expect(found(nil, home, []) == nil, "built-in defaults")
+    }
+
+    @Test("the database: under XDG_DATA_HOME (~/.local/share), unless only the old default under ~/.cache exists")
+    func databasePath() {
+        let new = "/home/u/.local/share/cachette/cachette.sqlite", old = "/home/u/.cache/cachette/cachette.sqlite"
+        let home = ["HOME": "/home/u"]
+        #expect(CachetteConfig.defaultDatabasePath(environment: home, exists: { _ in false }) == new)
+        #expect(CachetteConfig.defaultDatabasePath(environment: home, exists: { $0 == old }) == old, "an existing file is not left behind")
+        #expect(CachetteConfig.defaultDatabasePath(environment: home, exists: { $0 == old || $0 == new }) == new)
+        #expect(
+            CachetteConfig.defaultDatabasePath(environment: ["HOME": "/home/u", "XDG_DATA_HOME": "/data"], exists: { _ in false })
+                == "/data/cachette/cachette.sqlite")
+    }
+
     @Test("prompt_cache: anthropic, max_prefixes, the minimum table and its margin; out-of-range values are refused by name")
     func promptCacheSteering() throws {
         var config = CachetteConfig()
@@ -77,7 +104,7 @@ struct ConfigTests {
         #expect(shipped.cache.ttl == .seconds(86400) && shipped.cache.ttl == defaults.cache.ttl)
         #expect(shipped.cache.maxBytes == 1 << 30 && shipped.cache.memoryBytes == defaults.cache.memoryBytes)
         #expect(shipped.cache.scope == .credential && shipped.cache.keyFields == .all)
-        #expect(shipped.cache.path == "/home/u/.cache/cachette/cachette.sqlite")
+        #expect(shipped.cache.path == "/home/u/.local/share/cachette/cachette.sqlite")
         #expect(shipped.stream.finishOnDisconnect == defaults.stream.finishOnDisconnect && shipped.stream.finishOnDisconnect)
         #expect(shipped.stream.maxBufferedBytes == defaults.stream.maxBufferedBytes && shipped.stream.maxBufferedBytes == 8 << 20)
         #expect(shipped.accounting.prices.entries == defaults.accounting.prices.entries && !shipped.accounting.prices.entries.isEmpty)
