@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config postgres
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps build run test integration bench instructions micro fuzz format format-check clean
+.PHONY: deps commit-info build run test integration bench instructions micro fuzz format format-check clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 define install-missing
@@ -18,8 +18,16 @@ define install-missing
 	fi
 endef
 
-deps:
+deps: commit-info
 	$(call install-missing,$(DEB_PACKAGES))
+
+# The commit `cachette --version` names, written only when it changes (so nothing
+# else recompiles).
+commit-info:
+	@commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	if [ -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$$commit-dirty"; fi; \
+	line="#define CACHETTE_COMMIT \"$$commit\""; \
+	[ "$$(cat Sources/CBuildInfo/commit.h 2>/dev/null)" = "$$line" ] || echo "$$line" > Sources/CBuildInfo/commit.h
 
 build: deps
 	$(SWIFT) build -c release --product cachette

@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]
         ),
+        // The commit `cachette --version` names (`make` writes commit.h).
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
         .systemLibrary(
             name: "CZstd",
             pkgConfig: "libzstd",
@@ -61,6 +63,7 @@ let package = Package(
             name: "CachetteServer",
             dependencies: [
                 "CachetteCore",
+                "CBuildInfo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -21,6 +21,7 @@ struct HealthEndpoint: Sendable {
         var body: [JSONValue.Member] = [
             .init("status", .string("ok")),
             .init("version", .string(CachetteVersion.current)),
+            .init("commit", .string(CachetteVersion.commit)),
             .init("uptime_seconds", .int(Int(uptime))),
             .init(
                 "cache",

@@ -1,4 +1,5 @@
 import CachetteCore
+import CachetteServer
 import Dispatch
 import Foundation
 import Glibc
@@ -173,6 +174,17 @@ struct CLITests {
             #expect(wrong.status == 1)
             #expect(wrong.stderr.contains("answered 404"))
         }
+    }
+
+    @Test("--version prints the version and the commit make wrote for the build (unknown without one)")
+    func version() async throws {
+        let result = try await CLI.run(["--version"])
+        #expect(result.status == 0)
+        let written = try? String(
+            contentsOf: ConfigTests.repoRoot.appendingPathComponent("Sources/CBuildInfo/commit.h"), encoding: .utf8)
+        let commit = written?.firstMatch(of: /CACHETTE_COMMIT "([0-9a-f]{7,40}(-dirty)?|unknown)"/).map { String($0.1) } ?? "unknown"
+        #expect(result.stdout == "\(CachetteVersion.current) (commit \(commit))\n", "\(result.stdout)")
+        #expect(CachetteVersion.commit == commit)
     }
 
     @Test("the config in XDG_CONFIG_HOME is found from any directory, and --config wins over it")
