@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libzstd-dev libxxhash-dev wrk pkg-config postgres
 CONFIG ?= config/cachette.yaml
 SWIFT ?= swift
 
-.PHONY: deps commit-info build run test integration bench instructions micro fuzz format format-check clean
+.PHONY: deps commit-info build run static install dist test integration bench instructions micro fuzz format format-check clean
 
 # Installs only what is missing; apt-get update runs only when something is.
 define install-missing
@@ -35,6 +35,38 @@ build: deps
 run: build
 	.build/release/cachette serve --config $(CONFIG)
 
+# An install that needs neither the build tree nor a Swift runtime: the binary, built
+# with the Swift standard library and Foundation linked in, in $(PREFIX)/bin, and its
+# data (the tokenizer vocabularies with their licence, the shipped prices, the
+# dashboard) in $(PREFIX)/share/cachette, where the binary looks first. DESTDIR is
+# honoured; the static build has a scratch folder of its own.
+PREFIX ?= /usr/local
+STATIC_BUILD := .build-static
+VERSION = $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/CachetteServer/Server/CachetteVersion.swift)
+ARCH = $(shell uname -m)
+static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product cachette --scratch-path $(STATIC_BUILD)
+
+install: static
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/cachette"
+	install -m 0755 -s $(STATIC_BUILD)/release/cachette "$(DESTDIR)$(PREFIX)/bin/cachette"
+	for bundle in $(STATIC_BUILD)/release/Cachette_*.resources; do \
+	  rm -rf "$(DESTDIR)$(PREFIX)/share/cachette/$$(basename $$bundle)"; cp -R "$$bundle" "$(DESTDIR)$(PREFIX)/share/cachette/"; \
+	done
+
+# cachette-VERSION-linux-ARCH.tar.gz: bin, share, the example configs, the README and
+# the licences, with SHA256SUMS beside it.
+dist: static
+	rm -rf .build-dist && mkdir -p .build-dist/stage
+	$(MAKE) --no-print-directory install PREFIX= DESTDIR="$(CURDIR)/.build-dist/stage"
+	install -d .build-dist/stage/share/cachette/examples/systemd
+	install -m 0644 config/cachette.yaml config/litellm.yaml .build-dist/stage/share/cachette/examples/
+	install -m 0644 config/systemd/cachette.service config/systemd/cachette.env .build-dist/stage/share/cachette/examples/systemd/
+	install -m 0644 README.md .build-dist/stage/share/cachette/
+	install -m 0644 Sources/CachetteCore/Resources/LICENSE-tiktoken .build-dist/stage/share/cachette/
+	tar -C .build-dist/stage -czf .build-dist/cachette-$(VERSION)-linux-$(ARCH).tar.gz --owner=0 --group=0 .
+	cd .build-dist && sha256sum cachette-$(VERSION)-linux-$(ARCH).tar.gz > SHA256SUMS && cat SHA256SUMS
+
 # Core's tests are CPU-bound and would hold both cooperative threads of a two-core
 # machine for seconds, starving the servers the server tests run: each target runs
 # in a process of its own.
@@ -46,11 +78,12 @@ test: deps
 # The real openai and litellm packages (PyPI, pinned in Tests/Integration/requirements.txt)
 # against the sidecar in front of a local fake upstream, LiteLLM's proxy included; then
 # the dashboard in Debian's headless Chromium through Selenium (screenshots land in
-# .build-integration/).
+# .build-integration/); then `make install` into a temporary prefix, run with the
+# checkout hidden (Tests/Integration/install.py).
 INTEGRATION_VENV := .build-integration/venv
 BROWSER_PACKAGES := chromium chromium-driver
 integration: deps
-	$(call install-missing,$(BROWSER_PACKAGES))
+	$(call install-missing,$(BROWSER_PACKAGES) systemd)
 	$(SWIFT) build --product cachette
 	@test -x $(INTEGRATION_VENV)/bin/python || python3 -m venv $(INTEGRATION_VENV) || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
@@ -58,6 +91,7 @@ integration: deps
 	$(INTEGRATION_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/dashboard.py
+	$(INTEGRATION_VENV)/bin/python Tests/Integration/install.py
 
 # End-to-end: wrk against a release sidecar in front of a local fake upstream, then
 # the shared tier (replicas on a throwaway PostgreSQL), then the dashboard's endpoints

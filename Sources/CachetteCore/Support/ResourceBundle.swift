@@ -7,10 +7,13 @@ import Foundation
 public enum ResourceBundle {
     public static func named(_ module: String) -> Bundle? {
         let name = "Cachette_\(module).resources"
-        var folders = [Bundle.main.bundleURL]
-        // The executable's own folder, its links resolved (`/usr/local/bin/cachette` → the build tree).
+        // An install first (`make install`: `bin/cachette` beside `share/cachette/`), then
+        // the build tree: the executable's folder, its links resolved.
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        folders.append(executable.deletingLastPathComponent())
+        let folder = executable.deletingLastPathComponent()
+        let folders = [
+            folder.deletingLastPathComponent().appendingPathComponent("share/cachette"), Bundle.main.bundleURL, folder,
+        ]
         for folder in folders {
             let path = folder.appendingPathComponent(name).path
             var isDirectory: ObjCBool = false
