@@ -3,7 +3,8 @@ the checkout, then the checkout is hidden by a mount namespace (`unshare --mount
 tmpfs mounted over it) for every run of the installed binary, from an empty working
 directory with no config file. There: `serve` answers a miss and a hit, prices the
 miss from the shipped table, serves the dashboard; `tokens` counts; `--version` names
-the commit; and `ldd` shows no Swift runtime."""
+the commit; `ldd` shows no Swift runtime; the systemd unit verifies; and `make dist`
+packs a tarball whose SHA256SUMS checks."""
 
 import json
 import os
@@ -36,6 +37,15 @@ def main():
                                    capture_output=True, text=True)
             check(built.returncode == 0, f"make install PREFIX={prefix} ({built.stderr.strip()[-300:]})")
             binary = f"{prefix}/bin/cachette"
+            dist = subprocess.run(["make", "--no-print-directory", "dist"], cwd=ROOT, capture_output=True, text=True)
+            tarballs = [name for name in os.listdir(f"{ROOT}/.build-dist") if name.endswith(".tar.gz")] if dist.returncode == 0 else []
+            listed = subprocess.run(["tar", "-tzf", f"{ROOT}/.build-dist/{tarballs[0]}"], capture_output=True, text=True).stdout if tarballs else ""
+            summed = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=f"{ROOT}/.build-dist", capture_output=True, text=True)
+            check(len(tarballs) == 1 and tarballs[0].startswith("cachette-") and "-linux-" in tarballs[0] and summed.returncode == 0
+                  and all(path in listed for path in ["./bin/cachette", "./share/cachette/Cachette_CachetteCore.resources/o200k_base.tiktoken",
+                                                      "./share/cachette/examples/systemd/cachette.service", "./share/cachette/LICENSE-tiktoken",
+                                                      "./share/cachette/README.md"]),
+                  f"make dist: {tarballs}, SHA256SUMS {summed.stdout.strip()}" + (f" {dist.stderr.strip()[-300:]}" if dist.returncode else ""))
             data = sorted(os.listdir(f"{prefix}/share/cachette"))
             check(data == ["Cachette_CachetteCore.resources", "Cachette_CachetteServer.resources"], f"the data in share/cachette: {data}")
 
