@@ -90,6 +90,7 @@ integration: deps
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv && python3 -m venv $(INTEGRATION_VENV); }
 	$(INTEGRATION_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
+	$(INTEGRATION_VENV)/bin/python Tests/Integration/guardrail.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/dashboard.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/install.py
 

@@ -108,6 +108,7 @@ enum StatsTable {
             ("cache misses", int(s["misses"])),
             ("bypassed", int(s["bypassed"])),
             ("rejected", int(s["rejected"])),
+            ("answered locally (/v1/compress)", int(s["answered_locally"])),
             ("hit ratio", ratio),
             ("upstream errors", int(s["upstream_errors"])),
             ("streamed requests", int(streams?["requests"])),

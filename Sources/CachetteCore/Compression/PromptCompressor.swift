@@ -17,15 +17,35 @@ public struct CompressionOptions: Sendable {
     public var system: Bool
     /// `aggressive` cuts a tool output longer than this to its head and tail.
     public var maxToolOutputTokens: Int
+    /// Whether a message may name an earlier message's text instead of repeating it. Off
+    /// for callers that put the messages back among others we never saw (LiteLLM's
+    /// guardrail), where "message 2" would name another message.
+    public var references: Bool
     /// Below this the head and tail would be little more than the marker between them.
     public static let minimumToolOutputTokens = 256
 
-    public init(level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false, maxToolOutputTokens: Int = 4096) {
+    public init(
+        level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false, maxToolOutputTokens: Int = 4096,
+        references: Bool = true
+    ) {
         self.level = level
         self.dedupMinTokens = dedupMinTokens
         self.system = system
         self.maxToolOutputTokens = maxToolOutputTokens
+        self.references = references
     }
+}
+
+/// The rewrites, by the names reports give them.
+public enum CompressionTransform: String, Sendable, CaseIterable, Comparable {
+    case jsonMinify = "json_minify"
+    case whitespace
+    case duplicateReference = "duplicate_reference"
+    case codeComments = "code_comments"
+    case proseReflow = "prose_reflow"
+    case toolOutputCut = "tool_output_cut"
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Prompt tokens of one request before and after compression.
@@ -72,6 +92,8 @@ public struct PromptCompressor: Sendable {
     public struct Report: Sendable, Equatable {
         public var before: [Int] = []
         public var after: [Int] = []
+        /// The rewrites that were kept, in any message.
+        public var transforms: Set<CompressionTransform> = []
         public var saved: Int { before.reduce(0, +) - after.reduce(0, +) }
         public var tally: CompressionTally { CompressionTally(before: before.reduce(0, +), after: after.reduce(0, +)) }
     }
@@ -92,7 +114,10 @@ public struct PromptCompressor: Sendable {
             var before = 0, after = 0
             /// Compresses one text of this message, or leaves it, and books its counts.
             func rewrite(_ text: String) -> String {
-                let result = eligible ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter) : (text: text, counts: nil)
+                let result =
+                    eligible
+                    ? compress(text, seen: seen, toolOutput: toolOutput, counter: counter, transforms: &report.transforms)
+                    : (text: text, counts: nil)
                 if let counts = result.counts {
                     before += counts.before
                     after += counts.after
@@ -123,7 +148,7 @@ public struct PromptCompressor: Sendable {
             }
             // As compressed, so references point to text the model sees; the last
             // message has nothing after it to refer to it.
-            if index < messages.count - 1 { seen.register(rewritten, index: index) }
+            if options.references, index < messages.count - 1 { seen.register(rewritten, index: index) }
             out.append(rewritten)
             report.before.append(before)
             report.after.append(after)
@@ -139,8 +164,11 @@ public struct PromptCompressor: Sendable {
     /// A `/v1/completions` prompt: the same rewrites, without duplicate removal.
     public func compress(prompt: String) -> (prompt: String, before: Int, after: Int) {
         let counter = TokenCountMemo(tokenizer: tokenizer)
+        var transforms = Set<CompressionTransform>()
         let result =
-            options.level == .off ? (text: prompt, counts: nil) : compress(prompt, seen: DuplicateRegistry(), toolOutput: false, counter: counter)
+            options.level == .off
+            ? (text: prompt, counts: nil)
+            : compress(prompt, seen: DuplicateRegistry(), toolOutput: false, counter: counter, transforms: &transforms)
         if let counts = result.counts { return (result.text, counts.before, counts.after) }
         let n = countsUnchanged ? counter.count(prompt) : 0
         return (prompt, n, n)
@@ -149,7 +177,7 @@ public struct PromptCompressor: Sendable {
     /// Applies each rewrite in turn, keeping it only if it lowers the token count.
     /// `counts` is nil when no rewrite changed a byte: then nothing was counted.
     private func compress(
-        _ text: String, seen: DuplicateRegistry, toolOutput: Bool, counter: TokenCountMemo
+        _ text: String, seen: DuplicateRegistry, toolOutput: Bool, counter: TokenCountMemo, transforms: inout Set<CompressionTransform>
     ) -> (text: String, counts: (before: Int, after: Int)?) {
         // Rewrites change a few lines of a text: the memo counts only those again.
         var current = text
@@ -160,13 +188,14 @@ public struct PromptCompressor: Sendable {
         // `aggressive` may cut needs its whole count anyway.
         let countsWhole = countsUnchanged || (aggressive && toolOutput)
         var replaced: (before: Int, after: Int)?
-        func keep(ifSmaller candidate: String) {
+        func keep(ifSmaller candidate: String, _ transform: CompressionTransform) {
             guard candidate != current else { return }
             guard countsWhole else {
                 let (removed, added) = counter.difference(from: current, to: candidate)
                 if added < removed {
                     current = candidate
                     replaced = ((replaced?.before ?? 0) + removed, (replaced?.after ?? 0) + added)
+                    transforms.insert(transform)
                 }
                 return
             }
@@ -178,29 +207,30 @@ public struct PromptCompressor: Sendable {
             if n < tokens {
                 current = candidate
                 tokens = n
+                transforms.insert(transform)
             }
         }
         // A JSON document (a tool result, typically) is only ever minified or
         // deduplicated whole: it has no prose, fences or lines to look at.
         if let minified = JSONMinifier.minify(text[...].utf8) {
-            keep(ifSmaller: String(decoding: minified, as: UTF8.self))
-            keep(ifSmaller: seen.replacingWhole(current, minTokens: options.dedupMinTokens, counter: counter) ?? current)
+            keep(ifSmaller: String(decoding: minified, as: UTF8.self), .jsonMinify)
+            keep(ifSmaller: seen.replacingWhole(current, minTokens: options.dedupMinTokens, counter: counter) ?? current, .duplicateReference)
         } else {
-            keep(ifSmaller: TextTransforms.minifyJSON(current))
+            keep(ifSmaller: TextTransforms.minifyJSON(current), .jsonMinify)
             if aggressive {
-                keep(ifSmaller: TextTransforms.stripComments(current))
+                keep(ifSmaller: TextTransforms.stripComments(current), .codeComments)
                 // A tool's output is data: its line breaks are the tool's, not a wrap.
-                if !toolOutput { keep(ifSmaller: ProseReflow.reflow(current)) }
+                if !toolOutput { keep(ifSmaller: ProseReflow.reflow(current), .proseReflow) }
             }
-            keep(ifSmaller: TextTransforms.normalizeWhitespace(current))
+            keep(ifSmaller: TextTransforms.normalizeWhitespace(current), .whitespace)
             // Last, so earlier messages' text, registered as compressed, is compared in
             // the same form.
-            keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter))
+            keep(ifSmaller: seen.replacingRuns(in: current, minTokens: options.dedupMinTokens, counter: counter), .duplicateReference)
         }
         if aggressive, toolOutput, (before == nil ? counter.count(text) : tokens) > options.maxToolOutputTokens,
             let cut = ToolOutputCut.cut(current, maxTokens: options.maxToolOutputTokens, counter: counter)
         {
-            keep(ifSmaller: cut)
+            keep(ifSmaller: cut, .toolOutputCut)
         }
         guard countsWhole else { return (current, replaced) }
         return (current, before.map { ($0, tokens) })

@@ -15,6 +15,9 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
     /// Sent upstream (or joined a request that was) and not answered with a 2xx: an
     /// error status, a timeout, a stream that broke.
     case error
+    /// Answered here, with no upstream call and nothing looked up: `POST /v1/compress`
+    /// (LiteLLM's guardrail), whose saved tokens are booked as compression's.
+    case local
 
     /// Its `X-Cache` value: every answer says how it ended, as /stats books it.
     public var xCache: String {
@@ -25,6 +28,7 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
         case .bypass: "BYPASS"
         case .rejected: "REJECTED"
         case .error: "ERROR"
+        case .local: "LOCAL"
         }
     }
 

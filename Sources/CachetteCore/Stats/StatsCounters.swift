@@ -33,6 +33,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var refusedOrigins = 0
     /// Failed misses answered with an entry past its TTL (stale-if-error).
     public var staleServed = 0
+    /// Requests answered here with no upstream call (`RequestOutcome.local`: `/v1/compress`).
+    public var answeredLocally = 0
     /// Unix time the counters started.
     public var since: Double = 0
 
@@ -60,7 +62,7 @@ public final class StatsCounters: Sendable {
         ("streamed_requests", \.streamedRequests), ("streams_finished_after_disconnect", \.streamsFinishedAfterDisconnect),
         ("stream_failures", \.streamFailures), ("slow_clients_dropped", \.slowClientsDropped),
         ("invalid_answers", \.invalidAnswers), ("refused_hosts", \.refusedHosts), ("refused_origins", \.refusedOrigins),
-        ("stale_served", \.staleServed), ("rejected", \.rejected),
+        ("stale_served", \.staleServed), ("rejected", \.rejected), ("answered_locally", \.answeredLocally),
     ]
 
     public var snapshot: StatsSnapshot { state.withLock { $0 } }
@@ -85,6 +87,7 @@ public final class StatsCounters: Sendable {
             case .bypass: s.bypassed += 1
             case .rejected: s.rejected += 1
             case .error: s.upstreamErrors += 1
+            case .local: s.answeredLocally += 1
             }
             guard let usage else { return }
             if outcome == .hit {

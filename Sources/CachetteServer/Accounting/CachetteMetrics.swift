@@ -88,7 +88,7 @@ final class CachetteMetrics: Sendable {
 
     private enum Help {
         static let requests =
-            "Requests by route, outcome (hit, stale, miss, bypass, rejected, error) and model; model is empty for passthrough routes and rejected requests."
+            "Requests by route, outcome (hit, stale, miss, bypass, rejected, error, local) and model; model is empty for passthrough routes and rejected requests."
         static let tokens =
             "Tokens by model and kind: input and output paid upstream, saved_cache served from cache, saved_compression removed by compression."
         static let cost =
@@ -162,6 +162,8 @@ final class CachetteMetrics: Sendable {
             if event.outcome == .miss { misses.increment() }
             add(event.usage?.promptTokens ?? 0, to: series.input)
             add(event.usage?.completionTokens ?? 0, to: series.output)
+            add(event.compression.saved, to: series.savedCompressionTokens)
+        case .local:
             add(event.compression.saved, to: series.savedCompressionTokens)
         case .rejected: break
         }

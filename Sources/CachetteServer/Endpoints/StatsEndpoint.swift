@@ -163,6 +163,7 @@ struct StatsEndpoint: Sendable {
             "stale": .int(s.staleServed),
             "bypassed": .int(s.bypassed),
             "rejected": .int(s.rejected),
+            "answered_locally": .int(s.answeredLocally),
             "hit_ratio": .double(s.hitRatio),
             "upstream_errors": .int(s.upstreamErrors),
             "streams": .object([

@@ -34,7 +34,7 @@ public enum CachetteApplication {
             maxModels: config.accounting.maxModels,
             cluster: config.shared.ledger ? shared : nil
         )
-        let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route])
+        let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route, CompressEndpoint.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
         let client = try UpstreamClient(
             config: config.upstream, upstreams: config.resolvedUpstreams, credentialHeaders: config.cache.credentialHeaders)
@@ -69,6 +69,7 @@ public enum CachetteApplication {
         RecentRequestsEndpoint(ledger: ledger).addRoutes(to: routes)
         MetricsEndpoint(metrics: metrics, store: store, shared: shared, steering: steering).addRoutes(to: routes)
         TokenCountEndpoint(maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
+        CompressEndpoint(compression: config.compression, accounting: accounting, maxBodyBytes: config.server.maxBodyBytes).addRoutes(to: routes)
 
         let scope = RequestScope(cache: config.cache)
         let owners = ResponseOwners(scope: scope)

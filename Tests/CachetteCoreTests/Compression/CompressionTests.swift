@@ -74,6 +74,20 @@ struct CompressionGoldenTests {
         #expect(short[1]["content"] == .string("yes please"))
     }
 
+    @Test("without references no message names another, and the report says which rewrites were kept")
+    func noReferences() {
+        let document = (1...40).map { "Clause \($0) of the agreement applies." }.joined(separator: " ")
+        let pretty = "{\n  \"rows\": [\n    1,\n    2\n  ]\n}"
+        let messages = [message("user", document), message("tool", pretty), message("user", document), message("tool", pretty)]
+        let (out, report) = compressor(CompressionOptions(references: false)).compress(messages: messages)
+        #expect(out.map { $0["content"] } == [.string(document), .string(#"{"rows":[1,2]}"#), .string(document), .string(#"{"rows":[1,2]}"#)])
+        #expect(report.transforms == [.jsonMinify])
+        let referenced = compressor().compress(messages: messages)
+        #expect(referenced.messages[2]["content"] == .string("[Same text as in message 1 above.]"))
+        #expect(referenced.report.transforms == [.jsonMinify, .duplicateReference])
+        #expect(compressor().compress(messages: [message("user", "a  b")]).report.transforms == [.whitespace])
+    }
+
     @Test("a document pasted again inside a new question becomes one reference to the lines it repeats")
     func paragraphs() {
         let paragraph1 = (1...12).map { "The warranty covers part \($0) for two years." }.joined(separator: " ")

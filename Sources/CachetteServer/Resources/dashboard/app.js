@@ -266,7 +266,7 @@
     }
   }
 
-  const OUTCOMES = { hit: "HIT", miss: "MISS", stale: "STALE", bypass: "BYPASS", rejected: "rejected", error: "error" };
+  const OUTCOMES = { hit: "HIT", miss: "MISS", stale: "STALE", bypass: "BYPASS", rejected: "rejected", error: "error", local: "LOCAL" };
 
   function recentTable(requests) {
     const body = $("recent").tBodies[0];
