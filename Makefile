@@ -91,6 +91,7 @@ integration: deps
 	$(INTEGRATION_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(INTEGRATION_VENV)/bin/python Tests/Integration/run.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/guardrail.py
+	$(INTEGRATION_VENV)/bin/python Tests/Integration/telemetry.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/dashboard.py
 	$(INTEGRATION_VENV)/bin/python Tests/Integration/install.py
 

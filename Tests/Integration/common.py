@@ -68,9 +68,10 @@ def start_fake(work, billing=False):
     return f"http://127.0.0.1:{port}"
 
 
-def start_sidecar(work, fake):
+def start_sidecar(work, fake, env=None):
     """The sidecar with the shipped config/cachette.yaml, its port, file and upstreams
-    pointed at this run's; returns its base URL once it answers."""
+    pointed at this run's (and `env` its environment, if given); returns its base URL
+    once it answers."""
     port = free_port()
     with open(os.path.join(ROOT, "config", "cachette.yaml")) as f:
         config = yaml.safe_load(f)
@@ -82,7 +83,7 @@ def start_sidecar(work, fake):
     with open(f"{work}/cachette.yaml", "w") as f:
         yaml.safe_dump(config, f)
     binary = os.environ.get("CACHETTE_BIN", os.path.join(ROOT, ".build", "debug", "cachette"))
-    sidecar = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"))
+    sidecar = start([binary, "serve", "--config", f"{work}/cachette.yaml"], open(f"{work}/cachette.log", "w"), env)
     wait_for(f"http://127.0.0.1:{port}/health", 30, sidecar)
     return f"http://127.0.0.1:{port}"
 

@@ -27,6 +27,7 @@ struct Accounting: Sendable {
                 counted: event.counted, latencyMs: event.latency.seconds * 1000
             ))
         metrics.record(event, booked: booked)
+        event.trace?.finish(event, booked: booked)
     }
 
     /// Something that happened besides a request's outcome.

@@ -15,4 +15,6 @@ struct RequestEvent: Sendable {
     var compression = CompressionTally()
     /// From arrival to the end of the answer for streams, to the response head otherwise.
     var latency: Duration = .zero
+    /// Its spans, ended when it is booked (telemetry on, cached routes only).
+    var trace: RequestTrace?
 }

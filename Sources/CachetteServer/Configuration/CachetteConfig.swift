@@ -15,6 +15,7 @@ public struct CachetteConfig: Sendable {
     public var compression = CompressionOptions()
     public var promptCache = PromptCache()
     public var logging = Logging()
+    public var telemetry = Telemetry()
 
     public init() {}
 

@@ -3,6 +3,7 @@
 extension ConfigLoader {
     static let sectionNames = [
         "server", "upstream", "upstreams", "cache", "shared", "stream", "compression", "prompt_cache", "pricing", "ledger", "accounting", "logging",
+        "telemetry",
     ]
 
     /// The names a section takes; `upstreams.*` is any upstream's, `*.tls` any `tls:` block's.
@@ -28,6 +29,7 @@ extension ConfigLoader {
         "ledger": ["retention"],
         "accounting": ["max_models"],
         "logging": ["level"],
+        "telemetry": ["otlp_endpoint", "service_name"],
     ]
 
     static func unknown(_ key: String) -> ConfigError {

@@ -97,6 +97,7 @@ public enum ConfigLoader {
             case "ledger": try applyLedger(node, &config.accounting)
             case "accounting": try applyAccounting(node, &config.accounting)
             case "logging": try applyLogging(node, &config.logging)
+            case "telemetry": try applyTelemetry(node, &config.telemetry)
             default:
                 let near = nearest(name, among: sectionNames).map { "did you mean \($0)? " } ?? ""
                 throw ConfigError(name, "unknown section (\(near)expected \(sectionNames.joined(separator: ", ")))")
@@ -116,6 +117,7 @@ public enum ConfigLoader {
         if let directory = env["SSL_CERT_DIR"], !directory.isEmpty { config.upstream.environmentRootsDirectory = directory }
         config.upstream.environmentProxy = try EnvironmentProxy(env)
         if let url = env["CACHETTE_SHARED_URL"], !url.isEmpty { config.shared.url = try sharedURL(url, "CACHETTE_SHARED_URL") }
+        try applyTelemetryEnvironment(env, to: &config.telemetry)
     }
 
     static func applyOverrides(_ o: Overrides, to config: inout CachetteConfig) throws(ConfigError) {

@@ -25,6 +25,8 @@ struct CachedEndpoint: Sendable {
     let offline: Bool
     /// Tags credentials in the request log.
     let fingerprint: CredentialFingerprint
+    /// Nil while telemetry is off: then no span is made.
+    let telemetry: Telemetry?
 
     var route: CachedRoute { intake.route }
 
@@ -41,7 +43,7 @@ struct CachedEndpoint: Sendable {
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let arrived = ContinuousClock.now
-        var served = await serve(request, arrived: arrived)
+        var served = await serve(request, arrived: arrived, trace: telemetry?.trace(route, headers: request.headers))
         if let event = served.event {
             accounting.record(event)
             // The stages name the answers they make; a failure or refusal is named here, as
@@ -65,13 +67,14 @@ struct CachedEndpoint: Sendable {
         return served.response
     }
 
-    private func serve(_ request: Request, arrived: ContinuousClock.Instant) async -> Served {
+    private func serve(_ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?) async -> Served {
         let proxied: ProxyRequest
         do {
-            proxied = try await intake.prepare(request, arrived: arrived)
+            proxied = try await intake.prepare(request, arrived: arrived, trace: trace)
         } catch {
-            return Served(response: error.response, event: RequestEvent(route: route.path, model: "", outcome: .rejected))
+            return Served(response: error.response, event: RequestEvent(route: route.path, model: "", outcome: .rejected, trace: trace))
         }
+        trace?.requested(model: proxied.model, provider: telemetry?.provider(for: proxied.model))
         guard let storage else { return await forward(proxied, as: .bypass, storage: nil) }
         if proxied.controls.noCache && !offline { return await forward(proxied, as: .bypass, storage: storage) }
         // A background response answers with a queued status, never the answer: nothing to cache.
@@ -82,6 +85,7 @@ struct CachedEndpoint: Sendable {
 
         let now = Date().timeIntervalSince1970
         if let (hit, tier) = storage.store.find(proxied.key, now: now) {
+            proxied.trace?.hit(hit, tier: tier)
             return Served(response: AnswerResponse.stored(hit, for: proxied, now: now, tier: tier), event: proxied.event(.hit, usage: hit.usage))
         }
         if offline { return await offlineMiss(proxied, store: storage.store, now: now) }
@@ -109,6 +113,7 @@ struct CachedEndpoint: Sendable {
     /// entry still kept (`STALE`), else a 503 naming the key.
     private func offlineMiss(_ request: ProxyRequest, store: CacheStore, now: Double) async -> Served {
         if let shared = await store.lookupShared(request.key, now: now, lead: false) {
+            request.trace?.hit(shared, tier: .shared)
             return Served(
                 response: AnswerResponse.stored(shared, for: request, now: now, tier: .shared), event: request.event(.hit, usage: shared.usage))
         }

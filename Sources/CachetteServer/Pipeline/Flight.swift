@@ -32,6 +32,7 @@ extension CachedEndpoint {
         }
         switch flight {
         case (.cached(let stored, let tier), _):
+            request.trace?.hit(stored, tier: tier)
             let now = Date().timeIntervalSince1970
             return Served(
                 response: AnswerResponse.stored(stored, for: request, now: now, tier: tier), event: request.event(.hit, usage: stored.usage))
@@ -42,6 +43,7 @@ extension CachedEndpoint {
             )
         case (.answer(let answer, let usage, _, _), .follower):
             // Answered without an upstream call of its own: a hit in every sense that costs.
+            request.trace?.answered(answer.body)
             return Served(
                 response: AnswerResponse.upstream(answer, for: request, xCache: answer.isSuccess ? "HIT" : "MISS"),
                 event: answer.isSuccess ? request.event(.hit, usage: usage ?? .zero) : request.event(.error)
@@ -102,9 +104,11 @@ extension CachedEndpoint {
         let accounting = accounting
         @Sendable func booked(_ outcome: StreamFlight.Outcome?) -> RequestEvent {
             switch outcome {
-            case .failed: request.event(.error)
-            case .complete(_, let usage): request.event(.hit, usage: usage ?? .zero)
-            case nil: request.event(.hit, usage: .zero)  // left before the end
+            case .failed: return request.event(.error)
+            case .complete(let answer, let usage):
+                if let answer { request.trace?.answered(answer) }
+                return request.event(.hit, usage: usage ?? .zero)
+            case nil: return request.event(.hit, usage: .zero)  // left before the end
             }
         }
         if request.stream, let reader = stream.join(includeUsage: request.keyed.includeUsage) {

@@ -33,6 +33,16 @@ struct Forwarder: Sendable {
         let compression: CompressionTally
         /// Whose credential sent it, for noting a Responses answer's id.
         let tenant: ResponseOwners.Tenant
+        let trace: RequestTrace?
+
+        /// The request as it goes out: with the upstream span's `traceparent` when traced,
+        /// started here, at the send (an outbound built but never sent makes no span).
+        func sending() -> HTTPClientRequest {
+            guard let trace else { return outgoing }
+            var traced = outgoing
+            trace.callingUpstream(exchange.upstream, headers: &traced.headers)
+            return traced
+        }
     }
 
     /// What sending produced. Never thrown: every outcome is booked by the caller.
@@ -66,7 +76,7 @@ struct Forwarder: Sendable {
             steer: steer(request, exchange: exchange))
         return Outbound(
             route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally(),
-            tenant: owners.tenant(of: request.request.headers))
+            tenant: owners.tenant(of: request.request.headers), trace: request.trace)
     }
 
     /// A long chat or Responses request to an OpenAI upstream gets a `prompt_cache_key`
@@ -102,8 +112,12 @@ struct Forwarder: Sendable {
         var body = outbound.body
         do {
             var answer = try outbound.exchange.answer(
-                await client.fetch(outbound.outgoing, upstream: outbound.exchange.upstream, logger: logger)
+                await client.fetch(outbound.sending(), upstream: outbound.exchange.upstream, logger: logger)
             )
+            if let trace = outbound.trace {
+                trace.upstreamAnswered(status: answer.status.code)
+                if answer.isSuccess { trace.answered(answer.body) }
+            }
             let saved = outbound.compression.saved
             if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
             if outbound.route == .responses, answer.isSuccess {
@@ -125,7 +139,8 @@ struct Forwarder: Sendable {
         let exchange = outbound.exchange
         let response: HTTPClientResponse
         do {
-            response = try await client.send(outbound.outgoing, upstream: exchange.upstream, logger: logger)
+            response = try await client.send(outbound.sending(), upstream: exchange.upstream, logger: logger)
+            outbound.trace?.upstreamAnswered(status: Int(response.status.code))
         } catch {
             return .failed(error)
         }
@@ -158,6 +173,7 @@ struct Forwarder: Sendable {
                 return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
             },
             onComplete: { recording, answer, usage in
+                outbound.trace?.answered(answer)
                 owners?.note(answer: answer, upstream: upstream, for: outbound.tenant)
                 onComplete(recording, answer, usage)
             },

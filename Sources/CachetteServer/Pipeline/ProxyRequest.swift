@@ -13,6 +13,8 @@ struct ProxyRequest: Sendable {
     let controls: CacheControls
     let level: CompressionLevel
     let arrived: ContinuousClock.Instant
+    /// Nil while telemetry is off.
+    let trace: RequestTrace?
 
     var key: CacheKey { keyed.key }
     var model: String { keyed.model }
@@ -24,7 +26,7 @@ struct ProxyRequest: Sendable {
     ) -> RequestEvent {
         RequestEvent(
             route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
-            compression: compression, latency: ContinuousClock.now - arrived
+            compression: compression, latency: ContinuousClock.now - arrived, trace: trace
         )
     }
 }
@@ -39,7 +41,7 @@ struct RequestIntake: Sendable {
     /// `compression.level`, for requests that do not set their own.
     let compression: CompressionLevel
 
-    func prepare(_ request: Request, arrived: ContinuousClock.Instant) async throws(APIError) -> ProxyRequest {
+    func prepare(_ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?) async throws(APIError) -> ProxyRequest {
         let body = try await BodyReader.read(request, limit: maxBodyBytes)
         let controls = try CacheControls(request.headers)
         let level = route.compresses ? controls.compression ?? compression : .off
@@ -49,7 +51,8 @@ struct RequestIntake: Sendable {
         }
         switch result {
         case .success(let keyed):
-            return ProxyRequest(route: route, request: request, body: body, keyed: keyed, controls: controls, level: level, arrived: arrived)
+            return ProxyRequest(
+                route: route, request: request, body: body, keyed: keyed, controls: controls, level: level, arrived: arrived, trace: trace)
         case .failure(let invalid):
             throw APIError.badRequest(invalid)
         }

@@ -50,6 +50,7 @@ public enum CachetteApplication {
                 metadata: ["upstream": "\(upstream.name)"])
         }
         let router = UpstreamRouter(config.resolvedUpstreams)
+        let telemetry = try Telemetry.make(config.telemetry, upstreams: config.resolvedUpstreams, logger: logger)
         let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)
 
         let routes = Router()
@@ -98,7 +99,8 @@ public enum CachetteApplication {
                     compression: config.compression.level
                 ),
                 storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
-                staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint
+                staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint,
+                telemetry: telemetry?.telemetry
             ).addRoutes(to: routes)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
             for method in passthroughMethods where method != .post {
@@ -125,7 +127,7 @@ public enum CachetteApplication {
                 )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)]
-                + (shared.map { [SharedTierService(tier: $0)] } ?? []),
+                + (shared.map { [SharedTierService(tier: $0)] } ?? []) + (telemetry.map { [$0.service] } ?? []),
             onServerRunning: { channel in
                 startupLogger.info(
                     "cachette listening",
@@ -136,6 +138,7 @@ public enum CachetteApplication {
                         "scope": "\(config.cache.scope.rawValue)",
                         "mode": "\(config.cache.mode.rawValue)",
                         "shared": "\(config.shared.url?.redacted ?? "off")",
+                        "traces": "\(config.telemetry.tracesEndpoint ?? "off")",
                     ]
                 )
             },

@@ -122,6 +122,24 @@ struct ConfigTests {
         #expect(shipped.shared.pruneInterval == .seconds(60) && defaults.shared.pruneInterval == .seconds(60))
     }
 
+    @Test("telemetry: off by default; on with telemetry.otlp_endpoint or OpenTelemetry's variables, which win; OTEL_SDK_DISABLED turns it off")
+    func telemetry() throws {
+        #expect(try load("").telemetry.tracesEndpoint == nil)
+        let file = try load("telemetry:\n  otlp_endpoint: http://collector:4318\n  service_name: edge-cache")
+        #expect(file.telemetry.tracesEndpoint == "http://collector:4318/v1/traces" && file.telemetry.serviceName == "edge-cache")
+        let base = try load("", env: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318/", "OTEL_SERVICE_NAME": "svc"])
+        #expect(base.telemetry.tracesEndpoint == "http://a:4318/v1/traces" && base.telemetry.serviceName == "svc")
+        let traces = try load(
+            "telemetry:\n  otlp_endpoint: http://collector:4318",
+            env: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/otlp/traces"])
+        #expect(traces.telemetry.tracesEndpoint == "https://b/otlp/traces")
+        let disabled = try load("telemetry:\n  otlp_endpoint: http://collector:4318", env: ["OTEL_SDK_DISABLED": "true"])
+        #expect(disabled.telemetry.tracesEndpoint == nil)
+        #expect(throws: ConfigError.self) { try load("telemetry:\n  otlp_endpoint: collector:4318") }
+        #expect(throws: ConfigError.self) { try load("", env: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:pw@a:4318"]) }
+        #expect(throws: ConfigError.self) { try load("telemetry:\n  otlp_endpoints: http://a") }
+    }
+
     @Test("shared.url from the file (env:NAME), CACHETTE_SHARED_URL and --shared, in that order; its password is never in an error")
     func sharedURL() throws {
         let yaml =
