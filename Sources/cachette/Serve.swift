@@ -17,6 +17,12 @@ struct Serve: AsyncParsableCommand {
             Anthropic requests that carry none, where a read is expected to repay the write), with \
             prompt_cache.max_prefixes, prompt_cache.minimum_tokens and prompt_cache.minimum_margin_percent. \
             Per request: the header x-cachette-prompt-cache: auto|off.
+
+            Traces: telemetry.otlp_endpoint (a collector's OTLP/HTTP base URL) or OTEL_EXPORTER_OTLP_ENDPOINT \
+            turns on OpenTelemetry spans for the cached routes; OTEL_SERVICE_NAME (telemetry.service_name) \
+            names them; OTEL_SDK_DISABLED=true turns them off. Off by default.
+
+            POST /v1/compress serves LiteLLM's headroom guardrail at compression.level (or the request's level).
             """
     )
 
