@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -113,3 +114,17 @@ def finish():
     print(f"{results['passed']} checks passed, {len(failures)} failed")
     if failures:
         sys.exit(1)
+
+
+def run_suite(prefix, logs, body):
+    """Runs `body(work)` in a temporary folder, prints `logs` (file names in it) if it
+    fails, stops every process started, and exits with the checks' verdict."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        try:
+            body(work)
+        except BaseException:
+            print_logs(work, logs)
+            raise
+        finally:
+            stop_all()
+    finish()

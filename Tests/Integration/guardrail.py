@@ -17,13 +17,12 @@ the last user row, every assistant row). Checked:
 import json
 import os
 import sys
-import tempfile
 
 import requests
 import yaml
 
 import common
-from common import check, finish, free_port, get_json, print_logs, start, start_fake, start_sidecar, stop_all, wait_for
+from common import check, free_port, get_json, run_suite, start, start_fake, start_sidecar, wait_for
 
 CLOSED, OPEN = "cachette-compress", "cachette-compress-open"
 
@@ -132,32 +131,23 @@ def sidecar_down_flows(proxy, master_key, fake, sidecar_process):
           "fail_open: the tool results went uncompressed")
 
 
-def main():
-    with tempfile.TemporaryDirectory(prefix="cachette-guardrail-") as work:
-        try:
-            fake = start_fake(work)
-            sidecar = start_sidecar(work, fake)
-            sidecar_process = common.processes[-1]
-            master_key = "sk-int-master-" + os.urandom(8).hex()
-            with open(f"{work}/litellm.yaml", "w") as f:
-                yaml.safe_dump(proxy_config(fake, sidecar, master_key), f)
-            port = free_port()
-            proxy = f"http://127.0.0.1:{port}"
-            env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
-            litellm_bin = os.path.join(os.path.dirname(sys.executable), "litellm")
-            process = start([litellm_bin, "--config", f"{work}/litellm.yaml", "--host", "127.0.0.1", "--port", str(port)],
-                            open(f"{work}/litellm.log", "w"), env)
-            wait_for(f"{proxy}/health/liveliness", 180, process)
-            compressed_flows(proxy, master_key, fake, sidecar)
-            direct_flows(sidecar)
-            sidecar_down_flows(proxy, master_key, fake, sidecar_process)
-        except BaseException:
-            print_logs(work, ["cachette.log", "litellm.log", "fake.log"])
-            raise
-        finally:
-            stop_all()
-    finish()
-
+def main(work):
+    fake = start_fake(work)
+    sidecar = start_sidecar(work, fake)
+    sidecar_process = common.processes[-1]
+    master_key = "sk-int-master-" + os.urandom(8).hex()
+    with open(f"{work}/litellm.yaml", "w") as f:
+        yaml.safe_dump(proxy_config(fake, sidecar, master_key), f)
+    port = free_port()
+    proxy = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    litellm_bin = os.path.join(os.path.dirname(sys.executable), "litellm")
+    process = start([litellm_bin, "--config", f"{work}/litellm.yaml", "--host", "127.0.0.1", "--port", str(port)],
+                    open(f"{work}/litellm.log", "w"), env)
+    wait_for(f"{proxy}/health/liveliness", 180, process)
+    compressed_flows(proxy, master_key, fake, sidecar)
+    direct_flows(sidecar)
+    sidecar_down_flows(proxy, master_key, fake, sidecar_process)
 
 if __name__ == "__main__":
-    main()
+    run_suite("cachette-guardrail-", ["cachette.log", "litellm.log", "fake.log"], main)

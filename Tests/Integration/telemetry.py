@@ -15,14 +15,13 @@ Checked, for a miss, a hit, a stream and a translated request:
 import http.server
 import json
 import os
-import tempfile
 import threading
 import time
 import urllib.request
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from common import check, finish, free_port, get_json, print_logs, start_fake, start_sidecar, stop_all
+from common import check, free_port, get_json, run_suite, start_fake, start_sidecar
 
 SECRET = "sk-int-otel-" + os.urandom(6).hex()
 PROMPT = "What is the weather in Paris? (otel " + os.urandom(4).hex() + ")"
@@ -87,24 +86,15 @@ def children(span):
         return [s for s in spans if s["parent"] == span["id"] and s["trace"] == span["trace"]]
 
 
-def main():
-    with tempfile.TemporaryDirectory(prefix="cachette-otel-") as work:
-        try:
-            port = free_port()
-            receiver = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
-            threading.Thread(target=receiver.serve_forever, daemon=True).start()
-            fake = start_fake(work)
-            env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_SERVICE_NAME="cachette-int",
-                       OTEL_BSP_SCHEDULE_DELAY="100")
-            sidecar = start_sidecar(work, fake, env)
-            flows(sidecar, fake)
-        except BaseException:
-            print_logs(work, ["cachette.log", "fake.log"])
-            raise
-        finally:
-            stop_all()
-    finish()
-
+def main(work):
+    port = free_port()
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    fake = start_fake(work)
+    env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_SERVICE_NAME="cachette-int",
+               OTEL_BSP_SCHEDULE_DELAY="100")
+    sidecar = start_sidecar(work, fake, env)
+    flows(sidecar, fake)
 
 def flows(sidecar, fake):
     print("OTLP/HTTP: a miss joining the client's trace, a hit, a stream, a translated request")
@@ -174,4 +164,4 @@ def flows(sidecar, fake):
 
 
 if __name__ == "__main__":
-    main()
+    run_suite("cachette-otel-", ["cachette.log", "fake.log"], main)
