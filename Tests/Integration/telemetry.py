@@ -107,6 +107,7 @@ def flows(sidecar, fake):
     upstream_parent = sent.get("traceparent", "").split("-")
     check(len(upstream_parent) == 4 and upstream_parent[1] == CLIENT_TRACE and upstream_parent[2] != CLIENT_PARENT,
           f"the upstream got a traceparent in the client's trace, naming Cachette's upstream span: {sent.get('traceparent')}")
+    check(sent.get("tracestate") == "vendor=1", f"the client's tracestate went along: {sent.get('tracestate')}")
     streamed = {"model": "gpt-4o", "messages": [{"role": "user", "content": PROMPT + " (stream)"}], "stream": True,
                 "stream_options": {"include_usage": True}}
     post(sidecar, "/v1/chat/completions", streamed)
