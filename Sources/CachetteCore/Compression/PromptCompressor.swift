@@ -36,18 +36,6 @@ public struct CompressionOptions: Sendable {
     }
 }
 
-/// The rewrites, by the names reports give them.
-public enum CompressionTransform: String, Sendable, CaseIterable, Comparable {
-    case jsonMinify = "json_minify"
-    case whitespace
-    case duplicateReference = "duplicate_reference"
-    case codeComments = "code_comments"
-    case proseReflow = "prose_reflow"
-    case toolOutputCut = "tool_output_cut"
-
-    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-}
-
 /// Prompt tokens of one request before and after compression.
 public struct CompressionTally: Sendable, Equatable {
     public var before: Int
@@ -93,7 +81,7 @@ public struct PromptCompressor: Sendable {
         public var before: [Int] = []
         public var after: [Int] = []
         /// The rewrites that were kept, in any message.
-        public var transforms: Set<CompressionTransform> = []
+        public var transforms: CompressionTransforms = []
         public var saved: Int { before.reduce(0, +) - after.reduce(0, +) }
         public var tally: CompressionTally { CompressionTally(before: before.reduce(0, +), after: after.reduce(0, +)) }
     }
@@ -164,7 +152,7 @@ public struct PromptCompressor: Sendable {
     /// A `/v1/completions` prompt: the same rewrites, without duplicate removal.
     public func compress(prompt: String) -> (prompt: String, before: Int, after: Int) {
         let counter = TokenCountMemo(tokenizer: tokenizer)
-        var transforms = Set<CompressionTransform>()
+        var transforms = CompressionTransforms()
         let result =
             options.level == .off
             ? (text: prompt, counts: nil)
@@ -177,7 +165,7 @@ public struct PromptCompressor: Sendable {
     /// Applies each rewrite in turn, keeping it only if it lowers the token count.
     /// `counts` is nil when no rewrite changed a byte: then nothing was counted.
     private func compress(
-        _ text: String, seen: DuplicateRegistry, toolOutput: Bool, counter: TokenCountMemo, transforms: inout Set<CompressionTransform>
+        _ text: String, seen: DuplicateRegistry, toolOutput: Bool, counter: TokenCountMemo, transforms: inout CompressionTransforms
     ) -> (text: String, counts: (before: Int, after: Int)?) {
         // Rewrites change a few lines of a text: the memo counts only those again.
         var current = text
@@ -188,7 +176,7 @@ public struct PromptCompressor: Sendable {
         // `aggressive` may cut needs its whole count anyway.
         let countsWhole = countsUnchanged || (aggressive && toolOutput)
         var replaced: (before: Int, after: Int)?
-        func keep(ifSmaller candidate: String, _ transform: CompressionTransform) {
+        func keep(ifSmaller candidate: String, _ transform: CompressionTransforms) {
             guard candidate != current else { return }
             guard countsWhole else {
                 let (removed, added) = counter.difference(from: current, to: candidate)

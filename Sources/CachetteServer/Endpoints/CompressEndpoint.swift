@@ -55,7 +55,7 @@ struct CompressEndpoint: Sendable {
                     "tokens_after": .int(tally.after),
                     "tokens_saved": .int(tally.saved),
                     "compression_ratio": .double(tally.before > 0 ? Double(tally.after) / Double(tally.before) : 1),
-                    "transforms_applied": .array(report.transforms.sorted().map { .string($0.rawValue) }),
+                    "transforms_applied": .array(report.transforms.names.map { .string($0) }),
                 ]))
         } catch let error as APIError {
             accounting.record(RequestEvent(route: Self.route, model: model, outcome: .rejected, latency: ContinuousClock.now - started))

@@ -86,6 +86,7 @@ struct CompressionGoldenTests {
         #expect(referenced.messages[2]["content"] == .string("[Same text as in message 1 above.]"))
         #expect(referenced.report.transforms == [.jsonMinify, .duplicateReference])
         #expect(compressor().compress(messages: [message("user", "a  b")]).report.transforms == [.whitespace])
+        #expect(CompressionTransforms([.whitespace, .jsonMinify, .toolOutputCut]).names == ["json_minify", "tool_output_cut", "whitespace"])
     }
 
     @Test("a document pasted again inside a new question becomes one reference to the lines it repeats")
