@@ -9,7 +9,8 @@ import NIOCore
 ///   model's upstream, as a cached request would;
 /// - Anthropic's own paths (`/v1/messages/batches`, …) go to the first `anthropic` upstream;
 /// - anything else (uploads, GETs, non-JSON) goes only to the upstream named `default`,
-///   and is refused with a 400 when there is none, rather than guessed.
+///   and is refused with a 400 when there is none, rather than guessed;
+/// - `POST /v1/messages/count_tokens` must name its model (`respondNamingModel`).
 struct Passthrough: Sendable {
     /// The `route` label of these requests in /metrics.
     static let route = "passthrough"
@@ -28,6 +29,23 @@ struct Passthrough: Sendable {
         try await relay.relay { () async throws(APIError) in try await prepare(request) }
     }
 
+    /// A request whose body must name a model, sent to that model's upstream of `format`.
+    func respondNamingModel(_ request: Request, format: APIFormat) async throws -> Response {
+        try await relay.relay { () async throws(APIError) in
+            let body = try await BodyReader.read(request, limit: maxBodyBytes)
+            guard let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue else {
+                throw APIError(status: .badRequest, message: "The request needs a \"model\" string.", code: "missing_model", param: "model")
+            }
+            let upstream = try self.upstream(for: model, path: request.uri.path, format: format)
+            return (relay.client.makeRequest(request, upstream: upstream, body: .bytes(body)), upstream)
+        }
+    }
+
+    private func upstream(for model: String, path: String, format: APIFormat) throws(APIError) -> CachetteConfig.Upstream {
+        if let invalid = ModelName.problem(model) { throw APIError.badRequest(invalid) }
+        return try router.upstream(for: model, path: path, format: format)
+    }
+
     /// The request to send and where: by the body's model when it names one.
     private func prepare(_ request: Request) async throws(APIError) -> (HTTPClientRequest, CachetteConfig.Upstream) {
         // A client given `…/v1` as its base URL that adds `/v1` itself (Anthropic's SDK): say so.
@@ -39,9 +57,8 @@ struct Passthrough: Sendable {
             let body = try await BodyReader.read(request, limit: maxBodyBytes)
             let upstream: CachetteConfig.Upstream
             if let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue {
-                if let invalid = ModelName.problem(model) { throw APIError.badRequest(invalid) }
                 let path = request.uri.path
-                upstream = try router.upstream(for: model, path: path, format: path.hasPrefix("/v1/messages/") ? .anthropic : .openai)
+                upstream = try self.upstream(for: model, path: path, format: path.hasPrefix("/v1/messages/") ? .anthropic : .openai)
             } else {
                 upstream = try modelless(request)
             }

@@ -107,8 +107,7 @@ public enum CachetteApplication {
                 routes.on(RouterPath(route.path), method: method) { request, context in try await passthrough.respond(to: request, context: context) }
             }
         }
-        let countTokens = RoutedPassthrough(router: router, relay: relay, format: .anthropic, maxBodyBytes: config.server.maxBodyBytes)
-        routes.post("/v1/messages/count_tokens") { request, context in try await countTokens.respond(to: request, context: context) }
+        routes.post("/v1/messages/count_tokens") { request, _ in try await passthrough.respondNamingModel(request, format: .anthropic) }
         ModelsEndpoint(router: router, relay: relay).addRoutes(to: routes)
         for method in passthroughMethods {
             routes.on("/v1/**", method: method) { request, context in try await passthrough.respond(to: request, context: context) }
