@@ -8,10 +8,12 @@ enum AnswerResponse {
     /// A stored answer: as stored, or as a stream for `stream: true` (the recorded
     /// events when it was streamed, else events made from the answer).
     /// - Parameter tier: where a hit came from (`x-cachette-tier`); nil for a stale answer.
-    static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, xCache: String = "HIT", tier: StoreTier? = nil) -> Response {
+    static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, as outcome: RequestOutcome = .hit, tier: StoreTier? = nil)
+        -> Response
+    {
         var headers = HTTPFields()
         headers.reserveCapacity(6)
-        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.xCache] = outcome.xCache
         headers[CachetteHeaders.key] = request.key.hex
         if let tier { headers[CachetteHeaders.tier] = tier.rawValue }
         headers[.age] = String(entry.age(at: now))
@@ -38,9 +40,9 @@ enum AnswerResponse {
 
     /// An upstream answer as it came, or, for a streaming request that got a whole 2xx
     /// answer (from a non-streaming flight it joined), as events.
-    static func upstream(_ answer: UpstreamAnswer, for request: ProxyRequest, xCache: String) -> Response {
+    static func upstream(_ answer: UpstreamAnswer, for request: ProxyRequest, as outcome: RequestOutcome) -> Response {
         var headers = answer.headers
-        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.xCache] = outcome.xCache
         headers[CachetteHeaders.key] = request.key.hex
         if request.stream, answer.isSuccess, let events = synthesizedEvents(from: answer.body, for: request) {
             headers[.contentType] = "text/event-stream"

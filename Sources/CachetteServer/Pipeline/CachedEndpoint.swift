@@ -106,7 +106,7 @@ struct CachedEndpoint: Sendable {
         guard served.event != nil, code >= 500 || code == 429 else { return served }
         let now = Date().timeIntervalSince1970
         guard let entry = store.lookupStale(request.key, now: now, within: window) else { return served }
-        return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
+        return Served(response: AnswerResponse.stored(entry, for: request, now: now, as: .stale), event: request.event(.stale))
     }
 
     /// No upstream to ask: the shared tier's entry if there is one, else an expired
@@ -118,7 +118,7 @@ struct CachedEndpoint: Sendable {
                 response: AnswerResponse.stored(shared, for: request, now: now, tier: .shared), event: request.event(.hit, usage: shared.usage))
         }
         if let entry = store.lookupStale(request.key, now: now, within: .greatestFiniteMagnitude) {
-            return Served(response: AnswerResponse.stored(entry, for: request, now: now, xCache: "STALE"), event: request.event(.stale))
+            return Served(response: AnswerResponse.stored(entry, for: request, now: now, as: .stale), event: request.event(.stale))
         }
         var response = APIError.offlineMiss(key: request.key).response
         response.headers[CachetteHeaders.key] = request.key.hex
@@ -134,15 +134,14 @@ struct CachedEndpoint: Sendable {
         } catch {
             return Served(response: error.response, event: request.event(.rejected))
         }
-        let xCache = outcome.xCache
         switch await send(outbound, for: request, as: outcome, storage: storage) {
         case .answer(let answer, let usage, let counted):
             return Served(
-                response: AnswerResponse.upstream(answer, for: request, xCache: xCache),
+                response: AnswerResponse.upstream(answer, for: request, as: outcome),
                 event: request.event(answer.isSuccess ? outcome : .error, usage: usage, counted: counted, compression: outbound.compression)
             )
         case .stream(let flight):
-            return Served(response: flight.response(reader: flight.leaderReader, xCache: xCache, key: request.key), event: nil)
+            return Served(response: flight.response(reader: flight.leaderReader, as: outcome, key: request.key), event: nil)
         case .failed(let error):
             return Served(response: error.response, event: request.event(.error, compression: outbound.compression))
         }

@@ -38,14 +38,14 @@ extension CachedEndpoint {
                 response: AnswerResponse.stored(stored, for: request, now: now, tier: tier), event: request.event(.hit, usage: stored.usage))
         case (.answer(let answer, let usage, let counted, let compression), .leader):
             return Served(
-                response: AnswerResponse.upstream(answer, for: request, xCache: "MISS"),
+                response: AnswerResponse.upstream(answer, for: request, as: .miss),
                 event: request.event(answer.isSuccess ? .miss : .error, usage: usage, counted: counted, compression: compression)
             )
         case (.answer(let answer, let usage, _, _), .follower):
             // Answered without an upstream call of its own: a hit in every sense that costs.
             request.trace?.answered(answer.body)
             return Served(
-                response: AnswerResponse.upstream(answer, for: request, xCache: answer.isSuccess ? "HIT" : "MISS"),
+                response: AnswerResponse.upstream(answer, for: request, as: answer.isSuccess ? .hit : .error),
                 event: answer.isSuccess ? request.event(.hit, usage: usage ?? .zero) : request.event(.error)
             )
         case (.failed(let error, let compression), let role):
@@ -53,7 +53,7 @@ extension CachedEndpoint {
         case (.rejected(let error), _):
             return Served(response: error.response, event: request.event(.rejected))
         case (.stream(let stream), .leader):
-            return Served(response: stream.response(reader: stream.leaderReader, xCache: "MISS", key: request.key), event: nil)
+            return Served(response: stream.response(reader: stream.leaderReader, as: .miss, key: request.key), event: nil)
         case (.stream(let stream), .follower):
             return await join(stream, request, storage: storage)
         }
@@ -112,14 +112,14 @@ extension CachedEndpoint {
             }
         }
         if request.stream, let reader = stream.join(includeUsage: request.keyed.includeUsage) {
-            let response = stream.response(reader: reader, xCache: "HIT", key: request.key) { accounting.record(booked($0)) }
+            let response = stream.response(reader: reader, as: .hit, key: request.key) { accounting.record(booked($0)) }
             return Served(response: response, event: nil)
         }
         if !request.stream, let outcome = await stream.completion() {
             switch outcome {
             case .complete(let answer?, _):
                 let whole = UpstreamAnswer(status: .ok, headers: [.contentType: "application/json"], body: answer)
-                return Served(response: AnswerResponse.upstream(whole, for: request, xCache: "HIT"), event: booked(outcome))
+                return Served(response: AnswerResponse.upstream(whole, for: request, as: .hit), event: booked(outcome))
             case .complete(nil, _):
                 break  // streamed fine but too large to keep: ask for this one ourselves
             case .failed(let error):

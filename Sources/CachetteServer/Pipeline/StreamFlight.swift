@@ -205,9 +205,10 @@ final class StreamFlight: Sendable {
 
     /// The response for one client reading from `reader`. `onEnd` gets the outcome once
     /// the client has everything, or nil if it left (or was cut off) before the end.
-    func response(reader: Int, xCache: String, key: CacheKey, onEnd: @escaping @Sendable (Outcome?) -> Void = { _ in }) -> Response {
+    /// `head` is the outcome its `X-Cache` names: what the stream began as.
+    func response(reader: Int, as head: RequestOutcome, key: CacheKey, onEnd: @escaping @Sendable (Outcome?) -> Void = { _ in }) -> Response {
         var headers = self.headers
-        headers[CachetteHeaders.xCache] = xCache
+        headers[CachetteHeaders.xCache] = head.xCache
         headers[CachetteHeaders.key] = key.hex
         if reader == leaderReader && tokensSaved > 0 { headers[CachetteHeaders.tokensSaved] = String(tokensSaved) }
         let lease = ReaderLease { [self] in
