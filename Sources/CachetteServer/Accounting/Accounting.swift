@@ -27,7 +27,8 @@ struct Accounting: Sendable {
                 counted: event.counted, latencyMs: event.latency.seconds * 1000
             ))
         metrics.record(event, booked: booked)
-        event.trace?.finish(event, booked: booked)
+        event.trace?.finish(
+            outcome: event.outcome, usage: event.usage, savedTokens: event.compression.saved, savedUSD: booked.saved, streamed: event.streamed)
     }
 
     /// Something that happened besides a request's outcome.

@@ -26,7 +26,7 @@ struct CachedEndpoint: Sendable {
     /// Tags credentials in the request log.
     let fingerprint: CredentialFingerprint
     /// Nil while telemetry is off: then no span is made.
-    let telemetry: Telemetry?
+    let tracer: RequestTracer?
 
     var route: CachedRoute { intake.route }
 
@@ -43,7 +43,8 @@ struct CachedEndpoint: Sendable {
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
         let arrived = ContinuousClock.now
-        var served = await serve(request, arrived: arrived, trace: telemetry?.trace(route, headers: request.headers))
+        var served = await serve(
+            request, arrived: arrived, trace: tracer?.trace(operation: route.operationName, route: route.path, headers: request.headers))
         if let event = served.event {
             accounting.record(event)
             // The stages name the answers they make; a failure or refusal is named here, as
@@ -74,7 +75,7 @@ struct CachedEndpoint: Sendable {
         } catch {
             return Served(response: error.response, event: RequestEvent(route: route.path, model: "", outcome: .rejected, trace: trace))
         }
-        trace?.requested(model: proxied.model, provider: telemetry?.provider(for: proxied.model))
+        trace?.requested(model: proxied.model, provider: tracer?.provider(for: proxied.model))
         guard let storage else { return await forward(proxied, as: .bypass, storage: nil) }
         if proxied.controls.noCache && !offline { return await forward(proxied, as: .bypass, storage: storage) }
         // A background response answers with a queued status, never the answer: nothing to cache.

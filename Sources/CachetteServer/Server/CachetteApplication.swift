@@ -50,7 +50,7 @@ public enum CachetteApplication {
                 metadata: ["upstream": "\(upstream.name)"])
         }
         let router = UpstreamRouter(config.resolvedUpstreams)
-        let telemetry = try Telemetry.make(config.telemetry, upstreams: config.resolvedUpstreams, logger: logger)
+        let tracing = try RequestTracer.make(config.telemetry, upstreams: config.resolvedUpstreams, logger: logger)
         let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)
 
         let routes = Router()
@@ -100,7 +100,7 @@ public enum CachetteApplication {
                 ),
                 storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
                 staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint,
-                telemetry: telemetry?.telemetry
+                tracer: tracing?.tracer
             ).addRoutes(to: routes)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
             for method in passthroughMethods where method != .post {
@@ -126,7 +126,7 @@ public enum CachetteApplication {
                 )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)]
-                + (shared.map { [SharedTierService(tier: $0)] } ?? []) + (telemetry.map { [$0.service] } ?? []),
+                + (shared.map { [SharedTierService(tier: $0)] } ?? []) + (tracing.map { [$0.service] } ?? []),
             onServerRunning: { channel in
                 startupLogger.info(
                     "cachette listening",

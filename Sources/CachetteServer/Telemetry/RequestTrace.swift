@@ -22,16 +22,16 @@ final class RequestTrace: Sendable {
     }
     private let state: Mutex<State>
 
-    init(tracer: any Tracer, route: CachedRoute, headers: HTTPFields) {
+    init(tracer: any Tracer, operation: String, route: String, headers: HTTPFields) {
         var parent = ServiceContext.topLevel
         // The client's `traceparent`/`tracestate`: this request joins its trace.
         tracer.extract(headers, into: &parent, using: HTTPFieldsExtractor())
-        operation = route.operationName
+        self.operation = operation
         span = tracer.startSpan(operation, context: parent, ofKind: .server)
         self.tracer = tracer
         var attributes = SpanAttributes()
         attributes["gen_ai.operation.name"] = operation
-        attributes["http.route"] = route.path
+        attributes["http.route"] = route
         state = Mutex(State(name: operation, attributes: attributes))
     }
 
@@ -82,25 +82,26 @@ final class RequestTrace: Sendable {
         state.withLock { $0.upstream?.attributes["http.response.status_code"] = status }
     }
 
-    /// Ends both spans once the request is booked, with what the booking says.
-    func finish(_ event: RequestEvent, booked: Ledger.Booking) {
+    /// Ends both spans once the request is booked, with what the booking says: its
+    /// outcome, the usage its answer reported, and what it saved.
+    func finish(outcome: RequestOutcome, usage: TokenUsage?, savedTokens: Int, savedUSD: Double, streamed: Bool) {
         var done = state.withLock { s in
             let taken = s
             s.upstream = nil
             return taken
         }
-        if let usage = event.usage {
+        if let usage {
             // The convention's input counts cache reads and writes (Anthropic's own excludes them; ours includes them).
             done.attributes["gen_ai.usage.input_tokens"] = usage.promptTokens
             done.attributes["gen_ai.usage.output_tokens"] = usage.completionTokens
             done.attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cachedPromptTokens
             done.attributes["gen_ai.usage.cache_creation.input_tokens"] = usage.cacheWritePromptTokens
         }
-        done.attributes["cachette.cache.outcome"] = event.outcome.rawValue
-        done.attributes["cachette.compression.saved_tokens"] = event.compression.saved
-        done.attributes["cachette.cost.saved_usd"] = booked.saved.isFinite ? booked.saved : 0
-        if event.streamed { done.attributes["cachette.stream"] = true }
-        let failed = event.outcome == .error
+        done.attributes["cachette.cache.outcome"] = outcome.rawValue
+        done.attributes["cachette.compression.saved_tokens"] = savedTokens
+        done.attributes["cachette.cost.saved_usd"] = savedUSD.isFinite ? savedUSD : 0
+        if streamed { done.attributes["cachette.stream"] = true }
+        let failed = outcome == .error
         if let (child, attributes) = done.upstream {
             child.attributes = attributes
             if failed { child.setStatus(SpanStatus(code: .error)) }
@@ -110,17 +111,6 @@ final class RequestTrace: Sendable {
         span.attributes = done.attributes
         if failed { span.setStatus(SpanStatus(code: .error)) }
         span.end()
-    }
-}
-
-extension CachedRoute {
-    /// `gen_ai.operation.name`.
-    var operationName: String {
-        switch self {
-        case .chatCompletions, .messages, .responses: "chat"
-        case .completions: "text_completion"
-        case .embeddings: "embeddings"
-        }
     }
 }
 

@@ -40,3 +40,14 @@ enum CachedRoute: String, Sendable, CaseIterable {
         }
     }
 }
+
+extension CachedRoute {
+    /// `gen_ai.operation.name`.
+    var operationName: String {
+        switch self {
+        case .chatCompletions, .messages, .responses: "chat"
+        case .completions: "text_completion"
+        case .embeddings: "embeddings"
+        }
+    }
+}

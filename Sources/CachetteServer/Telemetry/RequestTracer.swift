@@ -8,7 +8,7 @@ import Tracing
 /// OpenTelemetry traces (`telemetry:`), exported over OTLP/HTTP by swift-otel. The
 /// tracer is this sidecar's own, passed to the cached routes, never the process-global
 /// one: sidecars in one process (the tests) keep their spans apart.
-struct Telemetry: Sendable {
+struct RequestTracer: Sendable {
     let tracer: any Tracer
     /// For a request's `gen_ai.provider.name` when no upstream is called (a hit).
     let upstreams: [CachetteConfig.Upstream]
@@ -17,7 +17,7 @@ struct Telemetry: Sendable {
     /// server, so the last batch goes out on shutdown); nil while telemetry is off.
     static func make(
         _ settings: CachetteConfig.Telemetry, upstreams: [CachetteConfig.Upstream], logger: Logger
-    ) throws -> (telemetry: Telemetry, service: any Service)? {
+    ) throws -> (tracer: RequestTracer, service: any Service)? {
         guard let endpoint = settings.tracesEndpoint else { return nil }
         var configuration = OTel.Configuration.default
         configuration.serviceName = settings.serviceName
@@ -29,11 +29,12 @@ struct Telemetry: Sendable {
         configuration.diagnosticLogger = .custom(logger)
         configuration.diagnosticLogLevel = .warning
         let backend = try OTel.makeTracingBackend(configuration: configuration)
-        return (Telemetry(tracer: backend.factory, upstreams: upstreams), backend.service)
+        return (RequestTracer(tracer: backend.factory, upstreams: upstreams), backend.service)
     }
 
-    func trace(_ route: CachedRoute, headers: HTTPFields) -> RequestTrace {
-        RequestTrace(tracer: tracer, route: route, headers: headers)
+    /// A request's trace: `operation` is its `gen_ai.operation.name`, `route` its path.
+    func trace(operation: String, route: String, headers: HTTPFields) -> RequestTrace {
+        RequestTrace(tracer: tracer, operation: operation, route: route, headers: headers)
     }
 
     func provider(for model: String) -> APIFormat? {
