@@ -125,7 +125,11 @@ public enum CachetteApplication {
                     idleTimeout: .saturating(config.server.idleTimeout)
                 )),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
-            services: [MaintenanceService(store: store, database: database, stats: stats, ledger: ledger, client: client, logger: logger)]
+            // Shut down in reverse order, after the server: the tracer's last spans, the
+            // shared tier's last batch, the ledger and counters, the cache's queue, and the
+            // upstreams' pools last.
+            services: [UpstreamClientService(client: client)] + (store.map { [CacheWriterService(store: $0, logger: logger)] } ?? [])
+                + [BookkeepingService(database: database, stats: stats, ledger: ledger, logger: logger), TokenizerWarmup(logger: logger)]
                 + (shared.map { [SharedTierService(tier: $0)] } ?? []) + (tracing.map { [$0.service] } ?? []),
             onServerRunning: { channel in
                 startupLogger.info(
