@@ -92,10 +92,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers both test targets share.
+        .target(
+            name: "CachetteTestSupport",
+            dependencies: ["CachetteCore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/CachetteTestSupport"
+        ),
         .testTarget(
             name: "CachetteCoreTests",
             dependencies: [
                 "CachetteCore",
+                "CachetteTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -107,6 +114,7 @@ let package = Package(
             dependencies: [
                 "CachetteServer",
                 "CachetteCore",
+                "CachetteTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

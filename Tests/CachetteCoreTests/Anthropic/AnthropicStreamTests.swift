@@ -5,9 +5,7 @@ import Testing
 @Suite("Anthropic message streams: recorded, assembled, synthesized")
 struct AnthropicStreamTests {
     static func record(_ sse: String, limit: Int = 1 << 20) -> (StreamRecorder, [StreamRecorder.Event]) {
-        var recorder = StreamRecorder(limit: limit, format: .anthropic)
-        let events = recorder.feed(ByteBuffer(string: sse))
-        return (recorder, events)
+        recorder(sse, limit: limit, format: .anthropic)
     }
 
     @Test("a stream ending in message_stop is kept as the message the SDK assembles, its pings relayed but not recorded")

@@ -72,11 +72,7 @@ struct ResponsesStreamTests {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    static func record(_ sse: String, limit: Int = 1 << 20) -> StreamRecorder {
-        var recorder = StreamRecorder(limit: limit, dialect: ResponsesDialect.self)
-        _ = recorder.feed(ByteBuffer(string: sse))
-        return recorder
-    }
+    static func record(_ sse: String, limit: Int = 1 << 20) -> StreamRecorder { recorder(sse, limit: limit, dialect: ResponsesDialect.self).0 }
 
     static func data(_ events: [ByteBuffer]) throws -> [JSONValue] {
         var parser = SSEParser()

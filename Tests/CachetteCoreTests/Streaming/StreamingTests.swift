@@ -53,9 +53,7 @@ struct SSEParserTests {
 
 @Suite("Stream accumulation (OpenAI SDK rules)")
 struct StreamAccumulatorTests {
-    static func chunk(_ choice: String, extra: String = "") -> JSONValue {
-        try! JSONValue.parse(#"{"id":"c1","object":"chat.completion.chunk","created":7,"model":"gpt-4o","choices":[\#(choice)]\#(extra)}"#)
-    }
+    static func chunk(_ choice: String) -> JSONValue { try! JSONValue.parse(ChatChunk.json(choice, id: "c1", created: 7)) }
 
     @Test("content, tool-call arguments, finish_reason and usage assemble into a chat.completion")
     func chat() throws {

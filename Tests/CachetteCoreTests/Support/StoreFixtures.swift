@@ -22,18 +22,4 @@ func entry(_ text: String, now: Double = 1_000, ttl: Double = 3600, usage: Token
         ))
 }
 
-/// Waits for background work to reach a state; a deadline, not a timing assertion.
-func eventually(
-    within limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not reached within \(limit)", sourceLocation: sourceLocation)
-            return
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 func key(_ n: Int) -> CacheKey { CacheKey(hashing: Array("key-\(n)".utf8)) }

@@ -6,15 +6,10 @@ import Testing
 /// a clean refusal to keep the answer, never a crash or a wrong stored answer.
 @Suite("Hostile answers: no trap, nothing wrong kept")
 struct HostileAnswerTests {
-    static func chunk(_ choices: String, usage: String? = nil) -> String {
-        let tail = usage.map { #","usage":\#($0)"# } ?? ""
-        return #"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[\#(choices)]\#(tail)}"# + "\n\n"
-    }
 
     static func record(_ text: String, limit: Int = 1 << 20, format: APIFormat = .openai) -> StreamRecorder.Outcome {
-        var recorder = StreamRecorder(limit: limit, format: format)
-        _ = recorder.feed(ByteBuffer(string: text))
-        return recorder.end()
+        var (fed, _) = recorder(text, limit: limit, format: format)
+        return fed.end()
     }
 
     static func kept(_ outcome: StreamRecorder.Outcome) -> JSONValue? {
@@ -25,8 +20,8 @@ struct HostileAnswerTests {
     @Test("a tool call with index -1 or past the bound is not kept", arguments: ["-1", "-9223372036854775808", "99999999999"])
     func negativeToolCallIndex(index: String) {
         let text =
-            Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"arguments":""}}]}}"#)
-            + Self.chunk(#"{"index":0,"delta":{"tool_calls":[{"index":\#(index),"function":{"arguments":"x"}}]}}"#)
+            ChatChunk.event(#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"arguments":""}}]}}"#)
+            + ChatChunk.event(#"{"index":0,"delta":{"tool_calls":[{"index":\#(index),"function":{"arguments":"x"}}]}}"#)
             + "data: [DONE]\n\n"
         #expect(Self.kept(Self.record(text)) == nil)
     }
@@ -58,8 +53,8 @@ struct HostileAnswerTests {
     @Test("a stream whose usage overflows records, with its usage clamped, but is not kept")
     func streamUsageOverflow() {
         let text =
-            Self.chunk(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)
-            + Self.chunk("", usage: #"{"prompt_tokens":1180591620717411303424,"completion_tokens":9223372036854775807,"total_tokens":-1}"#)
+            ChatChunk.event(#"{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}"#)
+            + ChatChunk.event("", usage: #"{"prompt_tokens":1180591620717411303424,"completion_tokens":9223372036854775807,"total_tokens":-1}"#)
             + "data: [DONE]\n\n"
         let outcome = Self.record(text)
         #expect(Self.kept(outcome) == nil)
@@ -80,7 +75,7 @@ struct HostileAnswerTests {
             #"{"delta":{"content":"lost"}}"#, #"{"index":-5,"delta":{"content":"x"}}"#, #"{"index":"0","delta":{}}"#, #"[1]"#,
         ])
     func choiceWithoutIndex(choice: String) {
-        let text = Self.chunk(#"{"index":0,"delta":{"content":"kept"}}"#) + Self.chunk(choice) + "data: [DONE]\n\n"
+        let text = ChatChunk.event(#"{"index":0,"delta":{"content":"kept"}}"#) + ChatChunk.event(choice) + "data: [DONE]\n\n"
         #expect(Self.kept(Self.record(text)) == nil)
     }
 
@@ -89,7 +84,8 @@ struct HostileAnswerTests {
         var text = ""
         for i in 0..<9 {
             let logprobs = #"{"content":[{"token":"t\#(i)","logprob":-0.\#(i),"bytes":[116],"top_logprobs":[]}],"refusal":null}"#
-            text += Self.chunk(#"{"index":0,"delta":{"content":"t\#(i)"},"logprobs":\#(logprobs),"finish_reason":\#(i == 8 ? "\"stop\"" : "null")}"#)
+            text += ChatChunk.event(
+                #"{"index":0,"delta":{"content":"t\#(i)"},"logprobs":\#(logprobs),"finish_reason":\#(i == 8 ? "\"stop\"" : "null")}"#)
         }
         text += "data: [DONE]\n\n"
         let answer = try #require(Self.kept(Self.record(text)))
@@ -160,7 +156,7 @@ struct HostileAnswerTests {
         bytes += Array(#""}}]}"#.utf8)
         #expect(bytes.withUnsafeBytes { AnswerShape.completion.problem(in: $0) } != nil)
         var recorder = StreamRecorder(limit: 1 << 20)
-        var stream = Array(Self.chunk(#"{"index":0,"delta":{"content":"ok"}}"#).utf8)
+        var stream = Array(ChatChunk.event(#"{"index":0,"delta":{"content":"ok"}}"#).utf8)
         stream += Array(#"data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":""#.utf8) + [0xC3]
         stream += Array("\"}}]}\n\ndata: [DONE]\n\n".utf8)
         let events = recorder.feed(ByteBuffer(bytes: stream))

@@ -166,17 +166,3 @@ func expectNoLibraryText(_ text: String, sourceLocation: SourceLocation = #_sour
 func expectCache(_ response: TestResponse, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(response.xCache == expected, "X-Cache", sourceLocation: sourceLocation)
 }
-
-/// Polls until background work (the cache writer) reaches a state, or records an issue.
-func eventually(
-    within limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + limit
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not reached within \(limit)", sourceLocation: sourceLocation)
-            return
-        }
-        try await Task.sleep(for: .milliseconds(25))
-    }
-}

@@ -68,11 +68,7 @@ struct HostileUpstreamTests {
         }
     }
 
-    static func chunk(_ choices: String, usage: String? = nil) -> FakeUpstream.Step {
-        .data(
-            #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[\#(choices)]\#(usage.map { #","usage":\#($0)"# } ?? "")}"#
-        )
-    }
+    static func chunk(_ choices: String, usage: String? = nil) -> FakeUpstream.Step { .data(ChatChunk.json(choices, usage: usage)) }
 
     static let badStreams: [(String, [FakeUpstream.Step])] = [
         (
