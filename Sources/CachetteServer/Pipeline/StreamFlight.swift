@@ -43,7 +43,7 @@ final class StreamFlight: Sendable {
     private let dialect: any StreamDialect.Type
     private let finishOnDisconnect: Bool
     /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
-    private let tokensSaved: Int
+    let tokensSaved: Int
     private let outcomeState = Mutex<Outcome?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
     private let audience: Mutex<Audience>
@@ -179,6 +179,14 @@ final class StreamFlight: Sendable {
     /// A complete stream that no client read to its end finished after disconnect. The
     /// sidecar may learn that its last client left only after the end (the next write
     /// fails, or an unwritten response is dropped), so this is judged on either event.
+    /// A client has read to the end (`delivered`), or stopped without error before it.
+    func done(_ reader: Int, delivered: Bool) {
+        settle { a in
+            a.open.remove(reader)
+            if delivered { a.delivered = true }
+        }
+    }
+
     private func settle(_ change: (inout Audience) -> Void) {
         let abandoned = audience.withLock { a in
             change(&a)
@@ -201,54 +209,6 @@ final class StreamFlight: Sendable {
         dialect.errorEvent(message: error.message, type: error.type, code: error.code, param: error.param)
     }
 
-    // MARK: Clients
-
-    /// The response for one client reading from `reader`. `onEnd` gets the outcome once
-    /// the client has everything, or nil if it left (or was cut off) before the end.
-    /// `head` is the outcome its `X-Cache` names: what the stream began as.
-    func response(reader: Int, as head: RequestOutcome, key: CacheKey, onEnd: @escaping @Sendable (Outcome?) -> Void = { _ in }) -> Response {
-        var headers = self.headers
-        headers[CachetteHeaders.xCache] = head.xCache
-        headers[CachetteHeaders.key] = key.hex
-        if reader == leaderReader && tokensSaved > 0 { headers[CachetteHeaders.tokensSaved] = String(tokensSaved) }
-        let lease = ReaderLease { [self] in
-            leave(reader)
-            onEnd(nil)
-        }
-        let body = ResponseBody { [self] writer in
-            lease.disarm()
-            var finished = false
-            do {
-                reading: while true {
-                    switch await broadcast.next(reader) {
-                    case .events(let batch):
-                        try await writer.write(contentsOf: batch)
-                    case .end(let trailer):
-                        // A reader cancelled mid-wait (shutdown) did not reach the end: no clean finish.
-                        try Task.checkCancellation()
-                        if let trailer { try await writer.write(trailer) }
-                        finished = true
-                        break reading
-                    case .cut:
-                        try await writer.write(event(Self.tooSlow))
-                        break reading
-                    }
-                }
-                try await writer.finish(nil)
-            } catch {
-                leave(reader)
-                onEnd(nil)
-                throw error
-            }
-            settle { a in
-                a.open.remove(reader)
-                if finished { a.delivered = true }
-            }
-            onEnd(finished ? outcome : nil)
-        }
-        return Response(status: status, headers: headers, body: body)
-    }
-
     /// How long a client `stream.max_buffered_bytes` behind may take nothing before it is
     /// cut off; until then the stream waits for it.
     static let readerPatience: Duration = .seconds(2)
@@ -258,25 +218,4 @@ final class StreamFlight: Sendable {
         message: "This client stopped reading while stream.max_buffered_bytes behind the stream, and was cut off.",
         type: "upstream_error", code: "stream_reader_too_slow"
     )
-}
-
-/// Gives up a reader whose response was dropped unwritten, as when its client left
-/// before the response head: Hummingbird then never runs the body, so the reader
-/// would otherwise hold the stream back and keep it from counting as finished after
-/// its clients left.
-private final class ReaderLease: Sendable {
-    private let release: Mutex<(@Sendable () -> Void)?>
-
-    init(_ release: @escaping @Sendable () -> Void) {
-        self.release = Mutex(release)
-    }
-
-    /// The body is being written: it gives the reader up itself.
-    func disarm() {
-        release.withLock { $0 = nil }
-    }
-
-    deinit {
-        release.withLock { $0 }?()
-    }
 }
