@@ -92,5 +92,4 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
         _ = inFlight.withLock { $0.removeValue(forKey: key) }
     }
 
-    public var count: Int { inFlight.withLock { $0.count } }
 }

@@ -1,16 +1,7 @@
-import NIOCore
-
 /// Streams are forwarded with `stream_options.include_usage: true`, whatever the client
 /// asked, so every recorded stream knows its token usage. The client's own choice only
 /// decides whether it is sent the usage chunk.
 public enum UsageReporting {
-    /// The request body with `include_usage` set and the client's other stream options kept.
-    /// A body that is not a JSON object is returned as it is (the keyer refuses those anyway).
-    static func requested(in body: ByteBuffer) -> ByteBuffer {
-        guard var parsed = try? JSONValue.parse(body.readableBytesView), request(in: &parsed) else { return body }
-        return ByteBuffer(bytes: parsed.serialized())
-    }
-
     /// Sets `include_usage` in a parsed request; false when it was already set (or the
     /// request is not an object), and nothing changed.
     public static func request(in request: inout JSONValue) -> Bool {

@@ -56,10 +56,8 @@ struct SharedPruningTests {
     static func key(_ i: Int) -> CacheKey { CacheKey(high: 0xC0FFEE, low: UInt64(i)) }
 
     /// Text zstd cannot shrink, so each entry's stored size is known to within a few bytes.
-    static func noise(_ bytes: Int, seed: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        _ = seed
-        return String((0..<bytes).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &generator)! })
+    static func incompressible(_ bytes: Int) -> String {
+        String((0..<bytes).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
     }
 
     @Test("pruning keeps the most recently used entries within max_bytes, and removes what is past TTL and stale window")
@@ -67,7 +65,7 @@ struct SharedPruningTests {
         // About 1 KB stored per entry (zstd cannot shrink random text much): room for 5.
         try await Self.withTier(maxBytes: 5 * 1024 + 512, staleSeconds: 60) { tier, _ in
             let now = Date().timeIntervalSince1970
-            for i in 0..<12 { tier.store(Self.key(i), Self.entry(Self.noise(1024, seed: i), created: now - 100 + Double(i))) }
+            for i in 0..<12 { tier.store(Self.key(i), Self.entry(Self.incompressible(1024), created: now - 100 + Double(i))) }
             // Expired 2 minutes ago, past its 60 s stale window: goes whatever the budget.
             tier.store(Self.key(99), Self.entry("old", created: now - 7200, ttl: 7080))
             // Expired 30 s ago, within its stale window: kept for stale-if-error, if the budget allows.
