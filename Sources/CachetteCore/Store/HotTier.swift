@@ -12,10 +12,6 @@ final class HotTier: CacheTier {
     /// Rough per-entry bookkeeping on top of the body, so tiny bodies still count.
     static let entryOverhead = 256
 
-    func get(_ key: CacheKey) -> CachedResponse? {
-        state.withLock { $0.get(key) }
-    }
-
     /// Returns false when the entry is larger than the whole budget.
     @discardableResult
     func insert(_ key: CacheKey, _ value: CachedResponse) -> Bool {
@@ -41,8 +37,11 @@ final class HotTier: CacheTier {
 
     // CacheTier
 
-    func entry(_ key: CacheKey) -> CachedResponse? { get(key) }
+    func entry(_ key: CacheKey) -> CachedResponse? {
+        state.withLock { $0.get(key) }
+    }
 
+    /// `insert`, for a new entry.
     func store(_ key: CacheKey, _ entry: NewEntry) { insert(key, entry.response) }
 }
 
