@@ -82,7 +82,7 @@ struct Forwarder: Sendable {
     /// A long chat or Responses request to an OpenAI upstream gets a `prompt_cache_key`
     /// (`PromptCacheKey`) when it has none, after keying: the cache key is the client's.
     private func keyProviderCache(_ request: ProxyRequest, exchange: UpstreamExchange, body: inout OutboundBody) {
-        guard exchange.upstream.format == .openai, !exchange.translates, request.route == .chatCompletions || request.route == .responses,
+        guard exchange.upstream.format == .openai, exchange.translation == nil, request.route == .chatCompletions || request.route == .responses,
             (request.controls.promptCache ?? promptCache.openai) == .auto,
             // No prompt of fewer bytes has 1,024 tokens: most requests are decided unparsed.
             request.body.readableBytes >= PromptCacheKey.minimumTokens,
@@ -155,7 +155,7 @@ struct Forwarder: Sendable {
                 return .failed(error)
             }
         }
-        if exchange.translates { headers[.contentLength] = nil }
+        if exchange.translation != nil { headers[.contentLength] = nil }
         let flight = StreamFlight(
             // A translated stream is rewritten into the client's format, so it reads as the client's route.
             status: status, headers: headers, dialect: request.route.dialect, includeUsage: request.keyed.includeUsage,

@@ -72,7 +72,7 @@ final class StreamFlight: Sendable {
     /// tokens of the assembled answer when the stream reported none; `idle`, when set, is
     /// the longest the upstream may stay silent (`UpstreamClient.idleLimit`).
     func relay(
-        _ body: HTTPClientResponse.Body, translator: MessagesStreamTranslator?, failure: UpstreamFailure, idle: Duration?, logger: Logger,
+        _ body: HTTPClientResponse.Body, translator: (any StreamTranslating)?, failure: UpstreamFailure, idle: Duration?, logger: Logger,
         countUsage: @escaping @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
         onEnd: @escaping @Sendable (Ending) -> Void
@@ -92,7 +92,7 @@ final class StreamFlight: Sendable {
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func read(
-        _ body: HTTPClientResponse.Body, watchdog: IdleWatchdog?, translator: MessagesStreamTranslator?, failure: UpstreamFailure,
+        _ body: HTTPClientResponse.Body, watchdog: IdleWatchdog?, translator: (any StreamTranslating)?, failure: UpstreamFailure,
         logger: Logger,
         countUsage: @Sendable (JSONValue) -> TokenUsage?,
         onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,

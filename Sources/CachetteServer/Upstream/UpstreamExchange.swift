@@ -5,13 +5,14 @@ import Hummingbird
 import NIOCore
 
 /// How a cached request reaches the upstream its model routes to: as the client sent
-/// it, or, for an OpenAI chat request routed to an Anthropic upstream, translated to a
-/// Messages request whose answer, and stream, are translated back. The cache key and
-/// the stored answer are the client's side of the exchange, so hits need none of this.
+/// it, or, when the upstream speaks another format, through that pair's
+/// `FormatTranslation` (an OpenAI chat request as a Messages request, whose answer and
+/// stream come back as chat). The cache key and the stored answer are the client's side
+/// of the exchange, so hits need none of this.
 struct UpstreamExchange: Sendable {
     let upstream: CachetteConfig.Upstream
-    /// The client's format differs from the upstream's.
-    let translates: Bool
+    /// Nil when the client's format is the upstream's.
+    let translation: FormatTranslation?
 
     /// The request to send. OpenAI chat and completions streams (`askUsage`) ask for
     /// `usage` whatever the client asked, so every recorded stream knows its tokens;
@@ -21,7 +22,7 @@ struct UpstreamExchange: Sendable {
     func outgoing(
         _ request: Request, body: inout OutboundBody, askUsage: Bool, client: UpstreamClient, steer: Steer? = nil
     ) throws(APIError) -> HTTPClientRequest {
-        guard translates else {
+        guard let translation else {
             if askUsage && upstream.format == .openai { body.edit { UsageReporting.request(in: &$0) } }
             var bytes = body.bytes
             if upstream.format == .anthropic, let steer, let steered = bytes.withUnsafeReadableBytes(steer) { bytes = ByteBuffer(bytes: steered) }
@@ -32,38 +33,40 @@ struct UpstreamExchange: Sendable {
         }
         let translated: JSONValue
         do {
-            translated = try MessagesRequestTranslator.translate(parsed)
+            translated = try translation.request(parsed)
         } catch {
             throw APIError.badRequest(error)
         }
         var bytes = translated.serialized()
         if let steer, let steered = bytes.withUnsafeBytes(steer) { bytes = steered }
-        return client.makeRequest(request, upstream: upstream, body: .bytes(ByteBuffer(bytes: bytes)), path: "/v1/messages", translated: true)
+        return client.makeRequest(request, upstream: upstream, body: .bytes(ByteBuffer(bytes: bytes)), path: translation.path, translated: true)
     }
 
     /// Rewrites a Messages request's bytes, or returns nil to leave them.
     typealias Steer = (UnsafeRawBufferPointer) -> [UInt8]?
 
     /// Rewrites the upstream's events for the client, when the formats differ.
-    func streamTranslator(maxEventBytes: Int) -> MessagesStreamTranslator? {
-        translates ? MessagesStreamTranslator(created: Int(Date().timeIntervalSince1970), maxEventBytes: maxEventBytes) : nil
+    func streamTranslator(maxEventBytes: Int) -> (any StreamTranslating)? {
+        translation?.stream(Int(Date().timeIntervalSince1970), maxEventBytes)
     }
 
-    /// A whole answer in the client's format: a message as a chat completion, an
-    /// Anthropic error as an OpenAI one. An error that is not JSON passes as it came; a
-    /// 2xx that is not a message cannot be put in the client's format, and is a 502.
+    /// A whole answer in the client's format (a message as a chat completion, an
+    /// Anthropic error as an OpenAI one). An error that is not JSON passes as it came; a
+    /// 2xx not of the upstream's answer shape cannot be put in the client's format, and
+    /// is a 502.
     func answer(_ answer: UpstreamAnswer) throws(APIError) -> UpstreamAnswer {
-        guard translates else { return answer }
+        guard let translation else { return answer }
         let parsed = try? JSONValue.parse(answer.body.readableBytesView)
         let rewritten: JSONValue?
         if answer.isSuccess {
             // Checked on the bytes: parsing would quietly repair invalid UTF-8.
-            guard let parsed, answer.body.withUnsafeReadableBytes({ AnswerShape.message.problem(in: $0) }) == nil else {
-                throw APIError.upstreamInvalid("a 2xx answer from \(upstream.name) is not an Anthropic message, so it cannot be translated")
+            guard let parsed, answer.body.withUnsafeReadableBytes({ translation.upstreamShape.problem(in: $0) }) == nil else {
+                throw APIError.upstreamInvalid(
+                    "a 2xx answer from \(upstream.name) is not an answer in its format (\(upstream.format.rawValue)), so it cannot be translated")
             }
-            rewritten = MessagesAnswerTranslator.completion(parsed, created: Int(Date().timeIntervalSince1970))
+            rewritten = translation.answer(parsed, Int(Date().timeIntervalSince1970))
         } else {
-            rewritten = parsed.flatMap(MessagesAnswerTranslator.error)
+            rewritten = parsed.flatMap(translation.error)
         }
         guard let rewritten else { return answer }
         var out = answer

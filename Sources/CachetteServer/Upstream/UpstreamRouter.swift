@@ -22,9 +22,11 @@ struct UpstreamRouter: Sendable {
     /// Where a cached request for `model` goes, and whether it is translated on the way.
     func exchange(for model: String, route: CachedRoute) throws(APIError) -> UpstreamExchange {
         let upstream = try upstream(for: model, path: route.path, format: nil)
-        let translates = upstream.format != route.format
-        guard !translates || route.translatable else { throw APIError.needsTranslation(route: upstream.name, path: route.path) }
-        return UpstreamExchange(upstream: upstream, translates: translates)
+        guard upstream.format != route.format else { return UpstreamExchange(upstream: upstream, translation: nil) }
+        guard route.translatable, let translation = FormatTranslation.between(client: route.format, upstream: upstream.format) else {
+            throw APIError.needsTranslation(route: upstream.name, path: route.path)
+        }
+        return UpstreamExchange(upstream: upstream, translation: translation)
     }
 
     /// Where a request that names no model may go: only where a key of any provider

@@ -26,7 +26,7 @@ struct UpstreamExchangeTests {
     @Test("a stream to an OpenAI upstream asks for usage, at the base URL with the path and query")
     func openAIStream() async throws {
         let exchange = try Self.router.exchange(for: "gpt-4o", route: .chatCompletions)
-        #expect(!exchange.translates && exchange.upstream.name == "default")
+        #expect(exchange.translation == nil && exchange.upstream.name == "default")
         let body = ByteBuffer(string: #"{"model":"gpt-4o","messages":[],"stream":true}"#)
         var outbound = OutboundBody(body)
         let outgoing = try exchange.outgoing(Self.request("/v1/chat/completions?x=1"), body: &outbound, askUsage: true, client: Self.client)
@@ -41,7 +41,8 @@ struct UpstreamExchangeTests {
     @Test("a chat request for a Claude model goes to /v1/messages as a Messages request")
     func translatedRequest() async throws {
         let exchange = try Self.router.exchange(for: "claude-sonnet-4-6", route: .chatCompletions)
-        #expect(exchange.translates)
+        #expect(
+            exchange.translation?.client == .openai && exchange.translation?.upstream == .anthropic && exchange.translation?.path == "/v1/messages")
         let body = ByteBuffer(
             string: #"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}"#)
         var outbound = OutboundBody(body)
