@@ -80,6 +80,8 @@ struct CompressEndpoint: Sendable {
             guard let name = value.stringValue else {
                 throw APIError(status: .badRequest, message: "model must be a string.", code: "invalid_model", param: "model")
             }
+            // Booked under this name, in the ledger and as a metrics label: held to the cached routes' rules.
+            if let invalid = ModelName.problem(name) { throw APIError.badRequest(invalid) }
             model = name
         }
         var level = defaultLevel

@@ -80,6 +80,8 @@ struct CompressEndpointTests {
                 (#"{"messages":[{"content":"no role"}]}"#, "invalid_messages"),
                 (#"{"messages":["text"]}"#, "invalid_messages"),
                 (#"{"messages":[],"model":7}"#, "invalid_model"),
+                (#"{"messages":[],"model":"\#(String(repeating: "m", count: 300))"}"#, "invalid_model"),
+                (#"{"messages":[],"model":"gpt\u0001"}"#, "invalid_model"),
                 (#"{"messages":[],"level":"maximal"}"#, "invalid_level"),
             ]
             for (body, code) in cases {
