@@ -174,9 +174,9 @@ struct ForwardingTests {
     @Test("a whole answer that falls silent for idle_timeout after its head is a 504 upstream_idle_timeout, and nothing is stored")
     func silentBodyIsIdle() async throws {
         try await Self.withSilentBody { h in
-            let started = ContinuousClock.now
+            // Waited out, the pause ends in a whole 200: the 504 is the cut, with no clock
+            // read that a loaded machine could fail.
             let response = try await h.post()
-            #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
             try await Self.expectTimedOut(
                 h, response, code: "upstream_idle_timeout", message: "127.0.0.1 sent nothing for upstream.idle_timeout (2 s).")
         }
@@ -185,7 +185,6 @@ struct ForwardingTests {
     @Test("a passthrough answer that falls silent for idle_timeout is cut there, not left open for upstream.timeout")
     func silentPassthroughIsCut() async throws {
         try await Self.withSilentBody { h in
-            let started = ContinuousClock.now
             var request = h.clientRequest("/v1/files", .bytes(ByteBuffer(string: "{}")))
             request.headers.replaceOrAdd(name: "content-type", value: "application/json")
             let whole = #"{"id":"file-1","object":"file"}"#
@@ -197,8 +196,8 @@ struct ForwardingTests {
             } catch {
                 // The head was sent: a cut body is all a client can be told.
             }
-            #expect(received != whole)
-            #expect(ContinuousClock.now - started < .seconds(7), "cut at idle_timeout, not at the upstream's 9 s pause")
+            // Waited out, the pause ends in the whole body.
+            #expect(received != whole, "cut at idle_timeout, not at the upstream's 9 s pause")
         }
     }
 
