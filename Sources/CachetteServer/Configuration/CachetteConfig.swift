@@ -181,7 +181,7 @@ public struct CachetteConfig: Sendable {
         public var finishOnDisconnect = true
         /// The most bytes of one stream held in memory: a longer stream is relayed but
         /// not recorded, and a client this far behind pauses the stream (and is cut off
-        /// if it reads nothing for `StreamFlight.readerPatience`).
+        /// if it reads nothing for `LiveStream.readerPatience`).
         public var maxBufferedBytes = 8 << 20
     }
 

@@ -12,7 +12,7 @@ struct Forwarder: Sendable {
     let client: UpstreamClient
     /// `compression:`; the level is the request's own.
     let compression: CompressionOptions
-    let streams: StreamFlight.Settings
+    let streams: LiveStream.Settings
     /// Where each Responses answer was made, for the requests that later name it by id.
     let owners: ResponseOwners
     /// Streams book their failures and slow clients as they happen.
@@ -26,14 +26,27 @@ struct Forwarder: Sendable {
 
     /// A request ready to send, and what compression took off it.
     struct Outbound: Sendable {
-        let route: CachedRoute
+        let model: String
         let exchange: UpstreamExchange
         let outgoing: HTTPClientRequest
-        var body: OutboundBody
+        let body: OutboundBody
         let compression: CompressionTally
-        /// Whose credential sent it, for noting a Responses answer's id.
-        let tenant: ResponseOwners.Tenant
+        /// Where a Responses answer's id is noted, and for whose credential; nil on other routes.
+        let owners: (ResponseOwners, tenant: ResponseOwners.Tenant)?
         let trace: RequestTrace?
+
+        /// A 2xx answer, whole or assembled from its stream: traced, and a Responses
+        /// answer's id noted as its upstream's.
+        func answered(_ answer: ByteBuffer) {
+            trace?.answered(answer)
+            if let (owners, tenant) = owners { owners.note(answer: answer, upstream: exchange.upstream.name, for: tenant) }
+        }
+
+        /// The tokens of a 2xx answer that reported none, counted from the request as sent.
+        func countedUsage(_ answer: JSONValue) -> TokenUsage? {
+            var body = body
+            return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
+        }
 
         /// The request as it goes out: with the upstream span's `traceparent` when traced,
         /// started here, at the send (an outbound built but never sent makes no span).
@@ -49,7 +62,7 @@ struct Forwarder: Sendable {
     enum Sent: Sendable {
         case answer(UpstreamAnswer, usage: TokenUsage?, counted: Bool)
         /// A 2xx event stream, being relayed; it books its leader when it ends.
-        case stream(StreamFlight)
+        case stream(LiveStream)
         case failed(APIError)
     }
 
@@ -75,8 +88,9 @@ struct Forwarder: Sendable {
             request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client,
             steer: steer(request, exchange: exchange))
         return Outbound(
-            route: request.route, exchange: exchange, outgoing: outgoing, body: body, compression: tally.saved > 0 ? tally : CompressionTally(),
-            tenant: owners.tenant(of: request.request.headers), trace: request.trace)
+            model: request.model, exchange: exchange, outgoing: outgoing, body: body,
+            compression: tally.saved > 0 ? tally : CompressionTally(),
+            owners: request.route == .responses ? (owners, owners.tenant(of: request.request.headers)) : nil, trace: request.trace)
     }
 
     /// A long chat or Responses request to an OpenAI upstream gets a `prompt_cache_key`
@@ -108,34 +122,26 @@ struct Forwarder: Sendable {
     }
 
     /// One upstream call for a whole answer.
-    func fetch(_ outbound: Outbound, model: String) async -> Sent {
-        var body = outbound.body
+    func fetch(_ outbound: Outbound) async -> Sent {
         do {
             var answer = try outbound.exchange.answer(
                 await client.fetch(outbound.sending(), upstream: outbound.exchange.upstream, logger: logger)
             )
-            if let trace = outbound.trace {
-                trace.upstreamAnswered(status: answer.status.code)
-                if answer.isSuccess { trace.answered(answer.body) }
-            }
+            outbound.trace?.upstreamAnswered(status: answer.status.code)
+            if answer.isSuccess { outbound.answered(answer.body) }
             let saved = outbound.compression.saved
             if saved > 0 { answer.headers[CachetteHeaders.tokensSaved] = String(saved) }
-            if outbound.route == .responses, answer.isSuccess {
-                owners.note(answer: answer.body, upstream: outbound.exchange.upstream.name, for: outbound.tenant)
-            }
-            let (usage, counted) = Self.usage(of: answer, request: &body, model: model)
+            let (usage, counted) = Self.usage(of: answer, outbound: outbound)
             return .answer(answer, usage: usage, counted: counted)
         } catch {
             return .failed(error)
         }
     }
 
-    /// Sends a streaming request. A 2xx event stream starts relaying at once; anything
-    /// else (an error, or a whole JSON answer) is read in full like a fetch.
-    func stream(
-        _ outbound: Outbound, request: ProxyRequest, onEnd: @escaping @Sendable (StreamFlight.Ending) -> Void,
-        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void
-    ) async -> Sent {
+    /// Sends a streaming request. A 2xx event stream starts relaying at once, and
+    /// `onEnd` gets how it ended; anything else (an error, or a whole JSON answer) is
+    /// read in full like a fetch, and `onEnd` never runs.
+    func stream(_ outbound: Outbound, request: ProxyRequest, onEnd: @escaping @Sendable (LiveStream.End) -> Void) async -> Sent {
         let exchange = outbound.exchange
         let response: HTTPClientResponse
         do {
@@ -156,37 +162,22 @@ struct Forwarder: Sendable {
             }
         }
         if exchange.translation != nil { headers[.contentLength] = nil }
-        let flight = StreamFlight(
+        let stream = LiveStream(
             // A translated stream is rewritten into the client's format, so it reads as the client's route.
             status: status, headers: headers, dialect: request.route.dialect, includeUsage: request.keyed.includeUsage,
             tokensSaved: outbound.compression.saved, settings: streams, accounting: accounting
         )
-        let body = outbound.body
-        let model = request.model
-        let owners = outbound.route == .responses ? owners : nil
-        let upstream = exchange.upstream.name
-        flight.relay(
-            response.body, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes),
-            failure: client.failure(exchange.upstream), idle: client.idleLimit(exchange.upstream), logger: logger,
-            countUsage: { answer in
-                var body = body
-                return body.client().flatMap { UsageCounter.count(request: $0, answer: answer, model: model) }
-            },
-            onComplete: { recording, answer, usage in
-                outbound.trace?.answered(answer)
-                owners?.note(answer: answer, upstream: upstream, for: outbound.tenant)
-                onComplete(recording, answer, usage)
-            },
-            onEnd: onEnd
-        )
-        return .stream(flight)
+        stream.relay(
+            response.body, for: outbound, translator: exchange.streamTranslator(maxEventBytes: streams.maxBufferedBytes),
+            failure: client.failure(exchange.upstream), idle: client.idleLimit(exchange.upstream), logger: logger, onEnd: onEnd)
+        return .stream(stream)
     }
 
     /// The upstream's `usage`, else, for a 2xx answer without one, the tokens counted here.
-    static func usage(of answer: UpstreamAnswer, request: inout OutboundBody, model: String) -> (TokenUsage?, counted: Bool) {
+    static func usage(of answer: UpstreamAnswer, outbound: Outbound) -> (TokenUsage?, counted: Bool) {
         if let usage = answer.body.withUnsafeReadableBytes({ TokenUsage(responseBody: $0) }) { return (usage, false) }
-        guard answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView), let client = request.client(),
-            let counted = UsageCounter.count(request: client, answer: parsed, model: model)
+        guard answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView),
+            let counted = outbound.countedUsage(parsed)
         else { return (nil, false) }
         return (counted, true)
     }

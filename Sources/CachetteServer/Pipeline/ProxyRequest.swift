@@ -15,19 +15,21 @@ struct ProxyRequest: Sendable {
     let arrived: ContinuousClock.Instant
     /// Nil while telemetry is off.
     let trace: RequestTrace?
+    let booking: RequestBooking
 
     var key: CacheKey { keyed.key }
     var model: String { keyed.model }
     var stream: Bool { keyed.stream }
 
-    /// The request booked with `outcome`, its latency measured to now.
-    func event(
+    /// Books the request as `outcome`, its latency measured to now (once: see `RequestBooking`).
+    func book(
         _ outcome: RequestOutcome, usage: TokenUsage? = nil, counted: Bool = false, compression: CompressionTally = CompressionTally()
-    ) -> RequestEvent {
-        RequestEvent(
-            route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
-            compression: compression, latency: ContinuousClock.now - arrived, trace: trace
-        )
+    ) {
+        booking.book(
+            RequestEvent(
+                route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
+                compression: compression, latency: ContinuousClock.now - arrived, trace: trace
+            ))
     }
 }
 
@@ -41,7 +43,9 @@ struct RequestIntake: Sendable {
     /// `compression.level`, for requests that do not set their own.
     let compression: CompressionLevel
 
-    func prepare(_ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?) async throws(APIError) -> ProxyRequest {
+    func prepare(
+        _ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?, booking: RequestBooking
+    ) async throws(APIError) -> ProxyRequest {
         let body = try await BodyReader.read(request, limit: maxBodyBytes)
         let controls = try CacheControls(request.headers)
         let level = route.compresses ? controls.compression ?? compression : .off
@@ -52,7 +56,8 @@ struct RequestIntake: Sendable {
         switch result {
         case .success(let keyed):
             return ProxyRequest(
-                route: route, request: request, body: body, keyed: keyed, controls: controls, level: level, arrived: arrived, trace: trace)
+                route: route, request: request, body: body, keyed: keyed, controls: controls, level: level, arrived: arrived, trace: trace,
+                booking: booking)
         case .failure(let invalid):
             throw APIError.badRequest(invalid)
         }

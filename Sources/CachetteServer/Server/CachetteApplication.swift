@@ -88,7 +88,7 @@ public enum CachetteApplication {
         )
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
-        let flights = SingleFlight<CacheKey, FlightResult>()
+        let miss = MissFlight(flights: SingleFlight(), forwarder: forwarder, staleIfError: config.cache.staleIfError.seconds)
         for route in CachedRoute.allCases {
             CachedEndpoint(
                 intake: RequestIntake(
@@ -98,8 +98,7 @@ public enum CachetteApplication {
                     scope: scope,
                     compression: config.compression.level
                 ),
-                storage: storage, flights: flights, forwarder: forwarder, accounting: accounting,
-                staleIfError: config.cache.staleIfError.seconds, offline: config.cache.mode == .offline, fingerprint: fingerprint,
+                storage: storage, miss: miss, accounting: accounting, offline: config.cache.mode == .offline, fingerprint: fingerprint,
                 tracer: tracing?.tracer
             ).addRoutes(to: routes)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.

@@ -6,18 +6,12 @@ import NIOCore
 import Synchronization
 
 /// One upstream stream: relayed to every client reading it as events arrive, recorded
-/// as it passes, and handed to `onComplete` for storing when it ends cleanly.
+/// as it passes, and handed (with how it ended) to `relay`'s `onEnd` for storing.
 ///
 /// The upstream is read by a task of its own, not by any client, so a client that
 /// goes away neither cuts the others off nor (with `stream.finish_on_disconnect`)
 /// loses the answer being paid for.
-final class StreamFlight: Sendable {
-    enum Outcome: Sendable {
-        /// Reached its end. `answer` is the assembled non-streamed JSON when the stream could be kept.
-        case complete(answer: ByteBuffer?, usage: TokenUsage?)
-        case failed(APIError)
-    }
-
+final class LiveStream: Sendable {
     /// `stream:` settings.
     struct Settings: Sendable {
         /// `stream.max_buffered_bytes`: the most of one stream held, per stream.
@@ -26,12 +20,21 @@ final class StreamFlight: Sendable {
         var finishOnDisconnect: Bool
     }
 
-    /// How the upstream stream ended, for booking the request that started it.
-    struct Ending: Sendable {
+    /// How the upstream stream ended: handed to the request that started it (to store
+    /// and book), and kept for the requests that joined it.
+    struct End: Sendable {
+        /// Why it did not reach its end; nil when it did.
+        var failure: APIError?
+        /// The assembled non-streamed JSON, when the stream could be kept.
+        var answer: ByteBuffer?
         var usage: TokenUsage?
-        var failed: Bool
         /// The tokens were counted here: the stream reported none.
-        var counted: Bool
+        var counted = false
+        /// The events to store: set only for a clean stream within
+        /// `stream.max_buffered_bytes` (and, translated, a well-formed message).
+        var recording: RecordedStream?
+
+        static func failed(_ error: APIError, usage: TokenUsage? = nil) -> End { End(failure: error, usage: usage) }
     }
 
     let status: HTTPResponse.Status
@@ -44,7 +47,7 @@ final class StreamFlight: Sendable {
     private let finishOnDisconnect: Bool
     /// Prompt tokens compression took off the forwarded request, shown to the request that made it.
     let tokensSaved: Int
-    private let outcomeState = Mutex<Outcome?>(nil)
+    private let ending = Mutex<End?>(nil)
     private let producer = Mutex<Task<Void, Never>?>(nil)
     private let audience: Mutex<Audience>
     /// Books the stream's events besides requests (failures, slow clients).
@@ -66,24 +69,27 @@ final class StreamFlight: Sendable {
         self.accounting = accounting
     }
 
-    var outcome: Outcome? { outcomeState.withLock { $0 } }
+    /// How the stream ended; nil until it has.
+    var end: End? { ending.withLock { $0 } }
 
-    /// Starts reading the upstream's body in a task of its own. `countUsage` counts the
-    /// tokens of the assembled answer when the stream reported none; `idle`, when set, is
-    /// the longest the upstream may stay silent (`UpstreamClient.idleLimit`).
+    /// Starts reading the upstream's body in a task of its own. `idle`, when set, is the
+    /// longest the upstream may stay silent (`UpstreamClient.idleLimit`); `onEnd` runs once,
+    /// before any joiner learns the end, so what it stores is found by the next request.
     func relay(
-        _ body: HTTPClientResponse.Body, translator: (any StreamTranslating)?, failure: UpstreamFailure, idle: Duration?, logger: Logger,
-        countUsage: @escaping @Sendable (JSONValue) -> TokenUsage?,
-        onComplete: @escaping @Sendable (RecordedStream, _ answer: ByteBuffer, TokenUsage?) -> Void,
-        onEnd: @escaping @Sendable (Ending) -> Void
+        _ body: HTTPClientResponse.Body, for outbound: Forwarder.Outbound, translator: (any StreamTranslating)?, failure: UpstreamFailure,
+        idle: Duration?, logger: Logger, onEnd: @escaping @Sendable (End) -> Void
     ) {
         let watchdog = idle.map { IdleWatchdog(idle: $0) }
         producer.withLock { task in
             let reading = Task {
                 defer { watchdog?.stop() }
-                await read(
-                    body, watchdog: watchdog, translator: translator, failure: failure, logger: logger, countUsage: countUsage,
-                    onComplete: onComplete, onEnd: onEnd)
+                let (end, trailer) = await read(
+                    body, for: outbound, watchdog: watchdog, translator: translator, failure: failure, logger: logger)
+                onEnd(end)
+                if end.failure == nil { settle { $0.complete = true } }
+                // Set before readers are told the stream is over, so they can read it.
+                ending.withLock { $0 = end }
+                broadcast.finish(trailer: trailer)
             }
             watchdog?.start { reading.cancel() }
             task = reading
@@ -92,12 +98,9 @@ final class StreamFlight: Sendable {
 
     /// Reads the upstream to its end, publishing each event as it arrives.
     private func read(
-        _ body: HTTPClientResponse.Body, watchdog: IdleWatchdog?, translator: (any StreamTranslating)?, failure: UpstreamFailure,
-        logger: Logger,
-        countUsage: @Sendable (JSONValue) -> TokenUsage?,
-        onComplete: @Sendable (RecordedStream, ByteBuffer, TokenUsage?) -> Void,
-        onEnd: @Sendable (Ending) -> Void
-    ) async {
+        _ body: HTTPClientResponse.Body, for outbound: Forwarder.Outbound, watchdog: IdleWatchdog?, translator: (any StreamTranslating)?,
+        failure: UpstreamFailure, logger: Logger
+    ) async -> (End, trailer: ByteBuffer?) {
         var recorder = StreamRecorder(limit: broadcast.capacity, dialect: dialect)
         var translator = translator
         var readError: APIError?
@@ -117,38 +120,28 @@ final class StreamFlight: Sendable {
             readError = failure.streamError(HTTPClientError.readTimeout, logger: logger)
         } else if Task.isCancelled {
             // Every client left and `finish_on_disconnect` is off: nothing is kept.
-            finish(.failed(APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")))
-            onEnd(Ending(usage: nil, failed: true, counted: false))
-            return
+            let cancelled = APIError(status: .badGateway, message: "The stream was cancelled.", type: "upstream_error", code: "stream_cancelled")
+            return (.failed(cancelled), nil)
         }
         switch recorder.end(error: readError?.message) {
         case .complete(let recording, let answer, var usage):
             // No usage chunk (an upstream that ignores include_usage): count the tokens here.
             var counted = false
             if usage == nil, let answer {
-                usage = countUsage(answer)
+                usage = outbound.countedUsage(answer)
                 counted = usage != nil
             }
             let answerBytes = answer.map { ByteBuffer(bytes: $0.serialized()) }
+            if let answerBytes { outbound.answered(answerBytes) }
             // A translation of a stream that was not a well-formed message is relayed, not kept.
-            if let recording, let answerBytes, translator?.isFaithful ?? true { onComplete(recording, answerBytes, usage) }
-            // After the store: what ends the stream's flight must find its entry.
-            onEnd(Ending(usage: usage, failed: false, counted: counted))
-            settle { $0.complete = true }
-            finish(.complete(answer: answerBytes, usage: usage))
+            let kept = answerBytes != nil && (translator?.isFaithful ?? true) ? recording : nil
+            return (End(answer: answerBytes, usage: usage, counted: counted, recording: kept), nil)
         case .failed(let reason):
             accounting.note(.failed)
-            onEnd(Ending(usage: recorder.usage, failed: true, counted: false))
             let error = readError ?? APIError(status: .badGateway, message: reason, type: "upstream_error", code: "upstream_stream_failed")
             logger.warning("upstream stream failed; nothing stored", metadata: ["reason": "\(error.message)"])
-            finish(.failed(error), trailer: recorder.sentErrorEvent ? nil : event(error))
+            return (.failed(error, usage: recorder.usage), recorder.sentErrorEvent ? nil : event(error))
         }
-    }
-
-    /// The outcome is set before readers are told the stream is over, so they can read it.
-    private func finish(_ outcome: Outcome, trailer: ByteBuffer? = nil) {
-        outcomeState.withLock { $0 = outcome }
-        broadcast.finish(trailer: trailer)
     }
 
     /// A new reader from the first event for a joining client, or nil once joining is closed.
@@ -199,9 +192,9 @@ final class StreamFlight: Sendable {
 
     /// Waits for the end of the stream, for a non-streaming request that joined it.
     /// Nil when the stream outgrew what is kept and so cannot be joined.
-    func completion() async -> Outcome? {
+    func completion() async -> End? {
         await broadcast.closedToJoiners()
-        return outcome
+        return end
     }
 
     /// The event that tells a client the stream failed, in the stream's own shape.

@@ -5,11 +5,11 @@ import Synchronization
 
 /// How each client reads a live stream: its response, from the first event or from
 /// where it joined, and what its end books.
-extension StreamFlight {
-    /// The response for one client reading from `reader`. `onEnd` gets the outcome once
-    /// the client has everything, or nil if it left (or was cut off) before the end.
+extension LiveStream {
+    /// The response for one client reading from `reader`. `onEnd` gets the stream's end
+    /// once the client has everything, or nil if it left (or was cut off) before the end.
     /// `head` is the outcome its `X-Cache` names: what the stream began as.
-    func response(reader: Int, as head: RequestOutcome, key: CacheKey, onEnd: @escaping @Sendable (Outcome?) -> Void = { _ in }) -> Response {
+    func response(reader: Int, as head: RequestOutcome, key: CacheKey, onEnd: @escaping @Sendable (End?) -> Void = { _ in }) -> Response {
         var headers = self.headers
         headers[CachetteHeaders.xCache] = head.xCache
         headers[CachetteHeaders.key] = key.hex
@@ -44,7 +44,7 @@ extension StreamFlight {
                 throw error
             }
             done(reader, delivered: finished)
-            onEnd(finished ? outcome : nil)
+            onEnd(finished ? end : nil)
         }
         return Response(status: status, headers: headers, body: body)
     }

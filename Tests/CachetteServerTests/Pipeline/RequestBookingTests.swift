@@ -1,0 +1,40 @@
+import CachetteCore
+import Testing
+
+@testable import CachetteServer
+
+@Suite("Booking a request once")
+struct RequestBookingTests {
+    static func accounting(_ stats: StatsCounters) throws -> Accounting {
+        Accounting(
+            stats: stats, ledger: try Ledger(database: nil, prices: PriceTable(), retention: .seconds(86400)),
+            metrics: CachetteMetrics(routes: [CachedRoute.chatCompletions.path]))
+    }
+
+    static func event(_ outcome: RequestOutcome) -> RequestEvent {
+        RequestEvent(route: CachedRoute.chatCompletions.path, model: "gpt-4o-mini", outcome: outcome)
+    }
+
+    @Test("the first booking counts and names the outcome; a later one, from any path, is dropped")
+    func firstBookingCounts() throws {
+        let stats = StatsCounters()
+        let booking = RequestBooking(accounting: try Self.accounting(stats))
+        #expect(booking.outcome == nil, "nothing booked yet: a stream's head")
+        booking.book(Self.event(.miss))
+        booking.book(Self.event(.error))
+        #expect(booking.outcome == .miss)
+        let counted = stats.snapshot
+        #expect(counted.requests == 1 && counted.misses == 1 && counted.upstreamErrors == 0)
+    }
+
+    @Test("paths racing to book one request (a stream's end, a reader leaving) book it once")
+    func racingBookingsCountOnce() async throws {
+        let stats = StatsCounters()
+        let booking = RequestBooking(accounting: try Self.accounting(stats))
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<64 { group.addTask { booking.book(Self.event(i.isMultiple(of: 2) ? .hit : .error)) } }
+        }
+        let counted = stats.snapshot
+        #expect(counted.requests == 1 && counted.hits + counted.upstreamErrors == 1)
+    }
+}
