@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fails when a folder of the server module uses a type declared in another folder that
-uses one of its own (ARCHITECTURE.md: dependencies point one way). A use is the name
-of a top-level type declared in the other folder, outside comments."""
+"""Fails when a folder of a module uses a type declared in another folder that uses one
+of its own (ARCHITECTURE.md: dependencies point one way). A use is the name of a
+top-level type declared in the other folder, outside comments. A folder inside a folder
+(`Store/Shared`) counts as a folder of its own."""
 
 import collections
 import os
@@ -16,11 +17,9 @@ def loops(module):
     base = os.path.join(ROOT, module)
     files = collections.defaultdict(list)
     homes = {}
-    for folder in sorted(os.listdir(base)):
-        path = os.path.join(base, folder)
-        if not os.path.isdir(path):
-            continue
-        for name in sorted(os.listdir(path)):
+    for path, _, names in sorted(os.walk(base)):
+        folder = os.path.relpath(path, base)
+        for name in sorted(names):
             if name.endswith(".swift"):
                 source = re.sub(r"//.*", "", open(os.path.join(path, name)).read())
                 files[folder].append((name, source))
@@ -40,9 +39,6 @@ def loops(module):
     return found
 
 
-# CachetteCore's folders still have loops (the formats' dialects and AnswerShape, the
-# ledger and the database): issue 31's provider room and tier list remove them, and
-# then it joins this list.
-problems = [line for module in ("CachetteServer",) for line in loops(module)]
+problems = [line for module in ("CachetteServer", "CachetteCore") for line in loops(module)]
 print("\n".join(problems) if problems else "folders: no loops")
 sys.exit(1 if problems else 0)

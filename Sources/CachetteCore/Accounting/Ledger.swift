@@ -246,6 +246,7 @@ public final class Ledger: Sendable {
         self.maxModels = maxModels
         var allTime: [String: ModelTotals] = [:]
         if let pool {
+            try LedgerSchema.migrator.migrate(pool)
             allTime = try pool.read { db in
                 var totals: [String: ModelTotals] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM model_totals") {

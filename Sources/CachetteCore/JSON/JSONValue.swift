@@ -50,16 +50,6 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// A whole number of 0 or more written without sign, fraction or exponent, up to
-    /// `TokenUsage.maxCount`: what an index or a count from outside must be.
-    public var countValue: Int? {
-        guard case .number(let text) = self, text.utf8.count <= 12,
-            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-            let n = Int(text), n <= TokenUsage.maxCount
-        else { return nil }
-        return n
-    }
-
     public var doubleValue: Double? {
         if case .number(let text) = self { return Double(text) }
         return nil

@@ -25,17 +25,6 @@ public enum AnswerShape: Sendable, Equatable {
         }
     }
 
-    /// How its answers stream, and so how a stored recording must read: nil for
-    /// embeddings, which do not stream.
-    public var dialect: (any StreamDialect.Type)? {
-        switch self {
-        case .completion: OpenAIDialect.self
-        case .embedding: nil
-        case .message: AnthropicDialect.self
-        case .response: ResponsesDialect.self
-        }
-    }
-
     /// Why `body` may not be stored, or nil when it may. The body must also be valid
     /// UTF-8 and its `usage`, when present, hold only well-formed counts.
     public func problem(in body: UnsafeRawBufferPointer) -> String? {

@@ -97,7 +97,8 @@ struct LedgerSeriesTests {
         let path = LedgerTests.path()
         do {
             let pool = try DatabasePool(path: path)
-            try CachetteDatabase.migrator.migrate(pool, upTo: "v3: ledger")
+            try CachetteDatabase.migrator.migrate(pool)
+            try LedgerSchema.migrator.migrate(pool, upTo: "v3: ledger")
             try await pool.write { db in
                 for (age, outcome, model) in Self.traffic {
                     let r = Self.record(age, outcome, model)

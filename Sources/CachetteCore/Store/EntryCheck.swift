@@ -81,3 +81,18 @@ public struct EntryCheck: Sendable {
         init(_ description: String) { self.description = description }
     }
 }
+
+/// The formats name their answers' shapes, so the map from shape to dialect sits here,
+/// above both.
+extension AnswerShape {
+    /// How its answers stream, and so how a stored recording must read: nil for
+    /// embeddings, which do not stream.
+    var dialect: (any StreamDialect.Type)? {
+        switch self {
+        case .completion: OpenAIDialect.self
+        case .embedding: nil
+        case .message: AnthropicDialect.self
+        case .response: ResponsesDialect.self
+        }
+    }
+}
