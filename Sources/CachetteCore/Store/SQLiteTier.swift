@@ -13,24 +13,21 @@ final class SQLiteTier: CacheTier {
     let options: CacheStoreOptions
     let database: CachetteDatabase
     let pool: DatabasePool
-    private let queue = Mutex(WriteQueue())
-    private let totalsState: Mutex<StoreTotals>
+    let queue = Mutex(WriteQueue())
+    let totalsState: Mutex<StoreTotals>
     /// Serialises flushes so two never interleave their eviction passes.
-    private let flushGate = AsyncGate()
-    private let logger: Logger
+    let flushGate = AsyncGate()
+    let logger: Logger
     private let wake: AsyncStream<Void>.Continuation
     /// A value each time something is queued, for the writer.
     let wakeups: AsyncStream<Void>
     /// The writer connection's `PRAGMA data_version`: it moves only when another connection commits.
     private let lastDataVersion: Mutex<Int>
     /// Used only inside flushes, which the gate serialises.
-    private let compressor: ZstdCompressor
+    let compressor: ZstdCompressor
     private let decompressors = ZstdDecompressors()
     /// Lets a miss skip the read; loaded by `loadKeys` (the server's writer), else every read happens.
-    private let storedKeys = StoredKeys()
-
-    /// Accounted on top of each compressed body for the row and its index entries.
-    static let rowOverhead = 128
+    let storedKeys = StoredKeys()
 
     struct WriteQueue {
         var puts: [CacheKey: (generation: UInt64, entry: NewEntry)] = [:]
@@ -179,173 +176,6 @@ final class SQLiteTier: CacheTier {
     /// Bytes of answers waiting to be written.
     var queuedBytes: Int { queue.withLock { $0.bytes } }
 
-    /// Writes queued entries and access times in one transaction, then enforces TTL and the byte budget.
-    /// Writes what is queued. Returns the keys it dropped (evicted, expired, or too
-    /// large to keep), which the tiers above must drop too.
-    @discardableResult
-    func flush(now: Double = Date().timeIntervalSince1970) async throws -> [CacheKey] {
-        try await flushGate.run { try await flushLocked(now: now) }
-    }
-
-    private func flushLocked(now: Double) async throws -> [CacheKey] {
-        let (puts, accesses, removals) = queue.withLock { q in
-            let accesses = q.accesses
-            let removals = q.removals
-            q.accesses = [:]
-            q.removals = []
-            return (q.puts, accesses, removals)
-        }
-        // Compress outside the write transaction; readers keep being served meanwhile.
-        var rows: [(key: CacheKey, generation: UInt64, entry: NewEntry, compressed: [UInt8], events: [UInt8]?)] = []
-        rows.reserveCapacity(puts.count)
-        var unstorable: [(CacheKey, UInt64)] = []
-        for (key, put) in puts {
-            do {
-                let compressed = try compressor.compress(put.entry.response.body)
-                let events = try put.entry.response.events.map { try compressor.compress($0.encoded()) }
-                rows.append((key, put.generation, put.entry, compressed, events))
-            } catch {
-                logger.error("could not compress a cache entry; not storing it", metadata: ["key": "\(key)", "error": "\(error)"])
-                unstorable.append((key, put.generation))
-            }
-        }
-        let maxBytes = options.maxBytes
-        let staleSeconds = options.staleSeconds
-        let written = rows
-        let outcome = try await pool.write { db -> FlushOutcome in
-            var outcome = FlushOutcome()
-            let touch = try db.cachedStatement(
-                sql: """
-                    UPDATE entries SET accessed_at = max(accessed_at, ?), hit_count = hit_count + ? WHERE key = ?
-                    """)
-            for (key, access) in accesses {
-                var values = StatementBinder(touch)
-                try values.bind(access.time)
-                try values.bind(access.hits)
-                try values.bind(blob: key.bytes)
-                try values.execute()
-            }
-            let removal = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ? RETURNING stored_size")
-            for key in removals {
-                guard let size = try Int.fetchOne(removal, arguments: [Data(key.bytes)]) else { continue }
-                outcome.removed.append(key)
-                outcome.entryDelta -= 1
-                outcome.byteDelta -= size
-            }
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO entries (key, route, model, status, content_type, body, events, raw_size, stored_size,
-                                         created_at, accessed_at, expires_at, prompt_tokens, completion_tokens)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(key) DO UPDATE SET
-                        route = excluded.route, model = excluded.model, status = excluded.status,
-                        content_type = excluded.content_type, body = excluded.body, events = excluded.events,
-                        raw_size = excluded.raw_size,
-                        stored_size = excluded.stored_size, created_at = excluded.created_at,
-                        accessed_at = excluded.accessed_at, expires_at = excluded.expires_at,
-                        prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-                        hit_count = 0
-                    """)
-            let previousSize = try db.cachedStatement(sql: "SELECT stored_size FROM entries WHERE key = ?")
-            for row in written {
-                let response = row.entry.response
-                let storedSize = row.compressed.count + (row.events?.count ?? 0) + Self.rowOverhead
-                guard storedSize <= maxBytes else {
-                    outcome.rejected.append(row.key)
-                    continue
-                }
-                let key = row.key.bytes
-                let previous = try Int.fetchOne(previousSize, arguments: [Data(key)])
-                var values = StatementBinder(insert)
-                try values.bind(blob: key)
-                try values.bind(row.entry.route)
-                try values.bind(row.entry.model)
-                try values.bind(response.status)
-                try values.bind(response.contentType)
-                try values.bind(blob: row.compressed)
-                if let events = row.events { try values.bind(blob: events) } else { try values.bindNull() }
-                try values.bind(response.size)
-                try values.bind(storedSize)
-                try values.bind(response.createdAt)
-                try values.bind(response.createdAt)
-                try values.bind(response.expiresAt)
-                try values.bind(response.usage.promptTokens)
-                try values.bind(response.usage.completionTokens)
-                try values.execute()
-                outcome.entryDelta += previous == nil ? 1 : 0
-                outcome.byteDelta += storedSize - (previous ?? 0)
-            }
-            let expired = try Row.fetchAll(
-                db.cachedStatement(sql: "DELETE FROM entries WHERE expires_at <= ? RETURNING key, stored_size"), arguments: [now - staleSeconds]
-            )
-            for row in expired {
-                // A key of another length (a damaged file) has no entry in memory to drop.
-                if let key = CacheKey(bytes: row[0] as Data) { outcome.expired.append(key) }
-                outcome.expirations += 1
-                outcome.entryDelta -= 1
-                outcome.byteDelta -= row[1] as Int
-            }
-            var bytes = self.totals.bytes + outcome.byteDelta
-            while bytes > maxBytes {
-                let victims = try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT key, stored_size FROM entries ORDER BY accessed_at, rowid LIMIT 64")
-                )
-                if victims.isEmpty { break }
-                let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?")
-                for victim in victims where bytes > maxBytes {
-                    let data = victim[0] as Data
-                    try delete.execute(arguments: [data])
-                    if let key = CacheKey(bytes: data) { outcome.evicted.append(key) }
-                    outcome.evictions += 1
-                    outcome.entryDelta -= 1
-                    outcome.byteDelta -= victim[1] as Int
-                    bytes -= victim[1] as Int
-                }
-            }
-            if outcome.evictions > 0 || outcome.expirations > 0 {
-                let totals = self.totals
-                try CachetteDatabase.saveCounters(
-                    db,
-                    [
-                        ("evictions", totals.evictions + outcome.evictions),
-                        ("expirations", totals.expirations + outcome.expirations),
-                    ])
-            }
-            return outcome
-        }
-        totalsState.withLock { t in
-            t.entries += outcome.entryDelta
-            t.bytes += outcome.byteDelta
-            t.evictions += outcome.evictions
-            t.expirations += outcome.expirations
-        }
-        // Forget the written puts, unless a newer answer for the same key arrived meanwhile.
-        queue.withLock { q in
-            for (key, generation) in rows.map({ ($0.key, $0.generation) }) + unstorable where q.puts[key]?.generation == generation {
-                if let removed = q.puts.removeValue(forKey: key) { q.bytes -= removed.entry.response.size }
-            }
-            q.loggedDrop = false
-            // Under the queue's lock: a key queued again since is written again, so stays.
-            let puts = q.puts
-            storedKeys.remove((outcome.removed + outcome.expired + outcome.evicted).filter { puts[$0] == nil })
-        }
-        if outcome.evictions > 0 {
-            logger.debug("evicted least recently used entries", metadata: ["count": "\(outcome.evictions)"])
-        }
-        return outcome.evicted + outcome.expired + outcome.rejected
-    }
-
-    private struct FlushOutcome {
-        var entryDelta = 0
-        var byteDelta = 0
-        var evicted: [CacheKey] = []
-        var expired: [CacheKey] = []
-        var evictions = 0
-        var expirations = 0
-        var rejected: [CacheKey] = []
-        var removed: [CacheKey] = []
-    }
-
     /// Whether another process (say `cachette cache clear`) changed the file since the
     /// last look; if so the totals are read again, and the tiers above may be stale.
     func changedElsewhere() async throws -> Bool {
@@ -381,9 +211,17 @@ final class SQLiteTier: CacheTier {
     }
 
     /// Entries and their stored bytes, as the file holds them.
+    /// Sizes are held to `FlushPlan.storedSize(of:)`'s rule, so a damaged file's totals
+    /// neither overflow nor trap.
     static func entryTotals(_ db: Database) throws -> (entries: Int, bytes: Int) {
-        let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(stored_size), 0) FROM entries")
-        return (row?[0] ?? 0, row?[1] ?? 0)
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT count(*), total(CASE WHEN typeof(stored_size) = 'integer' THEN max(0, min(stored_size, \(FlushPlan.maxRowBytes))) ELSE 0 END)
+                FROM entries
+                """)
+        let entries = (try? row?.decode(Int.self, atIndex: 0)) ?? 0
+        return (entries, Int(saturating: (try? row?.decode(Double.self, atIndex: 1)) ?? 0))
     }
 
     /// Moves only when another connection commits; read on the writer connection.

@@ -86,6 +86,33 @@ struct CacheStoreTests {
         #expect(store.totals.entries == 0)
     }
 
+    @Test("rows whose key or stored size has another type (a damaged file) open, expire and are evicted without a trap")
+    func damagedSizes() async throws {
+        let path = temporaryDatabasePath()
+        let writer = try CacheStore(options: .init(path: path), logger: logger)
+        try await writer.pool.write { db in
+            let rows: [(DatabaseValue, DatabaseValue, Double)] = [
+                ("a text key".databaseValue, "lots".databaseValue, 10), (Data(repeating: 1, count: 16).databaseValue, 2.5.databaseValue, 10),
+                (Data(repeating: 2, count: 16).databaseValue, Int.max.databaseValue, 9e9),
+                (Data(repeating: 3, count: 16).databaseValue, Int.max.databaseValue, 9e9),
+            ]
+            for (key, size, expires) in rows {
+                try db.execute(
+                    sql: """
+                        INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size, created_at,
+                                             accessed_at, expires_at)
+                        VALUES (?, 'r', 'm', 200, 'application/json', x'00', 1, ?, 1, 1, ?)
+                        """, arguments: [key, size, expires])
+            }
+        }
+        // A size that is not a whole number counts 0; one past what a row can hold, that much.
+        let store = try CacheStore(options: .init(path: path, maxBytes: 1 << 20), logger: logger)
+        #expect(store.totals.entries == 4 && store.totals.bytes == 2 * Int(Int32.max))
+        try await store.flush(now: 1_000)
+        #expect(store.totals.expirations == 2 && store.totals.evictions == 2)
+        #expect(store.totals.entries == 0)
+    }
+
     /// A store whose one entry, key 1, has had `assignments` applied to its row in the file.
     func damaged(_ assignments: String, maxEntryBytes: Int = 64 << 20) async throws -> CacheStore {
         let path = temporaryDatabasePath()
