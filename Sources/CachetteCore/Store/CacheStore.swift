@@ -70,14 +70,16 @@ public struct StoreTotals: Sendable, Equatable {
 /// in front of the SQLite tier (`SQLiteTier`), and, when configured, a shared tier over
 /// the network (`SharedCacheTier`) behind both.
 ///
-/// Local reads are synchronous and never wait on the writer: memory, then entries not
-/// yet written, then one indexed SQLite read. The shared tier is asked only after the
-/// local ones missed (`lookupShared`), and what it has fills them.
+/// Local reads are one walk of the local tiers (`lookup`), synchronous, and never wait
+/// on the writer. The shared tier is asked only after the local ones missed, inside the
+/// key's single flight (`lookupShared`), and what it has fills them.
 public final class CacheStore: Sendable {
     public let options: CacheStoreOptions
     let memory: HotTier
     let disk: SQLiteTier
-    /// Nil: this sidecar's tiers alone.
+    /// The local tiers, fastest first, as `lookup` walks them.
+    private let tiers: [any CacheTier]
+    /// Asked after the local tiers (`lookupShared`); nil: this sidecar's tiers alone.
     let shared: (any SharedCacheTier)?
     private let logger: Logger
 
@@ -87,6 +89,7 @@ public final class CacheStore: Sendable {
         self.logger = logger
         memory = HotTier(budget: options.memoryBytes)
         disk = try SQLiteTier(database: database, options: options, logger: logger)
+        tiers = [memory, disk]
         self.shared = shared
     }
 
@@ -103,45 +106,38 @@ public final class CacheStore: Sendable {
 
     // MARK: Reads
 
-    /// The fresh entry for `key`, if any: memory first, then one indexed SQLite read.
-    /// Synchronous: the hit path never suspends.
-    public func lookup(_ key: CacheKey, now: Double) -> CachedResponse? {
-        find(key, now: now)?.entry
+    /// What a lookup accepts.
+    public enum Lookup: Sendable, Equatable {
+        /// A fresh entry from any local tier: the hit path.
+        case fresh
+        /// A fresh entry held in memory (the memory tier, or an answer stored moments
+        /// ago and not yet written): a re-check right after a `fresh` lookup missed.
+        case recent
+        /// An entry past its TTL by less than `within` seconds (and still kept), for
+        /// serving when the upstream fails.
+        case stale(within: Double)
     }
 
-    /// `lookup`, and which tier answered.
-    public func find(_ key: CacheKey, now: Double) -> (entry: CachedResponse, tier: StoreTier)? {
-        if let recent = lookupRecent(key, now: now) { return (recent, .memory) }
-        guard let stored = disk.entry(key), stored.isFresh(at: now) else { return nil }
-        memory.insert(key, stored)
-        disk.recordAccess(key, now: now)
-        shared?.recordAccess(key, now: now)
-        return (stored, .disk)
-    }
-
-    /// Memory only: the memory tier, then entries not yet written. An answer stored
-    /// moments ago is always here, so a re-check right after a `lookup` missed need not read disk.
-    public func lookupRecent(_ key: CacheKey, now: Double) -> CachedResponse? {
-        if let hit = memory.entry(key) {
-            guard hit.isFresh(at: now) else {
-                memory.remove(key)
-                return nil
+    /// Walks the local tiers fastest first: memory, then entries not yet written, then
+    /// one indexed SQLite read. Synchronous: the hit path never suspends. A fresh hit
+    /// is copied into the faster tiers and counted in each tier's LRU order.
+    public func lookup(_ key: CacheKey, now: Double, _ wanted: Lookup = .fresh) -> (entry: CachedResponse, tier: StoreTier)? {
+        if case .stale(let window) = wanted, window <= 0 { return nil }
+        for depth in tiers.indices {
+            guard let (entry, place) = tiers[depth].entry(key, memoryOnly: wanted == .recent) else { continue }
+            if case .stale(let window) = wanted {
+                return now < entry.expiresAt + min(window, options.staleSeconds) ? (entry, place) : nil
             }
-            disk.recordAccess(key, now: now)
+            guard entry.isFresh(at: now) else {
+                tiers[depth].expired(key)
+                continue
+            }
+            for nearer in tiers[..<depth] { nearer.promote(key, entry) }
+            for tier in tiers { tier.recordAccess(key, now: now) }
             shared?.recordAccess(key, now: now)
-            return hit
+            return (entry, place)
         }
-        guard let queued = disk.queued(key), queued.isFresh(at: now) else { return nil }
-        return queued
-    }
-
-    /// An entry past its TTL by less than `window` seconds (and still kept), for serving
-    /// when the upstream fails: memory, then not yet written, then one indexed read.
-    public func lookupStale(_ key: CacheKey, now: Double, within window: Double) -> CachedResponse? {
-        guard window > 0 else { return nil }
-        let candidate = memory.entry(key) ?? disk.entry(key)
-        guard let candidate, now < candidate.expiresAt + min(window, options.staleSeconds) else { return nil }
-        return candidate
+        return nil
     }
 
     /// Whether a shared tier is configured (`lookupShared` can find anything).
@@ -153,8 +149,7 @@ public final class CacheStore: Sendable {
     /// the caller stores the answer or calls `releaseShared`.
     public func lookupShared(_ key: CacheKey, now: Double, lead: Bool = true) async -> CachedResponse? {
         guard let shared, let found = await shared.fetch(key, now: now, lead: lead), found.response.isFresh(at: now) else { return nil }
-        memory.store(key, found)
-        disk.store(key, found)
+        for tier in tiers { tier.store(key, found) }
         return found.response
     }
 

@@ -1,11 +1,18 @@
-/// One place cache entries live. `CacheStore` reads its tiers fastest first and writes
-/// an answer to each. A tier returns what it holds, expired or not: whether an entry
-/// may be served is the store's question, not the tier's.
+/// One place cache entries live on this machine. `CacheStore` walks its tiers fastest
+/// first in one lookup and writes an answer to each. A tier returns what it holds,
+/// expired or not: whether an entry may be served is the store's question.
 public protocol CacheTier: Sendable {
-    /// What the tier holds for `key`. Synchronous: local tiers answer on the hit path.
-    func entry(_ key: CacheKey) -> CachedResponse?
+    /// What the tier holds for `key`, and where (`x-cachette-tier`). Synchronous: local
+    /// tiers answer on the hit path. With `memoryOnly`, nothing is read from a file.
+    func entry(_ key: CacheKey, memoryOnly: Bool) -> (CachedResponse, StoreTier)?
     /// Keeps `entry`; a tier may queue the write.
     func store(_ key: CacheKey, _ entry: NewEntry)
+    /// A fresh entry a slower tier held: kept here too, so the next lookup stops here.
+    func promote(_ key: CacheKey, _ response: CachedResponse)
+    /// A hit on `key` in any tier, for LRU order and hit counts.
+    func recordAccess(_ key: CacheKey, now: Double)
+    /// `key`'s entry here is past its TTL (and the lookup goes on to the next tier).
+    func expired(_ key: CacheKey)
     func remove(_ key: CacheKey)
 }
 

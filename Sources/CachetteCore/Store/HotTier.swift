@@ -37,12 +37,19 @@ final class HotTier: CacheTier {
 
     // CacheTier
 
-    func entry(_ key: CacheKey) -> CachedResponse? {
-        state.withLock { $0.get(key) }
+    func entry(_ key: CacheKey, memoryOnly: Bool) -> (CachedResponse, StoreTier)? {
+        state.withLock { $0.get(key) }.map { ($0, .memory) }
     }
 
     /// `insert`, for a new entry.
     func store(_ key: CacheKey, _ entry: NewEntry) { insert(key, entry.response) }
+
+    func promote(_ key: CacheKey, _ response: CachedResponse) { insert(key, response) }
+
+    /// Reading it moved it to the front already.
+    func recordAccess(_ key: CacheKey, now: Double) {}
+
+    func expired(_ key: CacheKey) { remove(key) }
 }
 
 /// A doubly linked LRU list over an array of slots, indexed by a dictionary.

@@ -63,8 +63,21 @@ final class SQLiteTier: CacheTier {
 
     /// The entry for `key`, fresh or not: one not yet written, else one indexed read.
     func entry(_ key: CacheKey) -> CachedResponse? {
-        queued(key) ?? stored(key)
+        entry(key, memoryOnly: false)?.0
     }
+
+    /// An entry not yet written is in memory; else, unless `memoryOnly`, one indexed read.
+    func entry(_ key: CacheKey, memoryOnly: Bool) -> (CachedResponse, StoreTier)? {
+        if let queued = queued(key) { return (queued, .memory) }
+        guard !memoryOnly, let stored = stored(key) else { return nil }
+        return (stored, .disk)
+    }
+
+    /// The last tier: nothing slower promotes into it.
+    func promote(_ key: CacheKey, _ response: CachedResponse) {}
+
+    /// The next flush deletes it.
+    func expired(_ key: CacheKey) {}
 
     /// False when the file certainly holds no entry for `key`, so a lookup skips the read.
     func mayHold(_ key: CacheKey) -> Bool { storedKeys.mayHold(key) }

@@ -73,7 +73,7 @@ struct CachedEndpoint: Sendable {
         }
 
         let now = Date().timeIntervalSince1970
-        if let (hit, tier) = storage.store.find(proxied.key, now: now) {
+        if let (hit, tier) = storage.store.lookup(proxied.key, now: now) {
             proxied.trace?.hit(hit, tier: tier)
             proxied.book(.hit, usage: hit.usage)
             return AnswerResponse.stored(hit, for: proxied, now: now, tier: tier)
@@ -90,7 +90,7 @@ struct CachedEndpoint: Sendable {
             request.book(.hit, usage: shared.usage)
             return AnswerResponse.stored(shared, for: request, now: now, tier: .shared)
         }
-        if let entry = store.lookupStale(request.key, now: now, within: .greatestFiniteMagnitude) {
+        if let (entry, _) = store.lookup(request.key, now: now, .stale(within: .greatestFiniteMagnitude)) {
             request.book(.stale)
             return AnswerResponse.stored(entry, for: request, now: now, as: .stale)
         }

@@ -79,8 +79,8 @@ struct MissFlight: Sendable {
     private func lead(_ request: ProxyRequest, storage: StorePolicy) async -> (Shared, holdUntil: (@Sendable () async -> Void)?) {
         // A flight for this key may have finished between our lookup and now; its
         // answer is still in memory, so the disk need not be read again.
-        if let stored = storage.store.lookupRecent(request.key, now: Date().timeIntervalSince1970) {
-            return (.cached(stored, tier: .memory), nil)
+        if let (stored, tier) = storage.store.lookup(request.key, now: Date().timeIntervalSince1970, .recent) {
+            return (.cached(stored, tier: tier), nil)
         }
         // Another replica may have it, or be fetching it: asked once per key, inside the
         // flight. A miss there may make this replica the cluster's leader for the key,
@@ -221,7 +221,8 @@ struct MissFlight: Sendable {
         // A `no-cache` request asked for a fresh answer, not a kept one.
         if code >= 500 || code == 429, let storage, !request.controls.noCache {
             let now = Date().timeIntervalSince1970
-            if let entry = storage.store.lookupStale(request.key, now: now, within: request.controls.staleIfError ?? staleIfError) {
+            let window = request.controls.staleIfError ?? staleIfError
+            if let (entry, _) = storage.store.lookup(request.key, now: now, .stale(within: window)) {
                 request.book(.stale)
                 return AnswerResponse.stored(entry, for: request, now: now, as: .stale)
             }

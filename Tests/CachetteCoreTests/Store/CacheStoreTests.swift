@@ -16,13 +16,13 @@ struct CacheStoreTests {
         do {
             let store = try CacheStore(options: .init(path: path), logger: logger)
             store.store(key(1), entry(body))
-            #expect(store.lookup(key(1), now: 1_001).map { String(buffer: $0.body) } == body)
+            #expect(store.lookup(key(1), now: 1_001).map { String(buffer: $0.entry.body) } == body)
             try await store.flush(now: 1_001)
             #expect(store.totals.entries == 1)
         }
         let reopened = try CacheStore(options: .init(path: path), logger: logger)
         #expect(reopened.totals.entries == 1)
-        let hit = try #require(reopened.lookup(key(1), now: 1_002))
+        let hit = try #require(reopened.lookup(key(1), now: 1_002)?.entry)
         #expect(String(buffer: hit.body) == body)
         #expect(hit.usage == TokenUsage(promptTokens: 3, completionTokens: 4))
         #expect(hit.status == 200 && hit.contentType == "application/json")
@@ -55,7 +55,7 @@ struct CacheStoreTests {
         #expect(failures >= 95, "SQLite refused the writes")
         #expect(store.totals.droppedWrites >= 100 - (64 << 10) / 4096 - 5)
         // What was queued is still served from memory.
-        #expect(store.lookup(key(10), now: 1_001).map { String(buffer: $0.body) } == body + "10")
+        #expect(store.lookup(key(10), now: 1_001).map { String(buffer: $0.entry.body) } == body + "10")
         // Once the disk has room again, the queue drains and new answers are taken.
         try await store.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
         try await store.flush(now: 1_001)
@@ -126,7 +126,7 @@ struct CacheStoreTests {
     @Test("a stored time of -1e300 is served with an Age held to 2^31, not a trap")
     func implausibleCreation() async throws {
         let store = try await damaged("created_at = -1e300")
-        let hit = try #require(store.lookup(key(1), now: 1_700_000_002))
+        let hit = try #require(store.lookup(key(1), now: 1_700_000_002)?.entry)
         #expect(hit.age(at: 1_700_000_002) == CachedResponse.maxAge)
         #expect(CachedResponse(status: 200, contentType: "", body: .init(), createdAt: .nan, expiresAt: 0, usage: .zero).age(at: 1) == 0)
     }
@@ -166,11 +166,11 @@ struct CacheStoreTests {
         try await store.flush(now: 1_050)
         #expect(store.totals.entries == 1, "kept past its TTL")
         #expect(store.lookup(key(1), now: 1_050) == nil, "never a hit once expired")
-        #expect(store.lookupStale(key(1), now: 1_050, within: 3600).map { String(buffer: $0.body) } == "old answer")
-        #expect(store.lookupStale(key(1), now: 1_050, within: 30) == nil, "a request's narrower window wins")
-        #expect(store.lookupStale(key(1), now: 1_050, within: 0) == nil)
+        #expect(store.lookup(key(1), now: 1_050, .stale(within: 3600)).map { String(buffer: $0.entry.body) } == "old answer")
+        #expect(store.lookup(key(1), now: 1_050, .stale(within: 30)) == nil, "a request's narrower window wins")
+        #expect(store.lookup(key(1), now: 1_050, .stale(within: 0)) == nil)
         try await store.flush(now: 1_111)
-        #expect(store.totals.entries == 0 && store.lookupStale(key(1), now: 1_111, within: 3600) == nil)
+        #expect(store.totals.entries == 0 && store.lookup(key(1), now: 1_111, .stale(within: 3600)) == nil)
     }
 
     @Test("expired entries are misses and are removed on flush")
@@ -275,7 +275,7 @@ struct CacheStoreTests {
         defer { writer.cancel() }
         try await eventually { !store.disk.mayHold(key(9)) }
         #expect(store.disk.mayHold(key(1)))
-        #expect(store.lookup(key(1), now: now)?.body == ByteBuffer(string: "from an earlier run"))
+        #expect(store.lookup(key(1), now: now)?.entry.body == ByteBuffer(string: "from an earlier run"))
         #expect(store.lookup(key(9), now: now) == nil)
 
         // Stored here, then written: found in memory and, after the memory tier is emptied, on disk.
