@@ -3,34 +3,6 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresTier {
-    /// What waits for the next batch. Counts are the batches already tried: a batch
-    /// that fails is tried again once PostgreSQL is back, twice at most.
-    struct WriteQueue {
-        var puts: [(key: CacheKey, entry: NewEntry, attempts: Int)] = []
-        /// Flights this replica led whose answer is in `puts`.
-        var stored: [CacheKey: Int] = [:]
-        /// Flights this replica led and gave up: nothing was stored.
-        var abandoned: [CacheKey: Int] = [:]
-        var removals: Set<CacheKey> = []
-        var accesses: [CacheKey: Double] = [:]
-        var ledger: [LedgerBucket: LedgerSums] = [:]
-        var bytes = 0
-
-        mutating func addLedger(_ buckets: [LedgerBucket: LedgerSums]) {
-            for (bucket, sums) in buckets { addLedger(bucket, sums) }
-        }
-
-        /// Adds one bucket's sums to what is queued for it.
-        mutating func addLedger(_ bucket: LedgerBucket, _ sums: LedgerSums) {
-            ledger[bucket, default: LedgerSums()].add(sums)
-            if ledger.count > PostgresTier.maxQueuedLedgerBuckets {
-                // PostgreSQL has been away a long time: the oldest seconds go first.
-                let oldest = ledger.keys.sorted { $0.second < $1.second }.prefix(ledger.count / 2)
-                for bucket in oldest { ledger.removeValue(forKey: bucket) }
-            }
-        }
-    }
-
     static let maxAttempts = 3
 
     /// Rows per INSERT: 16 binds each stays far below PostgreSQL's 65,535.
