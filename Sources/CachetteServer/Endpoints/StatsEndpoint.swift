@@ -10,6 +10,8 @@ struct StatsEndpoint: Sendable {
     let ledger: Ledger
     let store: CacheStore?
     let shared: PostgresTier?
+    /// Nil unless `shared.ledger` is on.
+    let clusterLedger: ClusterLedger?
     let steering: PromptCacheSteering
 
     func addRoutes(to router: Router<some RequestContext>) {
@@ -55,14 +57,14 @@ struct StatsEndpoint: Sendable {
 
     /// Every replica's requests from the shared tier's ledger (`shared.ledger`).
     private func cluster(_ window: LedgerWindow) async throws -> Response {
-        guard let shared, shared.options.ledger else {
+        guard let clusterLedger else {
             throw APIError(
                 status: .badRequest, message: "scope=cluster needs the shared tier with shared.ledger: true.", code: "no_cluster_ledger",
                 param: "scope")
         }
         let (models, replicas): ([String: ModelTotals], Int)
         do {
-            (models, replicas) = try await shared.clusterTotals(window)
+            (models, replicas) = try await clusterLedger.totals(window)
         } catch {
             throw APIError(
                 status: .serviceUnavailable, message: "The shared tier cannot be read now; try again, or ask without scope=cluster.",

@@ -29,10 +29,10 @@ public enum CachetteApplication {
             )
         }
         let stats = StatsCounters(restoring: try database?.loadCounters() ?? [:])
+        let clusterLedger = config.shared.ledger ? shared.map(ClusterLedger.init(tier:)) : nil
         let ledger = try Ledger(
             database: database, prices: config.accounting.prices, retention: config.accounting.ledgerRetention,
-            maxModels: config.accounting.maxModels,
-            cluster: config.shared.ledger ? shared : nil
+            maxModels: config.accounting.maxModels, cluster: clusterLedger
         )
         let metrics = CachetteMetrics(routes: CachedRoute.allCases.map(\.path) + [Passthrough.route, CompressEndpoint.route])
         let accounting = Accounting(stats: stats, ledger: ledger, metrics: metrics)
@@ -65,7 +65,8 @@ public enum CachetteApplication {
         DashboardEndpoint().addRoutes(to: routes)
         HealthEndpoint(store: store, shared: shared, startedAt: .now, unverifiedUpstreams: client.unverified).addRoutes(to: routes)
         let steering = PromptCacheSteering(settings: config.promptCache.steering)
-        StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared, steering: steering).addRoutes(to: routes)
+        StatsEndpoint(stats: stats, ledger: ledger, store: store, shared: shared, clusterLedger: clusterLedger, steering: steering).addRoutes(
+            to: routes)
         StatsSeriesEndpoint(ledger: ledger).addRoutes(to: routes)
         RecentRequestsEndpoint(ledger: ledger).addRoutes(to: routes)
         MetricsEndpoint(metrics: metrics, store: store, shared: shared, steering: steering).addRoutes(to: routes)

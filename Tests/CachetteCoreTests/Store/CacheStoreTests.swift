@@ -65,20 +65,29 @@ struct CacheStoreTests {
         #expect(store.lookup(key(1000), now: 1_001) != nil)
     }
 
-    @Test("rows whose key is not 16 bytes (a damaged file) expire and are evicted without a trap, and are counted")
-    func damagedKeys() async throws {
+    /// A file at a fresh path holding `rows` (key, stored size, expiry) as written by
+    /// hand, outside the store's checks.
+    func fileWith(_ rows: [(key: DatabaseValue, size: DatabaseValue, expires: Double)]) async throws -> String {
         let path = temporaryDatabasePath()
         let writer = try CacheStore(options: .init(path: path), logger: logger)
         try await writer.pool.write { db in
-            for (key, expires, size) in [(Data([1, 2, 3]), 10.0, 600_000), (Data(repeating: 7, count: 40), 9e9, 2_000_000)] {
+            for row in rows {
                 try db.execute(
                     sql: """
                         INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size, created_at,
                                              accessed_at, expires_at)
                         VALUES (?, 'r', 'm', 200, 'application/json', x'00', 1, ?, 1, 1, ?)
-                        """, arguments: [key, size, expires])
+                        """, arguments: [row.key, row.size, row.expires])
             }
         }
+        return path
+    }
+
+    @Test("rows whose key is not 16 bytes (a damaged file) expire and are evicted without a trap, and are counted")
+    func damagedKeys() async throws {
+        let path = try await fileWith([
+            (Data([1, 2, 3]).databaseValue, 600_000.databaseValue, 10), (Data(repeating: 7, count: 40).databaseValue, 2_000_000.databaseValue, 9e9),
+        ])
         // Opened again, its totals count both rows: the first has expired, the second is over a 1 MiB budget.
         let store = try CacheStore(options: .init(path: path, maxBytes: 1 << 20), logger: logger)
         try await store.flush(now: 1_000)
@@ -88,23 +97,11 @@ struct CacheStoreTests {
 
     @Test("rows whose key or stored size has another type (a damaged file) open, expire and are evicted without a trap")
     func damagedSizes() async throws {
-        let path = temporaryDatabasePath()
-        let writer = try CacheStore(options: .init(path: path), logger: logger)
-        try await writer.pool.write { db in
-            let rows: [(DatabaseValue, DatabaseValue, Double)] = [
-                ("a text key".databaseValue, "lots".databaseValue, 10), (Data(repeating: 1, count: 16).databaseValue, 2.5.databaseValue, 10),
-                (Data(repeating: 2, count: 16).databaseValue, Int.max.databaseValue, 9e9),
-                (Data(repeating: 3, count: 16).databaseValue, Int.max.databaseValue, 9e9),
-            ]
-            for (key, size, expires) in rows {
-                try db.execute(
-                    sql: """
-                        INSERT INTO entries (key, route, model, status, content_type, body, raw_size, stored_size, created_at,
-                                             accessed_at, expires_at)
-                        VALUES (?, 'r', 'm', 200, 'application/json', x'00', 1, ?, 1, 1, ?)
-                        """, arguments: [key, size, expires])
-            }
-        }
+        let path = try await fileWith([
+            ("a text key".databaseValue, "lots".databaseValue, 10), (Data(repeating: 1, count: 16).databaseValue, 2.5.databaseValue, 10),
+            (Data(repeating: 2, count: 16).databaseValue, Int.max.databaseValue, 9e9),
+            (Data(repeating: 3, count: 16).databaseValue, Int.max.databaseValue, 9e9),
+        ])
         // A size that is not a whole number counts 0; one past what a row can hold, that much.
         let store = try CacheStore(options: .init(path: path, maxBytes: 1 << 20), logger: logger)
         #expect(store.totals.entries == 4 && store.totals.bytes == 2 * Int(Int32.max))

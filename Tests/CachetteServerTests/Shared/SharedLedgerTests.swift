@@ -8,6 +8,7 @@ struct SharedLedgerTests {
     @Test("a busy second goes to PostgreSQL as one row per route, model and outcome; rows booked one by one still count; retention prunes both")
     func bucketsPerSecond() async throws {
         try await SharedPruningTests.withTier(configure: { $0.ledgerRetention = .seconds(3600) }) { tier, database in
+            let ledger = ClusterLedger(tier: tier)
             let cluster = try await PostgresCluster.shared
             let second = (Date().timeIntervalSince1970 - 60).rounded(.down)
             func book(_ count: Int, model: String, outcome: RequestOutcome) {
@@ -16,7 +17,7 @@ struct SharedLedgerTests {
                         time: second + Double(i) / Double(count + 1), route: "/v1/chat/completions", model: model, outcome: outcome,
                         promptTokens: 10, completionTokens: 5, cachedPromptTokens: outcome == .hit ? 0 : 4,
                         cacheWritePromptTokens: outcome == .hit ? 0 : 6)
-                    tier.book(
+                    ledger.book(
                         record,
                         Ledger.Booking(
                             model: model, spent: outcome == .hit ? 0 : 0.25, saved: outcome == .hit ? 0.25 : 0, savedByCompression: 0,
@@ -42,7 +43,7 @@ struct SharedLedgerTests {
                 VALUES ('older-replica', \(second), '/v1/chat/completions', 'gpt-4o-mini', 'miss', 7, 3, 0, 0, 0.5, 0, 0)
                 """, database: database)
 
-            let (models, replicas) = try await tier.clusterTotals(.hour)
+            let (models, replicas) = try await ledger.totals(.hour)
             #expect(replicas == 2)
             let big = try #require(models["gpt-4o"])
             #expect(big.requests == 400 && big.hits == 400)

@@ -9,17 +9,17 @@ extension PostgresTier {
         var abandoned: [CacheKey: Int] = [:]
         var removals: Set<CacheKey> = []
         var accesses: [CacheKey: Double] = [:]
-        var ledger: [LedgerBucket: LedgerSums] = [:]
+        var ledger: [ClusterLedger.Bucket: ClusterLedger.Sums] = [:]
         var bytes = 0
 
-        mutating func addLedger(_ buckets: [LedgerBucket: LedgerSums]) {
+        mutating func addLedger(_ buckets: [ClusterLedger.Bucket: ClusterLedger.Sums]) {
             for (bucket, sums) in buckets { addLedger(bucket, sums) }
         }
 
         /// Adds one bucket's sums to what is queued for it.
-        mutating func addLedger(_ bucket: LedgerBucket, _ sums: LedgerSums) {
-            ledger[bucket, default: LedgerSums()].add(sums)
-            if ledger.count > PostgresTier.maxQueuedLedgerBuckets {
+        mutating func addLedger(_ bucket: ClusterLedger.Bucket, _ sums: ClusterLedger.Sums) {
+            ledger[bucket, default: ClusterLedger.Sums()].add(sums)
+            if ledger.count > ClusterLedger.maxQueuedBuckets {
                 // PostgreSQL has been away a long time: the oldest seconds go first.
                 let oldest = ledger.keys.sorted { $0.second < $1.second }.prefix(ledger.count / 2)
                 for bucket in oldest { ledger.removeValue(forKey: bucket) }

@@ -94,7 +94,7 @@ extension PostgresTier {
                 markDown(error, doing: "writing")
             }
         }
-        await writeLedger(batch.ledger)
+        await ClusterLedger.write(batch.ledger, through: self)
         if !batch.accesses.isEmpty {
             let keys = batch.accesses.keys.map { ByteBuffer(bytes: $0.bytes) }
             let times = batch.accesses.values.map { $0 }

@@ -1,85 +1,29 @@
 import Foundation
 import PostgresNIO
 
-/// The cluster ledger (`shared.ledger`): every replica's booked requests, summed per
-/// second, route, model and outcome before they leave the replica. A replica serving
-/// 10,000 requests a second writes a few rows a second, not 10,000; a window's edge is
-/// exact to the second.
-extension PostgresTier: LedgerSink {
-    struct LedgerBucket: Hashable {
-        /// Whole Unix seconds.
-        var second: Int64
-        var route: String
-        var model: String
-        var outcome: String
-    }
-
-    struct LedgerSums {
-        var requests = 0
-        var promptTokens = 0
-        var completionTokens = 0
-        var cachedPromptTokens = 0
-        var savedCompressionTokens = 0
-        var spent = 0.0
-        var saved = 0.0
-        var savedByCompression = 0.0
-        var cacheWriteTokens = 0
-        var providerReadSavings = 0.0
-        var providerWritePremium = 0.0
-
-        mutating func add(_ other: LedgerSums) {
-            requests = requests.addingSaturated(other.requests)
-            promptTokens = promptTokens.addingSaturated(other.promptTokens)
-            completionTokens = completionTokens.addingSaturated(other.completionTokens)
-            cachedPromptTokens = cachedPromptTokens.addingSaturated(other.cachedPromptTokens)
-            savedCompressionTokens = savedCompressionTokens.addingSaturated(other.savedCompressionTokens)
-            spent += other.spent
-            saved += other.saved
-            savedByCompression += other.savedByCompression
-            cacheWriteTokens = cacheWriteTokens.addingSaturated(other.cacheWriteTokens)
-            providerReadSavings += other.providerReadSavings
-            providerWritePremium += other.providerWritePremium
-        }
-    }
-
-    /// Buckets kept while PostgreSQL is away; the oldest half goes when full.
-    static let maxQueuedLedgerBuckets = 100_000
-    /// Buckets per INSERT: 16 binds each stays far below PostgreSQL's 65,535.
-    static let bucketsPerInsert = 1000
-
-    public func book(_ record: LedgerRecord, _ booking: Ledger.Booking) {
-        guard record.time >= 0, record.time < 1e15 else { return }
-        let bucket = LedgerBucket(
-            second: Int64(record.time.rounded(.down)), route: record.route, model: record.model, outcome: record.outcome.rawValue)
-        let sums = LedgerSums(
-            requests: 1, promptTokens: record.promptTokens, completionTokens: record.completionTokens,
-            cachedPromptTokens: record.cachedPromptTokens, savedCompressionTokens: record.savedCompressionTokens, spent: booking.spent,
-            saved: booking.saved, savedByCompression: booking.savedByCompression,
-            cacheWriteTokens: record.outcome == .hit ? 0 : record.cacheWritePromptTokens, providerReadSavings: booking.providerReadSavings,
-            providerWritePremium: booking.providerWritePremium)
-        queue.withLock { q in q.addLedger(bucket, sums) }
-        // Buckets ride along with the next batch of entries, or the writer's periodic wake-up.
-    }
-
+/// Writing the buckets, and reading the cluster's totals back.
+extension ClusterLedger {
     /// Adds each bucket to its row (`ON CONFLICT DO UPDATE`): a second's requests may
-    /// arrive in several batches. A failed batch is put back for the next try.
-    func writeLedger(_ buckets: [LedgerBucket: LedgerSums]) async {
+    /// arrive in several batches. A failed batch is put back for the next try. Called
+    /// by the tier's writer with each batch, and before a cluster read.
+    static func write(_ buckets: [Bucket: Sums], through tier: PostgresTier) async {
         guard !buckets.isEmpty else { return }
         let rows = Array(buckets)
         do {
-            try await withDeadline(writeTimeout, on: loop) { [self] in
-                for start in stride(from: 0, to: rows.count, by: Self.bucketsPerInsert) {
-                    try await client.query(ledgerInsert(rows[start..<min(start + Self.bucketsPerInsert, rows.count)]), logger: logger)
+            try await withDeadline(tier.writeTimeout, on: tier.loop) {
+                for start in stride(from: 0, to: rows.count, by: bucketsPerInsert) {
+                    try await tier.client.query(
+                        insert(rows[start..<min(start + bucketsPerInsert, rows.count)], replica: tier.replica), logger: tier.logger)
                 }
             }
         } catch {
-            counters.errors.bump()
-            queue.withLock { q in q.addLedger(buckets) }
-            markDown(error, doing: "writing the ledger")
+            tier.counters.errors.bump()
+            tier.queue.withLock { q in q.addLedger(buckets) }
+            tier.markDown(error, doing: "writing the ledger")
         }
     }
 
-    private func ledgerInsert(_ rows: ArraySlice<(key: LedgerBucket, value: LedgerSums)>) -> PostgresQuery {
+    private static func insert(_ rows: ArraySlice<(key: Bucket, value: Sums)>, replica: String) -> PostgresQuery {
         var sql = """
             INSERT INTO cachette_ledger_buckets AS b (second, replica, route, model, outcome, requests, prompt_tokens, completion_tokens,
                 cached_prompt_tokens, saved_compression_tokens, spent_usd, saved_usd, saved_compression_usd, cache_write_tokens,
@@ -123,18 +67,20 @@ extension PostgresTier: LedgerSink {
 
     /// What the cluster's replicas booked in `window`, per model, and how many replicas
     /// booked it. `all` reaches back as far as the rows are kept (`ledger.retention`).
-    public func clusterTotals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws
+    public func totals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws
         -> (models: [String: ModelTotals], replicas: Int)
     {
-        guard isUp else { throw SharedTierError.unavailable }
+        guard tier.isUp else { throw SharedTierError.unavailable }
         let since = window.seconds.map { now - $0 } ?? -Double.greatestFiniteMagnitude
-        return try await withDeadline(max(options.timeout, .seconds(10)), on: loop) { [self] in
+        let (client, logger) = (tier.client, tier.logger)
+        return try await withDeadline(max(tier.options.timeout, .seconds(10)), on: tier.loop) { [tier] in
             // This replica's own rows first, so its latest requests count.
-            await writeLedger(
-                queue.withLock { q in
+            await Self.write(
+                tier.queue.withLock { q in
                     defer { q.ledger = [:] }
                     return q.ledger
-                })
+                },
+                through: tier)
             var models: [String: ModelTotals] = [:]
             // Rows a replica older than the buckets booked one by one still count.
             let rows = try await client.query(
