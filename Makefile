@@ -73,6 +73,7 @@ dist: static
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter CachetteCoreTests
+	$(SWIFT) test --skip-build --filter CachetteSharedTests
 	$(SWIFT) test --skip-build --filter CachetteServerTests
 
 # The real openai and litellm packages (PyPI, pinned in Tests/Integration/requirements.txt)

@@ -51,9 +51,6 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                // A plain TCP connect, to tell a refused PostgreSQL from a slow one.
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             // tiktoken's vocabularies (MIT, licence alongside), checked by SHA-256 at load.
             resources: [
@@ -62,10 +59,24 @@ let package = Package(
                 .copy("Resources/LICENSE-tiktoken"),
             ]
         ),
+        // The shared tier on PostgreSQL and the cluster ledger, apart from Core so that
+        // Core needs no PostgreSQL client.
+        .target(
+            name: "CachetteShared",
+            dependencies: [
+                "CachetteCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                // A plain TCP connect, to tell a refused PostgreSQL from a slow one.
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .target(
             name: "CachetteServer",
             dependencies: [
                 "CachetteCore",
+                "CachetteShared",
                 "CBuildInfo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -110,10 +121,15 @@ let package = Package(
             resources: [.copy("Fixtures/tokenizer-fixtures.jsonl"), .copy("Fixtures/translation"), .copy("Fixtures/responses")]
         ),
         .testTarget(
+            name: "CachetteSharedTests",
+            dependencies: ["CachetteShared", "CachetteCore"]
+        ),
+        .testTarget(
             name: "CachetteServerTests",
             dependencies: [
                 "CachetteServer",
                 "CachetteCore",
+                "CachetteShared",
                 "CachetteTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

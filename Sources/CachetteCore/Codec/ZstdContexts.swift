@@ -5,18 +5,18 @@ import Synchronization
 /// A reusable compression context. zstd allocates and clears a large workspace for
 /// every fresh context, which dominated the cost of compressing a small answer.
 /// Not thread-safe: one owner at a time (the store's writer, which is serialised).
-final class ZstdCompressor: @unchecked Sendable {
+package final class ZstdCompressor: @unchecked Sendable {
     private let context: OpaquePointer
-    let level: Int32
+    package let level: Int32
 
-    init(level: Int32) {
+    package init(level: Int32) {
         context = ZSTD_createCCtx()
         self.level = level
     }
 
     deinit { ZSTD_freeCCtx(context) }
 
-    func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = output.withUnsafeMutableBytes { out in
@@ -29,21 +29,21 @@ final class ZstdCompressor: @unchecked Sendable {
         return output
     }
 
-    func compress(_ buffer: ByteBuffer) throws -> [UInt8] {
+    package func compress(_ buffer: ByteBuffer) throws -> [UInt8] {
         try buffer.withUnsafeReadableBytes { try compress($0) }
     }
 }
 
 /// Decompression contexts shared by concurrent readers: borrowed under a lock,
 /// used outside it, and returned, so readers never allocate one per read.
-final class ZstdDecompressors: Sendable {
+package final class ZstdDecompressors: Sendable {
     /// For readers without a pool of their own (the fuzzer).
-    static let shared = ZstdDecompressors()
+    package static let shared = ZstdDecompressors()
 
     private let idle = Mutex<[UnsafeSendableContext]>([])
     private let keep: Int
 
-    init(keep: Int = 8) {
+    package init(keep: Int = 8) {
         self.keep = keep
     }
 
@@ -53,7 +53,7 @@ final class ZstdDecompressors: Sendable {
         }
     }
 
-    func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 31) throws -> ByteBuffer {
+    package func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 31) throws -> ByteBuffer {
         let context = idle.withLock { $0.popLast() } ?? UnsafeSendableContext(pointer: ZSTD_createDCtx())
         defer {
             let kept = idle.withLock { contexts -> Bool in

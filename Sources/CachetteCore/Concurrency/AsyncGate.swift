@@ -1,9 +1,11 @@
 /// Runs async critical sections one at a time, in arrival order.
-actor AsyncGate {
+package actor AsyncGate {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    package init() {}
+
+    package func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         if busy {
             await withCheckedContinuation { waiters.append($0) }
         } else {

@@ -3,6 +3,7 @@ import Synchronization
 
 /// Thrown by `withDeadline` when the time is up.
 public struct DeadlineExceeded: Error, CustomStringConvertible {
+    package init() {}
     public var description: String { "timed out" }
 }
 

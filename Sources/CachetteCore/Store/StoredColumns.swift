@@ -27,7 +27,7 @@ public struct StoredColumns: Sendable {
         try response(body: body, events: events, limit: limit, decompressors: .shared)
     }
 
-    func response(
+    package func response(
         body: UnsafeRawBufferPointer?, events: UnsafeRawBufferPointer?, limit: Int, decompressors: ZstdDecompressors
     ) throws -> CachedResponse {
         guard (200..<300).contains(status) else { throw DamagedEntry("status \(status)") }
@@ -48,14 +48,14 @@ public struct StoredColumns: Sendable {
 
 extension Optional where Wrapped == Data {
     /// The bytes in place, or nil: a column read without a copy.
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         guard let self else { return try body(nil) }
         return try self.withUnsafeBytes { try body($0) }
     }
 }
 
 extension Optional where Wrapped == ByteBuffer {
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         guard let self else { return try body(nil) }
         return try self.withUnsafeReadableBytes { try body($0) }
     }

@@ -1,4 +1,5 @@
 import CachetteCore
+import CachetteShared
 import Foundation
 import Logging
 

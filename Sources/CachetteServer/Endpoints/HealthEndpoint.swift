@@ -1,4 +1,5 @@
 import CachetteCore
+import CachetteShared
 import Hummingbird
 
 /// `GET /health`: liveness plus two cached totals and the shared tier's state. Reads

@@ -1,4 +1,5 @@
 import CachetteCore
+import CachetteShared
 import Hummingbird
 
 /// `GET /metrics`: Prometheus text exposition of the sidecar's metrics.

@@ -1,4 +1,5 @@
 import CachetteCore
+import CachetteShared
 import ServiceLifecycle
 
 /// Runs the PostgreSQL tier's connections and background loops; on shutdown it sends

@@ -6,6 +6,7 @@ import Glibc
 import NIOCore
 import Synchronization
 import Testing
+@testable import CachetteShared
 
 /// The heavy PostgreSQL tests (processes and clusters of their own), one at a time, so
 /// that the rest of the suite, timing-sensitive stream tests among them, keeps its

@@ -2,6 +2,7 @@
 import Foundation
 import NIOCore
 import Testing
+@testable import CachetteShared
 
 /// Flights across replicas, at the tier: who may claim a key another replica holds.
 @Suite("Shared tier flights")

@@ -3,6 +3,7 @@ import CachetteServer
 import Foundation
 import NIOCore
 import Testing
+@testable import CachetteShared
 
 /// What PostgreSQL holds is any replica's writing, or anyone's with its password: rows
 /// read back are outside input, and none of them may trap, grow without bound, or be

@@ -1,6 +1,7 @@
 import CachetteCore
 import Foundation
 import Testing
+@testable import CachetteShared
 
 /// The cluster ledger's rows: summed per second before they leave the replica.
 @Suite("Shared tier ledger")

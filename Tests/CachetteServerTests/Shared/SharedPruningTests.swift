@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import Testing
+@testable import CachetteShared
 
 /// The shared tier's TTL and byte budget, enforced by one replica at a time.
 @Suite("Shared tier pruning")

@@ -2,6 +2,7 @@
 import Foundation
 import NIOCore
 import Testing
+@testable import CachetteShared
 
 @Suite("Shared tier sessions")
 struct SharedSessionTests {

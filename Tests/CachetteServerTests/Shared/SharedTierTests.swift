@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
+@testable import CachetteShared
 
 /// Several sidecars on one real PostgreSQL (`PostgresCluster`).
 @Suite("Shared tier on PostgreSQL")

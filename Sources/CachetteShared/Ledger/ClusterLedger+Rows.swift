@@ -1,24 +1,32 @@
+import CachetteCore
 import Foundation
 import PostgresNIO
 
 /// Writing the buckets, and reading the cluster's totals back.
 extension ClusterLedger {
-    /// Adds each bucket to its row (`ON CONFLICT DO UPDATE`): a second's requests may
-    /// arrive in several batches. A failed batch is put back for the next try. Called
-    /// by the tier's writer with each batch, and before a cluster read.
-    static func write(_ buckets: [Bucket: Sums], through tier: PostgresTier) async {
+    /// Adds each pending bucket to its row (`ON CONFLICT DO UPDATE`): a second's
+    /// requests may arrive in several batches. A failed write is put back for the next
+    /// try. Run with each of the tier's batches, and before a cluster read.
+    func writePending() async {
+        let buckets = pending.withLock { pending in
+            defer { pending = [:] }
+            return pending
+        }
         guard !buckets.isEmpty else { return }
         let rows = Array(buckets)
+        let tier = tier
         do {
             try await withDeadline(tier.writeTimeout, on: tier.loop) {
-                for start in stride(from: 0, to: rows.count, by: bucketsPerInsert) {
-                    try await tier.client.query(
-                        insert(rows[start..<min(start + bucketsPerInsert, rows.count)], replica: tier.replica), logger: tier.logger)
+                for start in stride(from: 0, to: rows.count, by: Self.bucketsPerInsert) {
+                    let slice = rows[start..<min(start + Self.bucketsPerInsert, rows.count)]
+                    try await tier.client.query(Self.insert(slice, replica: tier.replica), logger: tier.logger)
                 }
             }
         } catch {
             tier.counters.errors.bump()
-            tier.queue.withLock { q in q.addLedger(buckets) }
+            pending.withLock { pending in
+                for (bucket, sums) in buckets { Self.add(bucket, sums, to: &pending) }
+            }
             tier.markDown(error, doing: "writing the ledger")
         }
     }
@@ -73,14 +81,9 @@ extension ClusterLedger {
         guard tier.isUp else { throw SharedTierError.unavailable }
         let since = window.seconds.map { now - $0 } ?? -Double.greatestFiniteMagnitude
         let (client, logger) = (tier.client, tier.logger)
-        return try await withDeadline(max(tier.options.timeout, .seconds(10)), on: tier.loop) { [tier] in
+        return try await withDeadline(max(tier.options.timeout, .seconds(10)), on: tier.loop) { [self, tier] in
             // This replica's own rows first, so its latest requests count.
-            await Self.write(
-                tier.queue.withLock { q in
-                    defer { q.ledger = [:] }
-                    return q.ledger
-                },
-                through: tier)
+            await self.writePending()
             var models: [String: ModelTotals] = [:]
             // Rows a replica older than the buckets booked one by one still count.
             let rows = try await client.query(

@@ -1,3 +1,4 @@
+import CachetteCore
 import Foundation
 import Logging
 import NIOCore
@@ -44,6 +45,8 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// Reads in a row that passed `timeout`; at `lateReadsBeforeDown` the tier is down.
     let lateReads = Atomic<Int>(0)
     static let lateReadsBeforeDown = 3
+    /// What else goes out with every batch (`alsoWriting`).
+    let batchWriters = Mutex<[@Sendable () async -> Void]>([])
     /// The loops waiting for the tier to come up, by ticket.
     let upWaiters = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
 
@@ -106,4 +109,10 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     }
 
     var isUp: Bool { health.withLock { $0.state == .up } }
+
+    /// Runs `write` with every batch the writer sends, and on its periodic wake-up: for
+    /// what rides the tier's pool without being an entry (the cluster ledger).
+    public func alsoWriting(_ write: @escaping @Sendable () async -> Void) {
+        batchWriters.withLock { $0.append(write) }
+    }
 }

@@ -1,3 +1,4 @@
+import CachetteCore
 import Logging
 import PostgresNIO
 

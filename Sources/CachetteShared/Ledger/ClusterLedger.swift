@@ -1,5 +1,7 @@
+import CachetteCore
 import Foundation
 import PostgresNIO
+import Synchronization
 
 /// The cluster ledger (`shared.ledger`): every replica's booked requests, summed per
 /// second, route, model and outcome before they leave the replica. A replica serving
@@ -8,9 +10,12 @@ import PostgresNIO
 /// tier's batches, over the tier's pool, and wait with them while PostgreSQL is away.
 public final class ClusterLedger: LedgerSink {
     let tier: PostgresTier
+    /// Buckets not yet written.
+    let pending = Mutex<[Bucket: Sums]>([:])
 
     public init(tier: PostgresTier) {
         self.tier = tier
+        tier.alsoWriting { [weak self] in await self?.writePending() }
     }
 
     struct Bucket: Hashable {
@@ -64,7 +69,17 @@ public final class ClusterLedger: LedgerSink {
             saved: booking.saved, savedByCompression: booking.savedByCompression,
             cacheWriteTokens: record.outcome == .hit ? 0 : record.cacheWritePromptTokens, providerReadSavings: booking.providerReadSavings,
             providerWritePremium: booking.providerWritePremium)
-        tier.queue.withLock { q in q.addLedger(bucket, sums) }
-        // Buckets ride along with the next batch of entries, or the writer's periodic wake-up.
+        pending.withLock { Self.add(bucket, sums, to: &$0) }
+        // Buckets ride along with the tier's next batch of entries, or its writer's periodic wake-up.
+    }
+
+    /// Adds one bucket's sums to what is pending for it.
+    static func add(_ bucket: Bucket, _ sums: Sums, to pending: inout [Bucket: Sums]) {
+        pending[bucket, default: Sums()].add(sums)
+        if pending.count > maxQueuedBuckets {
+            // PostgreSQL has been away a long time: the oldest seconds go first.
+            let oldest = pending.keys.sorted { $0.second < $1.second }.prefix(pending.count / 2)
+            for bucket in oldest { pending.removeValue(forKey: bucket) }
+        }
     }
 }

@@ -1,3 +1,5 @@
+import CachetteCore
+
 /// `shared:`: the PostgreSQL tier several sidecars share.
 public struct SharedTierOptions: Sendable {
     public var url: SharedURL

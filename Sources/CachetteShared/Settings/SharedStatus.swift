@@ -1,3 +1,4 @@
+import CachetteCore
 import Synchronization
 
 /// The shared tier's state, for `/health`, and its counters, for `/metrics` and `/stats`.

@@ -1,3 +1,4 @@
+import CachetteCore
 import Foundation
 import PostgresNIO
 

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CachetteCore
+@testable import CachetteShared
 
 @Suite("Shared tier URLs")
 struct SharedURLTests {

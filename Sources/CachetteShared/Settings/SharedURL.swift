@@ -1,3 +1,4 @@
+import CachetteCore
 import Foundation
 
 /// `postgres://user:password@host:5432/database?sslmode=require`, parsed once. Its

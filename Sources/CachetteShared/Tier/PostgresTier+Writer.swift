@@ -1,3 +1,4 @@
+import CachetteCore
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -94,7 +95,7 @@ extension PostgresTier {
                 markDown(error, doing: "writing")
             }
         }
-        await ClusterLedger.write(batch.ledger, through: self)
+        for write in batchWriters.withLock({ $0 }) { await write() }
         if !batch.accesses.isEmpty {
             let keys = batch.accesses.keys.map { ByteBuffer(bytes: $0.bytes) }
             let times = batch.accesses.values.map { $0 }
