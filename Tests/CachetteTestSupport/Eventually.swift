@@ -2,7 +2,7 @@ import Testing
 
 /// Polls until background work (the cache writer, a flush, a stream's end) reaches a
 /// state, or records an issue: a deadline, not a timing assertion.
-public func eventually(
+package func eventually(
     within limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + limit

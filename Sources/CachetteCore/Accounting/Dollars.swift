@@ -3,7 +3,7 @@ import Foundation
 /// Dollars for people, one rule wherever Cachette shows them (the dashboard's script
 /// follows it too): 2 decimals from $1, 4 significant digits below, so a cached
 /// answer worth $0.0001484 does not read as $0.00. JSON keeps full precision.
-public enum Dollars {
+package enum Dollars {
     public static func format(_ amount: Double) -> String {
         guard amount.isFinite else { return "-" }
         let sign = amount < 0 ? "-" : ""

@@ -6,16 +6,16 @@ import Synchronization
 /// all-time sums per model (kept for good). Recording is one lock and an append; rows
 /// reach SQLite in batches from `flush`. Dollars are fixed when a request is recorded,
 /// at the prices of the day, so later price changes do not rewrite history.
-public final class Ledger: Sendable {
+package final class Ledger: Sendable {
     let pool: DatabasePool?
-    public let prices: PriceTable
-    public let retention: Duration
+    package let prices: PriceTable
+    package let retention: Duration
     /// Distinct model names kept apart; later ones are booked as `other`, since names come from clients.
-    public let maxModels: Int
-    public static let otherModel = "other"
+    package let maxModels: Int
+    package static let otherModel = "other"
     /// Where requests that named no model are booked: passthrough paths, and requests
     /// refused before their body was read.
-    public static let noModel = "(none)"
+    package static let noModel = "(none)"
 
     private struct State {
         var pending: [(LedgerRecord, Booking)] = []
@@ -58,15 +58,15 @@ public final class Ledger: Sendable {
 
     /// What booking a request fixed: the model it was booked under (`other` past
     /// `maxModels`) and its dollars at the day's prices.
-    public struct Booking: Sendable, Equatable {
+    package struct Booking: Sendable, Equatable {
         public var model: String
-        public var spent: Double
+        package var spent: Double
         /// By the cache and by compression together.
         public var saved: Double
-        public var savedByCompression: Double
+        package var savedByCompression: Double
         /// The provider's prompt cache: its reads' savings and its writes' premium.
-        public var providerReadSavings = 0.0
-        public var providerWritePremium = 0.0
+        package var providerReadSavings = 0.0
+        package var providerWritePremium = 0.0
 
         public init(
             model: String, spent: Double, saved: Double, savedByCompression: Double, providerReadSavings: Double = 0,
@@ -83,7 +83,7 @@ public final class Ledger: Sendable {
 
     /// One lock: on the hit path, booking a request must stay an append.
     @discardableResult
-    public func record(_ record: LedgerRecord) -> Booking {
+    package func record(_ record: LedgerRecord) -> Booking {
         var record = record
         if record.model.isEmpty { record.model = Self.noModel }
         let booked = state.withLock { s in

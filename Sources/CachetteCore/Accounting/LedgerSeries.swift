@@ -4,29 +4,29 @@ import GRDB
 /// The ledger over time, for `/stats/series`: requests per outcome, dollars and saved
 /// tokens per bucket of `step` seconds, from the first bucket that starts at or before
 /// the window's beginning to the one that holds `now`.
-public struct LedgerSeries: Sendable, Equatable {
-    public var window: LedgerWindow
-    public var step: Int
+package struct LedgerSeries: Sendable, Equatable {
+    package var window: LedgerWindow
+    package var step: Int
     /// Unix seconds at which bucket 0 starts; bucket i starts `i * step` later.
     public var start: Int
     public var requests: [RequestOutcome: [Int]]
-    public var spentUSD: [Double]
-    public var savedCacheUSD: [Double]
-    public var savedCompressionUSD: [Double]
+    package var spentUSD: [Double]
+    package var savedCacheUSD: [Double]
+    package var savedCompressionUSD: [Double]
     /// The provider's prompt cache: its reads' savings net of its writes' premium (may be negative).
-    public var savedProviderCacheUSD: [Double]
-    public var savedCacheTokens: [Int]
-    public var savedCompressionTokens: [Int]
+    package var savedProviderCacheUSD: [Double]
+    package var savedCacheTokens: [Int]
+    package var savedCompressionTokens: [Int]
 
     public var count: Int { spentUSD.count }
 
     /// The most buckets a series holds.
-    public static let maxBuckets = 500
+    package static let maxBuckets = 500
     /// Steps chosen when none is asked for: the finest that keeps to `maxBuckets`.
     static let automaticSteps = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400]
 
     /// Seconds in `text`: a whole number followed by `s`, `m`, `h` or `d`, or bare seconds.
-    public static func parseStep(_ text: Substring) -> Int? {
+    package static func parseStep(_ text: Substring) -> Int? {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var digits = text
         var unit = 1
@@ -53,8 +53,8 @@ public struct LedgerSeries: Sendable, Equatable {
 }
 
 /// Why a series cannot be drawn as asked.
-public struct LedgerSeriesError: Error, CustomStringConvertible {
-    public let description: String
+package struct LedgerSeriesError: Error, CustomStringConvertible {
+    package let description: String
 }
 
 extension Ledger {
@@ -124,7 +124,7 @@ extension Ledger {
     /// The window in buckets of `step` seconds (chosen when nil: the finest of
     /// `automaticSteps` that keeps to `maxBuckets`). Throws when a step is not a whole
     /// number of minutes or would need more than `maxBuckets` buckets.
-    public func series(_ window: LedgerWindow, step asked: Int?, now: Double = Date().timeIntervalSince1970) async throws -> LedgerSeries {
+    package func series(_ window: LedgerWindow, step asked: Int?, now: Double = Date().timeIntervalSince1970) async throws -> LedgerSeries {
         guard now.isFinite, now >= 0 else { throw LedgerSeriesError(description: "the clock is not usable") }
         try await flush(now: now)
         let end = Int(now)

@@ -1,5 +1,5 @@
 /// Somewhere else every booked request goes too: the shared tier's cluster ledger.
 /// Called on the request path, so it must only queue.
-public protocol LedgerSink: Sendable {
+package protocol LedgerSink: Sendable {
     func book(_ record: LedgerRecord, _ booking: Ledger.Booking)
 }

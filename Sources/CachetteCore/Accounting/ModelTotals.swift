@@ -4,31 +4,31 @@ import GRDB
 public struct ModelTotals: Sendable, Equatable {
     /// Every booked request: each outcome, refusals and passthrough ones included.
     public var requests = 0
-    public var hits = 0
+    package var hits = 0
     /// Answered by the upstream with a 2xx after a lookup found nothing (`RequestOutcome.miss`).
-    public var misses = 0
+    package var misses = 0
     /// Tokens paid for: requests that went upstream.
-    public var inputTokens = 0
-    public var outputTokens = 0
-    public var cachedInputTokens = 0
+    package var inputTokens = 0
+    package var outputTokens = 0
+    package var cachedInputTokens = 0
     /// Prompt tokens written to the provider's prompt cache.
-    public var cacheWriteInputTokens = 0
+    package var cacheWriteInputTokens = 0
     /// Tokens not paid for: answers served from cache, plus what compression removed.
-    public var savedTokens = 0
-    public var savedCompressionTokens = 0
-    public var spentUSD = 0.0
+    package var savedTokens = 0
+    package var savedCompressionTokens = 0
+    package var spentUSD = 0.0
     /// Everything saved: by the cache and by compression.
-    public var savedUSD = 0.0
-    public var savedCompressionUSD = 0.0
+    package var savedUSD = 0.0
+    package var savedCompressionUSD = 0.0
     /// The provider's prompt cache: what its reads saved against the input price, and
     /// what its writes cost over it. Apart from `savedUSD`, which is Cachette's own.
-    public var providerCacheReadSavingsUSD = 0.0
-    public var providerCacheWritePremiumUSD = 0.0
+    package var providerCacheReadSavingsUSD = 0.0
+    package var providerCacheWritePremiumUSD = 0.0
 
-    public init() {}
+    package init() {}
 
     /// Reads' savings net of the writes' premium: what the provider's cache saved.
-    public var savedProviderCacheUSD: Double { providerCacheReadSavingsUSD - providerCacheWritePremiumUSD }
+    package var savedProviderCacheUSD: Double { providerCacheReadSavingsUSD - providerCacheWritePremiumUSD }
 
     mutating func add(_ record: LedgerRecord, _ booking: Ledger.Booking) {
         requests += 1
@@ -57,7 +57,7 @@ public struct ModelTotals: Sendable, Equatable {
     /// Held to what the ledger could have booked. Read back from a file or a shared row,
     /// a count may be negative (and the differences shown would overflow) and a sum of
     /// dollars may not be finite.
-    public func normalized() -> ModelTotals {
+    package func normalized() -> ModelTotals {
         func count(_ value: Int) -> Int { max(0, value) }
         func dollars(_ value: Double) -> Double { value > 0 ? min(value, Self.maxDollars) : 0 }
         var t = ModelTotals()
@@ -79,10 +79,10 @@ public struct ModelTotals: Sendable, Equatable {
     }
 
     /// `HitRatio`'s definition, as every surface shows it.
-    public var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
+    package var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
 
     /// Saturating: the sums come back from the ledger's file and the shared tier's rows.
-    public mutating func add(_ other: ModelTotals) {
+    package mutating func add(_ other: ModelTotals) {
         requests = requests.addingSaturated(other.requests)
         hits = hits.addingSaturated(other.hits)
         misses = misses.addingSaturated(other.misses)

@@ -1,15 +1,15 @@
 /// Prices in US dollars per million tokens.
-public struct ModelPrice: Sendable, Equatable {
+package struct ModelPrice: Sendable, Equatable {
     public var input: Double
-    public var output: Double
+    package var output: Double
     /// Prompt tokens the provider served from its own prompt cache.
-    public var cachedInput: Double
+    package var cachedInput: Double
     /// Prompt tokens written to the provider's prompt cache (Anthropic charges 1.25× input).
-    public var cacheWrite: Double
+    package var cacheWrite: Double
     /// Prompt tokens written for an hour (Anthropic's `"ttl": "1h"`, 2× input).
-    public var cacheWrite1h: Double
+    package var cacheWrite1h: Double
 
-    public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil, cacheWrite1h: Double? = nil) {
+    package init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil, cacheWrite1h: Double? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput ?? input
@@ -19,7 +19,7 @@ public struct ModelPrice: Sendable, Equatable {
 
     /// What a request with this usage costs: cached and cache-written prompt tokens at
     /// their own prices, hour-long writes (part of `cacheWritePrompt`) at theirs.
-    public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWritePrompt: Int = 0, cacheWrite1hPrompt: Int = 0) -> Double {
+    package func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWritePrompt: Int = 0, cacheWrite1hPrompt: Int = 0) -> Double {
         let cached = min(cachedPrompt, prompt)
         let written = min(cacheWritePrompt, prompt - cached)
         let hour = min(cacheWrite1hPrompt, written)
@@ -30,12 +30,12 @@ public struct ModelPrice: Sendable, Equatable {
     }
 
     /// What the provider's prompt cache saved on reads: each at the cached price, not the input price.
-    public func providerCacheReadSavings(read: Int) -> Double {
+    package func providerCacheReadSavings(read: Int) -> Double {
         Double(read) * max(0, input - cachedInput) / 1_000_000
     }
 
     /// What its writes cost over plain input: the price of the reads to come.
-    public func providerCacheWritePremium(written: Int, hour: Int) -> Double {
+    package func providerCacheWritePremium(written: Int, hour: Int) -> Double {
         let hour = min(hour, written)
         return (Double(written - hour) * max(0, cacheWrite - input) + Double(hour) * max(0, cacheWrite1h - input)) / 1_000_000
     }
@@ -43,19 +43,19 @@ public struct ModelPrice: Sendable, Equatable {
 
 /// Model name or pattern → price. `*` matches any run of characters; the most specific
 /// entry wins: an exact name, then the pattern with the most literal characters.
-public struct PriceTable: Sendable {
-    public private(set) var entries: [String: ModelPrice]
+package struct PriceTable: Sendable {
+    package private(set) var entries: [String: ModelPrice]
 
-    public init(_ entries: [String: ModelPrice] = [:]) {
+    package init(_ entries: [String: ModelPrice] = [:]) {
         self.entries = entries
     }
 
     /// Later entries replace earlier ones of the same pattern.
-    public mutating func merge(_ overrides: [String: ModelPrice]) {
+    package mutating func merge(_ overrides: [String: ModelPrice]) {
         entries.merge(overrides) { $1 }
     }
 
-    public func price(for model: String) -> ModelPrice? {
+    package func price(for model: String) -> ModelPrice? {
         // A provider prefix ("openai/gpt-4o") does not change the price.
         let name = model.split(separator: "/").last.map(String.init) ?? model
         if let exact = entries[name] ?? entries[model] { return exact }

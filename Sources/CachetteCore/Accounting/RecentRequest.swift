@@ -3,24 +3,24 @@ import GRDB
 
 /// One of the last requests, for `/stats/recent`: what the ledger holds, which is no
 /// prompt, no answer and nothing of the credential.
-public struct RecentRequest: Sendable, Equatable {
+package struct RecentRequest: Sendable, Equatable {
     public var time: Double
     public var route: String
     public var model: String
-    public var outcome: String
-    public var latencyMs: Double
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var spentUSD: Double
-    public var savedUSD: Double
+    package var outcome: String
+    package var latencyMs: Double
+    package var promptTokens: Int
+    package var completionTokens: Int
+    package var spentUSD: Double
+    package var savedUSD: Double
 
     /// The most `/stats/recent` returns.
-    public static let maxLimit = 500
+    package static let maxLimit = 500
 }
 
 extension Ledger {
     /// The last `limit` requests, newest first. Empty without a ledger file.
-    public func recent(limit: Int) async throws -> [RecentRequest] {
+    package func recent(limit: Int) async throws -> [RecentRequest] {
         guard let pool else { return [] }
         try await flush()
         return try await pool.read { db in

@@ -2,7 +2,7 @@
 /// the prompt from the request (chat messages, a prompt, an input string, or a
 /// Responses request's `instructions` and `input`) and the completion from the
 /// answer's message contents, texts or Responses output.
-public enum UsageCounter {
+package enum UsageCounter {
     public static func count(request: JSONValue, answer: JSONValue, model: String) -> TokenUsage? {
         do {
             if answer["object"]?.stringValue == "response" { return try response(request: request, answer: answer, model: model) }

@@ -2,10 +2,10 @@ import NIOCore
 
 /// Anthropic's streams: named events from `message_start` to `message_stop`, usage
 /// inside them, `ping` keep-alives, and an `error` event on failure.
-public struct AnthropicDialect: StreamDialect {
+package struct AnthropicDialect: StreamDialect {
     private var accumulator = AnthropicStreamAccumulator()
 
-    public init() {}
+    package init() {}
 
     public mutating func read(_ event: SSEEvent, assembling: Bool) -> StreamReading {
         let data = try? JSONValue.parse(Array(event.data.utf8))
@@ -33,14 +33,14 @@ public struct AnthropicDialect: StreamDialect {
         return message
     }
 
-    public static let missingEnd = "The upstream stream ended before message_stop."
+    package static let missingEnd = "The upstream stream ended before message_stop."
 
-    public static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
+    package static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
         answer["type"]?.stringValue == "message" ? AnthropicEventSynthesizer.events(from: answer) : nil
     }
 
     /// Anthropic's SDKs know `invalid_request_error`; any other failure is theirs `api_error`.
-    public static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
+    package static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
         AnthropicEventSynthesizer.error(type: type == "invalid_request_error" ? type : "api_error", message: message)
     }
 }

@@ -5,8 +5,8 @@ import NIOCore
 /// `message_start` (no content yet, no output tokens), each block's start, deltas and
 /// stop, `message_delta` with the stop reason and output tokens, and `message_stop`.
 /// `AnthropicStreamAccumulator` assembles the events back into the message.
-public enum AnthropicEventSynthesizer {
-    public static func events(from message: JSONValue) -> [ByteBuffer] {
+package enum AnthropicEventSynthesizer {
+    package static func events(from message: JSONValue) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
         func event(_ name: String, _ data: JSONValue) {
             var bytes: [UInt8] = []

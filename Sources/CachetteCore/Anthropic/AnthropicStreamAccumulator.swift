@@ -3,21 +3,21 @@
 /// gathers its deltas (text, thinking, signature, citations, and `partial_json`, parsed
 /// into `input` when the block stops); `message_delta` sets the stop reason and updates
 /// `usage`.
-public struct AnthropicStreamAccumulator: Sendable {
+package struct AnthropicStreamAccumulator: Sendable {
     private var message: [JSONValue.Member]?
     private var blocks: [[JSONValue.Member]] = []
     private var partialJSON: [Int: String] = [:]
-    public private(set) var usage: JSONValue?
+    package private(set) var usage: JSONValue?
 
-    public init() {}
+    package init() {}
 
-    public enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case noMessageStart
         case blockOutOfOrder(Int)
         case badToolInput(Int)
     }
 
-    public mutating func add(_ event: JSONValue) throws(Failure) {
+    package mutating func add(_ event: JSONValue) throws(Failure) {
         switch event["type"]?.stringValue {
         case "message_start":
             message = event["message"]?.members ?? []

@@ -1,12 +1,12 @@
 import CZstd
 import NIOCore
 
-public enum ZstdError: Error, Sendable, CustomStringConvertible {
+package enum ZstdError: Error, Sendable, CustomStringConvertible {
     case compressionFailed(String)
     case decompressionFailed(String)
     case unknownContentSize
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .compressionFailed(let why): "zstd compression failed: \(why)"
         case .decompressionFailed(let why): "zstd decompression failed: \(why)"

@@ -7,7 +7,7 @@ import Synchronization
 /// Not thread-safe: one owner at a time (the store's writer, which is serialised).
 package final class ZstdCompressor: @unchecked Sendable {
     private let context: OpaquePointer
-    package let level: Int32
+    public let level: Int32
 
     package init(level: Int32) {
         context = ZSTD_createCCtx()
@@ -16,7 +16,7 @@ package final class ZstdCompressor: @unchecked Sendable {
 
     deinit { ZSTD_freeCCtx(context) }
 
-    package func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = output.withUnsafeMutableBytes { out in
@@ -29,7 +29,7 @@ package final class ZstdCompressor: @unchecked Sendable {
         return output
     }
 
-    package func compress(_ buffer: ByteBuffer) throws -> [UInt8] {
+    public func compress(_ buffer: ByteBuffer) throws -> [UInt8] {
         try buffer.withUnsafeReadableBytes { try compress($0) }
     }
 }
@@ -38,7 +38,7 @@ package final class ZstdCompressor: @unchecked Sendable {
 /// used outside it, and returned, so readers never allocate one per read.
 package final class ZstdDecompressors: Sendable {
     /// For readers without a pool of their own (the fuzzer).
-    package static let shared = ZstdDecompressors()
+    public static let shared = ZstdDecompressors()
 
     private let idle = Mutex<[UnsafeSendableContext]>([])
     private let keep: Int
@@ -53,7 +53,7 @@ package final class ZstdDecompressors: Sendable {
         }
     }
 
-    package func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 31) throws -> ByteBuffer {
+    public func decompress(_ input: UnsafeRawBufferPointer, limit: Int = 1 << 31) throws -> ByteBuffer {
         let context = idle.withLock { $0.popLast() } ?? UnsafeSendableContext(pointer: ZSTD_createDCtx())
         defer {
             let kept = idle.withLock { contexts -> Bool in

@@ -1,10 +1,10 @@
 /// Drops the insignificant whitespace of a JSON document and nothing else: keys keep
 /// their order, numbers their spelling and strings their exact bytes (escapes
 /// included), so the document parses to the same value before and after.
-public enum JSONMinifier {
+package enum JSONMinifier {
     /// The minified document, or nil when `text` (ignoring surrounding whitespace) is
     /// not one JSON object or array.
-    public static func minify(_ text: Substring.UTF8View) -> [UInt8]? {
+    package static func minify(_ text: Substring.UTF8View) -> [UInt8]? {
         // Most texts are prose: their first byte says so before anything is copied.
         let first = text.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }
         guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
@@ -14,12 +14,12 @@ public enum JSONMinifier {
     }
 
     /// Whether the text (surrounding whitespace aside) is one JSON object or array.
-    public static func isDocument(_ text: String) -> Bool {
+    package static func isDocument(_ text: String) -> Bool {
         TextTransforms.withBytes(text[...], isDocument)
     }
 
     /// Whether the bytes (surrounding whitespace aside) are one JSON object or array.
-    public static func isDocument(_ bytes: [UInt8]) -> Bool {
+    package static func isDocument(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer(isDocument)
     }
 

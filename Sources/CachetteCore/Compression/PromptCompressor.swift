@@ -12,17 +12,17 @@ public enum CompressionLevel: String, Sendable, CaseIterable {
 public struct CompressionOptions: Sendable {
     public var level: CompressionLevel
     /// A run of lines repeated from an earlier message shorter than this (in tokens) is left alone.
-    public var dedupMinTokens: Int
+    package var dedupMinTokens: Int
     /// Whether system (and developer) messages may be rewritten.
     public var system: Bool
     /// `aggressive` cuts a tool output longer than this to its head and tail.
-    public var maxToolOutputTokens: Int
+    package var maxToolOutputTokens: Int
     /// Whether a message may name an earlier message's text instead of repeating it. Off
     /// for callers that put the messages back among others we never saw (LiteLLM's
     /// guardrail), where "message 2" would name another message.
-    public var references: Bool
+    package var references: Bool
     /// Below this the head and tail would be little more than the marker between them.
-    public static let minimumToolOutputTokens = 256
+    package static let minimumToolOutputTokens = 256
 
     public init(
         level: CompressionLevel = .safe, dedupMinTokens: Int = 64, system: Bool = false, maxToolOutputTokens: Int = 4096,
@@ -37,7 +37,7 @@ public struct CompressionOptions: Sendable {
 }
 
 /// Prompt tokens of one request before and after compression.
-public struct CompressionTally: Sendable, Equatable {
+package struct CompressionTally: Sendable, Equatable {
     public var before: Int
     public var after: Int
     public var saved: Int { before - after }
@@ -81,9 +81,9 @@ public struct PromptCompressor: Sendable {
         public var before: [Int] = []
         public var after: [Int] = []
         /// The rewrites that were kept, in any message.
-        public var transforms: CompressionTransforms = []
+        package var transforms: CompressionTransforms = []
         public var saved: Int { before.reduce(0, +) - after.reduce(0, +) }
-        public var tally: CompressionTally { CompressionTally(before: before.reduce(0, +), after: after.reduce(0, +)) }
+        package var tally: CompressionTally { CompressionTally(before: before.reduce(0, +), after: after.reduce(0, +)) }
     }
 
     public func compress(messages: [JSONValue]) -> (messages: [JSONValue], report: Report) {

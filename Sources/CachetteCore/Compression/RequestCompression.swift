@@ -1,14 +1,14 @@
 /// What compressing one request did: each part's tokens before and after.
 public struct RequestCompression: Sendable, Equatable {
-    public struct Part: Sendable, Equatable {
+    package struct Part: Sendable, Equatable {
         /// `1 user`, `2 assistant`, … for messages; `prompt` for a text completion.
         public var label: String
         public var before: Int
         public var after: Int
     }
 
-    public var parts: [Part] = []
-    public var tally: CompressionTally { CompressionTally(before: parts.reduce(0) { $0 + $1.before }, after: parts.reduce(0) { $0 + $1.after }) }
+    package var parts: [Part] = []
+    package var tally: CompressionTally { CompressionTally(before: parts.reduce(0) { $0 + $1.before }, after: parts.reduce(0) { $0 + $1.after }) }
 }
 
 extension PromptCompressor {

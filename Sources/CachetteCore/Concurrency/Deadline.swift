@@ -2,9 +2,9 @@ import NIOCore
 import Synchronization
 
 /// Thrown by `withDeadline` when the time is up.
-public struct DeadlineExceeded: Error, CustomStringConvertible {
-    package init() {}
-    public var description: String { "timed out" }
+package struct DeadlineExceeded: Error, CustomStringConvertible {
+    public init() {}
+    package var description: String { "timed out" }
 }
 
 /// `operation`'s result, or `DeadlineExceeded` once `limit` has passed, whichever comes
@@ -12,7 +12,7 @@ public struct DeadlineExceeded: Error, CustomStringConvertible {
 /// cancellation (a query already on the wire): that one is cancelled and left to finish
 /// on its own. The timer is an event-loop task, not a sleeping Swift task.
 @discardableResult
-public func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
     _ limit: Duration, on loop: any EventLoop, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let slot = OneShot<T>()

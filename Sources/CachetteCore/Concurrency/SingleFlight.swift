@@ -7,19 +7,19 @@ import Synchronization
 /// common case, and a task per flight cost every miss a hop between threads. A leader
 /// is cancelled only when the server shuts down, and then its followers share the
 /// cancellation, as they would share any error.
-public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+package final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let inFlight = Mutex<[Key: Flight]>([:])
 
     public init() {}
 
-    public enum Role: Sendable {
+    package enum Role: Sendable {
         case leader
         case follower
     }
 
     /// A value that is ready before the flight is over (a live stream) comes with
     /// `holdUntil`: callers arriving until it returns still join this flight.
-    public typealias Work = @Sendable () async throws -> (Value, holdUntil: (@Sendable () async -> Void)?)
+    package typealias Work = @Sendable () async throws -> (Value, holdUntil: (@Sendable () async -> Void)?)
 
     /// One execution and the callers waiting for it.
     private final class Flight: Sendable {
@@ -55,11 +55,11 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
         }
     }
 
-    public func run(_ key: Key, _ work: @escaping @Sendable () async throws -> Value) async throws -> (Value, Role) {
+    package func run(_ key: Key, _ work: @escaping @Sendable () async throws -> Value) async throws -> (Value, Role) {
         try await run(key, holding: { (try await work(), nil) })
     }
 
-    public func run(_ key: Key, holding work: @escaping Work) async throws -> (Value, Role) {
+    package func run(_ key: Key, holding work: @escaping Work) async throws -> (Value, Role) {
         let (flight, role) = inFlight.withLock { table -> (Flight, Role) in
             if let running = table[key] { return (running, .follower) }
             let flight = Flight()

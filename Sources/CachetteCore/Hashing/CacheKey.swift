@@ -48,7 +48,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
-    public var hex: String {
+    package var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 32) { buffer in
             for i in 0..<16 {

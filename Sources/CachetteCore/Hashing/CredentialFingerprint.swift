@@ -2,15 +2,15 @@
 /// salt and the credential), so a weak key cannot be recovered from logs by hashing
 /// guesses. The salt is random per cache database (`CachetteDatabase.fingerprintSalt`), so
 /// one credential keeps its tag across restarts of the same sidecar.
-public struct CredentialFingerprint: Sendable {
+package struct CredentialFingerprint: Sendable {
     private let salt: [UInt8]
 
-    public init(salt: UInt64) {
+    package init(salt: UInt64) {
         self.salt = withUnsafeBytes(of: salt.littleEndian) { Array($0) }
     }
 
     /// A fresh random salt, for a sidecar without a database.
-    public static func random() -> CredentialFingerprint {
+    package static func random() -> CredentialFingerprint {
         CredentialFingerprint(salt: UInt64.random(in: .min ... .max))
     }
 

@@ -2,12 +2,12 @@
 /// (the last of duplicate keys wins, as in most parsers), no insignificant whitespace,
 /// strings with the minimal escapes, numbers in a single decimal spelling.
 /// Two documents that parse to the same value produce identical bytes.
-public struct CanonicalJSONWriter {
-    public static let maxDepth = 256
+package struct CanonicalJSONWriter {
+    package static let maxDepth = 256
 
     var lexer: JSONLexer
     /// Canonical output. Callers may put a prefix in it before writing.
-    public internal(set) var output: [UInt8]
+    package internal(set) var output: [UInt8]
     /// Member spans of the objects being written, three ints per member: start, key end, end.
     var spans: [Int] = []
     var scratch: [UInt8] = []
@@ -21,7 +21,7 @@ public struct CanonicalJSONWriter {
     }
 
     /// The canonical bytes of a whole JSON document.
-    public static func canonicalize(_ document: UnsafeRawBufferPointer) throws(JSONError) -> [UInt8] {
+    package static func canonicalize(_ document: UnsafeRawBufferPointer) throws(JSONError) -> [UInt8] {
         let bytes = document.bindMemory(to: UInt8.self)
         var writer = CanonicalJSONWriter(lexer: JSONLexer(bytes), output: [])
         writer.output.reserveCapacity(document.count)
@@ -32,7 +32,7 @@ public struct CanonicalJSONWriter {
         return writer.output
     }
 
-    public static func canonicalize(_ document: [UInt8]) throws(JSONError) -> [UInt8] {
+    package static func canonicalize(_ document: [UInt8]) throws(JSONError) -> [UInt8] {
         // Through Result, so the error keeps its type across withUnsafeBytes.
         try document.withUnsafeBytes { raw in Result { () throws(JSONError) in try canonicalize(raw) } }.get()
     }

@@ -1,9 +1,9 @@
 /// A malformed JSON document, with the byte offset where reading stopped.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public let offset: Int
+    package let reason: String
+    package let offset: Int
 
-    public init(_ reason: String, at offset: Int) {
+    package init(_ reason: String, at offset: Int) {
         self.reason = reason
         self.offset = offset
     }

@@ -7,7 +7,7 @@ extension JSONValue {
         return out
     }
 
-    public var jsonString: String { String(decoding: serialized(), as: UTF8.self) }
+    package var jsonString: String { String(decoding: serialized(), as: UTF8.self) }
 
     public func write(into out: inout [UInt8]) {
         switch self {

@@ -18,9 +18,9 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    package static func int(_ value: Int) -> JSONValue { .number(String(value)) }
 
-    public static func double(_ value: Double) -> JSONValue {
+    package static func double(_ value: Double) -> JSONValue {
         guard value.isFinite else { return .null }
         if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int(value))) }
         return .number(String(value))
@@ -43,19 +43,19 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    public var intValue: Int? {
+    package var intValue: Int? {
         guard case .number(let text) = self else { return nil }
         if let i = Int(text) { return i }
         if let d = Double(text), d == d.rounded(), abs(d) < 9e15 { return Int(d) }
         return nil
     }
 
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         if case .number(let text) = self { return Double(text) }
         return nil
     }
 
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
@@ -108,7 +108,7 @@ public enum JSONValue: Sendable, Equatable {
 
     /// One member of a top-level object, parsed alone: the rest is stepped over
     /// without building values. Nil if the document is not an object or lacks the member.
-    public static func member(_ name: String, of document: UnsafeRawBufferPointer) -> JSONValue? {
+    package static func member(_ name: String, of document: UnsafeRawBufferPointer) -> JSONValue? {
         var parser = Parser(lexer: JSONLexer(document.bindMemory(to: UInt8.self)))
         let wanted = Array(name.utf8)
         var found: JSONValue?

@@ -1,10 +1,10 @@
 /// A request the sidecar refuses before it reaches the cache or the upstream (HTTP 400).
 public struct InvalidRequest: Error, Sendable, Equatable {
     public let message: String
-    public let code: String
-    public let param: String?
+    package let code: String
+    package let param: String?
 
-    public init(_ message: String, code: String, param: String? = nil) {
+    package init(_ message: String, code: String, param: String? = nil) {
         self.message = message
         self.code = code
         self.param = param

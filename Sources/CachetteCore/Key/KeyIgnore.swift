@@ -13,9 +13,9 @@
 /// A text is an Anthropic `system` string or text block, or the content (a string or a
 /// text part) of a chat message whose role is `system` or `developer`.
 public struct KeyIgnore: Sendable {
-    public static let billingHeader = "x-anthropic-billing-header:*"
+    package static let billingHeader = "x-anthropic-billing-header:*"
 
-    public let patterns: [String]
+    package let patterns: [String]
     /// Bytes one of which a value must hold before it is parsed; nil when a pattern's
     /// start could be escaped in JSON (or it starts with `*`): then every value is parsed.
     private let needles: [[UInt8]]?

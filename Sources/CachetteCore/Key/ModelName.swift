@@ -1,10 +1,10 @@
 /// What a `model` from a client may be. Model names become ledger rows, /stats keys
 /// and metric labels, so an unbounded or unprintable one is refused up front.
-public enum ModelName {
+package enum ModelName {
     public static let maxBytes = 256
 
     /// Why `name` is not a model name, or nil when it is one.
-    public static func problem(_ name: String) -> InvalidRequest? {
+    package static func problem(_ name: String) -> InvalidRequest? {
         if name.utf8.count > maxBytes {
             return InvalidRequest("The model name is longer than \(maxBytes) bytes.", code: "invalid_model", param: "model")
         }

@@ -5,9 +5,9 @@
 /// then the leading system and developer messages, or `instructions`), so requests that
 /// share a prefix share a key, and unrelated traffic does not pile onto one key (OpenAI
 /// spreads a key past about 15 requests a minute).
-public enum PromptCacheKey {
+package enum PromptCacheKey {
     /// OpenAI caches prompts of at least this many tokens.
-    public static let minimumTokens = 1024
+    package static let minimumTokens = 1024
     /// A prompt this long (in UTF-8 bytes of its texts) has 1,024 tokens in any text
     /// that is not a long run of one character; shorter ones are counted.
     static let surelyLongBytes = 16 * 1024
@@ -15,7 +15,7 @@ public enum PromptCacheKey {
 
     /// Sets `prompt_cache_key` in `request` when it has none and its prompt is long
     /// enough; returns whether it did. `credential` is hashed, never sent.
-    public static func add(to request: inout JSONValue, responses: Bool, credential: String, tokenizer: Tokenizer) -> Bool {
+    package static func add(to request: inout JSONValue, responses: Bool, credential: String, tokenizer: Tokenizer) -> Bool {
         guard case .object(var members) = request, !members.contains(where: { $0.key == "prompt_cache_key" }) else { return false }
         let prompt = responses ? ["instructions", "input", "tools"] : ["messages", "tools"]
         var texts: [String] = []

@@ -12,9 +12,9 @@ public struct KeyedRequest: Sendable {
     public let model: String
     public let stream: Bool
     /// `stream_options.include_usage`: whether this client wants the usage chunk.
-    public let includeUsage: Bool
+    package let includeUsage: Bool
     /// `background: true` (Responses): the answer is a queued status, never cached.
-    public let background: Bool
+    package let background: Bool
 }
 
 /// Computes the cache key of a JSON request body in one pass: it validates the body,
@@ -25,17 +25,17 @@ public struct RequestKeyer: Sendable {
     /// The same for `/v1/responses`, where `store` stays: a cached answer carries the
     /// original response id, which a later `previous_response_id` can name upstream
     /// only if the original was stored there.
-    public static let responsesVolatileFields: [String] = [
+    package static let responsesVolatileFields: [String] = [
         "stream", "stream_options", "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier",
     ]
     /// The fields `key_fields: prompt` keeps: the model and everything that is the prompt.
-    public static let promptFields: [String] = [
+    package static let promptFields: [String] = [
         "model", "messages", "prompt", "input", "system", "instructions", "previous_response_id", "conversation",
     ]
 
-    public var keyFields: KeyFields
+    package var keyFields: KeyFields
     /// System texts left out of the key (Claude Code's billing header, `cache.key_ignore`).
-    public let ignore: KeyIgnore
+    package let ignore: KeyIgnore
 
     private let dropped: [[UInt8]]
     private let kept: [[UInt8]]

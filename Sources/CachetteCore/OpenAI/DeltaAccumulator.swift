@@ -2,8 +2,8 @@
 /// strings concatenate, numbers add, objects merge recursively, lists of scalars
 /// extend, lists of objects merge entry by entry on their `index`, and `index` and
 /// `type` are replaced rather than accumulated. A null accumulated value is replaced.
-public enum DeltaAccumulator {
-    public enum Failure: Error, Equatable {
+package enum DeltaAccumulator {
+    package enum Failure: Error, Equatable {
         case listEntryWithoutIndex
         case listEntryNotAnObject
         /// A list index that is not a whole number in `0...maxListIndex`.
@@ -11,11 +11,11 @@ public enum DeltaAccumulator {
     }
 
     /// More tool calls than any answer makes; past it a stream is not kept.
-    public static let maxListIndex = 1024
+    package static let maxListIndex = 1024
 
     /// Linear in the delta's size: each accumulated value is taken out of `acc` before
     /// it grows, so strings and lists are appended to in place.
-    public static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
+    package static func accumulate(_ acc: inout [JSONValue.Member], _ delta: [JSONValue.Member]) throws(Failure) {
         for member in delta {
             guard let at = acc.firstIndex(where: { $0.key == member.key }) else {
                 try checkIndices(member.value)

@@ -6,10 +6,10 @@ import NIOCore
 /// the arguments in pieces), a finish chunk, and the usage chunk if asked for.
 /// Accumulating the result with `OpenAIStreamAccumulator` gives back the answer's content,
 /// tool calls, finish reasons and usage.
-public enum OpenAIChunkSynthesizer {
+package enum OpenAIChunkSynthesizer {
     /// Pieces are cut at character boundaries, about this many bytes each, so a client
     /// renders text progressively as it would from the upstream.
-    public static let pieceBytes = 48
+    package static let pieceBytes = 48
 
     public static func chunks(from answer: JSONValue, includeUsage: Bool) -> [JSONValue] {
         let isChat = answer["object"]?.stringValue != "text_completion"
@@ -90,7 +90,7 @@ public enum OpenAIChunkSynthesizer {
     static let streamedPieces: Set<String> = ["role", "content", "refusal", "tool_calls", "reasoning_content"]
 
     /// The chunks as SSE events, one buffer each, ending with `data: [DONE]`.
-    public static func events(_ chunks: [JSONValue]) -> [ByteBuffer] {
+    package static func events(_ chunks: [JSONValue]) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
         out.reserveCapacity(chunks.count + 1)
         var bytes: [UInt8] = []

@@ -2,10 +2,10 @@ import NIOCore
 
 /// OpenAI's streams: `data:` chunks, a usage chunk (`choices: []`) when asked for, and
 /// `data: [DONE]`. An error arrives as a chunk with an `error` member.
-public struct OpenAIDialect: StreamDialect {
+package struct OpenAIDialect: StreamDialect {
     private var accumulator = OpenAIStreamAccumulator()
 
-    public init() {}
+    package init() {}
 
     public mutating func read(_ event: SSEEvent, assembling: Bool) -> StreamReading {
         if event.isDone { return .end(keepable: true) }
@@ -36,15 +36,15 @@ public struct OpenAIDialect: StreamDialect {
         return AnswerShape.completion.problem(in: answer) == nil ? answer : nil
     }
 
-    public static let missingEnd = "The upstream stream ended before data: [DONE]."
+    package static let missingEnd = "The upstream stream ended before data: [DONE]."
 
-    public static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
+    package static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
         guard answer["choices"]?.arrayValue != nil else { return nil }
         return OpenAIChunkSynthesizer.events(OpenAIChunkSynthesizer.chunks(from: answer, includeUsage: includeUsage))
     }
 
     /// A chunk holding the error body the sidecar answers with (`APIError.body`).
-    public static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
+    package static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
         let body: JSONValue = .object([
             "type": .string("error"),
             "error": .object([

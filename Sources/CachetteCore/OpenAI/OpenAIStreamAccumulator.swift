@@ -7,25 +7,25 @@
 ///
 /// A choice without a whole-number `index` in `0...maxChoiceIndex` fails the stream
 /// rather than being dropped: an answer missing a choice must not be stored.
-public struct OpenAIStreamAccumulator: Sendable {
+package struct OpenAIStreamAccumulator: Sendable {
     private var header: [JSONValue.Member] = []
     private var choices: [Int: [JSONValue.Member]] = [:]
     private var usage: JSONValue?
     private var isChat = true
-    public private(set) var chunkCount = 0
+    package private(set) var chunkCount = 0
 
     /// OpenAI allows `n` up to 128.
-    public static let maxChoiceIndex = 1024
+    package static let maxChoiceIndex = 1024
 
-    public init() {}
+    package init() {}
 
-    public enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case notAnObject
         case choiceWithoutIndex
         case badDelta(DeltaAccumulator.Failure)
     }
 
-    public mutating func add(_ chunk: JSONValue) throws(Failure) {
+    package mutating func add(_ chunk: JSONValue) throws(Failure) {
         guard case .object(let members) = chunk else { throw .notAnObject }
         if chunkCount == 0 {
             isChat = chunk["object"]?.stringValue != "text_completion"

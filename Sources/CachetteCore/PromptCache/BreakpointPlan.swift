@@ -7,70 +7,70 @@
 /// last marker reaches, and a marker is placed only where the reads it is expected to
 /// bring repay its premium: a write pays when the chance of a read within its lifetime
 /// is at least premium / (1 − read price), 0.25 / 0.9 ≈ 0.28 for five minutes.
-public struct BreakpointPlan: Sendable, Equatable {
-    public struct Mark: Sendable, Equatable {
-        public var block: Int
-        public var hour: Bool
+package struct BreakpointPlan: Sendable, Equatable {
+    package struct Mark: Sendable, Equatable {
+        package var block: Int
+        package var hour: Bool
     }
 
     /// Ascending, at most `maxBreakpoints`.
-    public var marks: [Mark] = []
+    package var marks: [Mark] = []
     /// Markers not placed because they would not pay.
-    public var skipped = 0
+    package var skipped = 0
     /// A block through which the prefix is known to reach the minimum (counted before),
     /// so the markers from there on need no counting.
-    public var knownLongFrom: Int?
+    package var knownLongFrom: Int?
 
-    public static let maxBreakpoints = 4
+    package static let maxBreakpoints = 4
     /// Anthropic looks back this many blocks from a breakpoint for an earlier write.
-    public static let lookBack = 20
-    public static let readPrice = 0.1
-    public static let write5mPrice = 1.25
-    public static let write1hPrice = 2.0
+    package static let lookBack = 20
+    package static let readPrice = 0.1
+    package static let write5mPrice = 1.25
+    package static let write1hPrice = 2.0
     /// The chance of a read within five minutes at which a five-minute write pays.
-    public static let breakEven = (write5mPrice - 1) / (1 - readPrice)
+    package static let breakEven = (write5mPrice - 1) / (1 - readPrice)
     /// The share of reuses that come after five minutes (and within the hour) at which
     /// an hour's write pays over five minutes': each saves a 1.25× rewrite for a 0.1×
     /// read, against 0.75× more premium.
-    public static let hourBreakEven = (write1hPrice - write5mPrice) / (write5mPrice - readPrice)
+    package static let hourBreakEven = (write1hPrice - write5mPrice) / (write5mPrice - readPrice)
 
     /// What the memory knows of one request.
-    public struct Knowledge: Sendable, Equatable {
+    package struct Knowledge: Sendable, Equatable {
         /// The longest prefix of this request forwarded before (a conversation continues).
-        public var continuedAt: Int?
+        package var continuedAt: Int?
         /// The longest prefix of this request marked before and still alive.
-        public var writtenAt: Int?
+        package var writtenAt: Int?
         /// Its stable prefix (tools and system) was forwarded before.
-        public var stableSeen = false
+        package var stableSeen = false
         /// It offers tools: a tool call has to be answered, so the conversation goes on.
-        public var offersTools = false
+        package var offersTools = false
         /// Its stable prefix has enough bytes to reach the minimum (a token is at least a byte).
-        public var stableMayBeLong = true
+        package var stableMayBeLong = true
         /// First turns that began with this stable prefix, and how many continued.
-        public var stableTurns: Count = .init()
+        package var stableTurns: Count = .init()
         /// The scope's first turns, and how many continued.
-        public var scopeTurns: Count = .init()
+        package var scopeTurns: Count = .init()
         /// The scope's stable prefixes seen once, and how many were seen again.
-        public var scopeSights: Count = .init()
+        package var scopeSights: Count = .init()
         /// The scope's reuses, and how many came after five minutes.
-        public var scopeReuses: Count = .init()
+        package var scopeReuses: Count = .init()
 
-        public init() {}
+        package init() {}
     }
 
     /// Outcomes out of trials.
-    public struct Count: Sendable, Equatable {
-        public var trials = 0.0
-        public var successes = 0.0
-        public init(trials: Double = 0, successes: Double = 0) {
+    package struct Count: Sendable, Equatable {
+        package var trials = 0.0
+        package var successes = 0.0
+        package init(trials: Double = 0, successes: Double = 0) {
             self.trials = trials
             self.successes = successes
         }
         /// With one unseen failure as the prior: nothing recurs until it has.
-        public var rate: Double { successes / (trials + 1) }
+        package var rate: Double { successes / (trials + 1) }
         /// With one unseen success and one unseen failure (Laplace's rule): an even
         /// chance until there is evidence either way.
-        public var evenRate: Double { (successes + 1) / (trials + 2) }
+        package var evenRate: Double { (successes + 1) / (trials + 2) }
 
         mutating func add(success: Bool) {
             // Old evidence fades: the rate follows what the scope does now.
@@ -85,7 +85,7 @@ public struct BreakpointPlan: Sendable, Equatable {
         mutating func succeed() { successes = min(trials, successes + 1) }
     }
 
-    public init(blocks: [MessagesBlocks.Block], stableEnd: Int?, knowledge k: Knowledge) {
+    package init(blocks: [MessagesBlocks.Block], stableEnd: Int?, knowledge k: Knowledge) {
         let stable = stableEnd.flatMap { blocks[$0].markable && k.stableMayBeLong ? $0 : nil }
         let tail = blocks.indices.last(where: { !blocks[$0].isStable && blocks[$0].markable })
         // This stable prefix's own record decides; without one, a request that offers

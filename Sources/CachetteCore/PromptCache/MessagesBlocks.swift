@@ -5,36 +5,36 @@ import CXXHash
 /// where each lies in the bytes, so a `cache_control` marker can be added to the bytes
 /// as they are, and the hash of every prefix, so steering can recognise a prefix it has
 /// forwarded before. One pass of the lexer; no value is built.
-public struct MessagesBlocks: Sendable {
-    public struct Block: Sendable, Equatable {
+package struct MessagesBlocks: Sendable {
+    package struct Block: Sendable, Equatable {
         /// The block's bytes: an object, or a string (a `system` or `content` string,
         /// marked as the one text block it stands for).
-        public var span: Range<Int>
-        public var isString: Bool
+        package var span: Range<Int>
+        package var isString: Bool
         /// An object with no members (a marker then needs no comma).
-        public var isEmptyObject: Bool
+        package var isEmptyObject: Bool
         /// Anthropic accepts a marker here: not a thinking block, not an empty string,
         /// not a value of another kind.
-        public var markable: Bool
+        package var markable: Bool
         /// Part of tools and system, the prefix that stays the same turn after turn.
-        public var isStable: Bool
+        package var isStable: Bool
     }
 
-    public var blocks: [Block] = []
+    package var blocks: [Block] = []
     /// The hash of the prefix through each block, under the scope and model.
-    public var prefixes: [CacheKey] = []
+    package var prefixes: [CacheKey] = []
     /// The hash of the empty prefix: the scope and model alone.
     public var start: CacheKey
     /// The index of the last tool or system block.
-    public var stableEnd: Int?
+    package var stableEnd: Int?
     /// The request offers tools.
-    public var offersTools = false
+    package var offersTools = false
     /// A `cache_control` member anywhere, at any depth: the client steers itself.
-    public var clientMarked = false
+    package var clientMarked = false
 
     /// Nil when the body is not a JSON object, or names `tools`, `system` or
     /// `messages` twice (which one Anthropic would read is not ours to guess).
-    public init?(_ body: UnsafeRawBufferPointer, scope: String, model: String) {
+    package init?(_ body: UnsafeRawBufferPointer, scope: String, model: String) {
         var seed = Array(scope.utf8)
         seed.append(0)
         seed += model.utf8

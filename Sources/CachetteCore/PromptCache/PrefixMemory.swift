@@ -5,8 +5,8 @@ import Synchronization
 /// its conversations continue. Bounded by `capacity` prefixes, the least recently seen
 /// forgotten first; a prefix unseen for an hour (the longest a provider keeps one) is
 /// forgotten too.
-public final class PrefixMemory: Sendable {
-    public static let forgetAfter = 3600.0
+package final class PrefixMemory: Sendable {
+    package static let forgetAfter = 3600.0
     static let fiveMinutes = 300.0
 
     struct Entry {
@@ -43,7 +43,7 @@ public final class PrefixMemory: Sendable {
         var scopes: [CacheKey: Scope] = [:]
     }
 
-    public let capacity: Int
+    package let capacity: Int
     private let state = Mutex(State())
 
     public init(capacity: Int) {
@@ -55,7 +55,7 @@ public final class PrefixMemory: Sendable {
     /// Looks the request up, plans its markers, and remembers it, in one step. Only a
     /// stable prefix that may be long enough to cache (`longStable`) counts towards how
     /// often the scope's stable prefixes recur: short ones recur without paying.
-    public func plan(_ request: MessagesBlocks, scope: CacheKey, longStable: Bool, now: Double) -> BreakpointPlan {
+    package func plan(_ request: MessagesBlocks, scope: CacheKey, longStable: Bool, now: Double) -> BreakpointPlan {
         state.withLock { state in
             let stableKey = request.stableEnd.map { request.prefixes[$0] } ?? request.start
             var knowledge = BreakpointPlan.Knowledge()

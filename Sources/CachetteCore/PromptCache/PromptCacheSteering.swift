@@ -4,36 +4,36 @@ import Synchronization
 /// where `BreakpointPlan` expects them to pay. Only the markers are added: the body is
 /// otherwise the same bytes, except that a marked `system` or `content` string is
 /// written as the one text block it stands for (a string cannot carry a marker).
-public final class PromptCacheSteering: Sendable {
+package final class PromptCacheSteering: Sendable {
     /// The shortest prefix a model family caches, in Claude's tokens.
-    public struct Minimum: Sendable, Equatable {
-        public var pattern: String
+    package struct Minimum: Sendable, Equatable {
+        package var pattern: String
         public var tokens: Int
-        public init(_ pattern: String, _ tokens: Int) {
+        package init(_ pattern: String, _ tokens: Int) {
             self.pattern = pattern
             self.tokens = tokens
         }
     }
 
-    public struct Settings: Sendable, Equatable {
+    package struct Settings: Sendable, Equatable {
         /// First match wins; a model that matches none takes `defaultMinimum`.
-        public var minimums: [Minimum] = Settings.documentedMinimums
-        public var defaultMinimum = 1024
+        package var minimums: [Minimum] = Settings.documentedMinimums
+        package var defaultMinimum = 1024
         /// Our tokenizer is not Claude's: a prefix must count this much more, in percent.
-        public var marginPercent = 10
+        package var marginPercent = 10
         /// `prompt_cache.max_prefixes`.
-        public var maxPrefixes = 50_000
+        package var maxPrefixes = 50_000
 
         /// Anthropic's documented minimums.
-        public static let documentedMinimums: [Minimum] = [
+        package static let documentedMinimums: [Minimum] = [
             Minimum("claude-opus-4-5*", 4096), Minimum("claude-haiku-4-5*", 4096),
             Minimum("claude-3-5-haiku*", 2048), Minimum("claude-3-haiku*", 2048),
         ]
 
-        public init() {}
+        package init() {}
 
         /// The tokens (ours) a prefix of `model` needs before it is marked.
-        public func threshold(for model: String) -> Int {
+        package func threshold(for model: String) -> Int {
             let name = model.lowercased().split(separator: "/").last.map(String.init) ?? model
             let tokens = minimums.first { Glob.matches($0.pattern, name) }?.tokens ?? defaultMinimum
             // Both are bounded when the config is read.
@@ -41,30 +41,30 @@ public final class PromptCacheSteering: Sendable {
         }
     }
 
-    public struct Counters: Sendable, Equatable {
-        public var breakpointsAdded = 0
+    package struct Counters: Sendable, Equatable {
+        package var breakpointsAdded = 0
         /// Markers left out because a read was not expected to repay the write.
-        public var markersSkipped = 0
+        package var markersSkipped = 0
         /// Markers left out because the prefix was shorter than the model's minimum.
-        public var markersTooShort = 0
+        package var markersTooShort = 0
         /// Requests left alone because the client placed its own markers.
-        public var clientMarked = 0
-        public var prefixesRemembered = 0
+        package var clientMarked = 0
+        package var prefixesRemembered = 0
     }
 
-    public let settings: Settings
+    package let settings: Settings
     let memory: PrefixMemory
     private let added = Atomic<Int>(0)
     private let skipped = Atomic<Int>(0)
     private let short = Atomic<Int>(0)
     private let clientMarked = Atomic<Int>(0)
 
-    public init(settings: Settings) {
+    package init(settings: Settings) {
         self.settings = settings
         memory = PrefixMemory(capacity: settings.maxPrefixes)
     }
 
-    public var counters: Counters {
+    package var counters: Counters {
         Counters(
             breakpointsAdded: added.load(ordering: .relaxed), markersSkipped: skipped.load(ordering: .relaxed),
             markersTooShort: short.load(ordering: .relaxed), clientMarked: clientMarked.load(ordering: .relaxed),
@@ -73,7 +73,7 @@ public final class PromptCacheSteering: Sendable {
 
     /// The body with markers added, or nil to send it as it is. `credential` is hashed,
     /// never kept.
-    public func steer(_ body: UnsafeRawBufferPointer, credential: String, model: String, tokenizer: Tokenizer?, now: Double) -> [UInt8]? {
+    package func steer(_ body: UnsafeRawBufferPointer, credential: String, model: String, tokenizer: Tokenizer?, now: Double) -> [UInt8]? {
         guard let request = MessagesBlocks(body, scope: credential, model: model), !request.blocks.isEmpty else { return nil }
         if request.clientMarked {
             clientMarked.add(1, ordering: .relaxed)

@@ -2,7 +2,7 @@
 /// sits above them all.
 extension APIFormat {
     /// How this format's streams are read, assembled and written.
-    public var dialect: any StreamDialect.Type {
+    package var dialect: any StreamDialect.Type {
         switch self {
         case .openai: OpenAIDialect.self
         case .anthropic: AnthropicDialect.self

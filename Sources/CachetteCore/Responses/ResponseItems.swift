@@ -1,9 +1,9 @@
 /// The text a model reads or writes in Responses items (`input`, `output`): message
 /// parts, function-call arguments and outputs, reasoning summaries.
-public enum ResponseItems {
+package enum ResponseItems {
     /// The item types whose text parts are prose (`input_text` in user messages,
     /// `output_text` in assistant ones, plain `text` from older clients).
-    public static let textParts: Set<String> = ["text", "input_text", "output_text"]
+    package static let textParts: Set<String> = ["text", "input_text", "output_text"]
 
     /// Every text in `items`: a string is one; an array gives each item's texts.
     public static func texts(of items: JSONValue?) -> [String] {

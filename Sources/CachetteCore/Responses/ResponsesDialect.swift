@@ -4,10 +4,10 @@ import NIOCore
 /// `sequence_number`) that end with `response.completed`, whose `response` is the
 /// whole answer. `response.failed`, `response.incomplete` and `error` end a stream that
 /// is relayed but never stored.
-public struct ResponsesDialect: StreamDialect {
+package struct ResponsesDialect: StreamDialect {
     private var completed: JSONValue?
 
-    public init() {}
+    package init() {}
 
     public mutating func read(_ event: SSEEvent, assembling: Bool) -> StreamReading {
         let data = try? JSONValue.parse(Array(event.data.utf8))
@@ -40,15 +40,15 @@ public struct ResponsesDialect: StreamDialect {
         return completed
     }
 
-    public static let missingEnd = "The upstream stream ended before response.completed."
+    package static let missingEnd = "The upstream stream ended before response.completed."
 
-    public static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
+    package static func events(answering answer: JSONValue, includeUsage: Bool) -> [ByteBuffer]? {
         answer["object"]?.stringValue == "response" ? ResponsesEventSynthesizer.events(from: answer) : nil
     }
 
     /// Responses' `error` event, with OpenAI's `error` object beside its fields, so the
     /// openai SDKs raise it as an error rather than pass it on as an event.
-    public static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
+    package static func errorEvent(message: String, type: String, code: String, param: String?) -> ByteBuffer {
         let param = param.map(JSONValue.string) ?? .null
         let body: JSONValue = .object([
             "type": .string("error"), "code": .string(code), "message": .string(message), "param": param,

@@ -6,8 +6,8 @@ import NIOCore
 /// deltas and `done` events, then `response.completed` with the whole response.
 /// Sequence numbers run from 0 without a gap. The openai SDKs' stream helpers
 /// accumulate the result back into the response.
-public enum ResponsesEventSynthesizer {
-    public static func events(from response: JSONValue) -> [ByteBuffer] {
+package enum ResponsesEventSynthesizer {
+    package static func events(from response: JSONValue) -> [ByteBuffer] {
         var writer = Writer()
         var opening = response
         opening.set("status", .string("in_progress"))

@@ -2,18 +2,18 @@
 /// with its original boundaries) and its parsed fields.
 public struct SSEEvent: Sendable, Equatable {
     /// The event as sent, blank-line terminator included.
-    public var raw: [UInt8]
+    package var raw: [UInt8]
     /// `event:` field, if any.
     public var name: String?
     /// The `data:` lines joined by "\n", as the SSE specification says.
     public var data: String
     /// A block of comment lines only (a keep-alive): relayed live, never an event to record.
-    public var isComment = false
+    package var isComment = false
     /// A piece of an event longer than the parser's limit: relayed as it is, never parsed or recorded.
-    public var isOversized = false
+    package var isOversized = false
 
     /// OpenAI's end-of-stream marker.
-    public var isDone: Bool { data == "[DONE]" }
+    package var isDone: Bool { data == "[DONE]" }
 }
 
 /// An incremental SSE parser: feed it bytes as they arrive, get whole events back.
@@ -23,7 +23,7 @@ public struct SSEEvent: Sendable, Equatable {
 /// Work is linear in the bytes fed: the scan for an event's end resumes where the last
 /// feed stopped. An event longer than `maxEventBytes` is not held whole: its bytes come
 /// back as they arrive, as `isOversized` pieces, so memory stays bounded.
-public struct SSEParser: Sendable {
+package struct SSEParser: Sendable {
     /// Only the event still arriving is kept (from `start`).
     private var pending: [UInt8] = []
     private var start = 0
@@ -32,9 +32,9 @@ public struct SSEParser: Sendable {
     private var lineStart = true
     /// Inside an event that outgrew `maxEventBytes`.
     private var overflowing = false
-    public let maxEventBytes: Int
+    package let maxEventBytes: Int
 
-    public init(maxEventBytes: Int = 64 << 20) {
+    package init(maxEventBytes: Int = 64 << 20) {
         self.maxEventBytes = max(1, maxEventBytes)
     }
 

@@ -1,6 +1,6 @@
 /// Writes one server-sent event carrying a JSON value: `event: <name>` when named
 /// (Anthropic's events), then `data: <json>` and the blank line that ends it.
-public enum SSEWriter {
+package enum SSEWriter {
     public static func append(_ data: JSONValue, name: String? = nil, to out: inout [UInt8]) {
         if let name {
             out.append(contentsOf: "event: ".utf8)

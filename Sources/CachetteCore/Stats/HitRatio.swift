@@ -3,7 +3,7 @@
 /// answered and the upstream did, the share the cache answered. Stale answers,
 /// bypasses, refusals and upstream errors are neither: none says how well the cache
 /// keeps what is asked for again.
-public enum HitRatio {
+package enum HitRatio {
     /// `hits / (hits + misses)`, 0 when both are 0; rounded to 4 places as every surface shows it.
     public static func of(hits: Int, misses: Int) -> Double {
         let hits = max(0, hits)

@@ -3,7 +3,7 @@
 extension JSONValue {
     /// A whole number of 0 or more written without sign, fraction or exponent, up to
     /// `TokenUsage.maxCount`: what an index or a count from outside must be.
-    public var countValue: Int? {
+    package var countValue: Int? {
         guard case .number(let text) = self, text.utf8.count <= 12,
             text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
             let n = Int(text), n <= TokenUsage.maxCount

@@ -1,6 +1,6 @@
 /// How a request ended: one word for `X-Cache`, /stats, /metrics' `outcome` label and
 /// the ledger, so they always agree.
-public enum RequestOutcome: String, Sendable, CaseIterable {
+package enum RequestOutcome: String, Sendable, CaseIterable {
     /// Served from the cache, or from an identical request's answer: nothing paid again.
     case hit
     /// The upstream failed, and an answer past its TTL was served (stale-if-error).
@@ -20,7 +20,7 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
     case local
 
     /// Its `X-Cache` value: every answer says how it ended, as /stats books it.
-    public var xCache: String {
+    package var xCache: String {
         switch self {
         case .hit: "HIT"
         case .stale: "STALE"
@@ -33,5 +33,5 @@ public enum RequestOutcome: String, Sendable, CaseIterable {
     }
 
     /// The upstream was paid for this request (or would have been, had it answered).
-    public var wentUpstream: Bool { self == .miss || self == .bypass || self == .error }
+    package var wentUpstream: Bool { self == .miss || self == .bypass || self == .error }
 }

@@ -2,51 +2,51 @@ import Foundation
 import Synchronization
 
 /// A point-in-time copy of the request counters.
-public struct StatsSnapshot: Sendable, Equatable {
+package struct StatsSnapshot: Sendable, Equatable {
     public var requests = 0
-    public var hits = 0
-    public var misses = 0
-    public var bypassed = 0
+    package var hits = 0
+    package var misses = 0
+    package var bypassed = 0
     /// Requests refused before reaching an upstream (bad input, no upstream, an offline miss).
-    public var rejected = 0
+    package var rejected = 0
     /// Requests the upstream did not answer with a 2xx (`RequestOutcome.error`).
-    public var upstreamErrors = 0
-    public var compressedRequests = 0
+    package var upstreamErrors = 0
+    package var compressedRequests = 0
     /// Upstream-reported usage of forwarded requests.
-    public var inputTokens = 0
-    public var outputTokens = 0
+    package var inputTokens = 0
+    package var outputTokens = 0
     /// Prompt + completion tokens of answers served from cache: tokens not paid for again.
-    public var cachedTokens = 0
+    package var cachedTokens = 0
     /// `stream: true` requests (also counted under their outcome).
-    public var streamedRequests = 0
+    package var streamedRequests = 0
     /// Streams read to the end and stored after every client reading them had gone.
-    public var streamsFinishedAfterDisconnect = 0
+    package var streamsFinishedAfterDisconnect = 0
     /// Streams whose upstream failed mid-way (cut, error event, no `[DONE]`); their requests are errors.
-    public var streamFailures = 0
+    package var streamFailures = 0
     /// Clients cut off for reading nothing while `stream.max_buffered_bytes` behind.
-    public var slowClientsDropped = 0
+    package var slowClientsDropped = 0
     /// 2xx answers relayed but not stored: not the endpoint's shape, not JSON, not UTF-8,
     /// encoded, or with bad usage counts.
-    public var invalidAnswers = 0
+    package var invalidAnswers = 0
     /// Requests refused because their Host or Origin header was not allowed (a web page).
-    public var refusedHosts = 0
-    public var refusedOrigins = 0
+    package var refusedHosts = 0
+    package var refusedOrigins = 0
     /// Failed misses answered with an entry past its TTL (stale-if-error).
-    public var staleServed = 0
+    package var staleServed = 0
     /// Requests answered here with no upstream call (`RequestOutcome.local`: `/v1/compress`).
-    public var answeredLocally = 0
+    package var answeredLocally = 0
     /// Unix time the counters started.
-    public var since: Double = 0
+    package var since: Double = 0
 
     /// `HitRatio`'s definition, as every surface shows it.
-    public var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
+    package var hitRatio: Double { HitRatio.of(hits: hits, misses: misses) }
 }
 
 /// Request counters, updated lock-free-ish from every request and persisted by the server.
-public final class StatsCounters: Sendable {
+package final class StatsCounters: Sendable {
     private let state: Mutex<StatsSnapshot>
 
-    public init(restoring saved: [String: Int] = [:], now: Double = Date().timeIntervalSince1970) {
+    package init(restoring saved: [String: Int] = [:], now: Double = Date().timeIntervalSince1970) {
         var s = StatsSnapshot()
         for (name, keyPath) in Self.fields {
             s[keyPath: keyPath] = saved[name] ?? 0
@@ -65,17 +65,17 @@ public final class StatsCounters: Sendable {
         ("stale_served", \.staleServed), ("rejected", \.rejected), ("answered_locally", \.answeredLocally),
     ]
 
-    public var snapshot: StatsSnapshot { state.withLock { $0 } }
+    package var snapshot: StatsSnapshot { state.withLock { $0 } }
 
     /// The counters as rows for the `counters` table.
-    public var persistable: [(String, Int)] {
+    package var persistable: [(String, Int)] {
         let s = snapshot
         return Self.fields.map { ($0.0, s[keyPath: $0.1]) } + [("since", Int(s.since))]
     }
 
     /// One request, by how it ended. `usage` is what a hit served (tokens not paid
     /// again) or what a forwarded request paid for.
-    public func record(_ outcome: RequestOutcome, usage: TokenUsage?, streamed: Bool, compressed: Bool = false) {
+    package func record(_ outcome: RequestOutcome, usage: TokenUsage?, streamed: Bool, compressed: Bool = false) {
         state.withLock { s in
             s.requests += 1
             if streamed { s.streamedRequests += 1 }
@@ -110,7 +110,7 @@ public final class StatsCounters: Sendable {
         case refusedOrigin
     }
 
-    public func record(_ event: Event) {
+    package func record(_ event: Event) {
         state.withLock { s in
             switch event {
             case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1

@@ -6,26 +6,26 @@ import Synchronization
 /// (negative, fractional, past `Int64`) can overflow a sum or trap; each clamp is
 /// counted in `clamps`, which /metrics and /stats show.
 public struct TokenUsage: Sendable, Equatable {
-    public var promptTokens: Int
-    public var completionTokens: Int
+    package var promptTokens: Int
+    package var completionTokens: Int
     /// Prompt tokens the provider served from its own prompt cache
     /// (`prompt_tokens_details.cached_tokens`, Anthropic's `cache_read_input_tokens`).
-    public var cachedPromptTokens: Int
+    package var cachedPromptTokens: Int
     /// Prompt tokens written to the provider's prompt cache (Anthropic's
     /// `cache_creation_input_tokens`), which cost more than plain input.
-    public var cacheWritePromptTokens: Int
+    package var cacheWritePromptTokens: Int
     /// Of those, the ones written for an hour (`cache_creation.ephemeral_1h_input_tokens`).
-    public var cacheWrite1hPromptTokens: Int
+    package var cacheWrite1hPromptTokens: Int
 
     /// No request comes near 2^32 tokens; at this bound the all-time sums of billions
     /// of requests still fit an `Int`.
-    public static let maxCount = 1 << 32
+    package static let maxCount = 1 << 32
 
     /// Usage values clamped since the process started (negative, too large, not whole).
-    public static var clamps: Int { clampCounter.load(ordering: .relaxed) }
+    package static var clamps: Int { clampCounter.load(ordering: .relaxed) }
     private static let clampCounter = Atomic<Int>(0)
 
-    public init(
+    package init(
         promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, cacheWritePromptTokens: Int = 0,
         cacheWrite1hPromptTokens: Int = 0
     ) {
@@ -43,12 +43,12 @@ public struct TokenUsage: Sendable, Equatable {
     /// Reads `usage` from an OpenAI-style (prompt/completion_tokens), Responses-style
     /// (input/output_tokens with their `_details`) or Anthropic-style (input/output_tokens
     /// beside cache reads and writes) response body. Nil when there is none.
-    public init?(responseBody: UnsafeRawBufferPointer) {
+    package init?(responseBody: UnsafeRawBufferPointer) {
         guard let usage = JSONValue.member("usage", of: responseBody) else { return nil }
         self.init(usage: usage)
     }
 
-    public init?(usage: JSONValue) {
+    package init?(usage: JSONValue) {
         guard usage.members != nil else { return nil }
         if usage["input_tokens"] != nil, usage["input_tokens_details"] != nil || usage["output_tokens_details"] != nil {
             // OpenAI's Responses: `input_tokens` already includes the cached ones, and
@@ -95,7 +95,7 @@ public struct TokenUsage: Sendable, Equatable {
 
     /// Whether every token count in a `usage` object (a member named `*_tokens`, in
     /// details too) is well formed. Other numbers (a provider's `cost`) are not counts.
-    public static func isWellFormed(usage: JSONValue) -> Bool {
+    package static func isWellFormed(usage: JSONValue) -> Bool {
         guard case .object(let members) = usage else { return false }
         return members.allSatisfy { member in
             switch member.value {

@@ -8,17 +8,17 @@ import NIOCore
 /// recorded events as strings (`events`, with `usage_event` for the usage chunk).
 /// When the answer's own bytes differ from `answer` written back (spacing, escapes),
 /// they travel too, as `body`, so a replay is byte for byte what was stored.
-public enum CacheExport {
+package enum CacheExport {
     public static let format = "cachette-cache"
-    public static let version = 1
+    package static let version = 1
 
     /// Why a line cannot be imported, in a sentence.
-    public struct LineError: Error, Equatable, CustomStringConvertible {
-        public let description: String
-        public init(_ description: String) { self.description = description }
+    package struct LineError: Error, Equatable, CustomStringConvertible {
+        package let description: String
+        package init(_ description: String) { self.description = description }
     }
 
-    public static func header(exportedAt: Double) -> [UInt8] {
+    package static func header(exportedAt: Double) -> [UInt8] {
         let header: JSONValue = .object([
             .init("format", .string(format)), .init("version", .int(version)), .init("exported_at", .double(exportedAt)),
         ])
@@ -26,7 +26,7 @@ public enum CacheExport {
     }
 
     /// Checks the first line: this format, a version this build reads.
-    public static func checkHeader(_ line: some Collection<UInt8>) throws(LineError) {
+    package static func checkHeader(_ line: some Collection<UInt8>) throws(LineError) {
         guard let header = try? JSONValue.parse(line), header["format"]?.stringValue == format else {
             throw LineError("the first line is not a \(format) header")
         }

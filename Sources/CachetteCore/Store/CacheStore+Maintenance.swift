@@ -1,47 +1,47 @@
 import Foundation
 import GRDB
 
-public struct StoreInfo: Sendable {
+package struct StoreInfo: Sendable {
     public var path: String
-    public var entries: Int
-    public var storedBytes: Int
-    public var rawBytes: Int
-    public var fileBytes: Int
-    public var expiredEntries: Int
+    package var entries: Int
+    package var storedBytes: Int
+    package var rawBytes: Int
+    package var fileBytes: Int
+    package var expiredEntries: Int
     public var maxBytes: Int
-    public var oldest: Double?
-    public var newest: Double?
-    public var evictions: Int
-    public var expirations: Int
-    public var routes: [(route: String, entries: Int)]
+    package var oldest: Double?
+    package var newest: Double?
+    package var evictions: Int
+    package var expirations: Int
+    package var routes: [(route: String, entries: Int)]
 }
 
-public struct PruneResult: Sendable {
-    public var expired: Int
-    public var evicted: Int
-    public var fileBytesBefore: Int
-    public var fileBytesAfter: Int
+package struct PruneResult: Sendable {
+    package var expired: Int
+    package var evicted: Int
+    package var fileBytesBefore: Int
+    package var fileBytesAfter: Int
 }
 
 extension CacheStore {
-    public func info(now: Double = Date().timeIntervalSince1970) throws -> StoreInfo {
+    package func info(now: Double = Date().timeIntervalSince1970) throws -> StoreInfo {
         try disk.pool.read { db in try Self.info(db, path: options.path, maxBytes: options.maxBytes, now: now) }
     }
 
     /// When the oldest stored entry was created; nil for an empty cache. One index read.
-    public func oldestEntry() async throws -> Double? {
+    package func oldestEntry() async throws -> Double? {
         try await disk.pool.read { db in try Double.fetchOne(db, sql: "SELECT min(created_at) FROM entries") }
     }
 
     /// Why a file could not be read as a cache, in a sentence.
-    public struct ReadError: Error, CustomStringConvertible {
-        public let description: String
+    package struct ReadError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// What the cache file at `path` holds, read without writing anything: a missing
     /// file is not created, a damaged one is reported, not moved aside, and no
     /// migration runs. For commands that only look (`cachette cache info`).
-    public static func info(readingOnly path: String, maxBytes: Int, now: Double = Date().timeIntervalSince1970) throws(ReadError) -> StoreInfo {
+    package static func info(readingOnly path: String, maxBytes: Int, now: Double = Date().timeIntervalSince1970) throws(ReadError) -> StoreInfo {
         guard FileManager.default.fileExists(atPath: path) else { throw ReadError(description: "\(path) does not exist") }
         var configuration = Configuration()
         configuration.readonly = true
@@ -84,7 +84,7 @@ extension CacheStore {
     }
 
     /// Removes expired entries, enforces the byte budget, and gives freed pages back to the filesystem.
-    public func prune(now: Double = Date().timeIntervalSince1970) async throws -> PruneResult {
+    package func prune(now: Double = Date().timeIntervalSince1970) async throws -> PruneResult {
         let before = totals
         let fileBefore = fileBytes()
         try await flush(now: now)
@@ -98,7 +98,7 @@ extension CacheStore {
 
     /// Deletes every entry; stats counters are kept.
     @discardableResult
-    public func clear() async throws -> Int {
+    package func clear() async throws -> Int {
         memory.removeAll()
         return try await disk.clear()
     }

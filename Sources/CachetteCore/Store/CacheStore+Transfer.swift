@@ -6,12 +6,12 @@ extension CacheStore {
     /// Calls `body` with every entry in the SQLite file, oldest first: those created at
     /// or after `since` whose model matches the glob `model`. Returns how many it read.
     @discardableResult
-    public func forEachEntry(createdSince since: Double? = nil, model: String? = nil, _ body: (CacheKey, NewEntry) throws -> Void) throws -> Int {
+    package func forEachEntry(createdSince since: Double? = nil, model: String? = nil, _ body: (CacheKey, NewEntry) throws -> Void) throws -> Int {
         try disk.forEachEntry(createdSince: since, model: model, body)
     }
 
     /// Stores imported entries: queued like answers, written before the queue fills.
-    public func importEntry(_ key: CacheKey, _ entry: NewEntry) async throws {
+    package func importEntry(_ key: CacheKey, _ entry: NewEntry) async throws {
         if queuedBytes + entry.response.size > options.maxQueuedBytes / 2 { try await flush() }
         store(key, entry)
     }
@@ -44,7 +44,7 @@ extension SQLiteTier {
 
 extension CacheStore {
     /// The route the SQLite file holds `key` under, if it holds it.
-    public func storedRoute(_ key: CacheKey) throws -> String? {
+    package func storedRoute(_ key: CacheKey) throws -> String? {
         try pool.read { db in
             try String.fetchOne(db, sql: "SELECT route FROM entries WHERE key = ?", arguments: [Data(key.bytes)])
         }

@@ -10,17 +10,17 @@ public struct CacheStoreOptions: Sendable {
     public var maxBytes: Int
     /// Budget for the in-memory hot tier (uncompressed bodies).
     public var memoryBytes: Int
-    public var compressionLevel: Int32
+    package var compressionLevel: Int32
     /// Most bytes of answers waiting to be written. While SQLite refuses writes (disk
     /// full, busy, read-only) the queue stops here: later answers are dropped, counted,
     /// not queued.
-    public var maxQueuedBytes: Int
+    package var maxQueuedBytes: Int
     /// Seconds an entry is kept past its TTL, to be served when the upstream fails
     /// (stale-if-error); it is removed when both are over.
-    public var staleSeconds: Double
+    package var staleSeconds: Double
     /// The largest answer a live one can be (`upstream.max_response_bytes`): a stored frame
     /// that claims more is damaged, and is not decompressed.
-    public var maxEntryBytes: Int
+    package var maxEntryBytes: Int
 
     public init(
         path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20,
@@ -50,13 +50,13 @@ public struct NewEntry: Sendable {
 }
 
 public struct StoreTotals: Sendable, Equatable {
-    public var entries = 0
+    package var entries = 0
     /// Stored bytes: compressed bodies plus a fixed per-entry overhead.
     public var bytes = 0
-    public var evictions = 0
-    public var expirations = 0
+    package var evictions = 0
+    package var expirations = 0
     /// Answers not written because the write queue was full (since start).
-    public var droppedWrites = 0
+    package var droppedWrites = 0
 
     public init(entries: Int = 0, bytes: Int = 0, evictions: Int = 0, expirations: Int = 0) {
         self.entries = entries
@@ -102,7 +102,7 @@ public final class CacheStore: Sendable {
     var pool: DatabasePool { disk.pool }
     public var totals: StoreTotals { disk.totals }
     /// Bytes of answers waiting to be written.
-    public var queuedBytes: Int { disk.queuedBytes }
+    package var queuedBytes: Int { disk.queuedBytes }
 
     // MARK: Reads
 
@@ -141,20 +141,20 @@ public final class CacheStore: Sendable {
     }
 
     /// Whether a shared tier is configured (`lookupShared` can find anything).
-    public var hasSharedTier: Bool { shared != nil }
+    package var hasSharedTier: Bool { shared != nil }
 
     /// The shared tier's fresh entry for `key`, after the local tiers missed; it fills
     /// them. A shared tier that is down or slow is a miss: the upstream answers instead.
     /// With `lead`, nil may leave this replica leading the key's flight across replicas:
     /// the caller stores the answer or calls `releaseShared`.
-    public func lookupShared(_ key: CacheKey, now: Double, lead: Bool = true) async -> CachedResponse? {
+    package func lookupShared(_ key: CacheKey, now: Double, lead: Bool = true) async -> CachedResponse? {
         guard let shared, let found = await shared.fetch(key, now: now, lead: lead), found.response.isFresh(at: now) else { return nil }
         for tier in tiers { tier.store(key, found) }
         return found.response
     }
 
     /// Ends this replica's lead of `key`'s flight across replicas; after `store`, a no-op.
-    public func releaseShared(_ key: CacheKey) {
+    package func releaseShared(_ key: CacheKey) {
         shared?.release(key)
     }
 
@@ -177,7 +177,7 @@ public final class CacheStore: Sendable {
     /// Runs until cancelled: flushes `batchWindow` after entries are queued, so a burst
     /// of misses shares one transaction, and every `interval` for access times, TTL and
     /// changes made by other processes.
-    public func runWriter(interval: Duration = .seconds(1), batchWindow: Duration = .milliseconds(10)) async {
+    package func runWriter(interval: Duration = .seconds(1), batchWindow: Duration = .milliseconds(10)) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [weak self] in
                 do {

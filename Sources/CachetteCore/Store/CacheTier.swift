@@ -1,7 +1,7 @@
 /// One place cache entries live on this machine. `CacheStore` walks its tiers fastest
 /// first in one lookup and writes an answer to each. A tier returns what it holds,
 /// expired or not: whether an entry may be served is the store's question.
-public protocol CacheTier: Sendable {
+package protocol CacheTier: Sendable {
     /// What the tier holds for `key`, and where (`x-cachette-tier`). Synchronous: local
     /// tiers answer on the hit path. With `memoryOnly`, nothing is read from a file.
     func entry(_ key: CacheKey, memoryOnly: Bool) -> (CachedResponse, StoreTier)?

@@ -12,7 +12,7 @@ public struct CachedResponse: Sendable {
     public var usage: TokenUsage
     /// For an answer recorded from a stream: its events, replayed to streaming requests.
     /// `body` is then the assembled non-streamed answer.
-    public var events: RecordedStream?
+    package var events: RecordedStream?
 
     public init(
         status: Int, contentType: String, body: ByteBuffer, createdAt: Double, expiresAt: Double,
@@ -30,12 +30,12 @@ public struct CachedResponse: Sendable {
     /// Uncompressed bytes held in memory.
     public var size: Int { body.readableBytes + (events.map { $0.byteCount + 4 * $0.count } ?? 0) }
 
-    public func isFresh(at now: Double) -> Bool { now < expiresAt }
+    package func isFresh(at now: Double) -> Bool { now < expiresAt }
 
     /// Whole seconds since the answer was stored, for the `Age` header, held to `0...2^31`
     /// as RFC 9111 asks of an age too large to represent: the time may have been read
     /// from a file or a shared row.
-    public func age(at now: Double) -> Int { min(max(0, Int(saturating: now - createdAt)), Self.maxAge) }
+    package func age(at now: Double) -> Int { min(max(0, Int(saturating: now - createdAt)), Self.maxAge) }
 
-    public static let maxAge = 1 << 31
+    package static let maxAge = 1 << 31
 }

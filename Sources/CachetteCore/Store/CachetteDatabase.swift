@@ -11,7 +11,7 @@ public final class CachetteDatabase: Sendable {
     public let path: String
     let pool: DatabasePool
 
-    public init(path: String, logger: Logger) throws {
+    package init(path: String, logger: Logger) throws {
         self.path = path
         pool = try Self.open(path: path, logger: logger)
     }
@@ -101,7 +101,7 @@ public final class CachetteDatabase: Sendable {
     // MARK: Counters
 
     /// The secret that keys credential fingerprints in logs: made once per database, at random.
-    public func fingerprintSalt() throws -> UInt64 {
+    package func fingerprintSalt() throws -> UInt64 {
         try pool.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO counters (name, value) VALUES ('fingerprint_salt', ?)",
@@ -112,7 +112,7 @@ public final class CachetteDatabase: Sendable {
     }
 
     /// The /stats counters as last saved.
-    public func loadCounters() throws -> [String: Int] {
+    package func loadCounters() throws -> [String: Int] {
         try pool.read(Self.counters)
     }
 
@@ -120,7 +120,7 @@ public final class CachetteDatabase: Sendable {
         try Dictionary(Row.fetchAll(db, sql: "SELECT name, value FROM counters").map { ($0[0] as String, $0[1] as Int) }, uniquingKeysWith: { $1 })
     }
 
-    public func saveCounters(_ values: [(String, Int)]) async throws {
+    package func saveCounters(_ values: [(String, Int)]) async throws {
         try await pool.write { db in try Self.saveCounters(db, values) }
     }
 

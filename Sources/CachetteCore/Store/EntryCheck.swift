@@ -6,18 +6,18 @@ import NIOCore
 /// (`AnswerShape`, a JSON content type, well-formed usage); a recorded stream replays
 /// through its route's dialect into that same answer; times are plausible and sizes
 /// within what an upstream may send.
-public struct EntryCheck: Sendable {
+package struct EntryCheck: Sendable {
     /// `upstream.max_response_bytes`: the largest answer, and recording, a live one can be.
     public var maxBytes: Int
     /// `cache.max_ttl`: an entry that claims to live longer is kept that long.
-    public var maxTTL: Double
+    package var maxTTL: Double
 
     /// Nothing this project stored is older (2020-01-01).
-    public static let earliest = 1_577_836_800.0
+    package static let earliest = 1_577_836_800.0
     /// How far ahead of this clock another replica's (or an exporter's) may run.
-    public static let clockSkew = 86_400.0
+    package static let clockSkew = 86_400.0
 
-    public init(maxBytes: Int = 64 << 20, maxTTL: Double = 365 * 86_400) {
+    package init(maxBytes: Int = 64 << 20, maxTTL: Double = 365 * 86_400) {
         self.maxBytes = maxBytes
         self.maxTTL = maxTTL
     }
@@ -52,7 +52,7 @@ public struct EntryCheck: Sendable {
     }
 
     /// Why a creation and expiry time could not have been written by a live store, if so.
-    public static func timesProblem(created: Double, expires: Double, now: Double) -> String? {
+    package static func timesProblem(created: Double, expires: Double, now: Double) -> String? {
         guard created.isFinite, expires.isFinite, created >= earliest, created <= now + clockSkew, expires >= created else {
             return "created_at and expires_at are not plausible times (created first, not before 2020, not in the future)"
         }
@@ -76,8 +76,8 @@ public struct EntryCheck: Sendable {
     }
 
     /// Why an entry may not be kept, in a sentence.
-    public struct Problem: Error, Equatable, CustomStringConvertible {
-        public let description: String
+    package struct Problem: Error, Equatable, CustomStringConvertible {
+        package let description: String
         init(_ description: String) { self.description = description }
     }
 }

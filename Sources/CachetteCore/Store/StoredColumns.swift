@@ -4,7 +4,7 @@ import NIOCore
 /// An entry's columns as the SQLite file and the shared tier both hold them, read
 /// before anything in them is believed. Both tiers decode an entry through `response`,
 /// and so does the fuzzer (`FuzzStoredEntry`).
-public struct StoredColumns: Sendable {
+package struct StoredColumns: Sendable {
     public var status: Int
     public var contentType: String
     public var createdAt: Double
@@ -12,7 +12,7 @@ public struct StoredColumns: Sendable {
     /// As stored: any value; `response` refuses a count outside `0...TokenUsage.maxCount`.
     public var usage: TokenUsage
 
-    public init(status: Int, contentType: String, createdAt: Double, expiresAt: Double, usage: TokenUsage) {
+    package init(status: Int, contentType: String, createdAt: Double, expiresAt: Double, usage: TokenUsage) {
         self.status = status
         self.contentType = contentType
         self.createdAt = createdAt
@@ -27,7 +27,7 @@ public struct StoredColumns: Sendable {
         try response(body: body, events: events, limit: limit, decompressors: .shared)
     }
 
-    package func response(
+    public func response(
         body: UnsafeRawBufferPointer?, events: UnsafeRawBufferPointer?, limit: Int, decompressors: ZstdDecompressors
     ) throws -> CachedResponse {
         guard (200..<300).contains(status) else { throw DamagedEntry("status \(status)") }

@@ -4,21 +4,21 @@ import NIOCore
 /// every event back to back, where each one ends, and which one is the usage chunk
 /// (sent only to clients that asked for `stream_options.include_usage`).
 public struct RecordedStream: Sendable, Equatable {
-    public private(set) var bytes: ByteBuffer
+    package private(set) var bytes: ByteBuffer
     /// End offset in `bytes` of each event.
-    public private(set) var ends: [UInt32]
-    public private(set) var usageEvent: Int?
+    package private(set) var ends: [UInt32]
+    package private(set) var usageEvent: Int?
 
-    public init() {
+    package init() {
         bytes = ByteBuffer()
         ends = []
     }
 
     public var count: Int { ends.count }
-    public var byteCount: Int { bytes.readableBytes }
+    package var byteCount: Int { bytes.readableBytes }
 
     /// Each event's raw bytes, in order.
-    public var events: [ByteBuffer] {
+    package var events: [ByteBuffer] {
         var start = 0
         return ends.map { end in
             defer { start = Int(end) }
@@ -35,7 +35,7 @@ public struct RecordedStream: Sendable, Equatable {
     /// The bytes a client gets: the recording as it is (a slice, no copy), or without
     /// the usage event. That takes one copy of the rest, which costs less than the two
     /// extra writes (and flushes) that sending two slices would.
-    public func replay(includeUsage: Bool) -> ByteBuffer {
+    package func replay(includeUsage: Bool) -> ByteBuffer {
         guard let usageEvent, !includeUsage else { return bytes }
         let start = usageEvent == 0 ? 0 : Int(ends[usageEvent - 1])
         let end = Int(ends[usageEvent])
@@ -52,7 +52,7 @@ public struct RecordedStream: Sendable, Equatable {
     /// each event's end offset; then the event bytes.
     private static let magic: [UInt8] = Array("CSE1".utf8)
 
-    public func encoded() -> ByteBuffer {
+    package func encoded() -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(12 + 4 * count + byteCount)
         out.writeBytes(Self.magic)
@@ -63,9 +63,9 @@ public struct RecordedStream: Sendable, Equatable {
         return out
     }
 
-    public struct FormatError: Error, Equatable {}
+    package struct FormatError: Error, Equatable {}
 
-    public init(decoding encoded: ByteBuffer) throws(FormatError) {
+    package init(decoding encoded: ByteBuffer) throws(FormatError) {
         var input = encoded
         guard input.readBytes(length: 4) == Self.magic,
             let count = input.readInteger(endianness: .little, as: UInt32.self),

@@ -7,7 +7,7 @@ extension StreamBroadcast {
     /// behind. Readers that far behind that take nothing for `patience` are cut off.
     /// Returns at once when cancelled. Returns how many readers were cut off.
     @discardableResult
-    public func publish(_ events: [StreamRecorder.Event], patience: Duration = .seconds(2)) async -> Int {
+    package func publish(_ events: [StreamRecorder.Event], patience: Duration = .seconds(2)) async -> Int {
         guard !events.isEmpty else { return 0 }
         var wakeups: [(CheckedContinuation<Next, Never>, Next)] = []
         state.withLock { s in
@@ -76,7 +76,7 @@ extension StreamBroadcast {
     }
 
     /// The recording was given up: stop keeping every event, and let nobody new join.
-    public func stopRetaining() {
+    package func stopRetaining() {
         let waiters = state.withLock { s in
             s.retainAll = false
             s.trim()
@@ -87,7 +87,7 @@ extension StreamBroadcast {
     }
 
     /// The stream is over. Readers get what is left, then the trailer.
-    public func finish(trailer: ByteBuffer? = nil) {
+    package func finish(trailer: ByteBuffer? = nil) {
         let (readers, closers) = state.withLock { s in
             s.finished = true
             s.trailer = trailer
@@ -107,7 +107,7 @@ extension StreamBroadcast {
     }
 
     /// Returns once the stream has finished or stopped taking new readers.
-    public func closedToJoiners() async {
+    package func closedToJoiners() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 if s.finished || !s.retainAll { return true }

@@ -13,8 +13,8 @@ import Synchronization
 ///   which reaches the upstream through its connection);
 /// - a reader that is that far behind and has taken nothing for `patience` is cut off,
 ///   so a stuck client holds the others back for that long at most, and never pins memory.
-public final class StreamBroadcast: Sendable {
-    public enum Next: Sendable {
+package final class StreamBroadcast: Sendable {
+    package enum Next: Sendable {
         case events([ByteBuffer])
         /// The stream is over; the trailer (an error event) goes out last, if any.
         case end(ByteBuffer?)
@@ -22,7 +22,7 @@ public final class StreamBroadcast: Sendable {
         case cut
     }
 
-    public let capacity: Int
+    package let capacity: Int
     let state: Mutex<State>
 
     public init(capacity: Int) {
@@ -116,7 +116,7 @@ public final class StreamBroadcast: Sendable {
     // MARK: Readers
 
     /// A new reader starting from the first event, or nil once joining is closed.
-    public func subscribe(includeUsage: Bool) -> Int? {
+    package func subscribe(includeUsage: Bool) -> Int? {
         state.withLock { s in
             guard s.retainAll else { return nil }
             let id = s.nextID
@@ -127,7 +127,7 @@ public final class StreamBroadcast: Sendable {
     }
 
     /// What reader `id` gets next: waits until there is something.
-    public func next(_ id: Int) async -> Next {
+    package func next(_ id: Int) async -> Next {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
                 let (ready, producer) = state.withLock { s -> (Next?, CheckedContinuation<Bool, Never>?) in
@@ -160,7 +160,7 @@ public final class StreamBroadcast: Sendable {
 
     /// Reader `id` is gone (its client disconnected). Returns true when no reader is left.
     @discardableResult
-    public func leave(_ id: Int) -> Bool {
+    package func leave(_ id: Int) -> Bool {
         let (waiter, producer, empty) = state.withLock { s in
             let waiter = s.readers.removeValue(forKey: id)?.waiter
             s.trim()
@@ -173,5 +173,5 @@ public final class StreamBroadcast: Sendable {
         return empty
     }
 
-    public var readerCount: Int { state.withLock { $0.readers.count } }
+    package var readerCount: Int { state.withLock { $0.readers.count } }
 }

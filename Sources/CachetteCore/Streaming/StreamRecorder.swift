@@ -9,7 +9,7 @@ public struct StreamRecorder: Sendable {
     public struct Event: Sendable {
         public var bytes: ByteBuffer
         /// The usage-only chunk (`choices: []`), for clients that asked for it.
-        public var isUsage: Bool
+        package var isUsage: Bool
     }
 
     public enum Outcome: Sendable {
@@ -24,12 +24,12 @@ public struct StreamRecorder: Sendable {
     private var dialect: any StreamDialect
     private var recording: RecordedStream? = RecordedStream()
     private let limit: Int
-    public private(set) var usage: TokenUsage?
+    package private(set) var usage: TokenUsage?
     /// Saw the stream's last event; anything after it is ignored.
-    public private(set) var sawEnd = false
+    package private(set) var sawEnd = false
     private var failure: String?
     /// The upstream's own error event was already in the format's shape, so clients need no second one.
-    public private(set) var sentErrorEvent = false
+    package private(set) var sentErrorEvent = false
 
     /// - Parameters:
     ///   - limit: the most event bytes recorded; a longer stream is relayed but not kept.
@@ -44,7 +44,7 @@ public struct StreamRecorder: Sendable {
         self.init(limit: limit, dialect: format.dialect)
     }
 
-    public var isRecording: Bool { recording != nil }
+    package var isRecording: Bool { recording != nil }
 
     public mutating func feed(_ buffer: ByteBuffer) -> [Event] {
         var out: [Event] = []

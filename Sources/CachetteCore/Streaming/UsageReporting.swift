@@ -1,7 +1,7 @@
 /// Streams are forwarded with `stream_options.include_usage: true`, whatever the client
 /// asked, so every recorded stream knows its token usage. The client's own choice only
 /// decides whether it is sent the usage chunk.
-public enum UsageReporting {
+package enum UsageReporting {
     /// Sets `include_usage` in a parsed request; false when it was already set (or the
     /// request is not an object), and nothing changed.
     public static func request(in request: inout JSONValue) -> Bool {

@@ -11,7 +11,7 @@ extension Duration {
 extension Duration {
     /// `seconds` as a duration held to `0...limit`, NaN as zero: a deadline read from a
     /// database (`'Infinity'`, say) must not trap on its way to a timer.
-    public static func clamped(seconds: Double, upTo limit: Duration) -> Duration {
+    package static func clamped(seconds: Double, upTo limit: Duration) -> Duration {
         guard seconds > 0 else { return .zero }
         guard seconds < limit.seconds else { return limit }
         // Under a limit past what Int64 nanoseconds hold (about 292 years), so is the value.
@@ -22,7 +22,7 @@ extension Duration {
 extension TimeAmount {
     /// `duration` in NIO's nanoseconds, held at `Int64`'s bounds: `Double(seconds) * 1e9`
     /// trapped for a configured timeout past 292 years.
-    public static func saturating(_ duration: Duration) -> TimeAmount {
+    package static func saturating(_ duration: Duration) -> TimeAmount {
         let (seconds, attoseconds) = duration.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return .nanoseconds(seconds < 0 ? .min : .max) }

@@ -1,7 +1,7 @@
 /// Model-name patterns (`gpt-4o*`, `claude-*`), for prices and upstream routes.
-public enum Glob {
+package enum Glob {
     /// Glob match where `*` is the only special character.
-    public static func matches(_ pattern: String, _ name: String) -> Bool {
+    package static func matches(_ pattern: String, _ name: String) -> Bool {
         let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.utf8) }
         let text = Array(name.utf8)
         guard let first = parts.first, text.starts(with: first) else { return false }

@@ -4,9 +4,9 @@ import Foundation
 /// WAL and shared-memory files, which SQLite creates with the database's mode), its
 /// folder, and exports. Created 0600 (folders 0700); an existing file or folder keeps
 /// the mode it has, never widened.
-public enum PrivateFile {
+package enum PrivateFile {
     /// Creates `path` empty, 0600, unless it exists.
-    public static func createIfMissing(_ path: String) throws {
+    package static func createIfMissing(_ path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd >= 0 {
             close(fd)
@@ -25,8 +25,8 @@ public enum PrivateFile {
     }
 
     /// Why a file or folder could not be made, as one line: the path and the system's reason.
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
         init(path: String, errno: Int32) {
             description = "cannot create \(path): \(String(cString: strerror(errno)))"
         }
@@ -34,7 +34,7 @@ public enum PrivateFile {
 
     /// `path` opened for writing from its start: created 0600, or emptied in place, so
     /// an existing file keeps its mode (a write-and-rename would reset it).
-    public static func truncating(_ path: String) -> FileHandle? {
+    package static func truncating(_ path: String) -> FileHandle? {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         return fd >= 0 ? FileHandle(fileDescriptor: fd, closeOnDealloc: true) : nil
     }

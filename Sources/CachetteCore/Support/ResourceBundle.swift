@@ -4,8 +4,8 @@ import Foundation
 /// generated `Bundle.module`, which kills the process when the bundle is not where the
 /// build left it (a binary copied without its resources). Missing, it is nil, and what
 /// needs it answers an error that says so.
-public enum ResourceBundle {
-    public static func named(_ module: String) -> Bundle? {
+package enum ResourceBundle {
+    package static func named(_ module: String) -> Bundle? {
         let name = "Cachette_\(module).resources"
         // An install first (`make install`: `bin/cachette` beside `share/cachette/`), then
         // the build tree: the executable's folder, its links resolved.
@@ -25,7 +25,7 @@ public enum ResourceBundle {
     }
 
     /// The URL of a resource in `module`'s bundle, or nil.
-    public static func url(_ module: String, _ name: String, _ ext: String, subdirectory: String? = nil) -> URL? {
+    package static func url(_ module: String, _ name: String, _ ext: String, subdirectory: String? = nil) -> URL? {
         named(module)?.url(forResource: name, withExtension: ext, subdirectory: subdirectory)
     }
 }

@@ -12,7 +12,7 @@ import CXXHash
 /// piece takes a space after a non-space, so a new piece starts there too. So a text's
 /// count is the sum of its pieces' counts, and a rewrite that changes a few lines, or
 /// the end of one long line, costs only those pieces.
-public final class TokenCountMemo {
+package final class TokenCountMemo {
     public let tokenizer: Tokenizer
     private var counts: [Piece: Int] = [:]
 
@@ -22,7 +22,7 @@ public final class TokenCountMemo {
         let length: Int
     }
 
-    public init(tokenizer: Tokenizer) {
+    package init(tokenizer: Tokenizer) {
         self.tokenizer = tokenizer
     }
 
@@ -40,7 +40,7 @@ public final class TokenCountMemo {
     /// The tokens of the pieces only `a` has and of those only `b` has. Pieces both
     /// share cancel without being counted, so `added - removed` is `count(b) - count(a)`
     /// for the price of what changed between them.
-    public func difference(from a: String, to b: String) -> (removed: Int, added: Int) {
+    package func difference(from a: String, to b: String) -> (removed: Int, added: Int) {
         var a = a
         var b = b
         return a.withUTF8 { a in b.withUTF8 { b in difference(from: a, to: b) } }
@@ -72,7 +72,7 @@ public final class TokenCountMemo {
 
     /// The independent pieces of a text (byte ranges; each but the last ends with a
     /// newline) and their token counts.
-    public func pieces(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [(range: Range<Int>, tokens: Int)] {
+    package func pieces(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [(range: Range<Int>, tokens: Int)] {
         var out: [(range: Range<Int>, tokens: Int)] = []
         Self.forEachPiece(bytes) { range in out.append((range, piece(UnsafeBufferPointer(rebasing: bytes[range])))) }
         return out

@@ -6,19 +6,19 @@
 /// (one less for 0301, whose name replaces the role), and 3 for priming the reply.
 /// Text parts of multi-part content are counted; images, audio and structured values
 /// (tool calls) make the count `estimated`, as does a model with an unknown encoding.
-public struct TokenCount: Sendable, Equatable {
+package struct TokenCount: Sendable, Equatable {
     public var tokens: Int
     public var encoding: TokenEncoding
-    public var estimated: Bool
+    package var estimated: Bool
 
-    public init(tokens: Int, encoding: TokenEncoding, estimated: Bool) {
+    package init(tokens: Int, encoding: TokenEncoding, estimated: Bool) {
         self.tokens = tokens
         self.encoding = encoding
         self.estimated = estimated
     }
 }
 
-public enum TokenCounter {
+package enum TokenCounter {
     public static func count(text: String, model: String) throws(Vocabulary.LoadError) -> TokenCount {
         let (encoding, estimated) = TokenEncoding.forModel(model)
         return TokenCount(tokens: try Tokenizer.shared(encoding).count(text), encoding: encoding, estimated: estimated)

@@ -13,7 +13,7 @@ public enum TokenEncoding: String, Sendable, CaseIterable {
 
     /// The encoding a model uses. Models Cachette does not know are counted with o200k
     /// and the count is marked estimated.
-    public static func forModel(_ model: String) -> (encoding: TokenEncoding, estimated: Bool) {
+    package static func forModel(_ model: String) -> (encoding: TokenEncoding, estimated: Bool) {
         let name = model.lowercased().split(separator: "/").last.map(String.init) ?? model.lowercased()
         for prefix in ["gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o"] where name.hasPrefix(prefix) {
             return (.o200k, false)

@@ -25,7 +25,7 @@ public final class Tokenizer: Sendable {
         }
     }
 
-    public func encode(_ text: String) -> [Int] {
+    package func encode(_ text: String) -> [Int] {
         var copy = text
         return copy.withUTF8 { bytes in encode(utf8: bytes).map(Int.init) }
     }
@@ -36,7 +36,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// Token ranks of valid UTF-8 text.
-    public func encode(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt32] {
+    package func encode(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(bytes.count / 3)
         let pieces = PreTokenizer(bytes)
@@ -47,7 +47,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// The text of a token sequence (lossy only where tokens split a character).
-    public func decode(_ tokens: [Int]) -> String {
+    package func decode(_ tokens: [Int]) -> String {
         var bytes: [UInt8] = []
         for token in tokens { bytes += vocabulary.bytes(of: token) }
         return String(decoding: bytes, as: UTF8.self)

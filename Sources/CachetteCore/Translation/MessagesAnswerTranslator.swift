@@ -1,8 +1,8 @@
 /// Rewrites an Anthropic Messages answer (or error) in OpenAI's chat completion shape,
 /// for a request that was translated on the way out.
-public enum MessagesAnswerTranslator {
+package enum MessagesAnswerTranslator {
     /// `stop_reason` → `finish_reason`.
-    public static func finishReason(_ stopReason: JSONValue?) -> JSONValue {
+    package static func finishReason(_ stopReason: JSONValue?) -> JSONValue {
         switch stopReason?.stringValue {
         case nil: .null
         case "max_tokens", "model_context_window_exceeded": .string("length")

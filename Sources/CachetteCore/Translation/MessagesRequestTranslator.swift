@@ -2,16 +2,16 @@
 /// model routed to an Anthropic upstream. Whatever has no faithful equivalent is
 /// refused with an `InvalidRequest` naming it, rather than dropped: a proxy that quietly
 /// ignored `logprobs` or `n` would hand back an answer to a different question.
-public enum MessagesRequestTranslator {
+package enum MessagesRequestTranslator {
     /// Anthropic requires `max_tokens`; this is sent when the request names none.
-    public static let defaultMaxTokens = 4096
+    package static let defaultMaxTokens = 4096
 
     /// Fields with no effect on the answer, or none Anthropic can express, that are dropped.
     static let ignored: Set<String> = ["stream_options", "store", "metadata", "service_tier", "user"]
     /// Anthropic's own sampling fields, passed through for clients (LiteLLM) that send them.
     static let native: Set<String> = ["top_k", "thinking"]
 
-    public static func translate(_ request: JSONValue) throws(InvalidRequest) -> JSONValue {
+    package static func translate(_ request: JSONValue) throws(InvalidRequest) -> JSONValue {
         guard let members = request.members else { throw InvalidRequest("The request body must be a JSON object.", code: "invalid_json") }
         var out: [JSONValue.Member] = []
         var system: [JSONValue] = []

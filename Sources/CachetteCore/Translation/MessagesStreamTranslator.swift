@@ -10,11 +10,11 @@ import NIOCore
 /// The Anthropic message is assembled alongside, so a stream that is not a well-formed
 /// message (a delta for a block never started, bad usage, an oversized event) is known
 /// not to be `isFaithful`, and its translation is relayed but not stored.
-public struct MessagesStreamTranslator: Sendable {
+package struct MessagesStreamTranslator: Sendable {
     private var parser: SSEParser
     private var message = AnthropicStreamAccumulator()
     /// Every event so far was a well-formed part of a message, and, once it stopped, the message is whole.
-    public private(set) var isFaithful = true
+    package private(set) var isFaithful = true
     private let created: Int
     private var id = JSONValue.string("")
     private var model = JSONValue.string("")
@@ -25,7 +25,7 @@ public struct MessagesStreamTranslator: Sendable {
     private var stopped = false
 
     /// - Parameter maxEventBytes: the longest event translated; a longer one is an error.
-    public init(created: Int, maxEventBytes: Int = 64 << 20) {
+    package init(created: Int, maxEventBytes: Int = 64 << 20) {
         self.created = created
         parser = SSEParser(maxEventBytes: maxEventBytes)
     }

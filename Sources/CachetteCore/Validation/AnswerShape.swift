@@ -1,6 +1,6 @@
 /// What a stored answer must look like, by endpoint. Only an answer that parses as its
 /// endpoint's shape is stored: anything else is relayed once and never served again.
-public enum AnswerShape: Sendable, Equatable {
+package enum AnswerShape: Sendable, Equatable {
     /// `/v1/chat/completions`, `/v1/completions`: `choices`, a non-empty array of
     /// objects, each with a whole-number `index` of 0 or more.
     case completion
@@ -13,9 +13,9 @@ public enum AnswerShape: Sendable, Equatable {
     case response
 
     /// The cached routes, each of which stores one of these shapes.
-    public static let paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"]
+    package static let paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"]
 
-    public init?(path: String) {
+    package init?(path: String) {
         switch path {
         case "/v1/chat/completions", "/v1/completions": self = .completion
         case "/v1/embeddings": self = .embedding
@@ -27,13 +27,13 @@ public enum AnswerShape: Sendable, Equatable {
 
     /// Why `body` may not be stored, or nil when it may. The body must also be valid
     /// UTF-8 and its `usage`, when present, hold only well-formed counts.
-    public func problem(in body: UnsafeRawBufferPointer) -> String? {
+    package func problem(in body: UnsafeRawBufferPointer) -> String? {
         guard String(validating: body.bindMemory(to: UInt8.self), as: UTF8.self) != nil else { return "the answer is not valid UTF-8" }
         guard let parsed = try? JSONValue.parse(body) else { return "the answer is not JSON" }
         return problem(in: parsed)
     }
 
-    public func problem(in answer: JSONValue) -> String? {
+    package func problem(in answer: JSONValue) -> String? {
         guard answer.members != nil else { return "the answer is not a JSON object" }
         if let usage = answer["usage"], usage != .null, !TokenUsage.isWellFormed(usage: usage) {
             return "usage holds a count that is negative, fractional or too large"

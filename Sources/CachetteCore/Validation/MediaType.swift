@@ -1,7 +1,7 @@
 /// Content types, compared on their bytes: Foundation's trimming made this 1.6% of a miss's CPU.
-public enum MediaType {
+package enum MediaType {
     /// `application/json` or `application/…+json`, parameters aside: the only answers kept.
-    public static func isJSON(_ contentType: String) -> Bool {
+    package static func isJSON(_ contentType: String) -> Bool {
         let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
         var media = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: blank)
             .map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }

@@ -1,12 +1,12 @@
 /// A setting that cannot be used. Its description is the one line start-up prints.
-public struct ConfigError: Error, Sendable, CustomStringConvertible {
-    public let key: String
-    public let problem: String
+package struct ConfigError: Error, Sendable, CustomStringConvertible {
+    package let key: String
+    package let problem: String
 
-    public init(_ key: String, _ problem: String) {
+    package init(_ key: String, _ problem: String) {
         self.key = key
         self.problem = problem
     }
 
-    public var description: String { "config error: \(key): \(problem)" }
+    package var description: String { "config error: \(key): \(problem)" }
 }

@@ -5,19 +5,19 @@ import Yams
 
 /// Builds the effective configuration: defaults, then the YAML file, then
 /// `CACHETTE_*` environment variables, then command-line flags.
-public enum ConfigLoader {
+package enum ConfigLoader {
     /// Values given on the command line; nil means "not given".
-    public struct Overrides: Sendable {
-        public var host: String?
-        public var port: Int?
-        public var upstream: String?
-        public var database: String?
+    package struct Overrides: Sendable {
+        package var host: String?
+        package var port: Int?
+        package var upstream: String?
+        package var database: String?
         /// `--offline`: `cache.mode: offline`.
-        public var offline: Bool
+        package var offline: Bool
         /// `--shared`: `shared.url`.
-        public var shared: String?
+        package var shared: String?
 
-        public init(
+        package init(
             host: String? = nil, port: Int? = nil, upstream: String? = nil, database: String? = nil, offline: Bool = false, shared: String? = nil
         ) {
             self.host = host
@@ -32,7 +32,7 @@ public enum ConfigLoader {
     /// The config file to read: `--config`, else `CACHETTE_CONFIG`, else the first that
     /// exists of `$XDG_CONFIG_HOME/cachette/cachette.yaml` (`~/.config/...`) and
     /// `/etc/cachette/cachette.yaml`; nil for the built-in defaults. Empty values count as unset.
-    public static func configFile(
+    package static func configFile(
         explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
         exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     ) -> String? {
@@ -42,7 +42,7 @@ public enum ConfigLoader {
         return [user, "/etc/cachette/cachette.yaml"].first(where: exists)
     }
 
-    public static func load(
+    package static func load(
         file: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         overrides: Overrides = Overrides()
@@ -71,7 +71,7 @@ public enum ConfigLoader {
     /// - Parameters:
     ///   - directory: where relative paths in the file (`pricing.file`) start.
     ///   - source: the file's path, named when it is not YAML.
-    public static func apply(
+    package static func apply(
         yaml: String, to config: inout CachetteConfig, environment: [String: String] = [:], directory: String = ".",
         source: String = "(file)"
     ) throws(ConfigError) {
@@ -150,7 +150,7 @@ public enum ConfigLoader {
             format == .openai ? [] : [CachetteConfig.Upstream(name: "default", baseURL: url, format: format, apiKey: config.upstream.apiKey)]
     }
 
-    public static func validate(_ config: CachetteConfig) throws(ConfigError) {
+    package static func validate(_ config: CachetteConfig) throws(ConfigError) {
         guard !config.server.host.isEmpty else { throw ConfigError("server.host", "must not be empty") }
         try checkURL(config.upstream.baseURL, "upstream.base_url")
         guard config.server.maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes", "must be greater than zero") }

@@ -1,8 +1,8 @@
 /// Parsers for the value kinds the config file uses, shared by the file, the
 /// environment and the CLI so each accepts the same spellings.
-public enum ConfigValues {
+package enum ConfigValues {
     /// `90`, `90s`, `500ms`, `15m`, `24h`, `7d`. A bare number is seconds.
-    public static func duration(_ text: String) -> Duration? {
+    package static func duration(_ text: String) -> Duration? {
         let t = text.trimmingCharacters(in: " ")
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
@@ -21,7 +21,7 @@ public enum ConfigValues {
     }
 
     /// A duration as the config spells it: whole days, hours, minutes or seconds.
-    public static func format(_ duration: Duration) -> String {
+    package static func format(_ duration: Duration) -> String {
         let seconds = duration.components.seconds
         for (suffix, scale) in [("d", Int64(86400)), ("h", 3600), ("m", 60)] where seconds >= scale && seconds % scale == 0 {
             return "\(seconds / scale)\(suffix)"
@@ -30,7 +30,7 @@ public enum ConfigValues {
     }
 
     /// `1048576`, `512KB`, `64MiB`, `1GiB`, `2GB`. KB/MB/GB are powers of ten, KiB/MiB/GiB of two.
-    public static func byteSize(_ text: String) -> Int? {
+    package static func byteSize(_ text: String) -> Int? {
         let t = text.trimmingCharacters(in: " ")
         let units: [(String, Double)] = [
             ("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),

@@ -2,11 +2,11 @@ import Yams
 
 extension CachetteConfig {
     /// `telemetry:`: OpenTelemetry traces over OTLP/HTTP, off until an endpoint is set.
-    public struct Telemetry: Sendable {
+    package struct Telemetry: Sendable {
         /// Where spans are POSTed (`<otlp_endpoint>/v1/traces`); nil: off.
-        public var tracesEndpoint: String?
+        package var tracesEndpoint: String?
         /// The `service.name` resource attribute.
-        public var serviceName = "cachette"
+        package var serviceName = "cachette"
     }
 }
 

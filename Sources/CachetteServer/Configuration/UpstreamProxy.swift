@@ -2,22 +2,22 @@ import Foundation
 
 /// `proxy:` of an upstream, or of `upstream:` for every upstream. Unset: the
 /// environment's `HTTPS_PROXY` / `HTTP_PROXY`, unless `NO_PROXY` names the host.
-public enum UpstreamProxy: Sendable, Equatable {
+package enum UpstreamProxy: Sendable, Equatable {
     /// Straight to the upstream, whatever the environment says.
     case direct
     case server(ProxyServer)
 }
 
 /// An HTTP proxy: `http://[user:password@]host[:port]`. The password is never printed.
-public struct ProxyServer: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var user: String?
-    public var password: String?
+package struct ProxyServer: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+    package var user: String?
+    package var password: String?
 
     /// Nil when `text` is not such a URL. A value without a scheme (`proxy.corp:3128`)
     /// reads as http, as curl reads it.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let withScheme = text.contains("://") ? text : "http://" + text
         guard let url = URLComponents(string: withScheme), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty,
             url.path.isEmpty || url.path == "/", url.query == nil
@@ -28,22 +28,22 @@ public struct ProxyServer: Sendable, Equatable, CustomStringConvertible {
         password = url.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
     }
 
-    public var description: String { "http://\(user.map { "\($0):***@" } ?? "")\(host):\(port)" }
+    package var description: String { "http://\(user.map { "\($0):***@" } ?? "")\(host):\(port)" }
 }
 
 /// The proxy the environment names: `HTTPS_PROXY` for https upstreams, `HTTP_PROXY`
 /// for plain ones (lower case first, as curl reads them), and `NO_PROXY`'s exceptions.
-public struct EnvironmentProxy: Sendable, Equatable {
-    public var https: ProxyServer?
-    public var http: ProxyServer?
+package struct EnvironmentProxy: Sendable, Equatable {
+    package var https: ProxyServer?
+    package var http: ProxyServer?
     /// `*`, host names (matching the name and every name under it; a leading dot is
     /// the same), and IP addresses; `host:port` matches that port only.
-    public var noProxy: [String] = []
+    package var noProxy: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Reads the variables; one whose value is not a proxy URL is a ConfigError naming it.
-    public init(_ env: [String: String]) throws(ConfigError) {
+    package init(_ env: [String: String]) throws(ConfigError) {
         func server(_ names: [String]) throws(ConfigError) -> ProxyServer? {
             guard let name = names.first(where: { !(env[$0] ?? "").isEmpty }), let value = env[name] else { return nil }
             guard let server = ProxyServer(value) else { throw ConfigError(name, "expected http://[user:password@]host:port") }
@@ -56,7 +56,7 @@ public struct EnvironmentProxy: Sendable, Equatable {
     }
 
     /// The proxy for an upstream at `host`:`port` over `scheme`, if any.
-    public func server(scheme: String, host: String, port: Int) -> ProxyServer? {
+    package func server(scheme: String, host: String, port: Int) -> ProxyServer? {
         let chosen = scheme.lowercased() == "https" ? https : http
         guard let chosen, !bypasses(host: host, port: port) else { return nil }
         return chosen

@@ -4,14 +4,14 @@ import NIOCore
 
 /// An error answered in OpenAI's shape, `{"error":{"message","type","code","param"}}`, with
 /// Anthropic's `"type":"error"` beside it so either SDK reads it.
-public struct APIError: Error, HTTPResponseError, Sendable {
-    public let status: HTTPResponse.Status
-    public let message: String
-    public let type: String
-    public let code: String
-    public let param: String?
+package struct APIError: Error, HTTPResponseError, Sendable {
+    package let status: HTTPResponse.Status
+    package let message: String
+    package let type: String
+    package let code: String
+    package let param: String?
 
-    public init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error", code: String, param: String? = nil) {
+    package init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error", code: String, param: String? = nil) {
         self.status = status
         self.message = message
         self.type = type
@@ -19,12 +19,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.param = param
     }
 
-    public static func badRequest(_ invalid: InvalidRequest) -> APIError {
+    package static func badRequest(_ invalid: InvalidRequest) -> APIError {
         APIError(status: .badRequest, message: invalid.message, code: invalid.code, param: invalid.param)
     }
 
     /// - Parameter setting: the setting that sets `limit`.
-    public static func tooLarge(limit: Int, setting: String = "server.max_body_bytes") -> APIError {
+    package static func tooLarge(limit: Int, setting: String = "server.max_body_bytes") -> APIError {
         APIError(
             status: .contentTooLarge,
             message: "The request body is larger than the \(limit)-byte limit (\(setting)).",
@@ -32,11 +32,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         )
     }
 
-    public static func notFound(method: HTTPRequest.Method, path: String) -> APIError {
+    package static func notFound(method: HTTPRequest.Method, path: String) -> APIError {
         APIError(status: .notFound, message: "Unknown path: \(method.rawValue) \(path)", code: "not_found")
     }
 
-    public static func noRoute(model: String) -> APIError {
+    package static func noRoute(model: String) -> APIError {
         APIError(
             status: .notFound,
             message: "No upstream serves the model \"\(model)\": no entry of upstreams matches it and there is no default entry.",
@@ -46,7 +46,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// A request whose model routes to an upstream of the other format, where no
     /// translation exists (only chat completions translate to Anthropic's).
-    public static func needsTranslation(route: String, path: String) -> APIError {
+    package static func needsTranslation(route: String, path: String) -> APIError {
         APIError(
             status: .badRequest,
             message:
@@ -56,7 +56,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// `cache.mode: offline` and nothing stored for the request.
-    public static func offlineMiss(key: CacheKey) -> APIError {
+    package static func offlineMiss(key: CacheKey) -> APIError {
         APIError(
             status: .serviceUnavailable,
             message:
@@ -66,7 +66,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// `cache.mode: offline`: a path Cachette does not cache cannot be answered.
-    public static func offline(path: String) -> APIError {
+    package static func offline(path: String) -> APIError {
         APIError(
             status: .serviceUnavailable, message: "Offline (cache.mode: offline): \(path) is not cached, and no upstream is called.",
             type: "cache_miss", code: "offline"
@@ -74,13 +74,13 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// A 2xx answer that cannot be relayed faithfully (it cannot be translated).
-    public static func upstreamInvalid(_ detail: String) -> APIError {
+    package static func upstreamInvalid(_ detail: String) -> APIError {
         APIError(
             status: .badGateway, message: "The upstream API sent an invalid answer: \(detail)", type: "upstream_error",
             code: "upstream_invalid_response")
     }
 
-    public var body: ByteBuffer {
+    package var body: ByteBuffer {
         let error: JSONValue = .object([
             "message": .string(message),
             "type": .string(type),
@@ -91,11 +91,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return ByteBuffer(bytes: JSONValue.object(["type": .string("error"), "error": error]).serialized())
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         response
     }
 
-    public var response: Response {
+    package var response: Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }

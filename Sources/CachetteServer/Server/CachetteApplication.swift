@@ -5,13 +5,13 @@ import Hummingbird
 import Logging
 
 /// Builds the sidecar: the store, the routes and the background services.
-public enum CachetteApplication {
+package enum CachetteApplication {
     /// The cached paths and the shape an answer of each must have to be stored, for
     /// commands that store entries themselves (`cache import`).
 
     static let passthroughMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
-    public static func build(config: CachetteConfig, logger baseLogger: Logger? = nil) throws -> some ApplicationProtocol {
+    package static func build(config: CachetteConfig, logger baseLogger: Logger? = nil) throws -> some ApplicationProtocol {
         var logger = baseLogger ?? Logger(label: "cachette")
         logger.logLevel = config.logging.level
 

@@ -4,37 +4,37 @@ import Logging
 /// `StreamLogHandler` formats it on every change, and Hummingbird sets a request id on
 /// every request's logger: at the default level nothing is logged, yet that formatting
 /// was about 3% of a request's CPU, hit or miss.
-public struct DeferredMetadataLogHandler: LogHandler {
+package struct DeferredMetadataLogHandler: LogHandler {
     private var stream: StreamLogHandler
-    public var metadata: Logger.Metadata = [:]
+    package var metadata: Logger.Metadata = [:]
 
     /// Writes to standard error at `level` and above.
-    public init(label: String, level: Logger.Level) {
+    package init(label: String, level: Logger.Level) {
         self.init(StreamLogHandler.standardError(label: label), level: level)
     }
 
     /// Wraps `stream`, whose own metadata is replaced by this handler's.
-    public init(_ stream: StreamLogHandler, level: Logger.Level) {
+    package init(_ stream: StreamLogHandler, level: Logger.Level) {
         self.stream = stream
         self.stream.logLevel = level
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { stream.logLevel }
         set { stream.logLevel = newValue }
     }
 
-    public var metadataProvider: Logger.MetadataProvider? {
+    package var metadataProvider: Logger.MetadataProvider? {
         get { stream.metadataProvider }
         set { stream.metadataProvider = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var stream = stream
         stream.metadata = metadata
         stream.log(event: event)

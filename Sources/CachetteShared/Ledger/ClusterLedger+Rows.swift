@@ -75,7 +75,7 @@ extension ClusterLedger {
 
     /// What the cluster's replicas booked in `window`, per model, and how many replicas
     /// booked it. `all` reaches back as far as the rows are kept (`ledger.retention`).
-    public func totals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws
+    package func totals(_ window: LedgerWindow, now: Double = Date().timeIntervalSince1970) async throws
         -> (models: [String: ModelTotals], replicas: Int)
     {
         guard tier.isUp else { throw SharedTierError.unavailable }

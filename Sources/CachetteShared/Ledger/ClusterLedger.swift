@@ -8,12 +8,12 @@ import Synchronization
 /// 10,000 requests a second writes a few rows a second, not 10,000; a window's edge is
 /// exact to the second. It rides on the shared tier: its buckets go out with the
 /// tier's batches, over the tier's pool, and wait with them while PostgreSQL is away.
-public final class ClusterLedger: LedgerSink {
+package final class ClusterLedger: LedgerSink {
     let tier: PostgresTier
     /// Buckets not yet written.
     let pending = Mutex<[Bucket: Sums]>([:])
 
-    public init(tier: PostgresTier) {
+    package init(tier: PostgresTier) {
         self.tier = tier
         tier.alsoWriting { [weak self] in await self?.writePending() }
     }
@@ -59,7 +59,7 @@ public final class ClusterLedger: LedgerSink {
     /// Buckets per INSERT: 16 binds each stays far below PostgreSQL's 65,535.
     static let bucketsPerInsert = 1000
 
-    public func book(_ record: LedgerRecord, _ booking: Ledger.Booking) {
+    package func book(_ record: LedgerRecord, _ booking: Ledger.Booking) {
         guard record.time >= 0, record.time < 1e15 else { return }
         let bucket = Bucket(
             second: Int64(record.time.rounded(.down)), route: record.route, model: record.model, outcome: record.outcome.rawValue)

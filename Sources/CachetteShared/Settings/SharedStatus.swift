@@ -2,8 +2,8 @@ import CachetteCore
 import Synchronization
 
 /// The shared tier's state, for `/health`, and its counters, for `/metrics` and `/stats`.
-public struct SharedStatus: Sendable, Equatable {
-    public enum State: String, Sendable {
+package struct SharedStatus: Sendable, Equatable {
+    package enum State: String, Sendable {
         /// Connecting and migrating; reads are local misses meanwhile.
         case starting
         case up
@@ -11,33 +11,33 @@ public struct SharedStatus: Sendable, Equatable {
         case down
     }
 
-    public var state: State
+    package var state: State
     /// The last failure, its password scrubbed.
-    public var lastError: String?
-    public var counts: SharedCounts
+    package var lastError: String?
+    package var counts: SharedCounts
 }
 
-public struct SharedCounts: Sendable, Equatable {
+package struct SharedCounts: Sendable, Equatable {
     /// Reads that found a fresh entry (after waiting for another replica, or not).
-    public var hits = 0
-    public var misses = 0
+    package var hits = 0
+    package var misses = 0
     /// Reads or writes that failed.
-    public var errors = 0
+    package var errors = 0
     /// Reads slower than `shared.timeout`.
-    public var timeouts = 0
+    package var timeouts = 0
     /// Reads that waited for another replica's flight.
-    public var flightWaits = 0
+    package var flightWaits = 0
     /// Waits that ended without the entry at the deadline: the request called the upstream itself.
-    public var flightTimeouts = 0
-    public var writes = 0
+    package var flightTimeouts = 0
+    package var writes = 0
     /// Answers not written: the queue was full while PostgreSQL was away, or the write failed.
-    public var droppedWrites = 0
+    package var droppedWrites = 0
     /// Entries removed by this replica's pruning runs (TTL and the byte budget).
-    public var pruned = 0
+    package var pruned = 0
     /// Pruning runs this replica won the lock for.
-    public var pruneRuns = 0
+    package var pruneRuns = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// The counters as atomics: bumped on request paths without a lock.

@@ -4,18 +4,18 @@ import Foundation
 /// `postgres://user:password@host:5432/database?sslmode=require`, parsed once. Its
 /// password is a secret: `description` and `redacted` never show it, and `redact`
 /// scrubs it from any text (a driver's error) before that text is logged or shown.
-public struct SharedURL: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var username: String
-    public var password: String?
-    public var database: String?
-    public var tls: TLSMode
+package struct SharedURL: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+    package var username: String
+    package var password: String?
+    package var database: String?
+    package var tls: TLSMode
     /// `sslrootcert`: a PEM file of the CAs to trust, for `verify-ca` and `verify-full`.
-    public var rootCertificate: String?
+    package var rootCertificate: String?
 
     /// libpq's `sslmode` values.
-    public enum TLSMode: String, Sendable, CaseIterable {
+    package enum TLSMode: String, Sendable, CaseIterable {
         case disable
         /// TLS when the server offers it, plain otherwise (libpq's default; `allow` means the same here).
         case prefer
@@ -27,11 +27,11 @@ public struct SharedURL: Sendable, Equatable, CustomStringConvertible {
         case verifyFull = "verify-full"
     }
 
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+    package struct Invalid: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    public init(_ text: String) throws(Invalid) {
+    package init(_ text: String) throws(Invalid) {
         guard let components = URLComponents(string: text),
             let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql"
         else { throw Invalid(description: "is not of the form postgres://user:password@host:port/database") }
@@ -64,17 +64,17 @@ public struct SharedURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL with its password replaced by `***`.
-    public var redacted: String {
+    package var redacted: String {
         var text = "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)"
         if let database { text += "/\(database)" }
         if tls != .prefer { text += "?sslmode=\(tls.rawValue)" }
         return text
     }
 
-    public var description: String { redacted }
+    package var description: String { redacted }
 
     /// `text` with every occurrence of the password replaced by `***`.
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         guard let password, !password.isEmpty else { return text }
         return text.replacingOccurrences(of: password, with: "***")
     }

@@ -11,7 +11,7 @@ import Synchronization
 extension PostgresTier {
     /// Connects, migrates, and runs the pool, the listener, the writer, the pruner and
     /// the probe until cancelled.
-    public func run() async {
+    package func run() async {
         // Detached: cancelling `run` must leave the pool up for the last batch, and so
         // must a graceful shutdown, which `PostgresClient.run` would otherwise inherit
         // (a task-local) and obey at once.

@@ -25,7 +25,7 @@ extension PostgresTier {
     /// One pruning run, if no other replica is running one. Returns the entries removed,
     /// or nil when another replica held the lock.
     @discardableResult
-    public func prune(now: Double) async throws -> Int? {
+    package func prune(now: Double) async throws -> Int? {
         let budget = options.maxBytes
         return try await client.withTransaction(logger: logger) { [self] connection -> Int? in
             var won = false
@@ -68,7 +68,7 @@ extension PostgresTier {
     }
 
     /// Entries and stored bytes in the shared tier.
-    public func totals() async throws -> (entries: Int, bytes: Int) {
+    package func totals() async throws -> (entries: Int, bytes: Int) {
         for try await (entries, bytes) in try await client.query(
             "SELECT count(*), coalesce(sum(stored_size), 0)::bigint FROM cachette_entries", logger: logger
         ).decode((Int, Int).self) {

@@ -17,7 +17,7 @@ extension PostgresTier {
         case busy(deadline: Double?)
     }
 
-    public func fetch(_ key: CacheKey, now: Double, lead: Bool) async -> NewEntry? {
+    package func fetch(_ key: CacheKey, now: Double, lead: Bool) async -> NewEntry? {
         guard isUp else { return nil }
         let giveUp = ContinuousClock.now + options.flightDeadline
         var waited = false

@@ -11,7 +11,7 @@ extension PostgresTier {
     /// Seconds a finished flight's row is kept before another replica may claim the key.
     static let settleSeconds = 2.0
 
-    public func store(_ key: CacheKey, _ entry: NewEntry) {
+    package func store(_ key: CacheKey, _ entry: NewEntry) {
         let released = claims.withLock { $0.remove(key) != nil }
         let size = entry.response.size
         let queued = queue.withLock { q -> Bool in
@@ -25,13 +25,13 @@ extension PostgresTier {
         wake.yield()
     }
 
-    public func release(_ key: CacheKey) {
+    package func release(_ key: CacheKey) {
         guard claims.withLock({ $0.remove(key) != nil }) else { return }
         queue.withLock { $0.abandoned[key] = 0 }
         wake.yield()
     }
 
-    public func recordAccess(_ key: CacheKey, now: Double) {
+    package func recordAccess(_ key: CacheKey, now: Double) {
         queue.withLock { q in
             // Bounded: a flood of distinct hits while PostgreSQL is away starts it over (the order is approximate anyway).
             if q.accesses.count >= 100_000 { q.accesses.removeAll(keepingCapacity: true) }
@@ -61,7 +61,7 @@ extension PostgresTier {
     /// Writes what is queued: removals; entries, the flights they end and their NOTIFYs
     /// in one transaction; then access times. A failed batch is counted and goes
     /// again with the next one, up to `maxAttempts` times in all.
-    public func flush() async {
+    package func flush() async {
         // One batch at a time: a caller's flush returns after the writer's running one.
         _ = try? await flushGate.run { await self.flushLocked() }
     }

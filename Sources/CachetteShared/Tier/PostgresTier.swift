@@ -17,10 +17,10 @@ import Synchronization
 /// - One replica at a time enforces TTL and the byte budget (`PostgresTier+Pruner`).
 /// - Down, slow or refusing, it is a miss: `state` goes down, a probe reconnects with
 ///   backoff, and no request waits longer than `timeout` for it.
-public final class PostgresTier: SharedCacheTier, Sendable {
-    public let options: SharedTierOptions
+package final class PostgresTier: SharedCacheTier, Sendable {
+    package let options: SharedTierOptions
     /// This process, as flight owner and ledger replica: host, pid and a random suffix.
-    public let replica: String
+    package let replica: String
     let client: PostgresClient
     /// Connections the reads hold, off the pool.
     let readers: ReadConnections
@@ -50,7 +50,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
     /// The loops waiting for the tier to come up, by ticket.
     let upWaiters = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
 
-    public init(options: SharedTierOptions, eventLoopGroup: any EventLoopGroup = PostgresClient.defaultEventLoopGroup, logger: Logger) {
+    package init(options: SharedTierOptions, eventLoopGroup: any EventLoopGroup = PostgresClient.defaultEventLoopGroup, logger: Logger) {
         self.options = options
         var logger = logger
         logger[metadataKey: "shared"] = "\(options.url.redacted)"
@@ -103,7 +103,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
         return configuration
     }
 
-    public var status: SharedStatus {
+    package var status: SharedStatus {
         let (state, lastError) = health.withLock { $0 }
         return SharedStatus(state: state, lastError: lastError, counts: counters.snapshot)
     }
@@ -112,7 +112,7 @@ public final class PostgresTier: SharedCacheTier, Sendable {
 
     /// Runs `write` with every batch the writer sends, and on its periodic wake-up: for
     /// what rides the tier's pool without being an entry (the cluster ledger).
-    public func alsoWriting(_ write: @escaping @Sendable () async -> Void) {
+    package func alsoWriting(_ write: @escaping @Sendable () async -> Void) {
         batchWriters.withLock { $0.append(write) }
     }
 }
