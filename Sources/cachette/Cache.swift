@@ -31,7 +31,7 @@ struct Cache: AsyncParsableCommand {
                 return try CacheStore(
                     options: CacheStoreOptions(
                         path: config.cache.path, maxBytes: config.cache.maxBytes, memoryBytes: 0,
-                        compressionLevel: Int32(config.cache.compressionLevel),
+                        zstdLevel: Int32(config.cache.zstdLevel),
                         // prune removes an entry only when its TTL and stale-if-error window are both over.
                         staleSeconds: config.cache.staleIfError.seconds, maxEntryBytes: config.upstream.maxResponseBytes
                     ),

@@ -99,8 +99,9 @@ package final class StatsCounters: Sendable {
         }
     }
 
-    /// Counted events besides requests: streams' fates, refusals, answers not stored.
-    public enum Event: Sendable {
+    /// What is counted besides requests: streams' fates, refusals, answers not stored.
+    /// ("Event" means an SSE event; a booked request is a `BookedRequest`.)
+    public enum Incident: Sendable {
         case finishedAfterDisconnect
         /// An upstream stream broke (its request is booked as an `error` when it ends).
         case failed
@@ -110,9 +111,9 @@ package final class StatsCounters: Sendable {
         case refusedOrigin
     }
 
-    package func record(_ event: Event) {
+    package func record(_ incident: Incident) {
         state.withLock { s in
-            switch event {
+            switch incident {
             case .finishedAfterDisconnect: s.streamsFinishedAfterDisconnect += 1
             case .failed: s.streamFailures += 1
             case .slowClientDropped: s.slowClientsDropped += 1

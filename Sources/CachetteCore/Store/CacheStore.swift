@@ -10,7 +10,9 @@ public struct CacheStoreOptions: Sendable {
     public var maxBytes: Int
     /// Budget for the in-memory hot tier (uncompressed bodies).
     public var memoryBytes: Int
-    package var compressionLevel: Int32
+    /// zstd's level for stored bodies (`cache.compression_level`). Alone, "compression"
+    /// means the prompt compressor.
+    package var zstdLevel: Int32
     /// Most bytes of answers waiting to be written. While SQLite refuses writes (disk
     /// full, busy, read-only) the queue stops here: later answers are dropped, counted,
     /// not queued.
@@ -23,14 +25,14 @@ public struct CacheStoreOptions: Sendable {
     package var maxEntryBytes: Int
 
     public init(
-        path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, compressionLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20,
+        path: String, maxBytes: Int = 1 << 30, memoryBytes: Int = 64 << 20, zstdLevel: Int32 = 3, maxQueuedBytes: Int = 64 << 20,
         staleSeconds: Double = 0, maxEntryBytes: Int = 64 << 20
     ) {
         self.maxEntryBytes = maxEntryBytes
         self.path = path
         self.maxBytes = maxBytes
         self.memoryBytes = memoryBytes
-        self.compressionLevel = compressionLevel
+        self.zstdLevel = zstdLevel
         self.maxQueuedBytes = maxQueuedBytes
         self.staleSeconds = staleSeconds
     }

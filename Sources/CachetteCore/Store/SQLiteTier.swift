@@ -44,7 +44,7 @@ final class SQLiteTier: CacheTier {
         self.logger = logger
         self.database = database
         self.pool = database.pool
-        self.compressor = ZstdCompressor(level: options.compressionLevel)
+        self.compressor = ZstdCompressor(level: options.zstdLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let totals = try pool.read { db -> StoreTotals in
             let (entries, bytes) = try Self.entryTotals(db)

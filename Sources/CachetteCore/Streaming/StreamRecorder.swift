@@ -12,7 +12,7 @@ public struct StreamRecorder: Sendable {
         package var isUsage: Bool
     }
 
-    public enum Outcome: Sendable {
+    public enum End: Sendable {
         /// Reached its end. The recording and answer are nil when the stream could not be
         /// kept: larger than the limit, or events that do not assemble.
         case complete(RecordedStream?, answer: JSONValue?, usage: TokenUsage?)
@@ -94,7 +94,7 @@ public struct StreamRecorder: Sendable {
     }
 
     /// - Parameter error: why reading the upstream stopped early, if it did.
-    public func end(error: String? = nil) -> Outcome {
+    public func end(error: String? = nil) -> End {
         if let error { return .failed(error) }
         if let failure { return .failed(failure) }
         guard sawEnd else { return .failed(type(of: dialect).missingEnd) }

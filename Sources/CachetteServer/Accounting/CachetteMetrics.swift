@@ -143,7 +143,7 @@ final class CachetteMetrics: Sendable {
 
     /// Books one request: its outcome, tokens and dollars, under the model the ledger
     /// booked it as.
-    func record(_ event: RequestEvent, booked: Ledger.Booking) {
+    func record(_ event: BookedRequest, booked: Ledger.Booking) {
         let model = booked.model
         let (requests, series) = perModel.withLock { [registry] state in
             (

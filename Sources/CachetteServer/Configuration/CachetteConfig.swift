@@ -153,7 +153,8 @@ package struct CachetteConfig: Sendable {
         package var keyFields = KeyFields.all
         /// Globs of system texts left out of the key, besides Claude Code's billing header.
         package var keyIgnore: [String] = []
-        package var compressionLevel = 3
+        /// `cache.compression_level`: zstd's, for stored bodies.
+        package var zstdLevel = 3
         /// Further headers that carry a credential, part of every entry's scope.
         package var credentialHeaders: [String] = []
         /// How long past its TTL an entry is kept and served when the upstream fails (RFC 5861).

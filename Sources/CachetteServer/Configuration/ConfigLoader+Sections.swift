@@ -57,7 +57,7 @@ extension ConfigLoader {
             case "compression_level":
                 let level = try positiveInt(value, key)
                 guard (1...19).contains(level) else { throw ConfigError(key, "must be between 1 and 19, got \(level)") }
-                cache.compressionLevel = level
+                cache.zstdLevel = level
             case "credential_headers": cache.credentialHeaders = try strings(value, key).map { $0.lowercased() }
             case "stale_if_error": cache.staleIfError = try duration(value, key)
             default: throw unknown(key)

@@ -46,7 +46,7 @@ struct CompressEndpoint: Sendable {
             let tally = report.tally
             let elapsed = ContinuousClock.now - started
             accounting.record(
-                RequestEvent(route: Self.route, model: model, outcome: .local, compression: tally, latency: elapsed))
+                BookedRequest(route: Self.route, model: model, outcome: .local, compression: tally, latency: elapsed))
             accounting.duration(route: Self.route, elapsed)
             return JSONResponse.make(
                 .object([
@@ -58,7 +58,7 @@ struct CompressEndpoint: Sendable {
                     "transforms_applied": .array(report.transforms.names.map { .string($0) }),
                 ]))
         } catch let error as APIError {
-            accounting.record(RequestEvent(route: Self.route, model: model, outcome: .rejected, latency: ContinuousClock.now - started))
+            accounting.record(BookedRequest(route: Self.route, model: model, outcome: .rejected, latency: ContinuousClock.now - started))
             throw error
         }
     }

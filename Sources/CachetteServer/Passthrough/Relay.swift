@@ -56,7 +56,7 @@ struct Relay: Sendable {
     /// Books a passthrough request; `timed` ones (that reached an upstream) in the latency histogram too.
     func book(_ outcome: RequestOutcome, since started: ContinuousClock.Instant, timed: Bool = true) {
         let latency = ContinuousClock.now - started
-        accounting.record(RequestEvent(route: Passthrough.route, model: "", outcome: outcome, latency: latency))
+        accounting.record(BookedRequest(route: Passthrough.route, model: "", outcome: outcome, latency: latency))
         // Time to the response head, as for the cached routes.
         if timed { accounting.duration(route: Passthrough.route, latency) }
     }

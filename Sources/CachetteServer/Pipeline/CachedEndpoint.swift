@@ -60,7 +60,7 @@ struct CachedEndpoint: Sendable {
         do {
             proxied = try await intake.prepare(request, arrived: arrived, trace: trace, booking: booking)
         } catch {
-            booking.book(RequestEvent(route: route.path, model: "", outcome: .rejected, trace: trace))
+            booking.book(BookedRequest(route: route.path, model: "", outcome: .rejected, trace: trace))
             return error.response
         }
         trace?.requested(model: proxied.model, provider: tracer?.provider(for: proxied.model))

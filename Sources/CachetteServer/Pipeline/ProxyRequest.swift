@@ -26,7 +26,7 @@ struct ProxyRequest: Sendable {
         _ outcome: RequestOutcome, usage: TokenUsage? = nil, counted: Bool = false, compression: CompressionTally = CompressionTally()
     ) {
         booking.book(
-            RequestEvent(
+            BookedRequest(
                 route: route.path, model: keyed.model, outcome: outcome, streamed: keyed.stream, usage: usage, counted: counted,
                 compression: compression, latency: ContinuousClock.now - arrived, trace: trace
             ))

@@ -13,7 +13,7 @@ final class RequestBooking: Sendable {
     }
 
     /// Books `event`, unless this request is booked already.
-    func book(_ event: RequestEvent) {
+    func book(_ event: BookedRequest) {
         let first = booked.withLock { outcome in
             guard outcome == nil else { return false }
             outcome = event.outcome

@@ -22,7 +22,7 @@ package enum CachetteApplication {
                 database: $0,
                 options: CacheStoreOptions(
                     path: config.cache.path, maxBytes: config.cache.maxBytes,
-                    memoryBytes: config.cache.memoryBytes, compressionLevel: Int32(config.cache.compressionLevel),
+                    memoryBytes: config.cache.memoryBytes, zstdLevel: Int32(config.cache.zstdLevel),
                     staleSeconds: config.cache.staleIfError.seconds, maxEntryBytes: config.upstream.maxResponseBytes
                 ),
                 shared: shared,
@@ -163,7 +163,7 @@ package enum CachetteApplication {
         options.ledgerRetention = config.accounting.ledgerRetention
         options.flightDeadline = config.resolvedUpstreams.compactMap(\.timeout).reduce(config.upstream.timeout, max)
         options.staleSeconds = config.cache.staleIfError.seconds
-        options.compressionLevel = Int32(config.cache.compressionLevel)
+        options.zstdLevel = Int32(config.cache.zstdLevel)
         options.check = config.entryCheck
         return options
     }

@@ -21,7 +21,8 @@ package struct SharedTierOptions: Sendable {
     package var flightDeadline: Duration = .seconds(600)
     /// Seconds an entry is kept past its TTL, for stale-if-error (`cache.stale_if_error`).
     package var staleSeconds: Double = 0
-    package var compressionLevel: Int32 = 3
+    /// zstd's level for stored bodies (`cache.compression_level`).
+    package var zstdLevel: Int32 = 3
     /// What a row must be to be served: the rows are any replica's (or anyone's) writing.
     package var check = EntryCheck()
     /// Most bytes of answers waiting to be written; later ones are dropped while PostgreSQL is away.

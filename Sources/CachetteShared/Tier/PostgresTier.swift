@@ -57,7 +57,7 @@ package final class PostgresTier: SharedCacheTier, Sendable {
         self.logger = logger
         replica = "\(Self.hostName()):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0 ... .max))"
         loop = eventLoopGroup.any()
-        compressor = ZstdCompressor(level: options.compressionLevel)
+        compressor = ZstdCompressor(level: options.zstdLevel)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         readers = ReadConnections(count: ReadConnections.count(poolSize: options.poolSize))
         client = PostgresClient(

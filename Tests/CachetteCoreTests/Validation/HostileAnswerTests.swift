@@ -7,12 +7,12 @@ import Testing
 @Suite("Hostile answers: no trap, nothing wrong kept")
 struct HostileAnswerTests {
 
-    static func record(_ text: String, limit: Int = 1 << 20, format: APIFormat = .openai) -> StreamRecorder.Outcome {
+    static func record(_ text: String, limit: Int = 1 << 20, format: APIFormat = .openai) -> StreamRecorder.End {
         var (fed, _) = recorder(text, limit: limit, format: format)
         return fed.end()
     }
 
-    static func kept(_ outcome: StreamRecorder.Outcome) -> JSONValue? {
+    static func kept(_ outcome: StreamRecorder.End) -> JSONValue? {
         if case .complete(let recording?, let answer?, _) = outcome, recording.count > 0 { return answer }
         return nil
     }

@@ -11,8 +11,8 @@ struct RequestBookingTests {
             metrics: CachetteMetrics(routes: [CachedRoute.chatCompletions.path]))
     }
 
-    static func event(_ outcome: RequestOutcome) -> RequestEvent {
-        RequestEvent(route: CachedRoute.chatCompletions.path, model: "gpt-4o-mini", outcome: outcome)
+    static func event(_ outcome: RequestOutcome) -> BookedRequest {
+        BookedRequest(route: CachedRoute.chatCompletions.path, model: "gpt-4o-mini", outcome: outcome)
     }
 
     @Test("the first booking counts and names the outcome; a later one, from any path, is dropped")

@@ -1,7 +1,7 @@
 import CachetteCore
 
 /// One request as it is booked, once, when its outcome is known.
-struct RequestEvent: Sendable {
+struct BookedRequest: Sendable {
     /// The cached path, or `Passthrough.route` for everything forwarded uncached.
     var route: String
     /// Empty when the request named none (or was refused before it was read): booked as `Ledger.noModel`.
