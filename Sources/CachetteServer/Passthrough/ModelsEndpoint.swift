@@ -50,7 +50,8 @@ struct ModelsEndpoint: Sendable {
         var lists: [(upstream: CachetteConfig.Upstream, entries: [JSONValue])] = []
         for (upstream, result) in zip(upstreams, answers) {
             guard case .success(let answer) = result, answer.isSuccess,
-                let list = try? JSONValue.parse(answer.body.readableBytesView), let data = list["data"]?.arrayValue
+                let list = try? JSONValue.parse(answer.body.readableBytesView),
+                let data = list[upstream.format.provider.modelList.member]?.arrayValue
             else {
                 relay.logger.debug("an upstream did not list its models", metadata: ["upstream": "\(upstream.name)"])
                 continue
@@ -83,16 +84,17 @@ struct ModelsEndpoint: Sendable {
     func merged(_ lists: [(upstream: CachetteConfig.Upstream, entries: [JSONValue])]) -> [JSONValue] {
         var listedBy: [String: Set<String>] = [:]  // id → base URLs that list it
         for (upstream, entries) in lists {
-            for entry in entries { if let id = entry["id"]?.stringValue { listedBy[id, default: []].insert(upstream.baseURL) } }
+            let idMember = upstream.format.provider.modelList.id
+            for entry in entries { if let id = entry[idMember]?.stringValue { listedBy[id, default: []].insert(upstream.baseURL) } }
         }
         var seen: Set<String> = []
         var models: [JSONValue] = []
         for (upstream, entries) in lists {
             for entry in entries {
-                guard let id = entry["id"]?.stringValue, !seen.contains(id) else { continue }
+                guard let id = entry[upstream.format.provider.modelList.id]?.stringValue, !seen.contains(id) else { continue }
                 let server = try? router.upstream(for: id, path: "/v1/models/\(id)", format: nil)
                 if let server, server.baseURL != upstream.baseURL, listedBy[id]?.contains(server.baseURL) == true { continue }
-                guard let model = Self.openAIModel(entry, owner: server?.name ?? upstream.name) else { continue }
+                let model = Self.openAIModel(entry, id: id, owner: server?.name ?? upstream.name)
                 seen.insert(id)
                 models.append(model)
             }
@@ -110,8 +112,7 @@ struct ModelsEndpoint: Sendable {
     }
 
     /// An OpenAI model object; Anthropic's (`type: model`, `display_name`, `created_at`) converted.
-    static func openAIModel(_ entry: JSONValue, owner: String) -> JSONValue? {
-        guard let id = entry["id"]?.stringValue else { return nil }
+    static func openAIModel(_ entry: JSONValue, id: String, owner: String) -> JSONValue {
         if entry["object"]?.stringValue == "model" { return entry }
         var created = 0
         if let stamp = entry["created_at"]?.stringValue {

@@ -58,7 +58,7 @@ struct Passthrough: Sendable {
             let upstream: CachetteConfig.Upstream
             if let model = body.withUnsafeReadableBytes({ JSONValue.member("model", of: $0) })?.stringValue {
                 let path = request.uri.path
-                upstream = try self.upstream(for: model, path: path, format: path.hasPrefix("/v1/messages/") ? .anthropic : .openai)
+                upstream = try self.upstream(for: model, path: path, format: APIFormat.owning(path) ?? .openai)
             } else {
                 upstream = try modelless(request)
             }

@@ -35,7 +35,7 @@ struct CachedEndpoint: Sendable {
         let trace = tracer?.trace(operation: route.operationName, route: route.path, headers: request.headers)
         var response = await serve(request, arrived: arrived, trace: trace, booking: booking)
         // Nil for a stream, booked at its end: its head says what it began as.
-        let outcome = booking.outcome
+        let outcome = booking.headOutcome
         // The stages name the answers they make; a failure or refusal is named here, as booked.
         if outcome == .error || outcome == .rejected { response.headers[CachetteHeaders.xCache] = outcome?.xCache }
         // Time to the response head of what reached the cache or an upstream; refusals are not timed.

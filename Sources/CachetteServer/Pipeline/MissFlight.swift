@@ -67,7 +67,7 @@ struct MissFlight: Sendable {
             request.book(.rejected)
             return error.response
         case (.stream(let stream), .leader):
-            return stream.response(reader: stream.leaderReader, as: .miss, key: request.key)
+            return live(stream, reader: stream.leaderReader, as: .miss, for: request)
         case (.stream(let stream), .follower):
             return await join(stream, request, storage: storage)
         }
@@ -153,7 +153,7 @@ struct MissFlight: Sendable {
     /// or, not streaming, waits for the assembled answer.
     private func join(_ stream: LiveStream, _ request: ProxyRequest, storage: StorePolicy) async -> Response {
         if request.stream, let reader = stream.join(includeUsage: request.keyed.includeUsage) {
-            return stream.response(reader: reader, as: .hit, key: request.key) { end in
+            return live(stream, reader: reader, as: .hit, for: request) { end in
                 if let end, end.failure != nil { return request.book(.error) }
                 if let answer = end?.answer { request.trace?.answered(answer) }
                 // Nil: it left before the end, having cost nothing.
@@ -188,7 +188,7 @@ struct MissFlight: Sendable {
         case .answer(let answer, let usage, let counted):
             return answered(request, answer, as: outcome, storage: storage, usage: usage, counted: counted, compression: outbound.compression)
         case .stream(let stream):
-            return stream.response(reader: stream.leaderReader, as: outcome, key: request.key)
+            return live(stream, reader: stream.leaderReader, as: outcome, for: request)
         case .failed(let error):
             return failed(request, error.response, storage: storage, compression: outbound.compression)
         }
@@ -229,5 +229,15 @@ struct MissFlight: Sendable {
         }
         request.book(.error, usage: usage, counted: counted, compression: compression)
         return response
+    }
+
+    /// A live stream's response for `request`, booked when the stream ends (`onEnd` for
+    /// a joiner; the leader's in `send`).
+    private func live(
+        _ stream: LiveStream, reader: Int, as head: RequestOutcome, for request: ProxyRequest,
+        onEnd: @escaping @Sendable (LiveStream.End?) -> Void = { _ in }
+    ) -> Response {
+        request.booking.bookAtEnd()
+        return stream.response(reader: reader, as: head, key: request.key, onEnd: onEnd)
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// the first booking counts: no path can book a request twice.
 final class RequestBooking: Sendable {
     private let accounting: Accounting
-    private let booked = Mutex<RequestOutcome?>(nil)
+    private let state = Mutex<(outcome: RequestOutcome?, atEnd: Bool)>((nil, false))
 
     init(accounting: Accounting) {
         self.accounting = accounting
@@ -14,14 +14,21 @@ final class RequestBooking: Sendable {
 
     /// Books `event`, unless this request is booked already.
     func book(_ event: BookedRequest) {
-        let first = booked.withLock { outcome in
-            guard outcome == nil else { return false }
-            outcome = event.outcome
+        let first = state.withLock { state in
+            guard state.outcome == nil else { return false }
+            state.outcome = event.outcome
             return true
         }
         if first { accounting.record(event) }
     }
 
-    /// What the request was booked as; nil until then (a stream books at its end).
-    var outcome: RequestOutcome? { booked.withLock { $0 } }
+    /// The request is answered with a live stream, booked when the stream ends: its
+    /// head says what it began as, whatever the end books (which may come first).
+    func bookAtEnd() {
+        state.withLock { $0.atEnd = true }
+    }
+
+    /// What the response head should say the request was booked as: nil for a stream
+    /// booked at its end, else what it was booked as.
+    var headOutcome: RequestOutcome? { state.withLock { $0.atEnd ? nil : $0.outcome } }
 }

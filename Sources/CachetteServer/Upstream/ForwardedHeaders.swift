@@ -46,20 +46,11 @@ enum ForwardedHeaders {
             headers.add(name: field.name.rawName, value: field.value)
         }
         for header in upstream.headers { headers.add(name: header.name, value: header.value) }
-        if let key = upstream.apiKey {
-            switch upstream.format {
-            case .openai: headers.add(name: "authorization", value: "Bearer \(key)")
-            case .anthropic: headers.add(name: "x-api-key", value: key)
-            }
-        }
-        if upstream.format == .anthropic, !headers.contains(name: "anthropic-version") {
-            headers.add(name: "anthropic-version", value: Self.anthropicVersion)
-        }
+        let provider = upstream.format.provider
+        if let key = upstream.apiKey { headers.add(name: provider.credentialHeader.name, value: provider.credentialHeader.prefix + key) }
+        for (name, value) in provider.defaultHeaders where !headers.contains(name: name) { headers.add(name: name, value: value) }
         return headers
     }
-
-    /// The Messages API version sent when the client names none.
-    static let anthropicVersion = "2023-06-01"
 
     /// Upstream → client.
     static func response(_ headers: HTTPHeaders) -> HTTPFields {

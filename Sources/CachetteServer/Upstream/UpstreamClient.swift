@@ -77,7 +77,7 @@ final class UpstreamClient: Sendable {
     }
 
     /// Maps the sidecar's `/v1/...` path (or `path`, for a translated request) onto the
-    /// upstream's base URL, which already ends in `/v1`.
+    /// upstream's base URL, which already ends in its format's version (`APIProvider.versionPrefix`).
     func makeRequest(
         _ request: Request, upstream: CachetteConfig.Upstream, body: HTTPClientRequest.Body?, clientCredential: Bool = true,
         path: String? = nil, translated: Bool = false
@@ -85,7 +85,8 @@ final class UpstreamClient: Sendable {
         var base = Substring(clients[upstream.name]?.baseURL ?? upstream.baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
         var tail = Substring(path ?? request.uri.path)
-        if tail.hasPrefix("/v1") { tail = tail.dropFirst(3) }
+        let version = upstream.format.provider.versionPrefix
+        if tail.hasPrefix(version) { tail = tail.dropFirst(version.count) }
         var url = String(base + tail)
         // A query may carry a key (`?key=…`, Gemini's way): it goes only with the client's credential.
         if clientCredential, let query = request.uri.query, !query.isEmpty { url += "?" + query }

@@ -30,9 +30,10 @@ struct UpstreamRouter: Sendable {
     }
 
     /// Where a request that names no model may go: only where a key of any provider
-    /// may be sent, the `default` upstream (Anthropic's own paths: the anthropic one).
+    /// may be sent, the `default` upstream (a format's own paths, `APIProvider.ownPaths`:
+    /// the first upstream of that format).
     func modelless(path: String) throws(APIError) -> CachetteConfig.Upstream {
-        if path.hasPrefix("/v1/messages/"), let anthropic = upstreams.first(where: { $0.format == .anthropic }) { return anthropic }
+        if let format = APIFormat.owning(path), let owner = upstreams.first(where: { $0.format == format }) { return owner }
         guard let upstream = upstreams.first(where: \.isDefault) else {
             throw APIError(
                 status: .badRequest,

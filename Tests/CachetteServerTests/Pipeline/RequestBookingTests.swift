@@ -19,10 +19,10 @@ struct RequestBookingTests {
     func firstBookingCounts() throws {
         let stats = StatsCounters()
         let booking = RequestBooking(accounting: try Self.accounting(stats))
-        #expect(booking.outcome == nil, "nothing booked yet: a stream's head")
+        #expect(booking.headOutcome == nil, "nothing booked yet")
         booking.book(Self.event(.miss))
         booking.book(Self.event(.error))
-        #expect(booking.outcome == .miss)
+        #expect(booking.headOutcome == .miss)
         let counted = stats.snapshot
         #expect(counted.requests == 1 && counted.misses == 1 && counted.upstreamErrors == 0)
     }
@@ -36,5 +36,15 @@ struct RequestBookingTests {
         }
         let counted = stats.snapshot
         #expect(counted.requests == 1 && counted.hits + counted.upstreamErrors == 1)
+    }
+
+    @Test("a stream that ends, and is booked, before its head is sent keeps the head it began with")
+    func streamHeadIsItsBeginning() throws {
+        let stats = StatsCounters()
+        let booking = RequestBooking(accounting: try Self.accounting(stats))
+        booking.bookAtEnd()
+        booking.book(Self.event(.error))  // a stream cut at once, faster than the head went out
+        #expect(booking.headOutcome == nil, "X-Cache stays what the stream began as, not ERROR")
+        #expect(stats.snapshot.upstreamErrors == 1)
     }
 }

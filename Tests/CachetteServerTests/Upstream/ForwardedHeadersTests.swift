@@ -1,3 +1,4 @@
+import CachetteCore
 @testable import CachetteServer
 import HTTPTypes
 import NIOHTTP1
@@ -43,7 +44,7 @@ struct ForwardedHeadersTests {
         let anthropic = CachetteConfig.Upstream(name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: .anthropic, models: ["claude-*"])
         let out = ForwardedHeaders.request(Self.fields([("Authorization", "Bearer sk-ant-x")]), upstream: anthropic, translated: true)
         #expect(out["x-api-key"] == ["sk-ant-x"] && out["authorization"].isEmpty)
-        #expect(out["anthropic-version"] == [ForwardedHeaders.anthropicVersion])
+        #expect(out["anthropic-version"] == [APIProvider.anthropicVersion])
     }
 
     @Test("answers: hop-by-hop and the upstream's own CORS grants are dropped")

@@ -261,7 +261,7 @@ struct RoutingTests {
     func anthropicModels() throws {
         let entry = try JSONValue.parse(
             #"{"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2025-02-19T00:00:00Z"}"#)
-        let model = try #require(ModelsEndpoint.openAIModel(entry, owner: "anthropic"))
+        let model = ModelsEndpoint.openAIModel(entry, id: "claude-sonnet-4-6", owner: "anthropic")
         #expect(
             model
                 == .object([

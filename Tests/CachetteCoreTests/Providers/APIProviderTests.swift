@@ -1,0 +1,26 @@
+import Testing
+
+@testable import CachetteCore
+
+@Suite("Each format's provider")
+struct APIProviderTests {
+    @Test("a format's own paths are found by prefix, and other paths belong to none")
+    func ownPaths() {
+        #expect(APIFormat.owning("/v1/messages/batches") == .anthropic)
+        #expect(APIFormat.owning("/v1/messages/count_tokens") == .anthropic)
+        #expect(APIFormat.owning("/v1/messages") == nil, "the cached route, routed by its model")
+        #expect(APIFormat.owning("/v1/files") == nil)
+    }
+
+    @Test("each format names its credential header, its default headers and its dialect")
+    func parts() {
+        #expect(APIFormat.openai.provider.credentialHeader == ("authorization", "Bearer "))
+        #expect(APIFormat.anthropic.provider.credentialHeader == ("x-api-key", ""))
+        #expect(APIFormat.anthropic.provider.defaultHeaders.map(\.name) == ["anthropic-version"])
+        #expect(APIFormat.openai.provider.defaultHeaders.isEmpty)
+        #expect(APIFormat.openai.dialect == OpenAIDialect.self && APIFormat.anthropic.dialect == AnthropicDialect.self)
+        for format in APIFormat.allCases {
+            #expect(format.provider.versionPrefix == "/v1" && format.provider.modelList == ("data", "id"))
+        }
+    }
+}
