@@ -26,7 +26,7 @@ public struct StreamRecorder: Sendable {
     private let limit: Int
     package private(set) var usage: TokenUsage?
     /// Saw the stream's last event; anything after it is ignored.
-    package private(set) var sawEnd = false
+    private var sawEnd = false
     private var failure: String?
     /// The upstream's own error event was already in the format's shape, so clients need no second one.
     package private(set) var sentErrorEvent = false

@@ -1,8 +1,6 @@
 @testable import CachetteCore
 import Testing
 
-private let tokenizer = try! Tokenizer.shared(.o200k)
-
 /// A generated chat conversation as the Responses request a client would send for it:
 /// the system message as `instructions`, user and assistant text as message items
 /// (`input_text`, `output_text`), tool calls and results as function-call items.
