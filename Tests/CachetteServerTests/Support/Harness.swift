@@ -37,20 +37,32 @@ struct Harness {
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         try await upstream.application.test(.live) { upstreamClient in
-            var config = CachetteConfig()
-            config.server.host = "127.0.0.1"
-            config.server.port = 0
-            config.upstream.baseURL = upstreamURL ?? upstreamAt(upstreamClient.port!)
-            config.cache.path = database
+            var config = sidecarConfig(upstream: upstreamURL ?? upstreamAt(upstreamClient.port!), database: database)
             configure(&config)
             let finalConfig = config
-            var logger = Logger(label: "cachette-test") { label in logs.map { $0.handler(label) } ?? SwiftLogNoOpLogHandler() }
-            logger.logLevel = config.logging.level
-            let app = try CachetteApplication.build(config: config, logger: logger)
+            let app = try CachetteApplication.build(config: config, logger: logger(config, logs))
             try await app.test(.live) { client in
                 try await body(Harness(client: client, upstream: upstream, config: finalConfig))
             }
         }
+    }
+
+    /// A test sidecar's settings: loopback on a free port, in front of `upstream`, with
+    /// a SQLite file of its own.
+    static func sidecarConfig(upstream: String, database: String) -> CachetteConfig {
+        var config = CachetteConfig()
+        config.server.host = "127.0.0.1"
+        config.server.port = 0
+        config.upstream.baseURL = upstream
+        config.cache.path = database
+        return config
+    }
+
+    /// Its logger: silent unless `logs` captures what it writes.
+    static func logger(_ config: CachetteConfig, _ logs: LogCapture?) -> Logger {
+        var logger = Logger(label: "cachette-test") { label in logs.map { $0.handler(label) } ?? SwiftLogNoOpLogHandler() }
+        logger.logLevel = config.logging.level
+        return logger
     }
 
     /// `count` sidecars in front of one `FakeUpstream`, each with its own SQLite file;
@@ -65,16 +77,10 @@ struct Harness {
         try await upstream.application.test(.live) { upstreamClient in
             @Sendable func nest(_ started: [Harness]) async throws {
                 guard started.count < count else { return try await body(started) }
-                var config = CachetteConfig()
-                config.server.host = "127.0.0.1"
-                config.server.port = 0
-                config.upstream.baseURL = "http://127.0.0.1:\(upstreamClient.port!)/v1"
-                config.cache.path = temporaryDatabase()
+                var config = sidecarConfig(upstream: "http://127.0.0.1:\(upstreamClient.port!)/v1", database: temporaryDatabase())
                 configure(&config, started.count)
                 let finalConfig = config
-                var logger = Logger(label: "cachette-test") { label in logs.map { $0.handler(label) } ?? SwiftLogNoOpLogHandler() }
-                logger.logLevel = config.logging.level
-                let app = try CachetteApplication.build(config: config, logger: logger)
+                let app = try CachetteApplication.build(config: config, logger: logger(config, logs))
                 try await app.test(.live) { client in
                     try await nest(started + [Harness(client: client, upstream: upstream, config: finalConfig)])
                 }
