@@ -143,29 +143,29 @@ final class CachetteMetrics: Sendable {
 
     /// Books one request: its outcome, tokens and dollars, under the model the ledger
     /// booked it as.
-    func record(_ event: BookedRequest, booked: Ledger.Booking) {
+    func record(_ request: BookedRequest, booked: Ledger.Booking) {
         let model = booked.model
         let (requests, series) = perModel.withLock { [registry] state in
             (
-                state.requestCounter(RequestSeries(route: event.route, outcome: event.outcome, model: model), in: registry),
+                state.requestCounter(RequestSeries(route: request.route, outcome: request.outcome, model: model), in: registry),
                 state.series(model, in: registry)
             )
         }
         requests.increment()
         func add(_ count: Int, to counter: Counter) { if count > 0 { counter.increment(by: Int64(count)) } }
-        switch event.outcome {
+        switch request.outcome {
         case .hit:
             hits.increment()
-            add(event.usage?.total ?? 0, to: series.savedCacheTokens)
+            add(request.usage?.total ?? 0, to: series.savedCacheTokens)
         case .stale:
             staleServed.increment()
         case .miss, .bypass, .error:
-            if event.outcome == .miss { misses.increment() }
-            add(event.usage?.promptTokens ?? 0, to: series.input)
-            add(event.usage?.completionTokens ?? 0, to: series.output)
-            add(event.compression.saved, to: series.savedCompressionTokens)
+            if request.outcome == .miss { misses.increment() }
+            add(request.usage?.promptTokens ?? 0, to: series.input)
+            add(request.usage?.completionTokens ?? 0, to: series.output)
+            add(request.compression.saved, to: series.savedCompressionTokens)
         case .local:
-            add(event.compression.saved, to: series.savedCompressionTokens)
+            add(request.compression.saved, to: series.savedCompressionTokens)
         case .rejected: break
         }
         func addDollars(_ dollars: Double, to counter: Counter) { if dollars > 0 && dollars.isFinite { counter.increment(by: dollars) } }

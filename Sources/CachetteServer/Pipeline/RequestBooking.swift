@@ -12,14 +12,14 @@ final class RequestBooking: Sendable {
         self.accounting = accounting
     }
 
-    /// Books `event`, unless this request is booked already.
-    func book(_ event: BookedRequest) {
+    /// Books `request`, unless it is booked already.
+    func book(_ request: BookedRequest) {
         let first = state.withLock { state in
             guard state.outcome == nil else { return false }
-            state.outcome = event.outcome
+            state.outcome = request.outcome
             return true
         }
-        if first { accounting.record(event) }
+        if first { accounting.record(request) }
     }
 
     /// The request is answered with a live stream, booked when the stream ends: its

@@ -11,7 +11,7 @@ struct RequestBookingTests {
             metrics: CachetteMetrics(routes: [CachedRoute.chatCompletions.path]))
     }
 
-    static func event(_ outcome: RequestOutcome) -> BookedRequest {
+    static func booked(_ outcome: RequestOutcome) -> BookedRequest {
         BookedRequest(route: CachedRoute.chatCompletions.path, model: "gpt-4o-mini", outcome: outcome)
     }
 
@@ -20,8 +20,8 @@ struct RequestBookingTests {
         let stats = StatsCounters()
         let booking = RequestBooking(accounting: try Self.accounting(stats))
         #expect(booking.headOutcome == nil, "nothing booked yet")
-        booking.book(Self.event(.miss))
-        booking.book(Self.event(.error))
+        booking.book(Self.booked(.miss))
+        booking.book(Self.booked(.error))
         #expect(booking.headOutcome == .miss)
         let counted = stats.snapshot
         #expect(counted.requests == 1 && counted.misses == 1 && counted.upstreamErrors == 0)
@@ -32,7 +32,7 @@ struct RequestBookingTests {
         let stats = StatsCounters()
         let booking = RequestBooking(accounting: try Self.accounting(stats))
         await withTaskGroup(of: Void.self) { group in
-            for i in 0..<64 { group.addTask { booking.book(Self.event(i.isMultiple(of: 2) ? .hit : .error)) } }
+            for i in 0..<64 { group.addTask { booking.book(Self.booked(i.isMultiple(of: 2) ? .hit : .error)) } }
         }
         let counted = stats.snapshot
         #expect(counted.requests == 1 && counted.hits + counted.upstreamErrors == 1)
@@ -43,7 +43,7 @@ struct RequestBookingTests {
         let stats = StatsCounters()
         let booking = RequestBooking(accounting: try Self.accounting(stats))
         booking.bookAtEnd()
-        booking.book(Self.event(.error))  // a stream cut at once, faster than the head went out
+        booking.book(Self.booked(.error))  // a stream cut at once, faster than the head went out
         #expect(booking.headOutcome == nil, "X-Cache stays what the stream began as, not ERROR")
         #expect(stats.snapshot.upstreamErrors == 1)
     }
