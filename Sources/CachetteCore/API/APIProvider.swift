@@ -1,7 +1,7 @@
 /// What the sidecar knows of one API format's wire, in one value: how its upstreams
 /// take a key, the headers they need, which client paths are its own whatever the
-/// model, the version its paths and base URLs share, where its model lists are, and
-/// how its streams read. A new format is a new value (and a case of `APIFormat`),
+/// model, the version its paths and base URLs share, where a request names its model,
+/// how an answer reports its usage, where its model lists are, and how its streams read. A new format is a new value (and a case of `APIFormat`),
 /// looked up by `APIFormat.provider`.
 package struct APIProvider: Sendable {
     /// The header a configured `api_key` is sent in, after `prefix`.
@@ -14,6 +14,10 @@ package struct APIProvider: Sendable {
     /// The version a client path starts with and an upstream base URL already ends in:
     /// dropped from the path when the two are joined.
     package let versionPrefix: String
+    /// Where a request names its model.
+    package let model: ModelLocation
+    /// An answer's token usage, in this format's fields; nil when it reports none.
+    package let usage: @Sendable (UnsafeRawBufferPointer) -> TokenUsage?
     /// Where a model list answer holds its entries, and where each entry its id.
     package let modelList: (member: String, id: String)
     /// How its streams are read, assembled and written.
@@ -21,12 +25,16 @@ package struct APIProvider: Sendable {
 
     package init(
         credentialHeader: (name: String, prefix: String), defaultHeaders: [(name: String, value: String)] = [], ownPaths: [String] = [],
-        versionPrefix: String = "/v1", modelList: (member: String, id: String) = ("data", "id"), dialect: any StreamDialect.Type
+        versionPrefix: String = "/v1", model: ModelLocation = .body(member: "model"),
+        usage: @escaping @Sendable (UnsafeRawBufferPointer) -> TokenUsage? = TokenUsage.init(responseBody:),
+        modelList: (member: String, id: String) = ("data", "id"), dialect: any StreamDialect.Type
     ) {
         self.credentialHeader = credentialHeader
         self.defaultHeaders = defaultHeaders
         self.ownPaths = ownPaths
         self.versionPrefix = versionPrefix
+        self.model = model
+        self.usage = usage
         self.modelList = modelList
         self.dialect = dialect
     }

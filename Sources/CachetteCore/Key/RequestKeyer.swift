@@ -37,26 +37,36 @@ public struct RequestKeyer: Sendable {
     /// System texts left out of the key (Claude Code's billing header, `cache.key_ignore`).
     package let ignore: KeyIgnore
 
+    /// Where the route's requests name their model (its format's `APIProvider.model`).
+    package let modelLocation: ModelLocation
+
     private let dropped: [[UInt8]]
     private let kept: [[UInt8]]
+    /// The body member that names the model, with its quotes; nil when the path names it.
+    private let modelKey: [UInt8]?
 
     /// - Parameter volatileFields: the route's fields that never change its answer.
-    public init(keyFields: KeyFields = .all, volatileFields: [String] = RequestKeyer.volatileFields, ignore: KeyIgnore = KeyIgnore()) {
+    public init(
+        keyFields: KeyFields = .all, volatileFields: [String] = RequestKeyer.volatileFields, ignore: KeyIgnore = KeyIgnore(),
+        model: ModelLocation = .body(member: "model")
+    ) {
         self.keyFields = keyFields
         self.ignore = ignore
+        self.modelLocation = model
+        if case .body(let member) = model { self.modelKey = Array("\"\(member)\"".utf8) } else { self.modelKey = nil }
         // Compared against canonical keys, which carry their quotes.
         self.dropped = volatileFields.map { Array("\"\($0)\"".utf8) }
         self.kept = Self.promptFields.map { Array("\"\($0)\"".utf8) }
     }
 
-    private static let modelKey = Array("\"model\"".utf8)
     private static let streamKey = Array("\"stream\"".utf8)
     private static let streamOptionsKey = Array("\"stream_options\"".utf8)
     private static let backgroundKey = Array("\"background\"".utf8)
     private static let trueBytes = Array("true".utf8)
 
     /// - Parameters:
-    ///   - route: the request path; different endpoints never share entries.
+    ///   - route: the request path; different endpoints never share entries. Where the
+    ///     format names its model in the path, the model is read from here.
     ///   - scope: the credential (or "" when entries are shared). Hashed, never stored.
     ///   - body: the raw request body.
     public func key(route: String, scope: String, body: UnsafeRawBufferPointer) throws(InvalidRequest) -> KeyedRequest {
@@ -83,7 +93,7 @@ public struct RequestKeyer: Sendable {
                 let member = writer.beginMember(object)
                 try writer.writeKeyAndValue(depth: 1)
                 let name = writer.currentKey(member)
-                if name.elementsEqual(Self.modelKey) {
+                if let modelKey, name.elementsEqual(modelKey) {
                     model = decodeString(writer.output[(writer.currentKeyEnd + 1)...])
                 } else if name.elementsEqual(Self.streamKey) {
                     stream = writer.output[(writer.currentKeyEnd + 1)...].elementsEqual(Self.trueBytes)
@@ -113,6 +123,7 @@ public struct RequestKeyer: Sendable {
         } catch {
             throw InvalidRequest("The request body could not be read.", code: "invalid_json")
         }
+        if modelKey == nil { model = modelLocation.model(inPath: route) }
         guard let model, !model.isEmpty else {
             throw InvalidRequest("You must provide a model parameter (a non-empty string).", code: "missing_model", param: "model")
         }

@@ -27,6 +27,8 @@ struct Forwarder: Sendable {
     /// A request ready to send, and what compression took off it.
     struct Outbound: Sendable {
         let model: String
+        /// The client's format, which answers are in once translated back.
+        let answerFormat: APIFormat
         let exchange: UpstreamExchange
         let outgoing: HTTPClientRequest
         let body: OutboundBody
@@ -88,7 +90,7 @@ struct Forwarder: Sendable {
             request.request, body: &body, askUsage: request.stream && request.route.streamsTakeUsageOption, client: client,
             steer: steer(request, exchange: exchange))
         return Outbound(
-            model: request.model, exchange: exchange, outgoing: outgoing, body: body,
+            model: request.model, answerFormat: request.route.format, exchange: exchange, outgoing: outgoing, body: body,
             compression: tally.saved > 0 ? tally : CompressionTally(),
             owners: request.route == .responses ? (owners, owners.tenant(of: request.request.headers)) : nil, trace: request.trace)
     }
@@ -156,7 +158,7 @@ struct Forwarder: Sendable {
         guard (200..<300).contains(status.code), isEventStream else {
             do {
                 let answer = try exchange.answer(await client.collect(response, from: exchange.upstream, logger: logger))
-                return .answer(answer, usage: answer.body.withUnsafeReadableBytes { TokenUsage(responseBody: $0) }, counted: false)
+                return .answer(answer, usage: answer.body.withUnsafeReadableBytes(outbound.answerFormat.provider.usage), counted: false)
             } catch {
                 return .failed(error)
             }
@@ -173,9 +175,9 @@ struct Forwarder: Sendable {
         return .stream(stream)
     }
 
-    /// The upstream's `usage`, else, for a 2xx answer without one, the tokens counted here.
+    /// The usage the answer reports in its client's format, else, for a 2xx answer without one, the tokens counted here.
     static func usage(of answer: UpstreamAnswer, outbound: Outbound) -> (TokenUsage?, counted: Bool) {
-        if let usage = answer.body.withUnsafeReadableBytes({ TokenUsage(responseBody: $0) }) { return (usage, false) }
+        if let usage = answer.body.withUnsafeReadableBytes(outbound.answerFormat.provider.usage) { return (usage, false) }
         guard answer.isSuccess, let parsed = try? JSONValue.parse(answer.body.readableBytesView),
             let counted = outbound.countedUsage(parsed)
         else { return (nil, false) }

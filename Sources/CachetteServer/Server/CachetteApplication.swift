@@ -96,7 +96,8 @@ package enum CachetteApplication {
                 intake: RequestIntake(
                     route: route, maxBodyBytes: config.server.maxBodyBytes,
                     keyer: RequestKeyer(
-                        keyFields: config.cache.keyFields, volatileFields: route.volatileFields, ignore: KeyIgnore(patterns: config.cache.keyIgnore)),
+                        keyFields: config.cache.keyFields, volatileFields: route.volatileFields, ignore: KeyIgnore(patterns: config.cache.keyIgnore),
+                        model: route.format.provider.model),
                     scope: scope,
                     compression: config.compression.level
                 ),

@@ -23,4 +23,14 @@ struct APIProviderTests {
             #expect(format.provider.versionPrefix == "/v1" && format.provider.modelList == ("data", "id"))
         }
     }
+
+    @Test("each provider reads usage in its own fields, and both read the body's model member")
+    func providersReadUsage() {
+        let anthropic = Array(#"{"usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":4}}"#.utf8)
+        let usage = anthropic.withUnsafeBytes(APIFormat.anthropic.provider.usage)
+        #expect(usage == TokenUsage(promptTokens: 14, completionTokens: 3, cachedPromptTokens: 4))
+        let none = Array(#"{"usageMetadata":{"promptTokenCount":10}}"#.utf8)
+        #expect(none.withUnsafeBytes(APIFormat.openai.provider.usage) == nil)
+        #expect(APIFormat.allCases.allSatisfy { $0.provider.model == .body(member: "model") })
+    }
 }
