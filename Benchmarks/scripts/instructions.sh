@@ -5,8 +5,8 @@
 # count is divided by the requests wrk completed. Timings under valgrind mean nothing;
 # the counts are exact up to the one request in flight at each end of the window.
 #
-# Figures: a bare Hummingbird handler (collect the body, write 1 KB), the cache hit, the
-# bare proxy (Hummingbird in, AsyncHTTPClient out), and the miss with compression
+# Figures: a bare Hummingbird handler (collect the body, write 1 KB), the cache hit (on
+# the fast lane, and through the router with server.fast_lane: false), the bare proxy (Hummingbird in, AsyncHTTPClient out), and the miss with compression
 # `safe` and `off`. The fake upstream runs natively, so a miss counts only the proxy.
 # CACHETTE_BINARY measures another build of the sidecar (an older commit, say).
 set -euo pipefail
@@ -88,6 +88,14 @@ echo "== instructions per request (callgrind, user space, one connection, ${wind
 count bare-handler "http://127.0.0.1:$port/bare" hit.lua "$work/BenchUpstream" "$port"
 count hit "http://127.0.0.1:$port/v1/chat/completions" hit.lua \
   "$work/cachette" serve --config "$work/safe.yaml" --port "$port" --db "$work/hit.sqlite"
+# The hit through the router (server.fast_lane: false), when the binary knows the setting.
+{ printf 'server:\n  fast_lane: false\n'; cat "$work/safe.yaml"; } >"$work/router.yaml"
+probe=0
+timeout 5 "$work/cachette" serve --config "$work/router.yaml" --port "$port" --db "$work/probe.sqlite" >/dev/null 2>&1 || probe=$?
+if [ "$probe" -eq 124 ]; then  # still serving after 5 s: the setting is known
+  count hit-router "http://127.0.0.1:$port/v1/chat/completions" hit.lua \
+    "$work/cachette" serve --config "$work/router.yaml" --port "$port" --db "$work/router.sqlite"
+fi
 count bare-proxy "http://127.0.0.1:$port/v1/chat/completions" miss.lua "$work/BareProxy" "$port" "$upstream_port"
 count miss-safe "http://127.0.0.1:$port/v1/chat/completions" miss.lua \
   "$work/cachette" serve --config "$work/safe.yaml" --port "$port" --db "$work/safe.sqlite"

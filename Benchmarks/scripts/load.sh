@@ -11,6 +11,8 @@ threads=${BENCH_THREADS:-2}
 upstream_port=${BENCH_UPSTREAM_PORT:-18100}
 sidecar_port=${BENCH_SIDECAR_PORT:-18766}
 nginx_port=${BENCH_NGINX_PORT:-18180}
+nginx_proxy_port=${BENCH_NGINX_PROXY_PORT:-18181}
+router_port=${BENCH_ROUTER_PORT:-18769}
 
 (cd "$root" && swift build -c release --product cachette)
 (cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay \
@@ -33,13 +35,19 @@ YAML
 "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$sidecar_port" \
   --db "$work/bench.sqlite" >"$work/sidecar.log" 2>&1 &
 pids+=($!)
+# The same sidecar with server.fast_lane: false: every hit through the router, for a same-run A/B.
+sed 's/^logging:/server:\n  fast_lane: false\nlogging:/' "$work/bench.yaml" >"$work/router.yaml"
+"$root/.build/release/cachette" serve --config "$work/router.yaml" --port "$router_port" \
+  --db "$work/router.sqlite" >"$work/router.log" 2>&1 &
+pids+=($!)
 # The floor of the stack: Hummingbird in, AsyncHTTPClient out, nothing else.
 bare_proxy_port=${BENCH_BARE_PROXY_PORT:-18767}
 "$root/Benchmarks/.build/release/BareProxy" "$bare_proxy_port" "$upstream_port" >"$work/bare-proxy.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs -X POST \
+  curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$router_port/health" >/dev/null 2>&1 \
+    && curl -fs -X POST \
     "http://127.0.0.1:$upstream_port/v1/chat/completions" -d '{}' >/dev/null 2>&1 && break
   sleep 0.1
 done
@@ -69,6 +77,21 @@ http {
     listen 127.0.0.1:$nginx_port;
     root $work/www;
   }
+  # The floor of any proxy on this machine: nginx in front of the same fake upstream,
+  # with kept-alive upstream connections.
+  upstream fake {
+    server 127.0.0.1:$upstream_port;
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:$nginx_proxy_port;
+    location / {
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
 }
 NGINX
 /usr/sbin/nginx -c "$work/nginx.conf" -p "$work/nginx" &
@@ -88,6 +111,13 @@ wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
   "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/hit.txt"
 cat "$work/hit.txt"
 hit_rps=$(rps "$work/hit.txt"); hit_p50=$(percentile "$work/hit.txt" 50); hit_p99=$(percentile "$work/hit.txt" 99)
+
+echo
+echo "== cache hit with server.fast_lane: false (every hit through the router), same load"
+wrk -t"$threads" -c"$connections" -d2s -s "$here/hit.lua" "http://127.0.0.1:$router_port/v1/chat/completions" >/dev/null
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
+  "http://127.0.0.1:$router_port/v1/chat/completions" >"$work/hit-router.txt"
+cat "$work/hit-router.txt"
 
 echo
 echo "== Responses cache hit: the same prompt as a /v1/responses request, 1 KB answer, $connections connections"
@@ -110,12 +140,16 @@ BENCH_RUN="sidecar-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/miss.txt"
 BENCH_RUN="bare-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$bare_proxy_port/v1/chat/completions" >"$work/bare-proxy.txt"
+BENCH_RUN="nginx-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$nginx_proxy_port/v1/chat/completions" >"$work/nginx-proxy.txt"
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
 proxy_p50=$(percentile "$work/bare-proxy.txt" 50)
+ngx_p50=$(percentile "$work/nginx-proxy.txt" 50); ngx_p99=$(percentile "$work/nginx-proxy.txt" 99)
 
-# What one miss costs in CPU and in thread switches, the sidecar against the bare proxy:
-# on a small machine the switches, not the cache's own work, set the miss's latency.
+# What one request costs in CPU and in thread switches (a miss by default; PER_SCRIPT=hit.lua
+# PER_KIND=hit for a hit), the sidecar against the bare proxy: on a small machine the
+# switches, not the cache's own work, set the latency.
 # Each runs under `perf stat -I` from its start, so threads it spawns later are counted;
 # the steady rate over the load window is divided by the requests per second.
 per_request() { # name port command...
@@ -128,25 +162,30 @@ per_request() { # name port command...
     curl -fs -X POST "http://127.0.0.1:$port/v1/chat/completions" -d '{"model":"gpt-4o","messages":[]}' >/dev/null 2>&1 && break
     sleep 0.1
   done
-  BENCH_RUN="$name-warm-$$" wrk -t1 -c1 -d1s -s "$here/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+  local script="$here/${PER_SCRIPT:-miss.lua}"
+  BENCH_RUN="$name-warm-$$" wrk -t1 -c1 -d1s -s "$script" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
   local t1; t1=$(date +%s.%N)
-  BENCH_RUN="$name-$$" wrk -t1 -c1 -d4s -s "$here/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$work/$name.txt"
+  BENCH_RUN="$name-$$" wrk -t1 -c1 -d4s -s "$script" "http://127.0.0.1:$port/v1/chat/completions" >"$work/$name.txt"
   local t2; t2=$(date +%s.%N)
   pkill -INT -P "$perf_pid" 2>/dev/null || true
   wait "$perf_pid" 2>/dev/null || true
-  awk -F, -v t0="$t0" -v t1="$t1" -v t2="$t2" -v rps="$(rps "$work/$name.txt")" -v name="$name" '
+  awk -F, -v t0="$t0" -v t1="$t1" -v t2="$t2" -v rps="$(rps "$work/$name.txt")" -v name="$name" -v kind="${PER_KIND:-miss}" '
     /^#/ || NF < 4 { next }
     $1 > t1 - t0 + 0.5 && $1 <= t2 - t0 {
       if ($4 ~ /context-switches/) { cs += $2; n++ }
       if ($4 ~ /task-clock/) { ms += $2 }
     }
-    END { if (n > 0 && rps > 0) printf "%-11s %5.1f context switches and %4.0f us of CPU per miss\n", name, cs / (n * 0.25 * rps), ms * 1000 / (n * 0.25 * rps) }' "$work/$name.perf"
+    END { if (n > 0 && rps > 0) printf "%-11s %5.1f context switches and %4.0f us of CPU per %s\n", name, cs / (n * 0.25 * rps), ms * 1000 / (n * 0.25 * rps), kind }' "$work/$name.perf"
 }
 measure_port=${BENCH_MEASURE_PORT:-18768}
 per_request sidecar "$measure_port" "$root/.build/release/cachette" serve --config "$work/bench.yaml" --port "$measure_port" \
   --db "$work/measure.sqlite" >"$work/per-request.txt"
 per_request bare-proxy "$((measure_port + 1))" "$root/Benchmarks/.build/release/BareProxy" "$((measure_port + 1))" "$upstream_port" \
   >>"$work/per-request.txt"
+PER_SCRIPT=hit.lua PER_KIND=hit per_request lane-hit "$((measure_port + 2))" "$root/.build/release/cachette" serve \
+  --config "$work/bench.yaml" --port "$((measure_port + 2))" --db "$work/measure-hit.sqlite" >>"$work/per-request.txt"
+PER_SCRIPT=hit.lua PER_KIND=hit per_request router-hit "$((measure_port + 3))" "$root/.build/release/cachette" serve \
+  --config "$work/router.yaml" --port "$((measure_port + 3))" --db "$work/measure-router.sqlite" >>"$work/per-request.txt"
 cat "$work/per-request.txt"
 
 echo
@@ -196,12 +235,19 @@ printf 'nginx       %10s req/s   p50 %8s us   p99 %8s us   (static 1 KB file, on
 printf 'cache hit   %10s req/s   p50 %8s us   p99 %8s us\n' "$hit_rps" "$hit_p50" "$hit_p99"
 awk -v r="$hit_rps" -v nr="$nginx_rps" -v p="$hit_p99" -v np="$nginx_p99" \
   'BEGIN { printf "cache hit against nginx: %.2fx its throughput, %.2fx its p99\n", r / nr, p / np }'
+printf 'router hit  %10s req/s   p50 %8s us   p99 %8s us   (server.fast_lane: false)\n' "$(rps "$work/hit-router.txt")" \
+  "$(percentile "$work/hit-router.txt" 50)" "$(percentile "$work/hit-router.txt" 99)"
+awk -v r="$(rps "$work/hit-router.txt")" -v nr="$nginx_rps" -v p="$(percentile "$work/hit-router.txt" 99)" -v np="$nginx_p99" \
+  'BEGIN { printf "router hit against nginx: %.2fx its throughput, %.2fx its p99\n", r / nr, p / np }'
 printf 'responses hit %8s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/hit-responses.txt")" "$(percentile "$work/hit-responses.txt" 50)" \
   "$(percentile "$work/hit-responses.txt" 99)"
 printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache logic)\n' "$bare_rps" "$bare_p50" "$bare_p99"
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
-awk -v a="$miss_p50" -v b="$direct_p50" 'BEGIN { printf "miss path adds %.0f us at p50\n", a - b }'
+awk -v a="$miss_p50" -v b="$direct_p50" -v a99="$miss_p99" -v b99="$direct_p99" \
+  'BEGIN { printf "miss path adds %.0f us at p50 and %.0f us at p99\n", a - b, a99 - b99 }'
+awk -v a="$ngx_p50" -v b="$direct_p50" -v a99="$ngx_p99" -v b99="$direct_p99" \
+  'BEGIN { printf "nginx proxy_pass adds %.0f us at p50 and %.0f us at p99 (the floor of a proxy here)\n", a - b, a99 - b99 }'
 printf 'bare proxy  %10s req/s   p50 %8s us   (Hummingbird + AsyncHTTPClient, nothing else)\n' "$(rps "$work/bare-proxy.txt")" "$proxy_p50"
 awk -v a="$proxy_p50" -v b="$direct_p50" -v m="$miss_p50" \
   'BEGIN { printf "the stack alone adds %.0f us at p50; the sidecar itself adds %.0f us on top\n", a - b, m - a }'
@@ -210,7 +256,7 @@ printf 'large miss  %10s req/s   p50 %8s us   p99 %8s us   (~24 KB conversation)
 awk -v m="$(percentile "$work/miss-large.txt" 50)" -v p="$(percentile "$work/bare-proxy-large.txt" 50)" \
   -v d="$(percentile "$work/direct-large.txt" 50)" \
   'BEGIN { printf "large miss adds %.0f us at p50 over a direct call (%.0f of it the bare proxy, %.0f the sidecar)\n", m - d, p - d, m - p }'
-sed 's/^/per miss: /' "$work/per-request.txt"
+sed 's/^/per request: /' "$work/per-request.txt"
 sed 's/^/upstream client alone, /' "$work/client.txt"
 printf 'responses miss %7s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss-responses.txt")" \
   "$(percentile "$work/miss-responses.txt" 50)" "$(percentile "$work/miss-responses.txt" 99)"
@@ -223,6 +269,6 @@ printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy
 sed 's/^/stream replay: /' "$work/replay.txt"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in nginx hit hit-responses bare direct miss bare-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
+for f in nginx hit hit-router hit-responses bare direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
   direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"

@@ -24,6 +24,8 @@ final class CachetteMetrics: Sendable {
     /// Requests a browser guard refused, by `reason` (host, origin).
     let refusedHost: Counter
     let refusedOrigin: Counter
+    /// Hits the fast lane answered on the event loop (also in `hits`).
+    let fastLaneAnswers: Counter
     private let usageClamped: MirroredCounter
     private let droppedWrites: MirroredCounter
     /// Failed misses answered stale (stale-if-error).
@@ -123,6 +125,9 @@ final class CachetteMetrics: Sendable {
         let refused = "Requests refused to web pages: reason host (DNS rebinding) or origin (another site)."
         refusedHost = registry.counter(name: "cachette_refused_total", labels: [("reason", "host")], help: refused)
         refusedOrigin = registry.counter(name: "cachette_refused_total", labels: [("reason", "origin")], help: refused)
+        fastLaneAnswers = registry.counter(
+            name: "cachette_fast_lane_answers_total",
+            help: "Hits answered on the connection's event loop (server.fast_lane); also in cachette_cache_hits_total.")
         usageClamped = MirroredCounter(
             registry.counter(name: "cachette_usage_clamped_total", help: "Token counts from answers that were out of range and clamped."))
         droppedWrites = MirroredCounter(

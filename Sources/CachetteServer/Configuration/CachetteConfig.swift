@@ -51,6 +51,8 @@ package struct CachetteConfig: Sendable {
         package var idleTimeout: Duration = .seconds(120)
         /// Connections open at once; one over the limit is closed when accepted.
         package var maxConnections = 1024
+        /// Answer memory-tier hits on the connection's event loop (`FastLane`).
+        package var fastLane = true
     }
 
     /// `upstream:`: the settings every upstream shares, and the default upstream's URL and key.

@@ -10,7 +10,7 @@ extension ConfigLoader {
     static let settingNames: [String: [String]] = [
         "server": [
             "host", "port", "max_body_bytes", "max_passthrough_bytes", "allowed_hosts", "allowed_origins", "read_timeout", "idle_timeout",
-            "max_connections",
+            "max_connections", "fast_lane",
         ],
         "upstream": [
             "base_url", "api_key", "timeout", "idle_timeout", "connect_timeout", "max_connections", "max_response_bytes", "tls", "proxy",

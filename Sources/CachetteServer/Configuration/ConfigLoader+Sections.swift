@@ -23,6 +23,7 @@ extension ConfigLoader {
             case "read_timeout": server.readTimeout = try duration(value, key)
             case "idle_timeout": server.idleTimeout = try duration(value, key)
             case "max_connections": server.maxConnections = try positiveInt(value, key)
+            case "fast_lane": server.fastLane = try bool(value, key)
             default: throw unknown(key)
             }
         }

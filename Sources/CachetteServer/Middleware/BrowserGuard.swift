@@ -26,8 +26,7 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let authority = request.head.authority ?? ""
-        // HTTP/1.0 without Host cannot come from a browser; everything else is checked.
-        guard authority.isEmpty || Self.isPlainLoopback(authority) || isAllowed(host: Self.hostName(authority)) else {
+        guard answers(authority: authority) else {
             onRefusal(.host)
             return APIError(
                 status: .misdirectedRequest,
@@ -54,6 +53,17 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
             response.headers.append(HTTPField(name: .vary, value: "Origin"))
         }
         return response
+    }
+
+    /// Whether `handle` hands `head` on untouched: a host it answers, no `Origin` (so
+    /// no CORS headers to add), not `OPTIONS`. The fast lane serves only these.
+    func handsOnUntouched(_ head: HTTPRequest) -> Bool {
+        head.method != .options && head.headerFields[.origin] == nil && answers(authority: head.authority ?? "")
+    }
+
+    /// HTTP/1.0 without Host cannot come from a browser; everything else is checked.
+    private func answers(authority: String) -> Bool {
+        authority.isEmpty || Self.isPlainLoopback(authority) || isAllowed(host: Self.hostName(authority))
     }
 
     /// `OPTIONS`: the methods, and for an allowed origin's preflight the CORS grant.

@@ -11,6 +11,15 @@ enum AnswerResponse {
     static func stored(_ entry: CachedResponse, for request: ProxyRequest, now: Double, as outcome: RequestOutcome = .hit, tier: StoreTier? = nil)
         -> Response
     {
+        let (head, body) = storedParts(entry, for: request, now: now, as: outcome, tier: tier)
+        // One buffer goes out with its length, so head and body leave in one write.
+        return Response(status: head.status, headers: head.headerFields, body: body.count == 1 ? .init(byteBuffer: body[0]) : .init(contentsOf: body))
+    }
+
+    /// `stored`'s head and body; the fast lane writes them itself, on the event loop.
+    static func storedParts(
+        _ entry: CachedResponse, for request: ProxyRequest, now: Double, as outcome: RequestOutcome = .hit, tier: StoreTier? = nil
+    ) -> (head: HTTPResponse, body: [ByteBuffer]) {
         var headers = HTTPFields()
         headers.reserveCapacity(6)
         headers[CachetteHeaders.xCache] = outcome.xCache
@@ -20,22 +29,22 @@ enum AnswerResponse {
         let status = HTTPResponse.Status(code: entry.status)
         guard request.stream else {
             headers[.contentType] = entry.contentType
-            return Response(status: status, headers: headers, body: .init(byteBuffer: entry.body))
+            return (HTTPResponse(status: status, headerFields: headers), [entry.body])
         }
         if let events = entry.events {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            // One buffer, so head and body go out in one write; the SSE event boundaries are the recorded ones.
-            return Response(status: status, headers: headers, body: .init(byteBuffer: events.replay(includeUsage: request.keyed.includeUsage)))
+            // One buffer; the SSE event boundaries are the recorded ones.
+            return (HTTPResponse(status: status, headerFields: headers), [events.replay(includeUsage: request.keyed.includeUsage)])
         }
         guard let events = synthesizedEvents(from: entry.body, for: request) else {
             // Not a completion (nothing to stream): the answer as it was stored.
             headers[.contentType] = entry.contentType
-            return Response(status: status, headers: headers, body: .init(byteBuffer: entry.body))
+            return (HTTPResponse(status: status, headerFields: headers), [entry.body])
         }
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        return Response(status: status, headers: headers, body: .init(contentsOf: events))
+        return (HTTPResponse(status: status, headerFields: headers), events)
     }
 
     /// An upstream answer as it came, or, for a streaming request that got a whole 2xx

@@ -38,21 +38,51 @@ struct CachedEndpoint: Sendable {
         let outcome = booking.headOutcome
         // The stages name the answers they make; a failure or refusal is named here, as booked.
         if outcome == .error || outcome == .rejected { response.headers[CachetteHeaders.xCache] = outcome?.xCache }
-        // Time to the response head of what reached the cache or an upstream; refusals are not timed.
-        if outcome != .rejected { accounting.duration(route: route.path, ContinuousClock.now - arrived) }
-        // Logged with the credential's fingerprint, never the credential.
-        context.logger.debug(
+        finished(request.headers, response.head, timed: outcome != .rejected, arrived: arrived, logger: context.logger)
+        return response
+    }
+
+    /// A fresh memory-tier hit, answered without suspending: the fast lane's work on the
+    /// connection's event loop, by the same intake, lookup, answer and booking as
+    /// `respond`. Nil, with nothing booked, for anything else: the router then takes
+    /// the request whole, as if the lane were not there.
+    func memoryHit(_ head: HTTPRequest, body: ByteBuffer, arrived: ContinuousClock.Instant, logger: Logger) -> (
+        head: HTTPResponse, body: [ByteBuffer]
+    )? {
+        guard let storage else { return nil }
+        let request = Request(head: head, body: RequestBody(buffer: body))
+        let booking = RequestBooking(accounting: accounting)
+        guard var proxied = try? intake.prepare(request, body: body, arrived: arrived, trace: nil, booking: booking),
+            !proxied.controls.noCache, !proxied.keyed.background
+        else { return nil }
+        let now = Date().timeIntervalSince1970
+        guard let (hit, tier) = storage.store.lookup(proxied.key, now: now, .recent) else { return nil }
+        if let tracer {
+            proxied.trace = tracer.trace(operation: route.operationName, route: route.path, headers: head.headerFields)
+            proxied.trace?.requested(model: proxied.model, provider: tracer.provider(for: proxied.model))
+            proxied.trace?.hit(hit, tier: tier)
+        }
+        proxied.book(.hit, usage: hit.usage)
+        let answer = AnswerResponse.storedParts(hit, for: proxied, now: now, tier: tier)
+        finished(head.headerFields, answer.head, timed: true, arrived: arrived, logger: logger)
+        return answer
+    }
+
+    /// Times the response head (refusals are not timed) and logs the request, with the
+    /// credential's fingerprint, never the credential.
+    private func finished(_ request: HTTPFields, _ response: HTTPResponse, timed: Bool, arrived: ContinuousClock.Instant, logger: Logger) {
+        if timed { accounting.duration(route: route.path, ContinuousClock.now - arrived) }
+        logger.debug(
             "request",
             metadata: [
                 "route": "\(route.path)",
                 "status": "\(response.status.code)",
-                "cache": "\(response.headers[CachetteHeaders.xCache] ?? "-")",
-                "key": "\(response.headers[CachetteHeaders.key] ?? "-")",
-                "credential": "\(fingerprint.of(intake.scope.credential(request.headers)))",
+                "cache": "\(response.headerFields[CachetteHeaders.xCache] ?? "-")",
+                "key": "\(response.headerFields[CachetteHeaders.key] ?? "-")",
+                "credential": "\(fingerprint.of(intake.scope.credential(request)))",
                 "ms": "\((ContinuousClock.now - arrived).seconds * 1000)",
             ]
         )
-        return response
     }
 
     private func serve(_ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?, booking: RequestBooking) async -> Response {

@@ -14,7 +14,7 @@ struct ProxyRequest: Sendable {
     let level: CompressionLevel
     let arrived: ContinuousClock.Instant
     /// Nil while telemetry is off.
-    let trace: RequestTrace?
+    var trace: RequestTrace?
     let booking: RequestBooking
 
     var key: CacheKey { keyed.key }
@@ -47,6 +47,13 @@ struct RequestIntake: Sendable {
         _ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?, booking: RequestBooking
     ) async throws(APIError) -> ProxyRequest {
         let body = try await BodyReader.read(request, limit: maxBodyBytes)
+        return try prepare(request, body: body, arrived: arrived, trace: trace, booking: booking)
+    }
+
+    /// The same, for a body already read (the fast lane's, read on the event loop).
+    func prepare(
+        _ request: Request, body: ByteBuffer, arrived: ContinuousClock.Instant, trace: RequestTrace?, booking: RequestBooking
+    ) throws(APIError) -> ProxyRequest {
         let controls = try CacheControls(request.headers)
         let level = route.compresses ? controls.compression ?? compression : .off
         let scope = scope.scope(request.head, level: level)

@@ -55,12 +55,12 @@ package enum CachetteApplication {
         let relay = Relay(client: client, accounting: accounting, logger: logger, offline: config.cache.mode == .offline)
 
         let routes = Router()
+        let browserGuard = BrowserGuard<BasicRequestContext>(
+            allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
+            onRefusal: { refusal in accounting.note(refusal == .host ? .refusedHost : .refusedOrigin) }
+        )
         // First, so a web page's request is refused before anything else reads it.
-        routes.add(
-            middleware: BrowserGuard(
-                allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins,
-                onRefusal: { refusal in accounting.note(refusal == .host ? .refusedHost : .refusedOrigin) }
-            ))
+        routes.add(middleware: browserGuard)
         routes.add(middleware: OpenAIErrorMiddleware(maxBodyBytes: config.server.maxBodyBytes))
 
         DashboardEndpoint().addRoutes(to: routes)
@@ -91,8 +91,9 @@ package enum CachetteApplication {
         // Keyed per cache file, so tags stay stable across restarts; random without one.
         let fingerprint = (try? database?.fingerprintSalt()).map(CredentialFingerprint.init(salt:)) ?? .random()
         let miss = MissFlight(flights: SingleFlight(), forwarder: forwarder, staleIfError: config.cache.staleIfError.seconds)
+        var endpoints: [CachedEndpoint] = []
         for route in CachedRoute.allCases {
-            CachedEndpoint(
+            let endpoint = CachedEndpoint(
                 intake: RequestIntake(
                     route: route, maxBodyBytes: config.server.maxBodyBytes,
                     keyer: RequestKeyer(
@@ -103,7 +104,9 @@ package enum CachetteApplication {
                 ),
                 storage: storage, miss: miss, accounting: accounting, offline: config.cache.mode == .offline, fingerprint: fingerprint,
                 tracer: tracing?.tracer
-            ).addRoutes(to: routes)
+            )
+            endpoint.addRoutes(to: routes)
+            endpoints.append(endpoint)
             // Other methods on these paths (e.g. listing stored completions) are the upstream's business.
             for method in passthroughMethods where method != .post {
                 routes.on(RouterPath(route.path), method: method) { request, context in try await passthrough.respond(to: request, context: context) }
@@ -125,7 +128,11 @@ package enum CachetteApplication {
                 configuration: .init(
                     additionalChannelHandlers: [connections.handler(), RequestReadTimeout(timeout: readTimeout)],
                     idleTimeout: .saturating(config.server.idleTimeout)
-                )),
+                ),
+                fastLane: config.server.fastLane
+                    ? FastLane(
+                        endpoints: endpoints, browserGuard: browserGuard, maxBodyBytes: config.server.maxBodyBytes,
+                        answered: accounting.metrics.fastLaneAnswers, logger: logger) : nil),
             configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
             // Shut down in reverse order, after the server: the tracer's last spans, the
             // shared tier's last batch, the ledger and counters, the cache's queue, and the
