@@ -103,28 +103,26 @@ echo "== yardstick: nginx, one process, a static 1 KB file, $connections connect
 wrk -t"$threads" -c"$connections" -d"$duration" --latency "http://127.0.0.1:$nginx_port/answer.json" >"$work/nginx.txt"
 nginx_rps=$(rps "$work/nginx.txt"); nginx_p50=$(percentile "$work/nginx.txt" 50); nginx_p99=$(percentile "$work/nginx.txt" 99)
 
+# name script url: a warm-up (the first request misses and stores; the rest are hits),
+# then the measured load into $work/name.txt.
+hits() {
+  wrk -t"$threads" -c"$connections" -d2s -s "$here/$2" "$3" >/dev/null
+  wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/$2" "$3" >"$work/$1.txt"
+  cat "$work/$1.txt"
+}
+
 echo
 echo "== cache hit: 1 KB answer, $connections connections, $threads wrk threads, $duration"
-# Warm-up: the first request misses and stores; the rest are hits.
-wrk -t"$threads" -c"$connections" -d2s -s "$here/hit.lua" "http://127.0.0.1:$sidecar_port/v1/chat/completions" >/dev/null
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
-  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/hit.txt"
-cat "$work/hit.txt"
+hits hit hit.lua "http://127.0.0.1:$sidecar_port/v1/chat/completions"
 hit_rps=$(rps "$work/hit.txt"); hit_p50=$(percentile "$work/hit.txt" 50); hit_p99=$(percentile "$work/hit.txt" 99)
 
 echo
 echo "== cache hit with server.fast_lane: false (every hit through the router), same load"
-wrk -t"$threads" -c"$connections" -d2s -s "$here/hit.lua" "http://127.0.0.1:$router_port/v1/chat/completions" >/dev/null
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
-  "http://127.0.0.1:$router_port/v1/chat/completions" >"$work/hit-router.txt"
-cat "$work/hit-router.txt"
+hits hit-router hit.lua "http://127.0.0.1:$router_port/v1/chat/completions"
 
 echo
 echo "== Responses cache hit: the same prompt as a /v1/responses request, 1 KB answer, $connections connections"
-wrk -t"$threads" -c"$connections" -d2s -s "$here/hit-responses.lua" "http://127.0.0.1:$sidecar_port/v1/responses" >/dev/null
-wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit-responses.lua" \
-  "http://127.0.0.1:$sidecar_port/v1/responses" >"$work/hit-responses.txt"
-cat "$work/hit-responses.txt"
+hits hit-responses hit-responses.lua "http://127.0.0.1:$sidecar_port/v1/responses"
 
 echo
 echo "== ceiling: the same load against the bare Hummingbird fake upstream (collect body, write 1 KB)"
