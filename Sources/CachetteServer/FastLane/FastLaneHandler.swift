@@ -23,6 +23,12 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests handed on whose responses have not ended. A pipelined request the lane
     /// could answer waits behind them, so answers leave in the order asked.
     private var handedOn = 0
+    /// After a request the lane read but could not answer, the next `standAside`
+    /// admitted requests go straight to the router; each such miss in a row doubles it
+    /// (up to 64), and an answer resets it. A connection of misses then pays the lane's
+    /// read and key about once in 64 requests, and a connection of hits never stands aside.
+    private var standAside = 0
+    private var nextStandAside = 1
     private var unflushed = false
     private var date = HTTPDate()
 
@@ -34,7 +40,11 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch (state, part) {
         case (.between, .head(let head)):
-            guard handedOn == 0, lane.admits(head) else { return handOn(head, context: context) }
+            guard lane.admits(head) else { return handOn(head, context: context) }
+            guard handedOn == 0, standAside == 0 else {
+                standAside = max(standAside - 1, 0)
+                return handOn(head, context: context)
+            }
             let expected = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
             state = .reading(head, context.channel.allocator.buffer(capacity: min(max(expected, 0), lane.maxBodyBytes)), arrived: .now)
         case (.reading(let head, var body, let arrived), .body(var chunk)):
@@ -49,7 +59,12 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .reading(head, body, arrived: arrived)
         case (.reading(let head, let body, let arrived), .end(let trailers)):
             state = .between
-            if let answer = lane.answer(head, body, arrived) { return write(answer, context: context) }
+            if let answer = lane.answer(head, body, arrived) {
+                nextStandAside = 1
+                return write(answer, context: context)
+            }
+            standAside = nextStandAside
+            nextStandAside = min(nextStandAside * 2, 64)
             handOn(head, context: context)
             if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
             context.fireChannelRead(wrapInboundOut(.end(trailers)))

@@ -17,11 +17,13 @@ struct FastLaneTests {
         return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
     }
 
-    /// A miss then a hit; what the hit looked like, and what was booked.
+    /// A miss, a hit (the router's on either side: the lane stands aside once after the
+    /// miss it read), then the hit that is looked at, and what was booked.
     static func missThenHit(fastLane: Bool) async throws -> (hit: TestResponse, lane: Int, hits: Int) {
         let result = Mutex<(TestResponse, Int, Int)?>(nil)
         try await Harness.run(configure: { $0.server.fastLane = fastLane }) { h in
             expectCache(try await h.post(), "MISS")
+            expectCache(try await h.post(), "HIT")
             let hit = try await h.post()
             let stats = try await h.json("/stats")
             let answers = try await laneAnswers(h)
@@ -35,8 +37,8 @@ struct FastLaneTests {
     func sameAnswer() async throws {
         let lane = try await Self.missThenHit(fastLane: true)
         let router = try await Self.missThenHit(fastLane: false)
-        #expect(lane.lane == 1 && router.lane == 0)
-        #expect(lane.hits == 1 && router.hits == 1)
+        #expect(lane.lane >= 1 && router.lane == 0)
+        #expect(lane.hits == 2 && router.hits == 2)
         expectCache(lane.hit, "HIT")
         #expect(lane.hit.status == router.hit.status)
         #expect(lane.hit.text == router.hit.text)
@@ -55,6 +57,8 @@ struct FastLaneTests {
         try await Harness.run(upstream: upstream, configure: { $0.server.fastLane = fastLane }) { h in
             #expect(try await h.stream().xCache == "MISS")
             try await eventually { try await h.statsValue("cache", "entries") == 1 }
+            // Twice: on the miss's connection the lane stands aside once; a pooled client may use either.
+            _ = try await h.stream(Harness.streamBody(#","stream_options":{"include_usage":true}"#))
             let replay = try await h.stream(Harness.streamBody(#","stream_options":{"include_usage":true}"#))
             let answers = try await laneAnswers(h)
             result.withLock { $0 = (replay, answers) }
@@ -66,7 +70,7 @@ struct FastLaneTests {
     func sameReplay() async throws {
         let lane = try await Self.streamThenReplay(fastLane: true)
         let router = try await Self.streamThenReplay(fastLane: false)
-        #expect(lane.lane == 1 && router.lane == 0)
+        #expect(lane.lane >= 1 && router.lane == 0)
         #expect(lane.replay.xCache == "HIT" && lane.replay.contentType == "text/event-stream")
         #expect(lane.replay.usageChunks.count == 1 && lane.replay.endsWithDone)
         #expect(essentials(lane.replay.accumulated) == essentials(router.replay.accumulated))
@@ -91,8 +95,10 @@ struct FastLaneTests {
             expectCache(try await h.post(headers: [HTTPField.Name("Cache-Control")!: "no-cache"]), "BYPASS")
             expectCache(try await h.post(headers: [.authorization: "Bearer sk-test-two"]), "MISS")
             #expect(try await Self.laneAnswers(h) == 0)
-            expectCache(try await h.post(), "HIT")
-            #expect(try await Self.laneAnswers(h) == 1)
+            // The lane read two misses in a row here (the first, the other credential's): it
+            // stands aside for the next two admitted requests, and the third hit is its own.
+            for _ in 0..<3 { expectCache(try await h.post(), "HIT") }
+            #expect(try await Self.laneAnswers(h) >= 1)
         }
     }
 
@@ -101,12 +107,14 @@ struct FastLaneTests {
         try await Harness.run { h in
             expectCache(try await h.post(), "MISS")
             h.upstream.reply(.init(delay: .milliseconds(300)))
-            func request(_ body: String, close: Bool = false) -> String {
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            func request(_ body: String, query: String = "", close: Bool = false) -> String {
+                "POST /v1/chat/completions\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     + "Authorization: Bearer sk-test-one\r\nContent-Length: \(body.utf8.count)\r\n\(close ? "Connection: close\r\n" : "")\r\n" + body
             }
+            // The slow one has a query, so the lane does not read it: it goes straight to the router.
             let slow = #"{"model":"gpt-4o","messages":[{"role":"user","content":"slow"}]}"#
-            let socket = try RawSocket(port: h.port, raw: request(slow) + request(Harness.chatBody) + request(Harness.chatBody, close: true))
+            let socket = try RawSocket(
+                port: h.port, raw: request(slow, query: "?slow") + request(Harness.chatBody) + request(Harness.chatBody, close: true))
             // The last one asks to close, so the sidecar closes once all three are answered.
             let text = await socket.readToEnd()
             socket.close()
