@@ -25,10 +25,11 @@ extension PostgresTier {
             let signal = signals.expect(key)
             defer { signals.forget(key, signal) }
             let fetched: Fetched
+            let claiming = lead && ContinuousClock.now < giveUp
             do {
                 let time = Date().timeIntervalSince1970
                 fetched = try await withDeadline(options.timeout, on: loop) { [self] in
-                    try await fetchOrClaim(key, now: time, claim: lead && ContinuousClock.now < giveUp)
+                    try await fetchOrClaim(key, now: time, claim: claiming)
                 }
             } catch let damaged as DamagedEntry {
                 // One bad row is a miss and goes; the tier itself is fine.
@@ -42,6 +43,9 @@ extension PostgresTier {
                 // single reads late, and going down for it would turn every replica's reads
                 // into misses until the probe's backoff ends. Only reads late in a row are.
                 counters.timeouts.bump()
+                // The claim was sent and may still land: held as ours, so `release` takes it
+                // back (only where we own it) instead of leaving others to wait out its deadline.
+                if claiming { claims.withLock { _ = $0.insert(key) } }
                 readers.dropAll()
                 if lateReads.add(1, ordering: .relaxed).newValue >= Self.lateReadsBeforeDown {
                     markDown(DeadlineExceeded(), doing: "reading")

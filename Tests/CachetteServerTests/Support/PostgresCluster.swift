@@ -102,9 +102,15 @@ final class PostgresCluster: Sendable {
     /// Runs SQL through psql and returns its unaligned output, one line per row.
     @discardableResult
     func sql(_ statement: String, database: String = "postgres") async throws -> String {
+        try await sql(session: [statement], database: database)
+    }
+
+    /// Statements sent one by one in one session: a transaction can span them.
+    func sql(session statements: [String], database: String = "postgres") async throws -> String {
         let result = try await Subprocess.run(
             binaries + "/psql",
-            ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", statement],
+            ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-At"]
+                + statements.flatMap { ["-c", $0] },
             environment: ["PGPASSWORD": Self.password]
         )
         guard result.status == 0 else { throw Failure(description: "psql failed: \(result.stderr)") }
