@@ -226,6 +226,13 @@ echo
 echo "== stream replay: one cached 200-chunk stream, $connections concurrent clients, $duration"
 "$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" "$connections" "${duration%s}" | tee "$work/replay.txt"
 
+echo
+echo "== under load, $connections connections, $duration: unique misses; streamed misses, each sent 4 times in a row so later copies join the first"
+BENCH_RUN="miss-load-$$" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/miss-load.txt"
+BENCH_RUN="joined-load-$$" BENCH_STREAM=1 BENCH_SHARE=4 wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$sidecar_port/v1/chat/completions" >"$work/joined-load.txt"
+
 stats=$(curl -fs "http://127.0.0.1:$sidecar_port/stats")
 echo
 echo "== summary"
@@ -265,8 +272,12 @@ awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us 
 printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy, %s us through the sidecar (adds %s us, %s over the bare proxy)\n' \
   "$ttfb_direct" "$ttfb_proxy" "$ttfb_sidecar" "$((ttfb_sidecar - ttfb_direct))" "$((ttfb_sidecar - ttfb_proxy))"
 sed 's/^/stream replay: /' "$work/replay.txt"
+printf 'misses, %s connections %7s req/s   p50 %8s us   p99 %8s us\n' "$connections" "$(rps "$work/miss-load.txt")" \
+  "$(percentile "$work/miss-load.txt" 50)" "$(percentile "$work/miss-load.txt" 99)"
+printf 'streamed misses with joiners, %s connections %7s req/s   p50 %8s us   p99 %8s us\n' "$connections" "$(rps "$work/joined-load.txt")" \
+  "$(percentile "$work/joined-load.txt" 50)" "$(percentile "$work/joined-load.txt" 99)"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
 for f in nginx hit hit-router hit-responses bare direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
-  direct-messages translated; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
+  direct-messages translated miss-load joined-load; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"
