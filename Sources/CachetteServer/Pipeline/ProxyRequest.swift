@@ -42,6 +42,8 @@ struct RequestIntake: Sendable {
     let scope: RequestScope
     /// `compression.level`, for requests that do not set their own.
     let compression: CompressionLevel
+    /// This route's recent keys: a repeated body is keyed by one hash.
+    let memo = KeyMemo()
 
     func prepare(
         _ request: Request, arrived: ContinuousClock.Instant, trace: RequestTrace?, booking: RequestBooking
@@ -58,7 +60,9 @@ struct RequestIntake: Sendable {
         let level = route.compresses ? controls.compression ?? compression : .off
         let scope = scope.scope(request.head, level: level)
         let result = body.withUnsafeReadableBytes { raw in
-            Result { () throws(InvalidRequest) in try keyer.key(route: route.path, scope: scope, body: raw) }
+            Result { () throws(InvalidRequest) in
+                try memo.keyed(scope: scope, body: raw) { () throws(InvalidRequest) in try keyer.key(route: route.path, scope: scope, body: raw) }
+            }
         }
         switch result {
         case .success(let keyed):
