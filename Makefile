@@ -135,7 +135,7 @@ fuzz: deps
 # swift format (shipped with the toolchain) with the settings in .swift-format: layout
 # only, no lint rules. CI fails on a tree that `make format` would change.
 FORMAT_PATHS := Sources Tests Fuzz Package.swift Benchmarks/Package.swift Benchmarks/CachetteBenchmarks \
-  Benchmarks/BenchUpstream Benchmarks/CompressionBench Benchmarks/StreamReplay Benchmarks/TokenizerSpeed Benchmarks/BareProxy Benchmarks/ClientProbe
+  Benchmarks/BenchUpstream Benchmarks/CompressionBench Benchmarks/StreamReplay Benchmarks/TokenizerSpeed Benchmarks/BareProxy Benchmarks/ClientProbe Benchmarks/BareNIO
 format:
 	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
 

@@ -42,6 +42,16 @@ let package = Package(
             path: "BareProxy"
         ),
         .executableTarget(
+            name: "BareNIO",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "BareNIO"
+        ),
+        .executableTarget(
             name: "ClientProbe",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -20,7 +20,8 @@ if [ -z "${CACHETTE_BINARY:-}" ]; then
   (cd "$root" && swift build -c release --product cachette)
   CACHETTE_BINARY="$root/.build/release/cachette"
 fi
-(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product BareProxy)
+(cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product BareProxy \
+  && swift build -c release --product BareNIO)
 
 . "$here/common.sh"
 start_upstream
@@ -29,7 +30,7 @@ start_upstream
 # without its debug sections (symbols stay). It also writes into sigsuspend's mask,
 # which libdispatch's main thread passes in read-only memory: the preload copies it.
 strip --strip-debug -o "$work/cachette" "$CACHETTE_BINARY"
-for binary in BenchUpstream BareProxy; do
+for binary in BenchUpstream BareProxy BareNIO; do
   strip --strip-debug -o "$work/$binary" "$root/Benchmarks/.build/release/$binary"
 done
 cat >"$work/sigsuspend.c" <<'C'
@@ -97,6 +98,12 @@ if [ "$probe" -eq 124 ]; then  # still serving after 5 s: the setting is known
     "$work/cachette" serve --config "$work/router.yaml" --port "$port" --db "$work/router.sqlite"
 fi
 count bare-proxy "http://127.0.0.1:$port/v1/chat/completions" miss.lua "$work/BareProxy" "$port" "$upstream_port"
+# The floors under the lane's design: bare SwiftNIO answering the hit's 1 KB, and relaying
+# a miss through AsyncHTTPClient or through a kept-alive NIOHTTP1 channel on the same loop.
+curl -fs -X POST "http://127.0.0.1:$upstream_port/bare" -d '{}' >"$work/answer.json"
+count bare-nio-static "http://127.0.0.1:$port/bare" hit.lua "$work/BareNIO" "$port" "$upstream_port" static "$work/answer.json"
+count bare-nio-ahc "http://127.0.0.1:$port/v1/chat/completions" miss.lua "$work/BareNIO" "$port" "$upstream_port" ahc "$work/answer.json"
+count bare-nio-proxy "http://127.0.0.1:$port/v1/chat/completions" miss.lua "$work/BareNIO" "$port" "$upstream_port" nio "$work/answer.json"
 count miss-safe "http://127.0.0.1:$port/v1/chat/completions" miss.lua \
   "$work/cachette" serve --config "$work/safe.yaml" --port "$port" --db "$work/safe.sqlite"
 count miss-off "http://127.0.0.1:$port/v1/chat/completions" miss.lua \

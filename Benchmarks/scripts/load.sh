@@ -16,7 +16,8 @@ router_port=${BENCH_ROUTER_PORT:-18769}
 
 (cd "$root" && swift build -c release --product cachette)
 (cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay \
-  && swift build -c release --product BareProxy && swift build -c release --product ClientProbe)
+  && swift build -c release --product BareProxy && swift build -c release --product ClientProbe \
+  && swift build -c release --product BareNIO)
 
 . "$here/common.sh"
 start_upstream
@@ -96,7 +97,21 @@ http {
 NGINX
 /usr/sbin/nginx -c "$work/nginx.conf" -p "$work/nginx" &
 pids+=($!)
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$nginx_port/answer.json" >/dev/null 2>&1 && break; sleep 0.1; done
+# The floor under the lane's design: SwiftNIO's HTTP/1 server alone, every request
+# answered on its connection's loop: the static answer, a relay through AsyncHTTPClient's
+# delegate API on that loop, and a relay through a kept-alive NIOHTTP1 client channel.
+nio_static_port=${BENCH_NIO_PORT:-18182}
+nio_ahc_port=$((nio_static_port + 1)); nio_proxy_port=$((nio_static_port + 2))
+for mode in "static $nio_static_port" "ahc $nio_ahc_port" "nio $nio_proxy_port"; do
+  set -- $mode
+  "$root/Benchmarks/.build/release/BareNIO" "$2" "$upstream_port" "$1" "$work/www/answer.json" >"$work/nio-$1.log" 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 1 50); do
+  curl -fs "http://127.0.0.1:$nginx_port/answer.json" >/dev/null 2>&1 && curl -fs -X POST "http://127.0.0.1:$nio_proxy_port/bare" -d '{}' \
+    >/dev/null 2>&1 && break
+  sleep 0.1
+done
 
 echo
 echo "== yardstick: nginx, one process, a static 1 KB file, $connections connections, $duration"
@@ -131,6 +146,11 @@ wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
 bare_rps=$(rps "$work/bare.txt"); bare_p50=$(percentile "$work/bare.txt" 50); bare_p99=$(percentile "$work/bare.txt" 99)
 
 echo
+echo "== floor of the server library: the same load against bare SwiftNIO (read the body, write the same 1 KB)"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/hit.lua" \
+  "http://127.0.0.1:$nio_static_port/bare" >"$work/nio-static.txt"
+
+echo
 echo "== miss path: unique requests, 1 connection, $duration, direct vs through the sidecar"
 BENCH_RUN="direct-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$upstream_port/v1/chat/completions" >"$work/direct.txt"
@@ -140,6 +160,10 @@ BENCH_RUN="bare-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua
   "http://127.0.0.1:$bare_proxy_port/v1/chat/completions" >"$work/bare-proxy.txt"
 BENCH_RUN="nginx-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$nginx_proxy_port/v1/chat/completions" >"$work/nginx-proxy.txt"
+BENCH_RUN="nio-ahc-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$nio_ahc_port/v1/chat/completions" >"$work/nio-ahc.txt"
+BENCH_RUN="nio-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
+  "http://127.0.0.1:$nio_proxy_port/v1/chat/completions" >"$work/nio-proxy.txt"
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
 proxy_p50=$(percentile "$work/bare-proxy.txt" 50)
@@ -180,6 +204,10 @@ per_request sidecar "$measure_port" "$root/.build/release/cachette" serve --conf
   --db "$work/measure.sqlite" >"$work/per-request.txt"
 per_request bare-proxy "$((measure_port + 1))" "$root/Benchmarks/.build/release/BareProxy" "$((measure_port + 1))" "$upstream_port" \
   >>"$work/per-request.txt"
+per_request nio-proxy "$((measure_port + 4))" "$root/Benchmarks/.build/release/BareNIO" "$((measure_port + 4))" "$upstream_port" nio \
+  "$work/www/answer.json" >>"$work/per-request.txt"
+per_request nio-ahc "$((measure_port + 5))" "$root/Benchmarks/.build/release/BareNIO" "$((measure_port + 5))" "$upstream_port" ahc \
+  "$work/www/answer.json" >>"$work/per-request.txt"
 PER_SCRIPT=hit.lua PER_KIND=hit per_request lane-hit "$((measure_port + 2))" "$root/.build/release/cachette" serve \
   --config "$work/bench.yaml" --port "$((measure_port + 2))" --db "$work/measure-hit.sqlite" >>"$work/per-request.txt"
 PER_SCRIPT=hit.lua PER_KIND=hit per_request router-hit "$((measure_port + 3))" "$root/.build/release/cachette" serve \
@@ -217,6 +245,8 @@ echo
 echo "== streamed miss: unique 200-chunk stream requests, 1 keep-alive connection, $duration, direct, bare proxy, sidecar"
 "$root/Benchmarks/.build/release/StreamReplay" "$upstream_port" --misses "${duration%s}" | tee "$work/ttfb-direct.txt"
 "$root/Benchmarks/.build/release/StreamReplay" "$bare_proxy_port" --misses "${duration%s}" | tee "$work/ttfb-bare-proxy.txt"
+"$root/Benchmarks/.build/release/StreamReplay" "$nio_ahc_port" --misses "${duration%s}" | tee "$work/ttfb-nio-ahc.txt"
+"$root/Benchmarks/.build/release/StreamReplay" "$nio_proxy_port" --misses "${duration%s}" | tee "$work/ttfb-nio-proxy.txt"
 "$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" --misses "${duration%s}" | tee "$work/ttfb-sidecar.txt"
 first_byte() { awk '/time to first byte/ { print $6 }' "$1"; }
 ttfb_direct=$(first_byte "$work/ttfb-direct.txt"); ttfb_sidecar=$(first_byte "$work/ttfb-sidecar.txt")
@@ -247,6 +277,10 @@ awk -v r="$(rps "$work/hit-router.txt")" -v nr="$nginx_rps" -v p="$(percentile "
 printf 'responses hit %8s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/hit-responses.txt")" "$(percentile "$work/hit-responses.txt" 50)" \
   "$(percentile "$work/hit-responses.txt" 99)"
 printf 'bare server %10s req/s   p50 %8s us   p99 %8s us   (same load, no cache logic)\n' "$bare_rps" "$bare_p50" "$bare_p99"
+printf 'bare NIO    %10s req/s   p50 %8s us   p99 %8s us   (SwiftNIO alone, same load)\n' "$(rps "$work/nio-static.txt")" \
+  "$(percentile "$work/nio-static.txt" 50)" "$(percentile "$work/nio-static.txt" 99)"
+awk -v r="$(rps "$work/nio-static.txt")" -v nr="$nginx_rps" -v p="$(percentile "$work/nio-static.txt" 99)" -v np="$nginx_p99" \
+  -v h="$bare_rps" 'BEGIN { printf "bare NIO against nginx: %.2fx its throughput, %.2fx its p99; the bare Hummingbird handler %.2fx\n", r / nr, p / np, h / nr }'
 printf 'direct      %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/direct.txt")" "$direct_p50" "$direct_p99"
 printf 'miss        %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/miss.txt")" "$miss_p50" "$miss_p99"
 awk -v a="$miss_p50" -v b="$direct_p50" -v a99="$miss_p99" -v b99="$direct_p99" \
@@ -256,6 +290,11 @@ awk -v a="$ngx_p50" -v b="$direct_p50" -v a99="$ngx_p99" -v b99="$direct_p99" \
 printf 'bare proxy  %10s req/s   p50 %8s us   (Hummingbird + AsyncHTTPClient, nothing else)\n' "$(rps "$work/bare-proxy.txt")" "$proxy_p50"
 awk -v a="$proxy_p50" -v b="$direct_p50" -v m="$miss_p50" \
   'BEGIN { printf "the stack alone adds %.0f us at p50; the sidecar itself adds %.0f us on top\n", a - b, m - a }'
+for f in nio-ahc nio-proxy; do
+  awk -v a="$(percentile "$work/$f.txt" 50)" -v b="$direct_p50" -v a99="$(percentile "$work/$f.txt" 99)" -v b99="$direct_p99" -v f="$f" \
+    'BEGIN { printf "%s adds %.0f us at p50 and %.0f us at p99 (bare SwiftNIO in; out through %s, on the same loop)\n", f, a - b, a99 - b99,
+      f == "nio-ahc" ? "AsyncHTTPClient" : "a NIOHTTP1 channel" }'
+done
 printf 'large miss  %10s req/s   p50 %8s us   p99 %8s us   (~24 KB conversation)\n' "$(rps "$work/miss-large.txt")" \
   "$(percentile "$work/miss-large.txt" 50)" "$(percentile "$work/miss-large.txt" 99)"
 awk -v m="$(percentile "$work/miss-large.txt" 50)" -v p="$(percentile "$work/bare-proxy-large.txt" 50)" \
@@ -271,6 +310,8 @@ printf 'translated  %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/transl
 awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us at p50 (over a direct /v1/messages call)\n", a - b }'
 printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy, %s us through the sidecar (adds %s us, %s over the bare proxy)\n' \
   "$ttfb_direct" "$ttfb_proxy" "$ttfb_sidecar" "$((ttfb_sidecar - ttfb_direct))" "$((ttfb_sidecar - ttfb_proxy))"
+printf 'streamed miss on bare SwiftNIO: first byte p50 %s us out through AsyncHTTPClient, %s us through a NIOHTTP1 channel\n' \
+  "$(first_byte "$work/ttfb-nio-ahc.txt")" "$(first_byte "$work/ttfb-nio-proxy.txt")"
 sed 's/^/stream replay: /' "$work/replay.txt"
 printf 'misses, %s connections %7s req/s   p50 %8s us   p99 %8s us\n' "$connections" "$(rps "$work/miss-load.txt")" \
   "$(percentile "$work/miss-load.txt" 50)" "$(percentile "$work/miss-load.txt" 99)"
@@ -278,6 +319,6 @@ printf 'streamed misses with joiners, %s connections %7s req/s   p50 %8s us   p9
   "$(percentile "$work/joined-load.txt" 50)" "$(percentile "$work/joined-load.txt" 99)"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in nginx hit hit-router hit-responses bare direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
+for f in nginx hit hit-router hit-responses bare nio-static nio-ahc nio-proxy direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
   direct-messages translated miss-load joined-load; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"
