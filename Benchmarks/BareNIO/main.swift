@@ -71,7 +71,8 @@ final class Back: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): front.write(NIOAny(HTTPServerResponsePart.head(relayedHead(head))), promise: nil)
+        // The head goes at once: a stream's first byte must not wait for the read loop's end.
+        case .head(let head): front.writeAndFlush(NIOAny(HTTPServerResponsePart.head(relayedHead(head))), promise: nil)
         case .body(let body): front.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         case .end: front.write(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
         }

@@ -4,7 +4,11 @@ import Hummingbird
 /// or, for `"stream":true`, a 200-chunk stream of it; `/v1/messages` the same answer as
 /// an Anthropic message, for the translated miss; `/v1/responses` as a Responses answer. Used by `make bench` for the miss
 /// path, as the direct baseline, and to fill the cache for the stream replay figures.
+/// Usage: BenchUpstream PORT [PACE_US]. With PACE_US, a stream's events after the first
+/// come that many microseconds apart, as a provider's tokens do, so a relay's first byte
+/// is measured apart from the CPU the fake spends writing the rest of the stream at once.
 let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18100
+let pace = Int(CommandLine.arguments.dropFirst(2).first ?? "").map { Duration.microseconds($0) }
 let filler = String(repeating: "Cachette answers repeated requests from its cache. ", count: 15)
 let answer = """
     {"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o",\
@@ -47,7 +51,10 @@ for path in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] {
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream"],
                 body: .init { writer in
-                    for event in events { try await writer.write(event) }
+                    for (i, event) in events.enumerated() {
+                        if let pace, i > 0 { try await Task.sleep(for: pace) }
+                        try await writer.write(event)
+                    }
                     try await writer.finish(nil)
                 })
         }

@@ -12,7 +12,7 @@ upstream_port=${BENCH_UPSTREAM_PORT:-18100}
 sidecar_port=${BENCH_SIDECAR_PORT:-18766}
 nginx_port=${BENCH_NGINX_PORT:-18180}
 nginx_proxy_port=${BENCH_NGINX_PROXY_PORT:-18181}
-router_port=${BENCH_ROUTER_PORT:-18769}
+router_port=${BENCH_ROUTER_PORT:-18760}
 
 (cd "$root" && swift build -c release --product cachette)
 (cd "$root/Benchmarks" && swift build -c release --product BenchUpstream && swift build -c release --product StreamReplay \
@@ -45,10 +45,23 @@ pids+=($!)
 bare_proxy_port=${BENCH_BARE_PROXY_PORT:-18767}
 "$root/Benchmarks/.build/release/BareProxy" "$bare_proxy_port" "$upstream_port" >"$work/bare-proxy.log" 2>&1 &
 pids+=($!)
+# A second fake that paces a stream's events after the first, as a provider's tokens
+# come, with a sidecar and the bare relays in front of it: a relay's first byte measured
+# apart from the CPU the fake spends writing 200 events at once on this small machine.
+paced_port=${BENCH_PACED_PORT:-18110}; pace_us=${BENCH_PACE_US:-200}
+paced_sidecar_port=$((paced_port + 1)); paced_proxy_port=$((paced_port + 2))
+"$root/Benchmarks/.build/release/BenchUpstream" "$paced_port" "$pace_us" >"$work/paced-upstream.log" 2>&1 &
+pids+=($!)
+sed "s/:$upstream_port/:$paced_port/" "$work/bench.yaml" >"$work/paced.yaml"
+"$root/.build/release/cachette" serve --config "$work/paced.yaml" --port "$paced_sidecar_port" \
+  --db "$work/paced.sqlite" >"$work/paced-sidecar.log" 2>&1 &
+pids+=($!)
+"$root/Benchmarks/.build/release/BareProxy" "$paced_proxy_port" "$paced_port" >"$work/paced-proxy.log" 2>&1 &
+pids+=($!)
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$sidecar_port/health" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$router_port/health" >/dev/null 2>&1 \
-    && curl -fs -X POST \
+    && curl -fs "http://127.0.0.1:$paced_sidecar_port/health" >/dev/null 2>&1 && curl -fs -X POST \
     "http://127.0.0.1:$upstream_port/v1/chat/completions" -d '{}' >/dev/null 2>&1 && break
   sleep 0.1
 done
@@ -102,9 +115,10 @@ pids+=($!)
 # delegate API on that loop, and a relay through a kept-alive NIOHTTP1 client channel.
 nio_static_port=${BENCH_NIO_PORT:-18182}
 nio_ahc_port=$((nio_static_port + 1)); nio_proxy_port=$((nio_static_port + 2))
-for mode in "static $nio_static_port" "ahc $nio_ahc_port" "nio $nio_proxy_port"; do
+for mode in "static $nio_static_port $upstream_port" "ahc $nio_ahc_port $upstream_port" "nio $nio_proxy_port $upstream_port" \
+  "ahc $((nio_static_port + 3)) $paced_port" "nio $((nio_static_port + 4)) $paced_port"; do
   set -- $mode
-  "$root/Benchmarks/.build/release/BareNIO" "$2" "$upstream_port" "$1" "$work/www/answer.json" >"$work/nio-$1.log" 2>&1 &
+  "$root/Benchmarks/.build/release/BareNIO" "$2" "$3" "$1" "$work/www/answer.json" >"$work/nio-$2.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 1 50); do
@@ -161,9 +175,9 @@ BENCH_RUN="bare-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua
 BENCH_RUN="nginx-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
   "http://127.0.0.1:$nginx_proxy_port/v1/chat/completions" >"$work/nginx-proxy.txt"
 BENCH_RUN="nio-ahc-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
-  "http://127.0.0.1:$nio_ahc_port/v1/chat/completions" >"$work/nio-ahc.txt"
+  "http://127.0.0.1:$nio_ahc_port/v1/chat/completions" >"$work/nio-ahc-miss.txt"
 BENCH_RUN="nio-proxy-$$" wrk -t1 -c1 -d"$duration" --latency -s "$here/miss.lua" \
-  "http://127.0.0.1:$nio_proxy_port/v1/chat/completions" >"$work/nio-proxy.txt"
+  "http://127.0.0.1:$nio_proxy_port/v1/chat/completions" >"$work/nio-proxy-miss.txt"
 direct_p50=$(percentile "$work/direct.txt" 50); miss_p50=$(percentile "$work/miss.txt" 50)
 direct_p99=$(percentile "$work/direct.txt" 99); miss_p99=$(percentile "$work/miss.txt" 99)
 proxy_p50=$(percentile "$work/bare-proxy.txt" 50)
@@ -243,14 +257,20 @@ dm_p50=$(percentile "$work/direct-messages.txt" 50); tr_p50=$(percentile "$work/
 
 echo
 echo "== streamed miss: unique 200-chunk stream requests, 1 keep-alive connection, $duration, direct, bare proxy, sidecar"
+echo "   (the fake writes all 200 events at once)"
 "$root/Benchmarks/.build/release/StreamReplay" "$upstream_port" --misses "${duration%s}" | tee "$work/ttfb-direct.txt"
 "$root/Benchmarks/.build/release/StreamReplay" "$bare_proxy_port" --misses "${duration%s}" | tee "$work/ttfb-bare-proxy.txt"
-"$root/Benchmarks/.build/release/StreamReplay" "$nio_ahc_port" --misses "${duration%s}" | tee "$work/ttfb-nio-ahc.txt"
-"$root/Benchmarks/.build/release/StreamReplay" "$nio_proxy_port" --misses "${duration%s}" | tee "$work/ttfb-nio-proxy.txt"
 "$root/Benchmarks/.build/release/StreamReplay" "$sidecar_port" --misses "${duration%s}" | tee "$work/ttfb-sidecar.txt"
 first_byte() { awk '/time to first byte/ { print $6 }' "$1"; }
 ttfb_direct=$(first_byte "$work/ttfb-direct.txt"); ttfb_sidecar=$(first_byte "$work/ttfb-sidecar.txt")
 ttfb_proxy=$(first_byte "$work/ttfb-bare-proxy.txt")
+echo "   (the fake paces the events after the first ${pace_us} us apart): direct, bare SwiftNIO through a NIOHTTP1 channel,"
+echo "   through AsyncHTTPClient on the loop, bare proxy, sidecar"
+for target in "direct $paced_port" "nio $((nio_static_port + 4))" "ahc $((nio_static_port + 3))" "proxy $paced_proxy_port" \
+  "sidecar $paced_sidecar_port"; do
+  set -- $target
+  "$root/Benchmarks/.build/release/StreamReplay" "$2" --misses "${duration%s}" | tee "$work/paced-$1.txt"
+done
 
 echo
 echo "== stream replay: one cached 200-chunk stream, $connections concurrent clients, $duration"
@@ -290,10 +310,10 @@ awk -v a="$ngx_p50" -v b="$direct_p50" -v a99="$ngx_p99" -v b99="$direct_p99" \
 printf 'bare proxy  %10s req/s   p50 %8s us   (Hummingbird + AsyncHTTPClient, nothing else)\n' "$(rps "$work/bare-proxy.txt")" "$proxy_p50"
 awk -v a="$proxy_p50" -v b="$direct_p50" -v m="$miss_p50" \
   'BEGIN { printf "the stack alone adds %.0f us at p50; the sidecar itself adds %.0f us on top\n", a - b, m - a }'
-for f in nio-ahc nio-proxy; do
+for f in nio-ahc-miss nio-proxy-miss; do
   awk -v a="$(percentile "$work/$f.txt" 50)" -v b="$direct_p50" -v a99="$(percentile "$work/$f.txt" 99)" -v b99="$direct_p99" -v f="$f" \
     'BEGIN { printf "%s adds %.0f us at p50 and %.0f us at p99 (bare SwiftNIO in; out through %s, on the same loop)\n", f, a - b, a99 - b99,
-      f == "nio-ahc" ? "AsyncHTTPClient" : "a NIOHTTP1 channel" }'
+      f == "nio-ahc-miss" ? "AsyncHTTPClient" : "a NIOHTTP1 channel" }'
 done
 printf 'large miss  %10s req/s   p50 %8s us   p99 %8s us   (~24 KB conversation)\n' "$(rps "$work/miss-large.txt")" \
   "$(percentile "$work/miss-large.txt" 50)" "$(percentile "$work/miss-large.txt" 99)"
@@ -310,8 +330,10 @@ printf 'translated  %10s req/s   p50 %8s us   p99 %8s us\n' "$(rps "$work/transl
 awk -v a="$tr_p50" -v b="$dm_p50" 'BEGIN { printf "translated miss adds %.0f us at p50 (over a direct /v1/messages call)\n", a - b }'
 printf 'streamed miss: first byte p50 %s us direct, %s us through the bare proxy, %s us through the sidecar (adds %s us, %s over the bare proxy)\n' \
   "$ttfb_direct" "$ttfb_proxy" "$ttfb_sidecar" "$((ttfb_sidecar - ttfb_direct))" "$((ttfb_sidecar - ttfb_proxy))"
-printf 'streamed miss on bare SwiftNIO: first byte p50 %s us out through AsyncHTTPClient, %s us through a NIOHTTP1 channel\n' \
-  "$(first_byte "$work/ttfb-nio-ahc.txt")" "$(first_byte "$work/ttfb-nio-proxy.txt")"
+paced_direct=$(first_byte "$work/paced-direct.txt")
+printf 'paced stream (events after the first %s us apart): first byte p50 %s us direct; adds %s us through bare SwiftNIO with a NIOHTTP1 channel, %s with AsyncHTTPClient, %s through the bare proxy, %s through the sidecar\n' \
+  "$pace_us" "$paced_direct" "$(($(first_byte "$work/paced-nio.txt") - paced_direct))" "$(($(first_byte "$work/paced-ahc.txt") - paced_direct))" \
+  "$(($(first_byte "$work/paced-proxy.txt") - paced_direct))" "$(($(first_byte "$work/paced-sidecar.txt") - paced_direct))"
 sed 's/^/stream replay: /' "$work/replay.txt"
 printf 'misses, %s connections %7s req/s   p50 %8s us   p99 %8s us\n' "$connections" "$(rps "$work/miss-load.txt")" \
   "$(percentile "$work/miss-load.txt" 50)" "$(percentile "$work/miss-load.txt" 99)"
@@ -319,6 +341,6 @@ printf 'streamed misses with joiners, %s connections %7s req/s   p50 %8s us   p9
   "$(percentile "$work/joined-load.txt" 50)" "$(percentile "$work/joined-load.txt" 99)"
 # Time the hypervisor took from this machine during the run: it moves every figure above.
 echo "cpu steal now: $(vmstat 1 2 | tail -1 | awk '{print $NF}')%"
-for f in nginx hit hit-router hit-responses bare nio-static nio-ahc nio-proxy direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
+for f in nginx hit hit-router hit-responses bare nio-static nio-ahc-miss nio-proxy-miss direct miss bare-proxy nginx-proxy direct-large bare-proxy-large miss-large direct-responses miss-responses \
   direct-messages translated miss-load joined-load; do e=$(errors "$work/$f.txt"); [ -n "$e" ] && echo "$f: $e"; done
 echo "sidecar /stats: $stats"
