@@ -102,4 +102,36 @@ struct BoundedResourceTests {
             #expect(response.status.code == 200)
         }
     }
+
+    @Test(
+        "a kept-alive connection outlives server.read_timeout while each request comes in time; a stalled body is closed",
+        .timeLimit(.minutes(1)))
+    func readTimeoutKeptAlive() async throws {
+        try await Harness.run(configure: { $0.server.readTimeout = .seconds(2) }) { h in
+            let head =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Authorization: Bearer sk-test-one\r\nContent-Length: \(Harness.chatBody.utf8.count)\r\n\r\n"
+            let end = #""total_tokens":18}}"#
+            /// A kept-alive connection's second request, its head sent 1.5 s after the opening
+            /// (before the connection's first deadline falls due) and its body 1 s later, or never.
+            @Sendable func secondRequest(sendsBody: Bool) async throws -> (answer: String, waited: Duration) {
+                let opened = ContinuousClock.now
+                let socket = try RawSocket(port: h.port, raw: head + Harness.chatBody)
+                defer { socket.close() }
+                #expect(await socket.read(until: end).hasPrefix("HTTP/1.1 200"))
+                try await Task.sleep(until: opened + .milliseconds(1500))
+                let sent = ContinuousClock.now
+                try socket.send(head + #"{"mo"#)
+                guard sendsBody else { return (await socket.readToEnd(), ContinuousClock.now - sent) }
+                try await Task.sleep(for: .seconds(1))
+                try socket.send(String(Harness.chatBody.dropFirst(4)))
+                return (await socket.read(until: end), ContinuousClock.now - sent)
+            }
+            async let inTime = secondRequest(sendsBody: true)
+            async let stalled = secondRequest(sendsBody: false)
+            #expect(try await inTime.answer.hasPrefix("HTTP/1.1 200"), "a request read within its own timeout is answered")
+            let waited = try await stalled.waited
+            #expect(waited >= .seconds(1) && waited < .seconds(15), "a stalled body is closed at its own deadline, not the connection's first")
+        }
+    }
 }

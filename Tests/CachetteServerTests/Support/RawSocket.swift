@@ -37,7 +37,13 @@ final class RawSocket: Sendable {
         }
         guard connected == 0 else { throw Failure(what: "connect") }
         let bytes = Array(request.utf8)
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else { throw Failure(what: "send") }
+        guard bytes.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else { throw Failure(what: "send") }
+    }
+
+    /// Sends more on the same connection: the next request, or the rest of one.
+    func send(_ raw: String) throws {
+        let bytes = Array(raw.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else { throw Failure(what: "send") }
     }
 
     /// Everything the server sends until it closes the connection, read on a Dispatch thread.
