@@ -115,8 +115,9 @@ pids+=($!)
 # delegate API on that loop, and a relay through a kept-alive NIOHTTP1 client channel.
 nio_static_port=${BENCH_NIO_PORT:-18182}
 nio_ahc_port=$((nio_static_port + 1)); nio_proxy_port=$((nio_static_port + 2))
+paced_ahc_port=$((nio_static_port + 3)); paced_nio_port=$((nio_static_port + 4))
 for mode in "static $nio_static_port $upstream_port" "ahc $nio_ahc_port $upstream_port" "nio $nio_proxy_port $upstream_port" \
-  "ahc $((nio_static_port + 3)) $paced_port" "nio $((nio_static_port + 4)) $paced_port"; do
+  "ahc $paced_ahc_port $paced_port" "nio $paced_nio_port $paced_port"; do
   set -- $mode
   "$root/Benchmarks/.build/release/BareNIO" "$2" "$3" "$1" "$work/www/answer.json" >"$work/nio-$2.log" 2>&1 &
   pids+=($!)
@@ -266,7 +267,7 @@ ttfb_direct=$(first_byte "$work/ttfb-direct.txt"); ttfb_sidecar=$(first_byte "$w
 ttfb_proxy=$(first_byte "$work/ttfb-bare-proxy.txt")
 echo "   (the fake paces the events after the first ${pace_us} us apart): direct, bare SwiftNIO through a NIOHTTP1 channel,"
 echo "   through AsyncHTTPClient on the loop, bare proxy, sidecar"
-for target in "direct $paced_port" "nio $((nio_static_port + 4))" "ahc $((nio_static_port + 3))" "proxy $paced_proxy_port" \
+for target in "direct $paced_port" "nio $paced_nio_port" "ahc $paced_ahc_port" "proxy $paced_proxy_port" \
   "sidecar $paced_sidecar_port"; do
   set -- $target
   "$root/Benchmarks/.build/release/StreamReplay" "$2" --misses "${duration%s}" | tee "$work/paced-$1.txt"
